@@ -1,0 +1,52 @@
+# vibeshelf: `make run` sets up and serves on the bundled data; `make test` runs lint + the test suite.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+# No model hub or price-list fetches: everything ships in packages.
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export LITELLM_LOCAL_MODEL_COST_MAP := True
+
+.PHONY: install run ingest serve test lint format bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# The CPU build of torch (ingest only); an unpinned torch pulls a multi-GB CUDA build.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[ingest,dev]'
+	touch $@
+
+ingest: install
+	$(BIN)/vibeshelf ingest --if-needed
+
+run: ingest
+	$(BIN)/vibeshelf serve
+
+serve: install
+	$(BIN)/vibeshelf serve
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install
+	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/retrieval.py
+	$(BIN)/python bench/cf.py
+
+clean:
+	rm -rf $(VENV) .vibeshelf .pytest_cache .ruff_cache

@@ -1,0 +1,66 @@
+"""Where each built artefact lives under the vibeshelf home folder (``VIBESHELF_HOME``).
+
+One place names every path so ingest, the server and the CLI agree without passing flags around.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Layout:
+    home: Path
+
+    @property
+    def catalog(self) -> Path:
+        """Canonical catalog, one row per book (schema: ``ingest.catalog.CATALOG_SCHEMA``)."""
+        return self.home / "catalog.parquet"
+
+    @property
+    def ratings(self) -> Path:
+        """Explicit ratings normalised to 1-5 (schema: ``ingest.catalog.RATINGS_SCHEMA``)."""
+        return self.home / "ratings.parquet"
+
+    @property
+    def implicit(self) -> Path:
+        """Implicit interactions (Book-Crossing rating 0), kept apart from explicit ratings."""
+        return self.home / "implicit.parquet"
+
+    @property
+    def ingest_report(self) -> Path:
+        return self.home / "ingest_report.json"
+
+    @property
+    def lancedb(self) -> Path:
+        return self.home / "lancedb"
+
+    @property
+    def index_manifest(self) -> Path:
+        """JSON naming the live LanceDB table; replaced atomically when a rebuild completes."""
+        return self.home / "index.json"
+
+    @property
+    def embed_cache(self) -> Path:
+        """Embeddings keyed by hash(model, document text), reused by reruns and rebuilds."""
+        return self.home / "embed_cache"
+
+    @property
+    def encoder(self) -> Path:
+        """ONNX query encoder: model.onnx + tokenizer.json + encoder.json."""
+        return self.home / "encoder"
+
+    @property
+    def cf(self) -> Path:
+        """Collaborative-filtering model fitted from the ratings."""
+        return self.home / "cf"
+
+    @property
+    def state_db(self) -> Path:
+        """DuckDB file for sessions, query log and feedback."""
+        return self.home / "state.duckdb"
+
+    def ensure(self) -> Layout:
+        self.home.mkdir(parents=True, exist_ok=True)
+        return self
