@@ -1,0 +1,165 @@
+"""CF benchmark: fit time and peak memory (goodbooks, Book-Crossing 1.15M rows), recommend() latency.
+
+    python bench/cf.py                 # goodbooks + Book-Crossing fits, latency
+    python bench/cf.py --eval          # also the held-out comparison table on goodbooks (a few minutes)
+    python bench/cf.py --eval --tune   # ... with hyper-parameters re-tuned on a validation split
+
+Each fit runs in a fresh child process so its peak RSS is its own. Data is read in place from
+../shared/data (override with --data).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from vibeshelf.ingest.catalog import IMPLICIT_SCHEMA, RATINGS_SCHEMA
+from vibeshelf.layout import Layout
+
+DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def bookcrossing_ratings(path: Path) -> tuple[pa.Table, pa.Table]:
+    """BX-Book-Ratings as (explicit ratings on 1-5, implicit interactions), as ingest writes them.
+
+    Lines are split on '";"' because some ISBNs carry stray quotes; 1-10 maps to 1-5 with ceil(r / 2);
+    0 means implicit.
+    """
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.execute(
+            "CREATE TEMP TABLE bx AS SELECT p[1] AS user_id, 'bookcrossing:' || upper(trim(p[2])) AS book_id,"
+            " CAST(p[3] AS INTEGER) AS r FROM (SELECT string_split(trim(line, '\"'), '\";\"') AS p"
+            " FROM read_csv(?, delim = '\x1f', quote = '', escape = '', header = true,"
+            " encoding = 'latin-1', columns = {'line': 'VARCHAR'}))",
+            [str(path)],
+        )
+        ratings = con.sql(
+            "SELECT user_id, book_id, CAST(ceil(r / 2) AS TINYINT) AS rating FROM bx WHERE r > 0"
+        ).to_arrow_table()
+        implicit = con.sql("SELECT user_id, book_id FROM bx WHERE r = 0").to_arrow_table()
+    finally:
+        con.close()
+    return ratings.cast(RATINGS_SCHEMA), implicit.cast(IMPLICIT_SCHEMA)
+
+
+def _memory_mib(field: str) -> float:
+    """VmRSS / VmHWM of this process. (ru_maxrss is no good here: Linux carries it over from the parent
+    across fork + exec, so a child would report the parent's peak.)"""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _child_fit(home: str, algorithm: str, overrides: dict, queue: mp.Queue) -> None:
+    from vibeshelf.ingest.cf_fit import fit_cf
+    from vibeshelf.retrieval.cf_models import CFConfig
+
+    base = _memory_mib("VmRSS")
+    report = fit_cf(Layout(Path(home)), algorithm=algorithm, config=CFConfig(**overrides), progress=False)
+    queue.put((report.model_dump(), base, _memory_mib("VmHWM")))
+
+
+def fit_in_child(home: Path, algorithm: str = "auto", **overrides: object) -> tuple[dict, float, float]:
+    """fit_cf in a fresh process: (report, RSS after imports MiB, peak RSS MiB)."""
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_child_fit, args=(str(home), algorithm, overrides, queue))
+    proc.start()
+    result = queue.get()
+    proc.join()
+    return result
+
+
+def _print_fit(label: str, rows_read: int, report: dict, base_mb: float, peak_mb: float) -> None:
+    print(
+        f"  {label}: {rows_read:,} rows -> {report['items']:,} books in model ({report['cold_books']:,} cold)"
+        f" | fit {report['fit_seconds']:.1f} s, fit_cf total {report['total_seconds']:.1f} s"
+        f" | peak RSS {peak_mb:,.0f} MiB (after imports {base_mb:,.0f} MiB)"
+    )
+
+
+def bench_latency(layout: Layout, *, requests: int = 2000, seed: int = 0) -> None:
+    from vibeshelf.retrieval.readers_also_liked import ReadersAlsoLiked
+
+    started = time.perf_counter()
+    model = ReadersAlsoLiked.load(layout)
+    load_ms = (time.perf_counter() - started) * 1e3
+    rng = np.random.default_rng(seed)
+    ids = np.array(model._a.item_ids)
+    popularity = np.asarray(model._a.popularity, dtype=np.float64) + 1.0
+    weights = popularity / popularity.sum()  # seeds drawn like real requests: mostly known books
+    for _ in range(50):  # warm-up (page in the memory-mapped arrays)
+        model.recommend(list(rng.choice(ids, size=2, p=weights)), k=10)
+    times = []
+    for _ in range(requests):
+        n = int(rng.integers(1, 4))
+        seeds = list(rng.choice(ids, size=n, replace=False, p=weights))
+        avoid = list(rng.choice(ids, size=3, replace=False))
+        t = time.perf_counter()
+        model.recommend(seeds, avoid_ids=avoid, k=10)
+        times.append(time.perf_counter() - t)
+    ms = np.array(times) * 1e3
+    print(
+        f"  recommend (1-3 seeds, 3 avoid, k=10, {requests} requests): p50 {np.percentile(ms, 50):.3f} ms,"
+        f" p99 {np.percentile(ms, 99):.3f} ms, max {ms.max():.2f} ms; load {load_ms:.0f} ms"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--eval", action="store_true", help="print the held-out comparison on goodbooks")
+    parser.add_argument("--tune", action="store_true", help="with --eval: re-tune hyper-parameters")
+    parser.add_argument("--skip-bookcrossing", action="store_true")
+    args = parser.parse_args(argv)
+
+    from vibeshelf.retrieval.cf_eval import evaluate_cf, goodbooks_ratings, render_cf_table
+
+    with tempfile.TemporaryDirectory(prefix="vibeshelf-cf-bench-") as tmp:
+        print("goodbooks")
+        gb = Layout(Path(tmp) / "goodbooks").ensure()
+        ratings = goodbooks_ratings(args.data / "goodbooks" / "ratings.csv")
+        pq.write_table(ratings, gb.ratings)
+        report, base, peak = fit_in_child(gb.home)
+        _print_fit(f"{report['algorithm']} {report['params']}", ratings.num_rows, report, base, peak)
+        bench_latency(gb)
+        if args.eval:
+            rows = evaluate_cf(ratings, tune=args.tune, progress=sys.stderr.isatty())
+            print(render_cf_table(rows))
+
+        if not args.skip_bookcrossing:
+            print("Book-Crossing")
+            bx = Layout(Path(tmp) / "bookcrossing").ensure()
+            started = time.perf_counter()
+            ratings, implicit = bookcrossing_ratings(args.data / "bookcrossing" / "BX-Book-Ratings.csv.gz")
+            pq.write_table(ratings, bx.ratings)
+            pq.write_table(implicit, bx.implicit)
+            total = ratings.num_rows + implicit.num_rows
+            print(
+                f"  read + convert {total:,} rows ({ratings.num_rows:,} explicit, {implicit.num_rows:,}"
+                f" implicit): {time.perf_counter() - started:.1f} s"
+            )
+            report, base, peak = fit_in_child(bx.home, "item_knn")
+            _print_fit("item_knn (sparse, no item cap, liked ratings)", total, report, base, peak)
+            report, base, peak = fit_in_child(bx.home)  # the shipped model, last: latency runs on it
+            label = f"auto={report['algorithm']} (item cap, explicit + implicit)"
+            _print_fit(label, total, report, base, peak)
+            bench_latency(bx)
+
+
+if __name__ == "__main__":
+    main()
