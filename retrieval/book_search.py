@@ -1,0 +1,91 @@
+"""The search pipeline every surface shares: filters -> hybrid retrieval -> rerank; plus content similarity.
+
+``BookSearch.search`` is what ``search_books``, ``GET /v1/books/search``, ``feeling_lucky``, the eval
+harness and the benchmark all call, so they measure and serve the same thing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from vibeshelf.retrieval.filters import build_where
+from vibeshelf.retrieval.hybrid_search import HybridSearcher, Mode, SearchHit
+from vibeshelf.retrieval.reranker import DEFAULT_WEIGHTS, QualityPrior, RerankWeights, Scored, rerank
+from vibeshelf.tools.models import SearchFilters
+
+
+@dataclass
+class SearchOutcome:
+    ranked: list[Scored]  # Scored.item is a SearchHit
+    where: str | None
+    total_candidates: int
+
+
+class BookSearch:
+    def __init__(
+        self, searcher: HybridSearcher, prior: QualityPrior, weights: RerankWeights = DEFAULT_WEIGHTS
+    ) -> None:
+        self.searcher = searcher
+        self.prior = prior
+        self.weights = weights
+
+    @property
+    def table(self) -> Any:
+        return self.searcher.table
+
+    def search(
+        self,
+        query: str,
+        filters: SearchFilters | None = None,
+        *,
+        limit: int = 10,
+        mode: Mode = "hybrid",
+        reranked: bool = True,
+        weights: RerankWeights | None = None,
+    ) -> SearchOutcome:
+        """Best books for ``query`` that pass ``filters``; ``reranked=False`` keeps the fused order."""
+        where = build_where(filters)
+        hits = self.searcher.search(query, filters, mode=mode)
+        if reranked:
+            ranked = rerank(hits, _relevance, _book, self.prior, weights or self.weights)
+        else:
+            ranked = [Scored(h, _relevance(h), 0.0, 0.0, _relevance(h)) for h in hits]
+        ranked = ranked[:limit]
+        self.searcher.annotate(query, [s.item for s in ranked])
+        return SearchOutcome(ranked=ranked, where=where, total_candidates=len(hits))
+
+    # --- rows and vectors by id -------------------------------------------------------------------
+
+    def rows(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Catalog rows for ``ids`` that exist, keyed by id."""
+        return self.searcher.rows_by_id(ids)
+
+    def similar_to(
+        self, seed_ids: Sequence[str], avoid_ids: Sequence[str] = (), limit: int = 10
+    ) -> list[SearchHit]:
+        """Content similarity: books nearest the mean embedding of the seeds (seeds and avoided excluded)."""
+        vecs = list(self.searcher.vectors_by_id(seed_ids).values())
+        if not vecs:
+            return []
+        centroid = np.mean(vecs, axis=0)
+        centroid /= np.linalg.norm(centroid) or 1.0
+        excluded = list(dict.fromkeys([*seed_ids, *avoid_ids]))
+        found = self.searcher.vector_search(centroid, None, limit, exclude=excluded)
+        return [
+            SearchHit(
+                book=row, fused_score=1.0 - dist, fused_rank=rank, vector_rank=rank, vector_distance=dist
+            )
+            for rank, (row, dist) in enumerate(found, start=1)
+        ]
+
+
+def _relevance(hit: SearchHit) -> float:
+    return hit.fused_score
+
+
+def _book(hit: SearchHit) -> dict[str, Any]:
+    return hit.book

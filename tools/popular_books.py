@@ -1,0 +1,48 @@
+"""The ``popular_books`` tool: the most-read books overall or in one genre."""
+
+from __future__ import annotations
+
+from vibeshelf.retrieval.filters import closest_genres
+from vibeshelf.retrieval.popular import popular_books as most_popular
+from vibeshelf.retrieval.services import Services
+from vibeshelf.tools.models import (
+    BookCard,
+    FieldError,
+    MatchEvidence,
+    PopularBooksArgs,
+    PopularBooksResult,
+    SearchFilters,
+)
+from vibeshelf.tools.tool import ToolContext, ToolFailure, tool
+
+
+def check_genre(services: Services, genre: str, field: str = "genre") -> None:
+    """Raise an invalid-arguments failure naming the closest known genres when ``genre`` is unknown."""
+    if genre in services.genres:
+        return
+    close = closest_genres(genre, services.genres, n=5)
+    top = sorted(services.genres, key=lambda g: -services.genres[g])[:12]
+    hint = f"Did you mean {', '.join(close)}?" if close else f"Common genres: {', '.join(top)}."
+    raise ToolFailure(
+        f"Unknown genre {genre!r}. {hint}",
+        error_type="invalid_arguments",
+        fields=[FieldError(field=field, message=f"unknown genre; {hint}")],
+    )
+
+
+@tool
+def popular_books(ctx: ToolContext[Services], args: PopularBooksArgs) -> PopularBooksResult:
+    """List the most popular (most-rated) books overall, or in one genre. Use it when the reader asks for
+    popular, classic or well-known picks without a more specific vibe."""
+    services = ctx.deps
+    filters = None
+    if args.genre:
+        check_genre(services, args.genre)
+        filters = SearchFilters(genres_include=[args.genre])
+    ranked = most_popular(services.search.searcher, services.prior, filters, args.limit)
+    books = []
+    for rank, s in enumerate(ranked, start=1):
+        reason = f"#{rank} most rated" + (f" in {args.genre}" if args.genre else "")
+        why = MatchEvidence(method="popular", score=round(s.score, 4), reason=reason)
+        books.append(BookCard.from_row(s.item, why))
+    return PopularBooksResult(books=books, genre=args.genre)

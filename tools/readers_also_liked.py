@@ -1,0 +1,102 @@
+"""The ``readers_also_liked`` tool: collaborative filtering, with content similarity for cold seeds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vibeshelf.retrieval.reranker import DEFAULT_WEIGHTS, diversify
+from vibeshelf.retrieval.services import Services
+from vibeshelf.tools.models import (
+    BookCard,
+    FieldError,
+    MatchEvidence,
+    ReadersAlsoLikedArgs,
+    ReadersAlsoLikedResult,
+)
+from vibeshelf.tools.tool import ToolContext, ToolFailure, tool
+
+
+def _collaborative(
+    services: Services, seeds: list[str], avoid: list[str], want: int
+) -> tuple[list[Any], list[str]]:
+    """(CF hits, cold seeds). Without a CF model every seed is cold."""
+    if services.cf is None:
+        return [], list(seeds)
+    result = services.cf.recommend(seeds, avoid, want)
+    return list(result.hits), list(result.cold_seeds)
+
+
+@tool
+def readers_also_liked(ctx: ToolContext[Services], args: ReadersAlsoLikedArgs) -> ReadersAlsoLikedResult:
+    """Books that readers who liked the given seed books also rated highly ("readers also liked").
+    Seeds with too few ratings are answered by content similarity; the result says which method answered."""
+    services = ctx.deps
+    seeds = list(dict.fromkeys(args.book_ids))
+    known = services.search.rows(seeds)
+    unknown = [s for s in seeds if s not in known]
+    seeds = [s for s in seeds if s in known]
+    if not seeds:
+        raise ToolFailure(
+            "None of book_ids is in the catalog. "
+            "Pass ids exactly as search_books or find_book returned them.",
+            error_type="not_found",
+            fields=[
+                FieldError(field=f"book_ids[{args.book_ids.index(u)}]", message="unknown book id")
+                for u in unknown
+            ],
+        )
+    avoid = list(dict.fromkeys([*args.avoid_ids, *seeds]))
+    # Fetch extra candidates: diversification may defer or drop some.
+    want = args.limit * 3
+
+    cf_hits, cold = _collaborative(services, seeds, avoid, want)
+    cold = [c for c in cold if c in seeds]
+    items: list[tuple[str, MatchEvidence]] = []
+    for rank, hit in enumerate(cf_hits, start=1):
+        reason = f"{hit.co_readers} readers who liked the seed books rated it highly"
+        items.append(
+            (
+                hit.book_id,
+                MatchEvidence(
+                    co_readers=int(hit.co_readers),
+                    fused_rank=rank,
+                    score=round(float(hit.score), 4),
+                    method="collaborative",
+                    reason=reason,
+                ),
+            )
+        )
+    # Content similarity answers for cold seeds, and tops up a thin collaborative list.
+    content_seeds = cold if cf_hits else seeds
+    if content_seeds and (cold or len(cf_hits) < args.limit):
+        taken = {i for i, _ in items}
+        for hit in services.search.similar_to(content_seeds, [*avoid, *taken], want):
+            why = MatchEvidence(
+                vector_rank=hit.vector_rank,
+                score=round(hit.fused_score, 4),
+                method="content",
+                reason="similar description and genres to the seed books",
+            )
+            items.append((hit.book["id"], why))
+    methods = {why.method for _, why in items}
+    method = "mixed" if len(methods) > 1 else ("collaborative" if methods == {"collaborative"} else "content")
+    if cold and cf_hits:
+        method = "mixed"
+
+    # Interleave so cold seeds' content picks are not all pushed below the collaborative ones.
+    if method == "mixed":
+        cf_items = [it for it in items if it[1].method == "collaborative"]
+        ct_items = [it for it in items if it[1].method == "content"]
+        items = [x for pair in zip(cf_items, ct_items, strict=False) for x in pair]
+        longer = cf_items if len(cf_items) > len(ct_items) else ct_items
+        items += longer[min(len(cf_items), len(ct_items)) :]
+
+    rows = services.search.rows([i for i, _ in items])
+    present = [(rows[i], why) for i, why in items if i in rows]
+    ordered = diversify(present, lambda p: p[0], DEFAULT_WEIGHTS)[: args.limit]
+    return ReadersAlsoLikedResult(
+        books=[BookCard.from_row(row, why) for row, why in ordered],
+        method=method,
+        cold_seeds=cold,
+        unknown_ids=unknown,
+    )

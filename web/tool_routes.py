@@ -1,0 +1,159 @@
+"""The tools over HTTP, for testing and for assistants, plus plain REST book endpoints.
+
+``GET /v1/tools`` is the OpenAI tools list; ``POST /v1/tools/{name}`` takes the JSON arguments and
+returns the tool's JSON result (404 unknown tool, 422 invalid arguments naming each field, 404 for an
+unknown book). The book endpoints run the same tools, so REST users and the model see the same data.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from vibeshelf.retrieval.services import Services
+from vibeshelf.retrieval.title_lookup import TitleMatch
+from vibeshelf.tools.models import (
+    MAX_LIMIT,
+    FieldError,
+    GetBookResult,
+    SearchFilters,
+    SearchResult,
+    ToolError,
+)
+from vibeshelf.tools.registry import ToolRegistry
+from vibeshelf.tools.tool import UnknownToolError, invalid_arguments
+from vibeshelf.web.errors import error_body
+
+router = APIRouter(prefix="/v1")
+
+
+def get_services(request: Request) -> Services:
+    """The process-wide services the app's lifespan opened."""
+    return request.app.state.services
+
+
+def get_registry(request: Request) -> ToolRegistry:
+    return request.app.state.tool_registry
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+RegistryDep = Annotated[ToolRegistry, Depends(get_registry)]
+
+
+def _error_response(err: ToolError) -> JSONResponse:
+    fields = [{"field": f.field, "message": f.message} for f in err.error.fields]
+    return JSONResponse(
+        status_code=err.http_status, content=error_body(err.error.type, err.error.message, fields)
+    )
+
+
+async def _run(registry: ToolRegistry, services: Services, name: str, arguments: Any) -> Any:
+    try:
+        result = await registry.call(name, arguments, services.context())
+    except UnknownToolError:
+        known = ", ".join(registry.names())
+        return JSONResponse(
+            status_code=404, content=error_body("not_found", f"unknown tool {name!r}; tools: {known}")
+        )
+    if result.error is not None:
+        return _error_response(result.error)
+    return result.to_dict()
+
+
+@router.get(
+    "/tools", tags=["tools"], summary="The tools, as an OpenAI `tools` list (strict function schemas)"
+)
+async def list_tools(registry: RegistryDep) -> list[dict[str, Any]]:
+    return registry.openai_schemas()
+
+
+@router.post("/tools/{name}", tags=["tools"], summary="Call a tool with JSON arguments")
+async def call_tool(
+    name: str,
+    registry: RegistryDep,
+    services: ServicesDep,
+    arguments: Annotated[dict[str, Any] | None, Body()] = None,
+) -> Any:
+    return await _run(registry, services, name, arguments or {})
+
+
+# Query parameter -> SearchFilters field.
+_FILTER_FIELD = {
+    "year_min": "year_min",
+    "year_max": "year_max",
+    "genre": "genres_include",
+    "exclude_genre": "genres_exclude",
+    "min_rating": "min_average_rating",
+    "min_ratings_count": "min_ratings_count",
+    "max_ratings_count": "max_ratings_count",
+    "language": "language",
+    "exclude_author": "exclude_authors",
+    "exclude_id": "exclude_ids",
+    "exclude_term": "exclude_terms",
+}
+_PARAM = {v: k for k, v in _FILTER_FIELD.items()}
+
+
+@router.get("/books/search", tags=["books"], response_model=SearchResult)
+async def search_books(
+    registry: RegistryDep,
+    services: ServicesDep,
+    q: Annotated[str, Query(min_length=1, max_length=500, description="What to search for.")],
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 10,
+    year_min: int | None = None,
+    year_max: int | None = None,
+    genre: Annotated[list[str] | None, Query(description="Genre to include (repeatable).")] = None,
+    exclude_genre: Annotated[list[str] | None, Query(description="Genre to exclude (repeatable).")] = None,
+    min_rating: float | None = None,
+    min_ratings_count: int | None = None,
+    max_ratings_count: int | None = None,
+    language: str | None = None,
+    exclude_author: Annotated[list[str] | None, Query()] = None,
+    exclude_id: Annotated[list[str] | None, Query()] = None,
+    exclude_term: Annotated[list[str] | None, Query(description="Word the books must not mention.")] = None,
+) -> Any:
+    params = {
+        "year_min": year_min,
+        "year_max": year_max,
+        "genre": genre,
+        "exclude_genre": exclude_genre,
+        "min_rating": min_rating,
+        "min_ratings_count": min_ratings_count,
+        "max_ratings_count": max_ratings_count,
+        "language": language,
+        "exclude_author": exclude_author,
+        "exclude_id": exclude_id,
+        "exclude_term": exclude_term,
+    }
+    raw = {_FILTER_FIELD[k]: v for k, v in params.items() if v is not None}
+    try:
+        filters = SearchFilters.model_validate(raw) if raw else None
+    except ValidationError as exc:
+        err = invalid_arguments("search", SearchFilters, exc)
+        # Name the query parameter the client sent, not the filter field behind it.
+        renamed = [
+            FieldError(field=_PARAM.get(f.field, f.field), message=f.message) for f in err.error.fields
+        ]
+        names = ", ".join(f.field for f in renamed)
+        return _error_response(
+            ToolError.of("invalid_arguments", f"invalid query parameters: {names}", renamed)
+        )
+    arguments = {"query": q, "limit": limit, "filters": filters.model_dump() if filters else None}
+    return await _run(registry, services, "search_books", arguments)
+
+
+@router.get("/books/{book_id}", tags=["books"], response_model=GetBookResult)
+async def get_book(book_id: str, registry: RegistryDep, services: ServicesDep) -> Any:
+    return await _run(registry, services, "get_book", {"book_id": book_id})
+
+
+@router.get("/autocomplete", tags=["books"], response_model=list[TitleMatch])
+async def autocomplete(
+    services: ServicesDep,
+    q: Annotated[str, Query(min_length=1, max_length=200, description="The start of a title or author.")],
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 8,
+) -> Any:
+    return services.titles.autocomplete(q, limit)
