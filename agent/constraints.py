@@ -1,0 +1,195 @@
+"""Hard constraints: what the reader ruled out, enforced on every tool call whatever the model sends.
+
+The planner's intent parser (``agent.intent``) reads every user turn ("nothing young adult", "before
+2000", "not by Stephen King", "I've read Dune"), and the session adds books read or thumbed down. A
+real provider may forget all of that, so :class:`ConstraintGuard` wraps each tool call: it merges the
+constraints into the call's ``filters`` (or ``avoid_ids``) before the tool runs, and drops any returned
+recommendation that still breaks one. Where the model's filter and the reader's disagree, the reader's
+wins.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from vibeshelf.agent.intent import Constraints, parse_intent
+from vibeshelf.agent.session_state import SessionState
+from vibeshelf.retrieval.title_lookup import title_key
+from vibeshelf.tools.models import BookCard, FeelingLuckyResult, SearchFilters
+from vibeshelf.tools.tool import ToolContext, ToolResult
+
+log = logging.getLogger(__name__)
+
+_LOWER_BOUNDS = ("year_min", "min_average_rating", "min_ratings_count")
+_UPPER_BOUNDS = ("year_max", "max_ratings_count")
+_LISTS = ("genres_exclude", "exclude_terms", "exclude_authors", "exclude_ids")
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return content if isinstance(content, str) else ""
+
+
+class HardConstraints(BaseModel):
+    """The reader's limits for this conversation: the parser's :class:`Constraints` plus named titles."""
+
+    rules: Constraints = Field(default_factory=Constraints)
+    exclude_titles: list[str] = Field(
+        default_factory=list, description="Titles the reader has read or ruled out ('I've read Dune')."
+    )
+
+    @classmethod
+    def from_conversation(
+        cls, messages: Iterable[dict[str, Any]], state: SessionState | None = None
+    ) -> HardConstraints:
+        """Fold every user turn's intent, oldest first (later turns may lift or replace earlier limits).
+
+        References to shown books in the latest turn ("I've read the first one", "not the second")
+        are resolved against ``state`` and recorded there as read / disliked ids.
+        """
+        rules = Constraints()
+        titles: list[str] = []
+        last = None
+        for message in messages:
+            if message.get("role") != "user":
+                continue
+            last = parse_intent(_text(message.get("content")))
+            rules = rules.apply(last)
+            if last.reset:
+                titles = []
+            titles += [ref.title for ref in [*last.read_titles, *last.avoid_titles]]
+        if state is not None:
+            shown = state.last_shown()
+
+            def pick(refs: list[int]) -> list[str]:
+                return [shown[r].id for r in refs if -len(shown) <= r < len(shown)]
+
+            if last is not None:
+                state.read_ids = list(dict.fromkeys([*state.read_ids, *pick(last.read_refs)]))
+                state.disliked_ids = list(dict.fromkeys([*state.disliked_ids, *pick(last.reject_refs)]))
+            rules = rules.with_ids(state.excluded_ids)
+        return cls(rules=rules, exclude_titles=list(dict.fromkeys(titles)))
+
+    def is_empty(self) -> bool:
+        return self.rules.is_empty() and not self.exclude_titles
+
+    def describe(self) -> str:
+        """One line per constraint, for the system prompt ("none" when empty)."""
+        lines = [f"- {phrase}" for phrase in self.rules.describe()]
+        if self.rules.exclude_ids:
+            lines.append(
+                f"- never recommend these ids (read or rejected): {', '.join(self.rules.exclude_ids)}"
+            )
+        if self.exclude_titles:
+            lines.append(f"- the reader has read or ruled out: {'; '.join(self.exclude_titles)}")
+        return "\n".join(lines) or "none"
+
+    # --- enforcing ------------------------------------------------------------------------------
+
+    def violation(self, book: BookCard) -> str | None:
+        """Why ``book`` breaks a constraint, or None when it passes."""
+        if not self.rules.admits(book.model_dump()):
+            return "reader constraint"
+        key = title_key(book.title)
+        if key and any(title_key(t) == key for t in self.exclude_titles):
+            return "a title the reader ruled out"
+        return None
+
+    def merge_filters(self, filters: dict[str, Any] | None) -> dict[str, Any]:
+        """The model's ``filters`` object with the reader's constraints merged in (unset keys left out)."""
+        out = {k: v for k, v in (filters or {}).items() if v is not None}
+        mine = self.rules.filters()
+        for key in _LISTS:
+            if mine.get(key):
+                out[key] = list(dict.fromkeys([*(out.get(key) or []), *mine[key]]))
+        for key in (*_LOWER_BOUNDS, *_UPPER_BOUNDS):
+            if mine.get(key) is None:
+                continue
+            theirs = out.get(key)
+            if theirs is None:
+                out[key] = mine[key]
+            else:  # both bounds must hold: keep the tighter one
+                out[key] = max(theirs, mine[key]) if key in _LOWER_BOUNDS else min(theirs, mine[key])
+        # A model bound that contradicts the reader's (year_min 2010 vs "before 2000") is dropped.
+        for low, high in (("year_min", "year_max"), ("min_ratings_count", "max_ratings_count")):
+            if out.get(low) is not None and out.get(high) is not None and out[low] > out[high]:
+                del out[high if mine.get(low) is not None and mine.get(high) is None else low]
+        allowed = SearchFilters.model_fields
+        if "exclude_ids" in out:
+            out["exclude_ids"] = out["exclude_ids"][-200:]
+        return {k: v for k, v in out.items() if k in allowed}
+
+    def merge_arguments(self, fields: Iterable[str], arguments: dict[str, Any]) -> dict[str, Any]:
+        """Tool arguments with the constraints merged into whichever slot the tool offers."""
+        fields = set(fields)
+        out = dict(arguments)
+        if "filters" in fields:
+            given = out.get("filters")
+            out["filters"] = self.merge_filters(given if isinstance(given, dict) else None) or None
+        if "avoid_ids" in fields and self.rules.exclude_ids:
+            given = out.get("avoid_ids") if isinstance(out.get("avoid_ids"), list) else []
+            out["avoid_ids"] = list(dict.fromkeys([*given, *self.rules.exclude_ids]))[-200:]
+        return out
+
+    def filter_output(self, output: BaseModel) -> tuple[BaseModel, list[tuple[BookCard, str]]]:
+        """The result with violating recommendations removed, and what was removed (and why).
+
+        Only recommendation lists are filtered (``books``, and feeling_lucky's ``book``); a lookup
+        (find_book, get_book) answers the question asked and is left alone.
+        """
+        dropped: list[tuple[BookCard, str]] = []
+        books = getattr(output, "books", None)
+        if isinstance(books, list) and all(isinstance(b, BookCard) for b in books):
+            kept = []
+            for book in books:
+                why = self.violation(book)
+                if why is None:
+                    kept.append(book)
+                else:
+                    dropped.append((book, why))
+            if dropped:
+                output = output.model_copy(update={"books": kept})
+        elif isinstance(output, FeelingLuckyResult) and output.book is not None:
+            why = self.violation(output.book)
+            if why is not None:
+                dropped.append((output.book, why))
+                notes = [*output.notes, "The pick broke one of the reader's constraints; try again."]
+                output = output.model_copy(update={"book": None, "notes": notes})
+        return output, dropped
+
+
+class ConstraintGuard:
+    """Wraps ``registry.call``: constraints merged into the arguments, violating books dropped."""
+
+    def __init__(self, registry: Any, constraints: HardConstraints) -> None:
+        self.registry = registry
+        self.constraints = constraints
+
+    async def call(self, name: str, arguments: str, context: ToolContext[Any] | None) -> ToolResult:
+        if self.constraints.is_empty():
+            return await self.registry.call(name, arguments, context)
+        try:
+            data = json.loads(arguments) if arguments.strip() else {}
+        except json.JSONDecodeError:
+            data = None  # the tool reports bad JSON in its own words
+        if isinstance(data, dict):
+            fields = self.registry.get(name).args_model.model_fields
+            merged = self.constraints.merge_arguments(fields, data)
+            if merged != data:
+                log.info("constraints: %s arguments tightened to %s", name, merged)
+            result = await self.registry.call(name, merged, context)
+        else:
+            result = await self.registry.call(name, arguments, context)
+        if not result.ok:
+            return result
+        output, dropped = self.constraints.filter_output(result.output)
+        for book, why in dropped:
+            log.info("constraints: dropped %s (%s) from %s: %s", book.id, book.title, name, why)
+        return replace(result, output=output) if dropped else result

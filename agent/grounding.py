@@ -1,0 +1,261 @@
+"""Grounding: the final answer may only name books that tools returned in this conversation.
+
+Title mentions are found two ways: formatted spans (``**bold**``, ``*italic*``, ``"quoted"``, “curly”,
+``[link text](...)``, headings) and the plain ``Title by Author`` pattern. Each candidate that looks
+like a title is compared, by the catalog's own title key (case, accents, articles and series suffixes
+folded), with the titles, series and authors the tools returned, plus anything the reader wrote. An
+unknown title takes its whole list item (or, in prose, its sentence) with it, and is logged.
+
+:class:`StreamingGrounder` applies the same rules to a text stream one line at a time, so the answer
+still streams while nothing invented ever reaches the client.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from vibeshelf.retrieval.title_lookup import fold, title_key
+
+log = logging.getLogger(__name__)
+
+# Formatted spans that may hold a title. Italic/underscore spans must not touch word characters, so
+# snake_case genre names and "5*4" are not spans.
+_SPANS = [
+    re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*"),
+    re.compile(r"(?<![\w_])__(?=\S)(.+?)(?<=\S)__(?![\w_])"),
+    re.compile(r"(?<![*\w])\*(?=[^\s*])([^*\n]+?)(?<=[^\s*])\*(?![*\w])"),
+    re.compile(r"(?<![\w_])_(?=[^\s_])([^_\n]+?)(?<=[^\s_])_(?![\w_])"),
+    re.compile(r'"([^"\n]{2,200})"'),
+    re.compile(r"“([^”\n]{2,200})”"),
+    re.compile(r"\[([^\]\n]{2,200})\]\("),
+]
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
+_LIST_ITEM = re.compile(r"^(\s*)(?:[-*+•]|\d{1,2}[.)])\s+")
+_NUMBERING = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*+•])\s+")
+# "Title by Firstname Lastname": the author is 1-4 capitalised words (initials allowed).
+_BY_AUTHOR = re.compile(r"\s+by\s+(?=[A-Z])((?:[A-Z][\w.'’\-]*\.?)(?:\s+[A-Z][\w.'’\-]*){0,3})")
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[\"“*_\[(A-Z0-9])")
+_MARKUP = re.compile(r"[*_\[\]#`]")
+
+
+def _word_set(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+# Small words a title may contain uncapitalised ("The Name of the Wind").
+_MINOR = _word_set(
+    "a an and as at but by for from in into nor of on or over the to up upon via with vs "
+    "de la le les du des el y und der die das"
+)
+# Capitalised words that open a non-title bold/quoted label or a "Verb by Author" phrase.
+_NOT_TITLE = _word_set(
+    "note notes tip tips why what how bonus summary rating ratings genre genres theme themes author "
+    "authors year years pick picks recommendation recommendations warning caveat also highly popular "
+    "written published edited translated illustrated narrated followed inspired loved recommended "
+    "praised beloved adored admired reviewed rated read told created penned authored co-written "
+    "books book novels novel stories series fans readers everything anything something nothing "
+    "classic classics fiction nonfiction non-fiction fantasy romance mystery thriller horror"
+)
+_BY_STOP = _word_set(
+    "i you we they he she it this that these those its his her their my your our here there "
+    "if when while since because although though so then try consider"
+)
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in re.split(r"\s+", text.strip()) if w]
+
+
+def looks_like_title(text: str) -> bool:
+    """Title Case with letters: "The Name of the Wind" yes; "cozy and sad", "Why it fits", "4.5" no."""
+    text = _NUMBERING.sub("", text).strip(" \t,;.!?")
+    if not re.search(r"[A-Za-z]", text) or len(text) > 150 or text.endswith(":"):
+        return False
+    words = _words(text)
+    first = next((w for w in words if re.search(r"[A-Za-z0-9]", w)), "")
+    if not first or not (first[0].isupper() or first[0].isdigit() or first[0] in "\"“'‘("):
+        return False
+    if len(words) == 1 and fold(first) in _NOT_TITLE:
+        return False
+    major = [w for w in words if w.lower().strip("\"“”'‘’(),.:;!?") not in _MINOR]
+    if not major:
+        return False
+    capitalised = sum(1 for w in major if w.lstrip("\"“'‘(")[:1].isupper() or w[:1].isdigit())
+    return capitalised / len(major) >= 0.75 and fold(words[0]) not in _NOT_TITLE - {"the"}
+
+
+@dataclass
+class Mention:
+    text: str
+    start: int
+    end: int
+
+
+def title_mentions(line: str) -> list[Mention]:
+    """Candidate title spans in one line of markdown (not yet checked against anything)."""
+    found: list[Mention] = []
+    taken: list[tuple[int, int]] = []
+
+    def add(text: str, start: int, end: int) -> None:
+        if any(s <= start < e or s < end <= e for s, e in taken):
+            return
+        taken.append((start, end))
+        found.append(Mention(text.strip(), start, end))
+
+    heading = _HEADING.match(line)
+    if heading:
+        add(_MARKUP.sub("", heading.group(1)), heading.start(1), heading.end(1))
+    for pattern in _SPANS:
+        for m in pattern.finditer(line):
+            add(m.group(1), m.start(), m.end())
+    for m in _BY_AUTHOR.finditer(line):
+        # Walk back from " by" over title-cased words (minor words allowed inside) to find the title.
+        before = line[: m.start()]
+        tokens = _words(_MARKUP.sub(" ", before))
+        picked: list[str] = []
+        for token in reversed(tokens):
+            bare = token.strip("\"“”'‘’(),:;")
+            if not bare:
+                break
+            if bare[0].isupper() or bare[0].isdigit() or (bare.lower() in _MINOR and picked):
+                picked.append(token)
+                if token.endswith((".", "!", "?", ":", ";")) and len(picked) > 1:
+                    picked.pop()
+                    break
+            else:
+                break
+        while picked and picked[-1].strip("\"“”'‘’(),") in _MINOR:
+            picked.pop()  # a title does not start with a lower-case "of"/"and" left over from the prose
+        while picked and picked[-1].strip("\"“”'‘’(),").lower() in _BY_STOP:
+            picked.pop()
+        title = " ".join(reversed(picked)).strip("\"“”'‘’(),:; ")
+        if not title or fold(_words(title)[0]) in _NOT_TITLE or fold(_words(title)[0]) in _BY_STOP:
+            continue
+        start = max(before.rfind(title), 0)
+        add(title, start, m.end())
+    return found
+
+
+@dataclass
+class Grounder:
+    """What may be named: tool-returned titles, their series and authors, and the reader's own words."""
+
+    titles: dict[str, str] = field(default_factory=dict)  # title key -> display title
+    other_names: set[str] = field(default_factory=set)  # folded authors, series, genres
+    user_text: str = ""  # folded, for "since you loved <title you named>"
+    removed: list[str] = field(default_factory=list)
+
+    def add_book(
+        self, title: str, authors: Iterable[str] = (), series: str | None = None, genres: Iterable[str] = ()
+    ) -> None:
+        key = title_key(title)
+        if key:
+            self.titles.setdefault(key, title)
+            # "The Fellowship of the Ring: Part One" is still that book when written without the subtitle.
+            main = title_key(re.split(r"[:\u2014]| - ", title)[0])
+            if main and len(main) > 3:
+                self.titles.setdefault(main, title)
+        for name in [*authors, *(g.replace("_", " ") for g in genres), series or ""]:
+            # Folded and title-keyed, so "the Kingkiller Chronicle" matches "Kingkiller Chronicle".
+            self.other_names.update(k for k in (fold(name), title_key(name)) if k)
+
+    def add_user_text(self, text: str) -> None:
+        self.user_text += " " + fold(text) + " "
+
+    def is_known(self, candidate: str) -> bool:
+        """True when ``candidate`` names a returned book, author, series or genre, or the reader said it."""
+        candidate = _NUMBERING.sub("", candidate).strip(" \t,;.!?")
+        variants = {candidate}
+        # "The Hobbit by J.R.R. Tolkien", "Dune (1965)", "Dune: Deluxe Edition", "Dune — Frank Herbert"
+        for sep in (r"\s+by\s+", r"\s*\(", r"\s*[:\u2014\u2013]\s*", r"\s+-\s+", r",\s+"):
+            head = re.split(sep, candidate, maxsplit=1)[0]
+            if head:
+                variants.add(head)
+        for v in variants:
+            key, folded = title_key(v), fold(v)
+            if not folded:
+                continue
+            if key in self.titles or folded in self.other_names or key in self.other_names:
+                return True
+            if f" {folded} " in self.user_text or (key and f" {key} " in self.user_text):
+                return True
+        return False
+
+    def invented(self, line: str) -> list[Mention]:
+        """Title-like mentions in ``line`` that name no known book."""
+        return [m for m in title_mentions(line) if looks_like_title(m.text) and not self.is_known(m.text)]
+
+    def ground_line(self, line: str) -> str | None:
+        """The line with invented titles removed: None drops the whole line (a list item or heading)."""
+        bad = self.invented(line)
+        if not bad:
+            return line
+        for m in bad:
+            log.warning("grounding: removed invented title %r", m.text)
+            self.removed.append(m.text)
+        if _LIST_ITEM.match(line) or _HEADING.match(line):
+            return None
+        kept = []
+        for sentence in _SENTENCE_SPLIT.split(line):
+            if not self.invented(sentence) and not any(m.text in sentence for m in bad):
+                kept.append(sentence)
+        return " ".join(kept) if kept else None
+
+    def ground(self, text: str) -> str:
+        """Ground a whole text (see :class:`StreamingGrounder` for the rules on what goes with a title)."""
+        stream = StreamingGrounder(self)
+        return stream.feed(text) + stream.flush()
+
+
+@dataclass
+class StreamingGrounder:
+    """Feed text deltas, get back text that is safe to show; whole lines are released at a time."""
+
+    grounder: Grounder
+    _buffer: str = ""
+    _skip_indent: int | None = None  # dropping an item's continuation lines (indented deeper than this)
+    _skip_section: bool = False  # dropping a section under a removed heading
+    _blank_pending: bool = False
+    _emitted_any: bool = False
+
+    def feed(self, delta: str) -> str:
+        self._buffer += delta
+        if "\n" not in self._buffer:
+            return ""
+        complete, self._buffer = self._buffer.rsplit("\n", 1)
+        return "".join(self._line(line, newline=True) for line in complete.split("\n"))
+
+    def flush(self) -> str:
+        rest, self._buffer = self._buffer, ""
+        return self._line(rest, newline=False) if rest else ""
+
+    def _line(self, line: str, *, newline: bool) -> str:
+        if not line.strip():
+            self._skip_indent = None
+            if self._emitted_any:
+                self._blank_pending = True
+            return ""
+        indent = len(line) - len(line.lstrip())
+        if self._skip_section:
+            if not _HEADING.match(line):
+                return ""
+            self._skip_section = False
+        if self._skip_indent is not None:
+            if indent > self._skip_indent and not _LIST_ITEM.match(line):
+                return ""
+            self._skip_indent = None
+        grounded = self.grounder.ground_line(line)
+        if grounded is None:
+            if _HEADING.match(line):
+                self._skip_section = True
+            else:
+                item = _LIST_ITEM.match(line)
+                self._skip_indent = len(item.group(1)) if item else indent
+            return ""
+        out = ("\n" if self._blank_pending else "") + grounded + ("\n" if newline else "")
+        self._blank_pending = False
+        self._emitted_any = True
+        return out

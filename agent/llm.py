@@ -1,0 +1,262 @@
+"""The single place that calls litellm: one streamed chat completion with tools, as typed deltas.
+
+The loop talks to an :class:`LLMClient` (``stream(model, messages, tools)``) and never sees litellm
+types, so a scripted fake model can stand in for loop-logic tests. Provider failures of any kind come
+out as :class:`ProviderError`; deadlines are enforced by the loop, the same for every client.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
+
+from pydantic import BaseModel, Field
+
+from vibeshelf.agent.events import Usage
+from vibeshelf.settings import Settings
+
+log = logging.getLogger(__name__)
+
+PLANNER_MODEL = "vibeshelf/planner"
+
+
+class ToolCallDelta(BaseModel):
+    """One fragment of a streamed tool call; fragments with the same ``index`` belong together."""
+
+    index: int | None = None
+    id: str | None = None
+    name: str | None = None
+    arguments: str = ""
+
+
+class LLMDelta(BaseModel):
+    """One streamed chunk, reduced to what the loop uses."""
+
+    text: str = ""
+    tool_calls: list[ToolCallDelta] = Field(default_factory=list)
+    finish_reason: str | None = None
+    usage: Usage | None = None
+
+
+class ProviderError(Exception):
+    """The model call failed: rate limit, server error, timeout, refused connection, bad response."""
+
+    def __init__(self, model: str, code: str, message: str, status: int | None = None) -> None:
+        super().__init__(f"{model}: {code}: {message}")
+        self.model = model
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+class LLMClient(Protocol):
+    """What the loop needs from a model: an async stream of deltas for one completion."""
+
+    def stream(
+        self, model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
+    ) -> AsyncIterator[LLMDelta]:
+        """Start one streamed completion. Raises ProviderError (possibly mid-stream) on failure."""
+        ...
+
+
+def _error_code(exc: BaseException) -> tuple[str, int | None]:
+    status = getattr(exc, "status_code", None)
+    name = type(exc).__name__
+    if status == 429 or "RateLimit" in name:
+        return "rate_limited", 429
+    if "Timeout" in name:
+        return "timeout", status if isinstance(status, int) else None
+    if "Connection" in name:
+        return "unreachable", None
+    if isinstance(status, int) and status >= 500:
+        return "server_error", status
+    if isinstance(status, int) and status in (401, 403):
+        return "unauthorized", status
+    if isinstance(status, int) and 400 <= status < 500:
+        return "bad_request", status
+    return "provider_error", status if isinstance(status, int) else None
+
+
+def provider_error(model: str, exc: BaseException) -> ProviderError:
+    code, status = _error_code(exc)
+    # litellm messages can be long and repeat the request; the first line is the useful part.
+    message = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+    return ProviderError(model, code, message, status)
+
+
+# Modules litellm imports lazily inside its first OpenAI-style call (about a second, cold). Importing
+# them up front keeps that out of the first request's timeout. Only for provider models: the offline
+# planner never touches them, and they cost ~55 MB of RSS (the tiktoken encoding alone ~38 MB).
+_LAZY_MODULES = (
+    "openai.resources",
+    "litellm.llms.openai.openai",
+    "litellm.proxy._types",
+    "litellm.litellm_core_utils.default_encoding",
+    "litellm._service_logger",
+    "anyio._backends._asyncio",
+)
+_ready = False
+_provider_modules_ready = False
+
+
+class _LazyEncoding:
+    """Stands in for litellm's default tokenizer (tiktoken ``cl100k_base``) until something uses it.
+
+    litellm hands ``encoding=`` to every custom-provider call, so the offline planner's first call
+    would load tiktoken (~40 MB RSS) only to ignore it: the planner reports its own usage estimate.
+    Any real use (token counting for a provider model) loads the true encoding and forwards to it.
+    """
+
+    def __init__(self) -> None:
+        self._real: Any = None
+
+    def _load(self) -> Any:
+        if self._real is None:
+            from litellm._lazy_imports import get_default_encoding
+
+            self._real = get_default_encoding()
+        return self._real
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._load(), name)
+
+
+def _defer_default_encoding() -> None:
+    """Give ``litellm.main`` a lazy default encoding unless the real one is already loaded."""
+    import litellm.main
+
+    if "encoding" not in vars(litellm.main):
+        litellm.main.encoding = _LazyEncoding()  # type: ignore[attr-defined]
+
+
+def _import_litellm(provider_modules: bool = True) -> Any:
+    """litellm with the planner registered; ``provider_modules`` also pre-imports ``_LAZY_MODULES``."""
+    global _ready, _provider_modules_ready
+    # Without this litellm fetches its price list from GitHub at import time (no network here).
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import litellm
+
+    if not _ready:
+        from vibeshelf.agent.planner_provider import register_planner
+
+        litellm.suppress_debug_info = True  # no "Give Feedback" banner on every provider error
+        _defer_default_encoding()
+        # litellm's cost bookkeeping counts the prompt's tokens on every call (tiktoken, ~40 MB RSS),
+        # whether or not the provider reports usage. The planner reports its own estimate, so while
+        # it is the only model in use the counter stays off; the first provider model turns it on.
+        litellm.disable_token_counter = True
+        register_planner()
+        _ready = True
+    if provider_modules and not _provider_modules_ready:
+        for name in _LAZY_MODULES:
+            try:
+                importlib.import_module(name)
+            except ImportError:  # a litellm/openai version without it: nothing to warm
+                log.debug("warm-up: no module %s", name)
+        litellm.disable_token_counter = False
+        _provider_modules_ready = True
+    return litellm
+
+
+def _delta_of(chunk: Any) -> LLMDelta:
+    usage = getattr(chunk, "usage", None)
+    out = LLMDelta(
+        usage=Usage(
+            prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
+            completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
+            total_tokens=getattr(usage, "total_tokens", 0) or 0,
+        )
+        if usage
+        else None
+    )
+    choices = getattr(chunk, "choices", None) or []
+    if not choices:
+        return out
+    choice = choices[0]
+    delta = getattr(choice, "delta", None)
+    out.finish_reason = getattr(choice, "finish_reason", None)
+    if delta is None:
+        return out
+    out.text = getattr(delta, "content", None) or ""
+    for call in getattr(delta, "tool_calls", None) or []:
+        function = getattr(call, "function", None)
+        out.tool_calls.append(
+            ToolCallDelta(
+                index=getattr(call, "index", None),
+                id=getattr(call, "id", None) or None,
+                name=getattr(function, "name", None) or None,
+                arguments=getattr(function, "arguments", None) or "",
+            )
+        )
+    return out
+
+
+class LiteLLMClient:
+    """The production client: ``litellm.acompletion(stream=True)`` with settings applied."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def _kwargs(self, model: str) -> dict[str, Any]:
+        s = self.settings
+        kwargs: dict[str, Any] = {
+            "timeout": s.llm_timeout_s,
+            "num_retries": s.llm_retries,
+            "max_tokens": s.max_tokens,
+        }
+        # The base URL and key belong to the configured model only; fallbacks bring their own (env).
+        if model == s.model:
+            if s.api_base:
+                kwargs["api_base"] = s.api_base
+            if s.api_key is not None:
+                kwargs["api_key"] = s.api_key.get_secret_value()
+            elif s.api_base and model.startswith("openai/") and not os.environ.get("OPENAI_API_KEY"):
+                # llama.cpp / vLLM / Ollama servers take any key, but the OpenAI client insists on one.
+                kwargs["api_key"] = "no-key"
+        return kwargs
+
+    def warm_up(self) -> None:
+        """Import litellm and register the planner now (seconds, once per process), not on a first request."""
+        models = [self.settings.model, *self.settings.fallback_models]
+        _import_litellm(provider_modules=any(m != PLANNER_MODEL for m in models))
+
+    def stream(
+        self, model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
+    ) -> AsyncIterator[LLMDelta]:
+        # The import happens here, before the caller starts timing the stream, so a cold process
+        # does not mistake litellm's import time for a provider that hangs.
+        return self._stream(_import_litellm(provider_modules=model != PLANNER_MODEL), model, messages, tools)
+
+    async def _stream(
+        self, litellm: Any, model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
+    ) -> AsyncIterator[LLMDelta]:
+        try:
+            response = await litellm.acompletion(
+                model=model,
+                messages=messages,
+                tools=tools or None,
+                stream=True,
+                stream_options={"include_usage": True},
+                # Our tools are plain functions, never litellm-proxy MCP servers: skip the MCP gateway
+                # check, whose first run imports the MCP SDK, starlette and uvicorn (~20 MB RSS).
+                _skip_mcp_handler=True,
+                **self._kwargs(model),
+            )
+        except Exception as exc:
+            raise provider_error(model, exc) from exc
+        try:
+            async for chunk in response:
+                yield _delta_of(chunk)
+        except Exception as exc:
+            raise provider_error(model, exc) from exc
+        finally:
+            # Closing the response releases the HTTP connection when the caller stops early.
+            close = getattr(response, "aclose", None)
+            if close is not None:
+                try:
+                    await close()
+                except Exception:  # closing a broken stream may itself fail; nothing to do
+                    log.debug("closing the %s stream failed", model, exc_info=True)

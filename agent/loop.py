@@ -1,0 +1,700 @@
+"""The agent loop: model -> tool calls -> tools -> model ... -> grounded answer, streamed as events.
+
+Each model call is one *step* with a typed outcome (:class:`ToolCallsStep`, :class:`FinalAnswerStep`,
+:class:`ProviderFailed`); the loop stops at a final answer or after ``max_turns`` steps
+(:class:`MaxTurnsReached`). A provider that fails, rate-limits or hangs past its deadline hands the
+rest of the message to the next fallback model and finally to the offline planner, and the stream
+says so. Tools run concurrently; their books are streamed in call order as they return, before
+any explanation (:func:`shown_cards` says which, in which order). Every text delta passes the
+grounder, so no invented title reaches the reader.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import AsyncGenerator, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from vibeshelf.agent.constraints import ConstraintGuard, HardConstraints
+from vibeshelf.agent.events import (
+    AgentEvent,
+    BookPick,
+    BooksEvent,
+    DoneEvent,
+    ErrorEvent,
+    StatusEvent,
+    TextEvent,
+    ToolCallEvent,
+    Usage,
+)
+from vibeshelf.agent.grounding import Grounder, StreamingGrounder
+from vibeshelf.agent.llm import PLANNER_MODEL, LiteLLMClient, LLMClient, ProviderError, ToolCallDelta
+from vibeshelf.agent.prompt import fence_data, render, unfence_data
+from vibeshelf.agent.session_state import SessionState, ShownBook
+from vibeshelf.settings import Settings
+from vibeshelf.tools.models import BookCard, FindBookResult, GetBookResult, ToolError
+from vibeshelf.tools.tool import ToolContext, ToolResult
+
+log = logging.getLogger(__name__)
+
+
+# --- step outcomes --------------------------------------------------------------------------------
+
+
+@dataclass
+class ToolCall:
+    id: str
+    name: str
+    arguments: str  # raw JSON text, exactly as the model sent it
+
+    def parsed(self) -> dict[str, Any]:
+        try:
+            value = json.loads(self.arguments) if self.arguments.strip() else {}
+        except json.JSONDecodeError:
+            return {"_raw": self.arguments}
+        return value if isinstance(value, dict) else {"_raw": self.arguments}
+
+
+@dataclass
+class ToolCallsStep:
+    calls: list[ToolCall]
+    text: str  # any text the model wrote alongside the calls
+
+
+@dataclass
+class FinalAnswerStep:
+    text: str  # the grounded text that was streamed
+
+
+@dataclass
+class ProviderFailed:
+    model: str
+    error: ProviderError
+    streamed_text: bool  # text already reached the reader before the failure
+
+
+@dataclass
+class MaxTurnsReached:
+    turns: int
+
+
+StepOutcome = ToolCallsStep | FinalAnswerStep | ProviderFailed
+
+
+class ToolCallAccumulator:
+    """Rebuilds tool calls from streamed fragments: same ``index`` -> same call, arguments concatenated.
+
+    A provider that omits ``index`` is handled too: a fragment with a new id starts a call, one
+    without an id continues the latest.
+    """
+
+    def __init__(self) -> None:
+        self._calls: dict[int, dict[str, Any]] = {}
+        self._last: int | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self._calls)
+
+    def add(self, deltas: Iterable[ToolCallDelta]) -> None:
+        for d in deltas:
+            index = d.index
+            if index is None:
+                known = {c["id"]: i for i, c in self._calls.items() if c["id"]}
+                if d.id and d.id in known:
+                    index = known[d.id]
+                elif d.id or self._last is None:
+                    index = max(self._calls, default=-1) + 1
+                else:
+                    index = self._last
+            call = self._calls.setdefault(index, {"id": None, "name": "", "arguments": ""})
+            if d.id and not call["id"]:
+                call["id"] = d.id
+            if d.name and d.name != call["name"]:
+                call["name"] += d.name  # a name is normally sent once; some providers split it
+            call["arguments"] += d.arguments
+            self._last = index
+
+    def calls(self, turn: int) -> list[ToolCall]:
+        out = []
+        for index in sorted(self._calls):
+            call = self._calls[index]
+            if not call["name"]:
+                log.warning("dropping a streamed tool call without a name: %s", call)
+                continue
+            out.append(ToolCall(call["id"] or f"call_{turn}_{index}", call["name"], call["arguments"]))
+        return out
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def _text_of(content: Any) -> str:
+    """Message content as text: a string, or OpenAI content parts (text parts joined)."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+    return str(content)
+
+
+def _cards_in(value: Any) -> Iterable[BookCard]:
+    """Every BookCard inside a tool result model, however nested."""
+    if isinstance(value, BookCard):
+        yield value
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from _cards_in(getattr(value, name))
+    elif isinstance(value, list):
+        for item in value:
+            yield from _cards_in(item)
+
+
+def _dicts_with_titles(value: Any) -> Iterable[dict[str, Any]]:
+    """Book-like dicts (id + title) inside a JSON tool message from earlier turns."""
+    if isinstance(value, dict):
+        if isinstance(value.get("title"), str) and "id" in value:
+            yield value
+        for v in value.values():
+            yield from _dicts_with_titles(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _dicts_with_titles(v)
+
+
+_LOOKUP_TOOLS = frozenset({"find_book", "get_book"})  # they answer "which book is X", not "what to read"
+
+
+def _card_dicts(value: Any) -> Iterable[dict[str, Any]]:
+    """Every book card (a dict with a string id and title) in a tool result's JSON, however nested."""
+    if isinstance(value, dict):
+        if isinstance(value.get("id"), str) and isinstance(value.get("title"), str):
+            yield value
+        else:
+            for v in value.values():
+                yield from _card_dicts(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _card_dicts(v)
+
+
+def recommended_cards(output: Any, tool: str | None = None) -> list[Any]:
+    """The books a tool result recommends (not lookups of a book the reader named, nor errors).
+
+    ``output`` is the tool's result model (cards come back as ``BookCard``) or its JSON as a tool
+    message carries it (cards come back as dicts).
+    """
+    if tool in _LOOKUP_TOOLS or isinstance(output, (FindBookResult, GetBookResult, ToolError)):
+        return []
+    if isinstance(output, dict):
+        return [] if isinstance(output.get("error"), dict) else list(_card_dicts(output))
+    return list(_cards_in(output))
+
+
+def shown_cards(results: Iterable[tuple[str, Any]], seen: Iterable[str] = ()) -> list[Any]:
+    """Which book cards the loop shows for tool results, in the order it shows them: the one rule.
+
+    ``results``: ``(tool name, output)`` in tool-call order (rounds oldest first), each output a result
+    model or its JSON. Every recommended card counts, in result order; a book comes once, and not at all
+    when its id is in ``seen`` (the loop passes the ids it already showed for this message). The offline
+    planner calls this on the tool messages to discuss exactly these books, in this order.
+    """
+    done = set(seen)
+    out: list[Any] = []
+    for tool, output in results:
+        for card in recommended_cards(output, tool):
+            card_id = card.id if isinstance(card, BookCard) else card["id"]
+            if card_id not in done:
+                done.add(card_id)
+                out.append(card)
+    return out
+
+
+def one_line_reason(book: BookCard) -> str:
+    """A short, reader-facing reason from the tool's evidence, for the book card."""
+    why = book.why
+    parts = []
+    if why.co_readers:
+        parts.append(f"{why.co_readers:,} readers who loved your pick rated it highly")
+    if why.matched_terms:
+        parts.append("matches " + ", ".join(why.matched_terms[:4]))
+    if not parts and book.genres:
+        parts.append(", ".join(g.replace("_", " ") for g in book.genres[:2]))
+    if book.average_rating is not None:
+        count = f" by {book.ratings_count:,} readers" if book.ratings_count else ""
+        parts.append(f"rated {book.average_rating:.2f}{count}")
+    return "; ".join(parts) or (why.reason or "")
+
+
+def _short(text: str, limit: int = 60) -> str:
+    # Queries can be whole blurbs ("like X" searches by X's description): a status line stays one glance.
+    text = " ".join(str(text).split())
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(" .,;:") + "…"
+
+
+def describe_call(name: str, args: dict[str, Any]) -> str:
+    """The "searching for ..." status line for a tool call."""
+    if name == "search_books" and args.get("query"):
+        return f"searching for {_short(args['query'])}"
+    if name == "find_book" and args.get("title"):
+        return f"looking up {args['title']}"
+    if name == "readers_also_liked":
+        return "finding what readers of those books also liked"
+    if name == "get_book":
+        return "reading the book's details"
+    if name == "feeling_lucky":
+        return f"picking something {'for ' + args['mood'] if args.get('mood') else 'at random'}"
+    if name == "popular_books":
+        return f"finding popular {str(args['genre']).replace('_', ' ') if args.get('genre') else 'books'}"
+    return f"calling {name}"
+
+
+def _ms(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 1)
+
+
+# --- the run ------------------------------------------------------------------------------------
+
+
+@dataclass
+class AgentRun:
+    """One answer in progress: iterate it for events; afterwards it holds what to persist.
+
+    ``new_messages``: the OpenAI-format messages this answer added (assistant tool calls, tool
+    results, the final assistant answer), to store with the turn and replay next time.
+    ``aclose()`` (or leaving ``async for`` early) cancels the model call and any tool work.
+    """
+
+    _events: AsyncGenerator[AgentEvent, None] | None = None
+    new_messages: list[dict[str, Any]] = field(default_factory=list)
+    answer: str = ""
+    books: list[BookPick] = field(default_factory=list)
+    model: str | None = None
+    fell_back: bool = False
+    usage: Usage = field(default_factory=Usage)
+    tool_calls: list[ToolCallEvent] = field(default_factory=list)
+    removed_titles: list[str] = field(default_factory=list)
+
+    def __aiter__(self) -> AgentRun:
+        return self
+
+    async def __anext__(self) -> AgentEvent:
+        if self._events is None:
+            raise StopAsyncIteration
+        return await self._events.__anext__()
+
+    async def aclose(self) -> None:
+        if self._events is not None:
+            await self._events.aclose()
+
+
+class Agent:
+    """The conversation engine. One per process is enough: ``run`` keeps its state per call."""
+
+    def __init__(
+        self,
+        registry: Any,
+        context: ToolContext[Any] | None,
+        settings: Settings,
+        *,
+        llm: LLMClient | None = None,
+        constraints_from: Any | None = None,
+    ) -> None:
+        """``registry``: a ``tools.registry.ToolRegistry``; ``context``: passed to every tool call.
+
+        ``llm``: the model client (default: litellm); tests pass a scripted one. ``constraints_from``:
+        ``(messages, state) -> HardConstraints`` (default: the planner's intent parser over every user
+        turn, plus the session's read and disliked books).
+        """
+        self.registry = registry
+        self.context = context
+        self.settings = settings
+        self.llm: LLMClient = llm or LiteLLMClient(settings)
+        self._constraints_from = constraints_from
+
+    def warm_up(self) -> None:
+        """Do the model client's one-time setup (importing litellm: seconds) now, e.g. at app start-up."""
+        warm = getattr(self.llm, "warm_up", None)
+        if warm is not None:
+            warm()
+
+    def models(self) -> list[str]:
+        """The models tried in order; the offline planner is always the last resort."""
+        chain = list(dict.fromkeys([self.settings.model, *self.settings.fallback_models]))
+        if PLANNER_MODEL not in chain:
+            chain.append(PLANNER_MODEL)
+        return chain[: chain.index(PLANNER_MODEL) + 1]
+
+    def constraints(self, messages: list[dict[str, Any]], state: SessionState | None) -> HardConstraints:
+        if self._constraints_from is not None:
+            return self._constraints_from(messages, state)
+        return HardConstraints.from_conversation(messages, state)
+
+    def run(self, messages: list[dict[str, Any]], *, session_state: SessionState | None = None) -> AgentRun:
+        """Answer the last user message of ``messages`` (OpenAI chat format, oldest first).
+
+        Returns an :class:`AgentRun`, an async iterator of events: status / tool_call / books as tools
+        run, then text deltas, then exactly one ``done`` or ``error``.
+        """
+        run = AgentRun()
+        run._events = self._run(run, messages, session_state)
+        return run
+
+    async def _run(
+        self, run: AgentRun, messages: list[dict[str, Any]], state: SessionState | None
+    ) -> AsyncGenerator[AgentEvent, None]:
+        start = time.perf_counter()
+        timings: dict[str, float] = {}
+        first = True
+
+        def stamp(event: AgentEvent) -> AgentEvent:
+            nonlocal first
+            if first:
+                timings["first_event_ms"] = _ms(start)
+                first = False
+            if isinstance(event, BooksEvent):
+                timings.setdefault("first_books_ms", _ms(start))
+            elif isinstance(event, TextEvent):
+                timings.setdefault("first_text_ms", _ms(start))
+                run.answer += event.delta
+            return event
+
+        try:
+            async for event in self._converse(run, messages, state, timings):
+                yield stamp(event)
+        except (asyncio.CancelledError, GeneratorExit):
+            raise
+        except Exception:
+            log.exception("agent run failed")
+            yield stamp(
+                ErrorEvent(code="internal", message="Something went wrong on our side; please try again.")
+            )
+
+    async def _converse(
+        self,
+        run: AgentRun,
+        messages: list[dict[str, Any]],
+        state: SessionState | None,
+        timings: dict[str, float],
+    ) -> AsyncGenerator[AgentEvent, None]:
+        start = time.perf_counter()
+        history = [
+            {**m, "content": _text_of(m.get("content"))} if m.get("role") == "user" else m
+            for m in messages
+            if m.get("role") in ("user", "assistant", "tool")  # a client's system prompt is not ours to obey
+        ]
+        if (
+            not history
+            or history[-1].get("role") != "user"
+            or not _text_of(history[-1].get("content")).strip()
+        ):
+            yield ErrorEvent(
+                code="invalid_request", message="The last message must be a non-empty user message."
+            )
+            return
+
+        tools = self.registry.openai_schemas()
+        allowed = {t["function"]["name"] for t in tools}
+        constraints = self.constraints(history, state)
+        guard = ConstraintGuard(self.registry, constraints)
+        grounder = Grounder()
+        for m in history:
+            if m.get("role") == "user":
+                grounder.add_user_text(_text_of(m.get("content")))
+            elif m.get("role") == "tool":
+                for book in self._books_in_tool_message(m):
+                    grounder.add_book(book["title"], book.get("authors") or [], book.get("series"))
+        for shown in state.shown if state is not None else []:
+            grounder.add_book(shown.title, shown.authors)
+        convo = [
+            {"role": "system", "content": self._system_prompt(allowed, constraints, state)},
+            *history,
+        ]
+
+        chain = self.models()
+        model_index = 0
+        usage = Usage()
+        seen_books: set[str] = set()
+        turn = 0
+        llm_ms = tools_ms = 0.0
+        streamed_any_text = False
+        outcome: StepOutcome | MaxTurnsReached | None = None
+
+        while True:
+            if turn >= self.settings.max_turns:
+                outcome = MaxTurnsReached(turn)
+                break
+            model = chain[model_index]
+            step_start = time.perf_counter()
+            outcome = None
+            async for item in self._step(model, convo, tools, grounder, usage, separate=streamed_any_text):
+                if isinstance(item, (ToolCallsStep, FinalAnswerStep, ProviderFailed)):
+                    outcome = item
+                else:
+                    if isinstance(item, TextEvent):
+                        streamed_any_text = True
+                    yield item
+            llm_ms += (time.perf_counter() - step_start) * 1000
+            if isinstance(outcome, ProviderFailed):
+                streamed_any_text = streamed_any_text or outcome.streamed_text
+                log.warning("model %s failed: %s", model, outcome.error)
+                if model_index + 1 >= len(chain):
+                    yield ErrorEvent(
+                        code="provider_failed", message=f"The model failed: {outcome.error.message}"
+                    )
+                    return
+                model_index += 1
+                nxt = chain[model_index]
+                who = "the offline planner" if nxt == PLANNER_MODEL else nxt
+                yield StatusEvent(
+                    message=f"{model} is unavailable ({outcome.error.code}); answering with {who} instead"
+                )
+                run.fell_back = True
+                continue  # the same turn again, on the next model
+            turn += 1
+            if isinstance(outcome, FinalAnswerStep):
+                break
+            assert isinstance(outcome, ToolCallsStep)
+            if turn >= self.settings.max_turns:
+                outcome = MaxTurnsReached(turn)  # calls the model asked for on its last turn are not run
+                break
+            tools_start = time.perf_counter()
+            async for event in self._run_tools(
+                outcome, convo, run, allowed, guard, grounder, seen_books, state
+            ):
+                yield event
+            tools_ms += (time.perf_counter() - tools_start) * 1000
+
+        if isinstance(outcome, MaxTurnsReached):
+            yield StatusEvent(message=f"stopped after {outcome.turns} model calls")
+        if not run.answer.strip():
+            # Nothing (grounded) was said: describe the tool results ourselves so the reader gets an answer.
+            text = self._fallback_text(run.books)
+            yield TextEvent(delta=text)
+        run.new_messages.append({"role": "assistant", "content": run.answer if run.answer else None})
+        if state is not None:
+            state.turns += 1
+        run.model = chain[model_index]
+        run.usage = usage
+        run.removed_titles = list(grounder.removed)
+        timings.update(llm_ms=round(llm_ms, 1), tools_ms=round(tools_ms, 1), total_ms=_ms(start))
+        yield DoneEvent(
+            usage=usage,
+            timings=timings,
+            model=run.model,
+            fell_back=run.fell_back,
+            turns=turn,
+            finish_reason="max_turns" if isinstance(outcome, MaxTurnsReached) else "stop",
+            removed_titles=run.removed_titles,
+        )
+
+    # --- one model call -------------------------------------------------------------------------
+
+    async def _step(
+        self,
+        model: str,
+        convo: list[dict[str, Any]],
+        tools: list[dict[str, Any]],
+        grounder: Grounder,
+        usage: Usage,
+        *,
+        separate: bool,
+    ) -> AsyncGenerator[AgentEvent | StepOutcome, None]:
+        """Stream one completion: yields grounded TextEvents as lines complete, then the outcome."""
+        loop = asyncio.get_running_loop()
+        calls = ToolCallAccumulator()
+        stream = StreamingGrounder(grounder)
+        raw: list[str] = []
+        streamed = False
+        pending_break = separate  # a paragraph break before text that follows earlier text
+        step_usage: Usage | None = None
+        agen = self.llm.stream(model, convo, tools)
+        # Timed from here: the client's one-off set-up (importing litellm) is not the provider's delay.
+        deadline = loop.time() + self.settings.stream_deadline_s
+        try:
+            while True:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    raise ProviderError(
+                        model, "timeout", f"no complete answer within {self.settings.stream_deadline_s}s"
+                    )
+                wait = min(self.settings.llm_timeout_s, remaining)
+                try:
+                    delta = await asyncio.wait_for(anext(agen), timeout=wait)
+                except StopAsyncIteration:
+                    break
+                except TimeoutError:
+                    raise ProviderError(model, "timeout", f"no data for {wait:.1f}s") from None
+                if delta.usage is not None:
+                    step_usage = delta.usage
+                calls.add(delta.tool_calls)
+                if delta.text:
+                    raw.append(delta.text)
+                    safe = stream.feed(delta.text)
+                    if safe:
+                        yield TextEvent(delta=("\n\n" if pending_break else "") + safe)
+                        pending_break, streamed = False, True
+        except ProviderError as exc:
+            yield ProviderFailed(model, exc, streamed)
+            return
+        finally:
+            with contextlib.suppress(Exception):
+                await agen.aclose()
+        if step_usage is not None:
+            usage.prompt_tokens += step_usage.prompt_tokens
+            usage.completion_tokens += step_usage.completion_tokens
+            usage.total_tokens += step_usage.total_tokens
+        tail = stream.flush()
+        if calls:
+            if tail.strip():  # "Let me look that up." before tool calls reads best as a status line
+                yield StatusEvent(message=tail.strip())
+            yield ToolCallsStep(calls.calls(turn=len(convo)), "".join(raw))
+            return
+        if tail:
+            yield TextEvent(delta=("\n\n" if pending_break else "") + tail)
+        yield FinalAnswerStep("".join(raw))
+
+    # --- tools ----------------------------------------------------------------------------------
+
+    async def _run_tools(
+        self,
+        step: ToolCallsStep,
+        convo: list[dict[str, Any]],
+        run: AgentRun,
+        allowed: set[str],
+        guard: ConstraintGuard,
+        grounder: Grounder,
+        seen_books: set[str],
+        state: SessionState | None,
+    ) -> AsyncGenerator[AgentEvent, None]:
+        assistant = {
+            "role": "assistant",
+            "content": step.text or None,
+            "tool_calls": [
+                {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+                for c in step.calls
+            ],
+        }
+        convo.append(assistant)
+        run.new_messages.append(assistant)
+        for call in step.calls:
+            event = ToolCallEvent(name=call.name, arguments=call.parsed())
+            run.tool_calls.append(event)
+            yield StatusEvent(message=describe_call(call.name, call.parsed()))
+            yield event
+
+        tasks = [
+            asyncio.ensure_future(self._call_tool(i, c, allowed, guard)) for i, c in enumerate(step.calls)
+        ]
+        results: dict[int, ToolResult] = {}
+        released = 0  # calls whose books have gone out
+        try:
+            # Books go out before any explanation, in call order (so an answer can number them as
+            # shown): each call's as soon as it and every call before it have returned.
+            for done in asyncio.as_completed(tasks):
+                index, result = await done
+                results[index] = result
+                for card in _cards_in(result.output):
+                    grounder.add_book(card.title, card.authors, card.series, card.genres)
+                ready = []
+                while released in results:
+                    ready.append((results[released].tool, results[released].output))
+                    released += 1
+                picks = [
+                    BookPick(**card.model_dump(), reason=one_line_reason(card))
+                    for card in shown_cards(ready, seen_books)
+                ]
+                seen_books.update(p.id for p in picks)
+                if picks:
+                    run.books.extend(picks)
+                    if state is not None:
+                        state.record_shown(
+                            [
+                                ShownBook(id=p.id, title=p.title, authors=p.authors, turn=state.turns)
+                                for p in picks
+                            ]
+                        )
+                    yield BooksEvent(books=picks)
+        finally:
+            for task in tasks:
+                task.cancel()
+        for index, call in enumerate(step.calls):
+            message = {
+                "role": "tool",
+                "tool_call_id": call.id,
+                "name": call.name,
+                "content": fence_data(results[index].to_json()),
+            }
+            convo.append(message)
+            run.new_messages.append(message)
+
+    async def _call_tool(
+        self, index: int, call: ToolCall, allowed: set[str], guard: ConstraintGuard
+    ) -> tuple[int, ToolResult]:
+        if call.name not in allowed:
+            error = ToolError.of(
+                "not_found",
+                f"There is no tool named {call.name!r}. Use one of: {', '.join(sorted(allowed))}.",
+            )
+            return index, ToolResult(call.name, error)
+        try:
+            result = await guard.call(call.name, call.arguments, self.context)
+        except Exception:
+            log.exception("tool %s raised", call.name)
+            result = ToolResult(
+                call.name, ToolError.of("tool_failed", f"{call.name} failed; try another tool.")
+            )
+        return index, result
+
+    # --- prompt and helpers ---------------------------------------------------------------------
+
+    def _system_prompt(
+        self, allowed: set[str], constraints: HardConstraints, state: SessionState | None
+    ) -> str:
+        state = state or SessionState()
+        last = state.last_shown()
+        session = {
+            "last_shown": [
+                {"position": i + 1, "id": b.id, "title": b.title, "authors": b.authors}
+                for i, b in enumerate(last)
+            ],
+            "shown_earlier": [b.title for b in state.shown if b not in last][-30:],
+            "liked_ids": state.liked_ids,
+            "disliked_ids": state.disliked_ids,
+            "read_ids": state.read_ids,
+        }
+        return render(
+            "system",
+            tool_names=", ".join(sorted(allowed)) or "none",
+            session_data=fence_data(json.dumps(session, ensure_ascii=False)),
+            constraints=constraints.describe(),
+        )
+
+    @staticmethod
+    def _books_in_tool_message(message: dict[str, Any]) -> list[dict[str, Any]]:
+        try:
+            data = json.loads(unfence_data(_text_of(message.get("content"))))
+        except (json.JSONDecodeError, TypeError):
+            return []
+        return list(_dicts_with_titles(data))
+
+    @staticmethod
+    def _fallback_text(books: list[BookPick]) -> str:
+        if not books:
+            return "I couldn't find books that fit that. Could you describe it another way?"
+        lines = ["Here is what I found:"]
+        for book in books[:5]:
+            by = f" by {', '.join(book.authors[:2])}" if book.authors else ""
+            reason = f" — {book.reason}" if book.reason else ""
+            lines.append(f"- **{book.title}**{by}{reason}")
+        return "\n".join(lines)

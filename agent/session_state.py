@@ -1,0 +1,46 @@
+"""What the agent remembers about a conversation beyond its messages: books shown and reader feedback.
+
+The web layer loads it from the session store, passes it to ``Agent.run`` and saves it afterwards;
+the agent appends the books it showed. Plain data, no I/O, so any store can persist it as JSON.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class ShownBook(BaseModel):
+    """A book the reader has already been shown, enough to refer back to it ("the second one")."""
+
+    id: str
+    title: str
+    authors: list[str] = Field(default_factory=list)
+    turn: int = Field(default=0, ge=0, description="The user turn (0-based) in which it was shown.")
+
+
+class SessionState(BaseModel):
+    shown: list[ShownBook] = Field(default_factory=list, description="Every book shown, in order.")
+    liked_ids: list[str] = Field(default_factory=list)
+    disliked_ids: list[str] = Field(default_factory=list)
+    read_ids: list[str] = Field(default_factory=list, description="Books the reader said they have read.")
+    turns: int = Field(default=0, ge=0, description="User messages answered so far.")
+
+    @property
+    def excluded_ids(self) -> list[str]:
+        """Books never to recommend again: read or thumbed down."""
+        return list(dict.fromkeys([*self.read_ids, *self.disliked_ids]))
+
+    def last_shown(self) -> list[ShownBook]:
+        """The books shown in the most recent turn that showed any, in order."""
+        if not self.shown:
+            return []
+        last = self.shown[-1].turn
+        return [b for b in self.shown if b.turn == last]
+
+    def record_shown(self, books: list[ShownBook]) -> None:
+        """Append books shown in the current turn (a book already shown this turn is not repeated)."""
+        known = {b.id for b in self.shown if b.turn == self.turns}
+        for book in books:
+            if book.id not in known:
+                known.add(book.id)
+                self.shown.append(book)

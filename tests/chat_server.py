@@ -1,0 +1,111 @@
+"""Run the chat test app (or the real app) as a real uvicorn process on a free loopback port, and read
+its SSE streams as typed events."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from vibeshelf.agent.events import AgentEvent, BooksEvent, decode_event
+
+TESTS = Path(__file__).resolve().parent
+
+
+@dataclass
+class Server:
+    url: str
+    log_path: Path
+
+    def output(self) -> str:
+        """What the server printed so far (errors, tracebacks)."""
+        return self.log_path.read_text(errors="replace")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def uvicorn_server(
+    env: dict[str, str],
+    app: str = "chat_test_app:create_app",
+    workers: int = 1,
+    timeout_s: float = 30.0,
+    python: str = sys.executable,
+    cwd: Path | None = None,
+) -> Iterator[Server]:
+    """Run ``app`` (a factory) under uvicorn; yields its URL and log, and stops it afterwards."""
+    port = free_port()
+    cmd = [python, "-m", "uvicorn", app, "--factory", "--app-dir", str(TESTS)]
+    cmd += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--log-level", "warning"]
+    full_env = {
+        **os.environ,
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        **env,
+    }
+    # Output goes to a file: a pipe nobody reads would block the server once it filled.
+    log = tempfile.NamedTemporaryFile(prefix="uvicorn-", suffix=".log", delete=False)  # noqa: SIM115
+    proc = subprocess.Popen(cmd, env=full_env, stdout=log, stderr=subprocess.STDOUT, cwd=cwd)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout_s
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"uvicorn exited with {proc.returncode}:\n{Path(log.name).read_text()}")
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"uvicorn did not answer on {url} within {timeout_s}s")
+            time.sleep(0.1)
+        yield Server(url, Path(log.name))
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+        Path(log.name).unlink(missing_ok=True)
+
+
+def iter_sse(response: httpx.Response) -> Iterator[AgentEvent]:
+    """Typed events as they arrive (not after the stream ends)."""
+    type_, data = None, []
+    for line in response.iter_lines():
+        if line.startswith("event:"):
+            type_ = line[6:].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].lstrip(" "))
+        elif line == "" and type_ and data:
+            yield decode_event(type_, "\n".join(data))
+            type_, data = None, []
+
+
+def chat(server: Server, **body: Any) -> list[AgentEvent]:
+    with httpx.stream("POST", f"{server.url}/v1/chat", json=body, timeout=30) as response:
+        assert response.status_code == 200, response.read()
+        assert response.headers["content-type"].startswith("text/event-stream")
+        return list(iter_sse(response))
+
+
+def books_of(events: list[AgentEvent]) -> list[str]:
+    return [b.id for e in events if isinstance(e, BooksEvent) for b in e.books]

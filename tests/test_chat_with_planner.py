@@ -1,0 +1,50 @@
+"""A multi-turn conversation over HTTP with the default model: the offline planner through litellm."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import httpx
+from chat_server import books_of, chat, uvicorn_server
+
+from vibeshelf.agent.events import BooksEvent, DoneEvent, TextEvent, ToolCallEvent
+
+
+def test_planner_conversation_keeps_constraints_and_feedback_across_turns(tmp_path: Path) -> None:
+    env = {
+        "VIBESHELF_HOME": str(tmp_path),
+        "VIBESHELF_CHAT_RATE_LIMIT_PER_MINUTE": "0",
+        "VIBESHELF_MODEL": "vibeshelf/planner",
+        "CHAT_TEST_MODEL": "settings",
+    }
+    with uvicorn_server(env) as server:
+        first = chat(server, message="something cozy and melancholic for a rainy weekend")
+        sid = first[0].session_id
+        done = first[-1]
+        assert isinstance(done, DoneEvent) and done.model == "vibeshelf/planner" and not done.fell_back
+        shown = {b.title for e in first if isinstance(e, BooksEvent) for b in e.books}
+        answer = "".join(e.delta for e in first if isinstance(e, TextEvent))
+        assert shown and set(re.findall(r"\*\*(.+?)\*\*", answer)) <= shown
+
+        second = chat(server, session_id=sid, message="nothing young adult please")
+        cards = [b for e in second if isinstance(e, BooksEvent) for b in e.books]
+        assert cards and all("young_adult" not in b.genres for b in cards)
+
+        third = chat(server, session_id=sid, message="more like the second one")
+        seeds = [
+            e.arguments["book_ids"]
+            for e in third
+            if isinstance(e, ToolCallEvent) and "book_ids" in e.arguments
+        ]
+        assert seeds and seeds[0] == [cards[1].id]  # "the second one" of the previous answer
+        third_cards = [b for e in third if isinstance(e, BooksEvent) for b in e.books]
+        assert third_cards and all("young_adult" not in b.genres for b in third_cards)  # turn 2 still holds
+
+        read = third_cards[0].id
+        httpx.post(f"{server.url}/v1/feedback", json={"session_id": sid, "book_id": read, "kind": "read"})
+        fourth = chat(server, session_id=sid, message="more like the second one")
+        assert read not in books_of(fourth)
+        view = httpx.get(f"{server.url}/v1/sessions/{sid}").json()
+        assert view["turn_count"] == 4 and read in view["excluded_ids"]
+        assert "Traceback" not in server.output()

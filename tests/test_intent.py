@@ -1,0 +1,398 @@
+"""The intent parser, one phrase family at a time, and the hard constraints it implies."""
+
+from __future__ import annotations
+
+import pytest
+
+from vibeshelf.agent.intent import Constraints, ParseConfig, parse_intent, split_titles
+
+# --- moods and topics -----------------------------------------------------------------------------
+
+
+def test_a_mood_is_the_query_and_adds_no_constraint() -> None:
+    intent = parse_intent("cozy and melancholic for a rainy weekend")
+    assert intent.query == "cozy and melancholic for a rainy weekend"
+    assert intent.topical and intent.has_subject
+    assert Constraints().apply(intent).is_empty()
+    assert not intent.genres_include and not intent.like_titles
+
+
+def test_request_phrasing_is_stripped_from_the_query() -> None:
+    assert parse_intent("Can you recommend a mystery published before 1950?").query == "a mystery"
+    assert (
+        parse_intent("I'm looking for books about grief and gardens").query == "books about grief and gardens"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "genre"),
+    [
+        ("a cozy mystery", "mystery"),
+        ("some sci-fi with robots", "science_fiction"),
+        ("YA fantasy", "young_adult"),
+        ("a good graphic novel", "graphic_novels"),
+        ("non-fiction about the sea", "non_fiction"),
+        ("a classic", "classics"),
+    ],
+)
+def test_genre_words_narrow_the_search_and_stay_in_the_query(text: str, genre: str) -> None:
+    intent = parse_intent(text)
+    assert genre in intent.genres_include
+    assert intent.query  # the genre word still describes the mood
+
+
+def test_small_shelves_are_left_to_the_query() -> None:
+    intent = parse_intent("a coming of age story")
+    assert intent.genres_include == []
+    assert "coming of age" in intent.query
+
+
+@pytest.mark.parametrize("text", ["hi", "What would you recommend?", "thanks!"])
+def test_small_talk_has_no_subject(text: str) -> None:
+    intent = parse_intent(text)
+    assert intent.query == "" and not intent.has_subject
+
+
+# --- "like X", "I've read X" ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        ("Something like The Night Circus", "The Night Circus"),
+        ("books similar to Gone Girl, but shorter", "Gone Girl"),
+        ("if I liked Gone Girl what should I read", "Gone Girl"),
+        ("I loved Station Eleven", "Station Eleven"),
+        ("in the vein of 'The Secret History'", "The Secret History"),
+        ("books like the hunger games", "the hunger games"),  # all lower case: still a title
+        ("Something like 1984", "1984"),
+        ("more like The Girl Who Played with Fire", "The Girl Who Played with Fire"),
+    ],
+)
+def test_like_titles(text: str, title: str) -> None:
+    intent = parse_intent(text)
+    assert [t.title for t in intent.like_titles] == [title]
+    assert intent.has_subject
+
+
+def test_like_title_with_author_and_a_trailing_constraint() -> None:
+    intent = parse_intent("like The Shining by Stephen King but nothing before 1990")
+    assert [(t.title, t.author) for t in intent.like_titles] == [("The Shining", "Stephen King")]
+    assert intent.year_min == 1990
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["I'd like something like a warm hug", "I feel like something sad", "I love fantasy", "looks like rain"],
+)
+def test_like_as_a_verb_is_not_a_title(text: str) -> None:
+    assert parse_intent(text).like_titles == []
+
+
+def test_several_titles_are_split_for_lookup() -> None:
+    intent = parse_intent("I loved Gone Girl and The Girl on the Train")
+    assert split_titles(intent.like_titles[0].title).parts == ("Gone Girl", "The Girl on the Train")
+    assert split_titles("Pride and Prejudice").parts == ("Pride", "Prejudice")  # the whole is looked up too
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        ("I've read Dracula already", "Dracula"),
+        ("I have already read The Hobbit", "The Hobbit"),
+        ("already read Rebecca, thanks", "Rebecca"),
+        ("i read harry potter already", "harry potter"),
+    ],
+)
+def test_read_titles(text: str, title: str) -> None:
+    intent = parse_intent(text)
+    assert [t.title for t in intent.read_titles] == [title]
+    assert intent.like_titles == []
+
+
+def test_read_a_lot_of_something_is_not_a_title() -> None:
+    assert parse_intent("I've read a lot of fantasy lately").read_titles == []
+
+
+# --- references to the last list -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "refs"),
+    [
+        ("more like the second one", "like_refs", [1]),
+        ("the first one sounds great", "like_refs", [0]),
+        ("something similar to the last one", "like_refs", [-1]),
+        ("more like #3", "like_refs", [2]),
+        ("I've read the first one and the third one", "read_refs", [0, 2]),
+        ("not the second one, I hated it", "reject_refs", [1]),
+    ],
+)
+def test_ordinal_references(text: str, field: str, refs: list[int]) -> None:
+    intent = parse_intent(text)
+    assert getattr(intent, field) == refs
+    assert intent.query == ""  # the reference is not searched for as words
+
+
+def test_more_like_these_and_more_please() -> None:
+    assert parse_intent("more like these").like_shown
+    more = parse_intent("more please")
+    assert more.more and not more.has_subject
+
+
+# --- negations ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text", ["nothing young adult", "no YA", "Not YA.", "I don't want young adult", "anything but teen books"]
+)
+def test_genre_negations(text: str) -> None:
+    intent = parse_intent(text)
+    assert intent.genres_exclude == ["young_adult"]
+    assert intent.genres_include == [] and intent.query == ""
+
+
+def test_vampires_are_excluded_as_a_shelf_and_as_a_word() -> None:
+    intent = parse_intent("no vampires please")
+    assert intent.genres_exclude == ["vampires"]
+    assert intent.exclude_terms == ["vampire"]
+
+
+def test_a_list_of_themes_after_one_negation() -> None:
+    intent = parse_intent("no cliffhangers, no vampires, werewolves or zombies")
+    assert {"cliffhanger", "vampire", "werewolf", "zombie"} <= set(intent.exclude_terms)
+
+
+def test_unknown_nouns_after_a_strong_negation_become_terms() -> None:
+    assert parse_intent("fantasy, no dragons or elves").exclude_terms == ["dragon", "elf"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["nothing too dark", "not too long please", "not sure what I want", "no preference", "isn't too sad"],
+)
+def test_degrees_and_idioms_are_not_hard_exclusions(text: str) -> None:
+    intent = parse_intent(text)
+    assert intent.exclude_terms == [] and intent.genres_exclude == []
+    # ...and the negated words are not searched for either
+    for word in ("dark", "long", "sure", "preference", "sad"):
+        assert word not in intent.query
+
+
+@pytest.mark.parametrize(
+    ("text", "authors"),
+    [
+        ("not by Stephen King", ["Stephen King"]),
+        ("nothing by James Patterson or Dan Brown", ["James Patterson", "Dan Brown"]),
+        ("a thriller, but no books by Lee Child please", ["Lee Child"]),
+    ],
+)
+def test_author_exclusions(text: str, authors: list[str]) -> None:
+    assert parse_intent(text).exclude_authors == authors
+
+
+def test_nothing_like_a_title_rules_it_out_instead_of_seeding() -> None:
+    intent = parse_intent("nothing like Twilight")
+    assert [t.title for t in intent.avoid_titles] == ["Twilight"]
+    assert intent.like_titles == []
+
+
+# --- time -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "year_min", "year_max"),
+    [
+        ("before 2000", None, 1999),
+        ("pre-2000 please", None, 1999),
+        ("published after 2005", 2006, None),
+        ("since 2010", 2010, None),
+        ("from the 80s", 1980, 1989),
+        ("1990s sci-fi", 1990, 1999),
+        ("something from the eighties", 1980, 1989),
+        ("late 90s horror", 1996, 1999),
+        ("the 80s or earlier", None, 1989),
+        ("1990 or later", 1990, None),
+        ("between 1950 and 1970", 1950, 1970),
+        ("the 1800s", 1800, 1899),
+        ("19th century novels", 1801, 1900),
+        ("nothing before 1990", 1990, None),
+        ("published in 1984", 1984, 1984),
+    ],
+)
+def test_years(text: str, year_min: int | None, year_max: int | None) -> None:
+    intent = parse_intent(text)
+    assert (intent.year_min, intent.year_max) == (year_min, year_max)
+
+
+def test_recent_counts_back_from_the_catalogs_newest_year() -> None:
+    assert parse_intent("something recent").year_min == 2017 - 10
+    assert parse_intent("something recent", ParseConfig(latest_year=2024)).year_min == 2014
+    assert parse_intent("from the last 5 years", ParseConfig(latest_year=2024)).year_min == 2019
+    assert parse_intent("nothing recent", ParseConfig(latest_year=2024)).year_max == 2014
+
+
+@pytest.mark.parametrize(
+    "text", ["a novel set in the 1920s", "a story set in 1850", "Nineteen Eighty-Four", "1984"]
+)
+def test_settings_and_titles_are_not_publication_dates(text: str) -> None:
+    intent = parse_intent(text)
+    assert intent.year_min is None and intent.year_max is None
+
+
+def test_classic_is_the_classics_shelf_not_a_year_cut() -> None:
+    intent = parse_intent("a classic")
+    assert intent.genres_include == ["classics"]
+    assert intent.year_max is None
+
+
+# --- popularity and quality -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text", ["less well known", "hidden gems", "something underrated", "not too popular"]
+)
+def test_obscure(text: str) -> None:
+    cfg = ParseConfig(obscure_max_ratings=12_345)
+    intent = parse_intent(text, cfg)
+    assert intent.max_ratings_count == 12_345 and intent.min_ratings_count is None
+    assert not intent.popular
+
+
+@pytest.mark.parametrize(
+    ("text", "low", "high"),
+    [
+        ("under 50,000 ratings", None, 50_000),
+        ("fewer than 50k ratings", None, 50_000),
+        ("less than 1.5 million ratings", None, 1_500_000),
+        ("at least 10k ratings", 10_000, None),
+        ("over 200 000 reviews", 200_000, None),
+    ],
+)
+def test_explicit_ratings_counts(text: str, low: int | None, high: int | None) -> None:
+    intent = parse_intent(text)
+    assert (intent.min_ratings_count, intent.max_ratings_count) == (low, high)
+
+
+def test_popular_and_bestsellers() -> None:
+    cfg = ParseConfig(popular_min_ratings=90_000)
+    for text in ("popular thrillers", "bestsellers", "something well-known"):
+        intent = parse_intent(text, cfg)
+        assert intent.popular and intent.min_ratings_count == 90_000, text
+
+
+@pytest.mark.parametrize(
+    ("text", "rating"),
+    [
+        ("highly rated fantasy", 4.0),
+        ("top-rated memoirs", 4.0),
+        ("rated above 4.3", 4.3),
+        ("4.2+ stars", 4.2),
+    ],
+)
+def test_quality(text: str, rating: float) -> None:
+    assert parse_intent(text).min_average_rating == rating
+
+
+# --- feeling lucky, different, reset, lifting -----------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["I'm feeling lucky", "surprise me", "just pick one for me"])
+def test_lucky(text: str) -> None:
+    intent = parse_intent(text)
+    assert intent.lucky and intent.has_subject
+
+
+@pytest.mark.parametrize(
+    "text", ["something different", "something completely different please", "none of these"]
+)
+def test_different(text: str) -> None:
+    assert parse_intent(text).different
+
+
+def test_reset_and_lifting_an_exclusion() -> None:
+    c = Constraints().apply(parse_intent("no YA, no vampires, before 2000"))
+    assert c.genres_exclude == ["young_adult", "vampires"] and c.year_max == 1999
+    c = c.apply(parse_intent("actually YA is fine"))
+    assert c.genres_exclude == ["vampires"]
+    c = c.apply(parse_intent("any year is fine"))
+    assert c.year_max is None
+    c = c.apply(parse_intent("start over"))
+    assert c.is_empty()
+
+
+# --- constraints ----------------------------------------------------------------------------------
+
+
+def _card(**kw: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "id": "t:1",
+        "title": "Night Orchard",
+        "authors": ["Stephen King"],
+        "year": 1995,
+        "genres": ["horror", "fiction"],
+        "average_rating": 4.1,
+        "ratings_count": 30_000,
+        "excerpt": "A small town, a vampire, a long winter.",
+    }
+    return base | kw
+
+
+def test_constraints_carry_across_messages_and_later_ranges_win() -> None:
+    c = Constraints()
+    for text in ["cozy mysteries", "nothing young adult", "before 2000", "actually from the 80s"]:
+        c = c.apply(parse_intent(text))
+    assert c.genres_exclude == ["young_adult"]
+    assert (c.year_min, c.year_max) == (1980, 1989)
+    assert c.genres_include == []  # a genre asked for belongs to that request, not to the conversation
+
+
+def test_admits_checks_every_rule_the_search_would() -> None:
+    assert Constraints().admits(_card())
+    assert not Constraints(genres_exclude=["horror"]).admits(_card())
+    assert not Constraints(exclude_terms=["vampire"]).admits(_card())  # found in the excerpt, plural-aware
+    assert Constraints(exclude_terms=["zombie"]).admits(_card())
+    assert not Constraints(exclude_authors=["stephen king"]).admits(_card())
+    assert not Constraints(exclude_authors=["King"]).admits(_card())
+    assert Constraints(exclude_authors=["Kingsolver"]).admits(_card())
+    assert not Constraints(year_max=1990).admits(_card())
+    assert not Constraints(year_min=1990).admits(_card(year=None))  # unknown year cannot be vouched for
+    assert not Constraints(min_average_rating=4.2).admits(_card())
+    assert not Constraints(max_ratings_count=20_000).admits(_card())
+    assert not Constraints(exclude_ids=["t:1"]).admits(_card())
+    assert not Constraints().admits(_card(), include=["romance"])
+    assert Constraints().admits(_card(), include=["romance", "horror"])
+
+
+def test_filters_are_valid_search_filters() -> None:
+    from vibeshelf.tools.models import SearchFilters
+
+    c = Constraints().apply(
+        parse_intent("no vampires, not by Anne Rice, before 2000, highly rated, hidden gems")
+    )
+    filters = c.with_ids(["goodbooks:1"]).filters(include=["fantasy"], extra_exclude_genres=["romance"])
+    parsed = SearchFilters.model_validate(filters)  # extra="forbid": a wrong field name fails here
+    assert parsed.genres_include == ["fantasy"]
+    assert parsed.genres_exclude == ["vampires", "romance"]
+    assert parsed.exclude_terms == ["vampire"] and parsed.exclude_authors == ["Anne Rice"]
+    assert parsed.year_max == 1999 and parsed.min_average_rating == 4.0
+    assert parsed.max_ratings_count == 20_000 and parsed.exclude_ids == ["goodbooks:1"]
+    # A range the tool would reject is never sent.
+    assert "year_min" not in Constraints(year_min=2010, year_max=1999).filters()
+
+
+def test_describe_is_plain_english() -> None:
+    c = Constraints().apply(
+        parse_intent("no YA, no vampires, not by Stephen King, from the 80s, under 50k ratings")
+    )
+    assert c.describe() == [
+        "leaving out young adult and vampires",
+        "nothing by Stephen King",
+        "published 1980–1989",
+        "under 50,000 ratings",
+    ]
+
+
+def test_parsing_never_raises_on_odd_input() -> None:
+    for text in ["", "   ", "???", "no", "not", "like", "by", "19", "1" * 5000, "🙂 🙃", "no no no no"]:
+        parse_intent(text)

@@ -1,0 +1,34 @@
+"""web/memory.py: the allocator settings the server applies at start-up are safe no-ops where unsupported."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from vibeshelf.web import memory
+
+
+def test_tune_allocators_switches_arrow_to_the_system_pool(monkeypatch) -> None:
+    monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL", raising=False)
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "8")  # leave this process's glibc arenas alone
+    before = pa.default_memory_pool()
+    try:
+        memory.tune_allocators()
+        assert pa.default_memory_pool().backend_name == "system"
+        memory.release_free_memory()  # must not raise, glibc or not
+    finally:
+        pa.set_memory_pool(before)
+
+
+def test_an_explicit_arrow_pool_wins(monkeypatch) -> None:
+    monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", "mimalloc")
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "8")
+    before = pa.default_memory_pool()
+    memory.tune_allocators()
+    assert pa.default_memory_pool() is before or pa.default_memory_pool().backend_name == before.backend_name
+
+
+def test_without_glibc_nothing_happens(monkeypatch) -> None:
+    monkeypatch.setattr(memory, "_glibc", lambda: None)
+    monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", "system")
+    memory.tune_allocators()
+    memory.release_free_memory()

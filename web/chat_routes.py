@@ -1,0 +1,570 @@
+"""The conversation over HTTP: ``POST /v1/chat`` (typed SSE events), ``POST /v1/chat/completions``
+(OpenAI-compatible), ``POST /v1/feedback`` and ``GET /v1/sessions/{id}``.
+
+``/v1/chat`` streams the agent's event union exactly as ``agent.events.encode_sse`` writes it: ``session``
+first (before any work), then ``status``/``tool_call``/``books`` as tools run, ``text`` deltas, and one
+``done`` or ``error``. A client that disconnects cancels the generator; the agent's model call and tool
+tasks are cancelled with it and the query log records the turn as ``cancelled``.
+
+``/v1/chat/completions`` speaks the OpenAI chat API so any OpenAI client or chat UI can use vibeshelf as a
+model. Extensions (documented in the README): every chunk that carries books has ``vibeshelf_books`` (the
+same cards as the ``books`` event) at the top level, the final answer also lists the books as markdown,
+and ``vibeshelf_session_id`` names the server-side session. Send it back as ``vibeshelf_session_id`` in
+the request body (``extra_body`` in the openai client) to continue a conversation with its full state;
+without it, a request whose last assistant message is a vibeshelf answer continues that answer's
+session, and anything else starts a new one.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from sse_starlette import EventSourceResponse
+
+from vibeshelf.agent.conversation import Turn, run_turn
+from vibeshelf.agent.events import (
+    AgentEvent,
+    BookPick,
+    BooksEvent,
+    DoneEvent,
+    ErrorEvent,
+    SessionEvent,
+    TextEvent,
+    encode_sse,
+)
+from vibeshelf.agent.session_state import ShownBook
+from vibeshelf.agent.session_store import (
+    FeedbackKind,
+    SessionNotFound,
+    SessionStore,
+    StoredSession,
+    new_session_id,
+)
+from vibeshelf.agent.state_db import StateDBError
+from vibeshelf.layout import Layout
+from vibeshelf.settings import Settings
+from vibeshelf.tools.models import SearchFilters
+from vibeshelf.web.errors import error_body
+from vibeshelf.web.limits import (
+    BodySizeLimit,
+    RateLimiter,
+    check_history,
+    check_message,
+    check_turns,
+    limit_error,
+)
+
+log = logging.getLogger(__name__)
+
+SessionId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+BookIdStr = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+# sse-starlette sends a comment line this often so proxies keep an idle stream open.
+_PING_S = 15
+
+
+# --- services -------------------------------------------------------------------------------------
+
+
+@dataclass
+class ChatServices:
+    """What the chat routes need, opened once per process in the app's lifespan."""
+
+    settings: Settings
+    store: SessionStore
+    agent: Any  # vibeshelf.agent.loop.Agent
+    limiter: RateLimiter
+
+    def close(self) -> None:
+        self.store.close()
+
+    async def warm_up(self) -> None:
+        """Answer one throw-away message (not stored) so the first reader does not pay for imports,
+        the model client and a cold index. Failures are logged, never fatal: the server still starts.
+
+        It always uses the offline planner: a configured provider is not called (nor billed) at start-up.
+        """
+        from vibeshelf.agent.llm import PLANNER_MODEL
+
+        started = time.perf_counter()
+        agent = copy.copy(self.agent)
+        agent.settings = self.settings.model_copy(update={"model": PLANNER_MODEL, "fallback_models": []})
+        try:
+            async for event in agent.run([{"role": "user", "content": "a cozy mystery"}]):
+                if isinstance(event, ErrorEvent):
+                    log.warning("chat warm-up answered with an error: %s", event.message)
+        except Exception:
+            log.exception("chat warm-up failed")
+        log.info("chat warm-up took %.0f ms", (time.perf_counter() - started) * 1000)
+
+
+def open_chat(settings: Settings, layout: Layout, agent: Any) -> ChatServices:
+    """Open the session store (its writer thread) and the rate limiter around an existing ``Agent``."""
+    store = SessionStore.open(
+        settings.state_db or layout.state_db,
+        idle_expiry_s=settings.session_idle_expiry_s,
+        lock_timeout_s=settings.state_lock_timeout_s,
+        cache_turns=settings.chat_history_turns,
+    )
+    return ChatServices(
+        settings=settings,
+        store=store,
+        agent=agent,
+        limiter=RateLimiter(settings.chat_rate_limit_per_minute),
+    )
+
+
+def install_chat(app: FastAPI, settings: Settings) -> None:
+    """Add the chat routes and the body-size limit to ``app`` (call before it starts)."""
+    app.add_middleware(BodySizeLimit, max_bytes=settings.chat_max_body_bytes)
+    app.include_router(router)
+
+
+def get_chat(request: Request) -> ChatServices:
+    chat = getattr(request.app.state, "chat", None)
+    if chat is None:
+        raise HTTPException(503, detail=error_body("unavailable", "the chat service is not running"))
+    return chat
+
+
+Chat = Annotated[ChatServices, Depends(get_chat)]
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+# --- request and response models ------------------------------------------------------------------
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    session_id: SessionId | None = Field(
+        default=None, description="Continue this session; omit to start one."
+    )
+    message: str = Field(description="What the reader says.")
+    filters: SearchFilters | None = Field(
+        default=None, description="Hard filters applied to every search in this message (UI toggles)."
+    )
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    session_id: SessionId
+    book_id: BookIdStr
+    kind: FeedbackKind = Field(
+        description="up: liked; down: not for me (excluded); read: already read (excluded)."
+    )
+
+
+class TurnView(BaseModel):
+    index: int
+    at: datetime
+    user: str
+    answer: str
+    book_ids: list[str]
+    model: str | None
+    fell_back: bool
+
+
+class SessionView(BaseModel):
+    id: str
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime
+    turn_count: int
+    turns: list[TurnView]
+    shown: list[ShownBook]
+    liked_ids: list[str]
+    disliked_ids: list[str]
+    read_ids: list[str]
+    excluded_ids: list[str] = Field(description="Books later answers in this session will not recommend.")
+
+    @classmethod
+    def of(cls, stored: StoredSession, idle_expiry_s: float) -> SessionView:
+        utc = {"tzinfo": UTC}
+        return cls(
+            id=stored.id,
+            created_at=stored.created_at.replace(**utc),
+            updated_at=stored.updated_at.replace(**utc),
+            expires_at=stored.expires_at(idle_expiry_s).replace(**utc),
+            turn_count=stored.turn_count,
+            turns=[
+                TurnView(**t.model_dump(exclude={"messages", "at"}), at=t.at.replace(**utc))
+                for t in stored.turns
+            ],
+            shown=stored.state.shown,
+            liked_ids=stored.state.liked_ids,
+            disliked_ids=stored.state.disliked_ids,
+            read_ids=stored.state.read_ids,
+            excluded_ids=stored.state.excluded_ids,
+        )
+
+
+class CompletionMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: str | list[dict[str, Any]] | None = None
+
+
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    include_usage: bool = False
+
+
+class CompletionRequest(BaseModel):
+    # Sampling knobs (temperature, top_p, ...) are accepted and ignored, as a model server would.
+    model_config = ConfigDict(extra="allow")
+
+    model: str = "vibeshelf"
+    messages: list[CompletionMessage] = Field(min_length=1)
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    vibeshelf_session_id: SessionId | None = Field(
+        default=None, description="Extension: continue this vibeshelf session (from a previous response)."
+    )
+    vibeshelf_filters: SearchFilters | None = Field(
+        default=None, description="Extension: hard filters for every search, as `filters` in /v1/chat."
+    )
+
+
+def _text(content: str | list[dict[str, Any]] | None) -> str:
+    if isinstance(content, list):
+        return "".join(str(part.get("text", "")) for part in content if part.get("type", "text") == "text")
+    return content or ""
+
+
+# --- one turn, shared by both chat endpoints ------------------------------------------------------
+
+
+class _FilteredRegistry:
+    """The tool registry with a request's ``filters`` enforced on every call (merged in, results checked)."""
+
+    def __init__(self, registry: Any, filters: SearchFilters) -> None:
+        from vibeshelf.agent.constraints import ConstraintGuard, HardConstraints
+        from vibeshelf.agent.intent import Constraints
+
+        wanted = filters.model_dump(exclude_none=True)
+        rules = Constraints(**{k: v for k, v in wanted.items() if k in Constraints.model_fields})
+        self._registry = registry
+        self._guard = ConstraintGuard(registry, HardConstraints(rules=rules))
+        # The reader's constraints have no language; it is set on the tool call's filters here instead.
+        self._language = filters.language
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._registry, name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._registry
+
+    def __iter__(self) -> Any:
+        return iter(self._registry)
+
+    def __len__(self) -> int:
+        return len(self._registry)
+
+    async def call(self, name: str, arguments: Any, context: Any) -> Any:
+        if self._language and "filters" in self._registry.get(name).args_model.model_fields:
+            try:
+                data = json.loads(arguments) if isinstance(arguments, str) else dict(arguments)
+            except ValueError:
+                data = None  # the tool reports bad JSON itself
+            if isinstance(data, dict):
+                data["filters"] = {**(data.get("filters") or {}), "language": self._language}
+                arguments = data
+        if not isinstance(arguments, str):
+            arguments = json.dumps(arguments)
+        return await self._guard.call(name, arguments, context)
+
+
+def _agent_for(chat: ChatServices, filters: SearchFilters | None) -> Any:
+    if filters is None or not filters.model_dump(exclude_none=True):
+        return chat.agent
+    # A shallow copy shares the model client and context; only the registry is wrapped.
+    agent = copy.copy(chat.agent)
+    agent.registry = _FilteredRegistry(chat.agent.registry, filters)
+    return agent
+
+
+async def _load_or_start(chat: ChatServices, session_id: str | None) -> StoredSession:
+    settings = chat.settings
+    if session_id is None:
+        now = datetime.now(UTC).replace(tzinfo=None)
+        fresh = StoredSession(id=new_session_id(), created_at=now, updated_at=now)
+        chat.store.create_soon(fresh.id)
+        return fresh
+    try:
+        stored = await chat.store.get(session_id, history_turns=settings.chat_history_turns)
+    except StateDBError as err:
+        raise limit_error(503, "state_unavailable", str(err)) from err
+    if stored is None:
+        raise limit_error(
+            404,
+            "session_not_found",
+            f"session {session_id} is unknown or expired; omit session_id to start a new one",
+            "session_id",
+        )
+    check_turns(stored.turn_count, settings.session_max_turns)
+    return stored
+
+
+def _run_turn(chat: ChatServices, turn: Turn) -> AsyncIterator[AgentEvent]:
+    """The turn's events (agent.conversation.run_turn) with the request's filters applied."""
+    return run_turn(chat.store, _agent_for(chat, turn.filters), turn)
+
+
+# --- routes ---------------------------------------------------------------------------------------
+
+router = APIRouter(prefix="/v1", tags=["chat"])
+
+
+@router.post(
+    "/chat",
+    response_class=EventSourceResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "The event stream (see README)."}},
+)
+async def chat_stream(body: ChatRequest, request: Request, chat: Chat) -> EventSourceResponse:
+    """Answer one message as Server-Sent Events: session, status, tool_call, books, text, done | error."""
+    started = time.perf_counter()
+    chat.limiter.check(_client(request))
+    check_message(body.message, chat.settings.chat_max_message_chars)
+    session = await _load_or_start(chat, body.session_id)
+    turn = Turn(
+        session=session,
+        message=body.message,
+        history=session.history_messages(),
+        filters=body.filters,
+        surface="chat",
+        client=_client(request),
+        started=started,
+    )
+
+    async def events() -> AsyncIterator[bytes]:
+        async for event in _run_turn(chat, turn):
+            yield encode_sse(event).encode()
+
+    return EventSourceResponse(
+        events(), ping=_PING_S, sep="\n", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )
+
+
+@router.post("/feedback")
+async def feedback(body: FeedbackRequest, request: Request, chat: Chat) -> SessionView:
+    """Thumbs up, thumbs down or "already read" for a book; down and read exclude it from later answers."""
+    chat.limiter.check(_client(request))
+    try:
+        stored = await chat.store.add_feedback(body.session_id, body.book_id, body.kind)
+    except SessionNotFound as err:
+        raise limit_error(404, "session_not_found", str(err), "session_id") from err
+    return SessionView.of(stored, chat.settings.session_idle_expiry_s)
+
+
+@router.get("/sessions/{session_id}")
+async def get_session(session_id: SessionId, chat: Chat) -> SessionView:
+    """A session's turns, books shown, feedback and exclusions."""
+    stored = await chat.store.get(session_id, history_turns=chat.settings.session_max_turns)
+    if stored is None:
+        raise limit_error(
+            404, "session_not_found", f"session {session_id} is unknown or expired", "session_id"
+        )
+    return SessionView.of(stored, chat.settings.session_idle_expiry_s)
+
+
+# --- OpenAI-compatible -----------------------------------------------------------------------------
+
+
+_BOOKS_HEADING = "\n\n**Books**\n\n"
+
+
+def books_markdown(books: list[BookPick]) -> str:
+    """The book cards as a markdown list, appended to the answer for clients that only show text."""
+    lines = []
+    for n, book in enumerate(books, 1):
+        title = f"[{book.title}]({book.link})" if book.link else book.title
+        by = f" by {', '.join(book.authors)}" if book.authors else ""
+        year = f" ({book.year})" if book.year is not None else ""
+        rating = ""
+        if book.average_rating is not None:
+            count = f" from {book.ratings_count:,} ratings" if book.ratings_count else ""
+            rating = f" · rated {book.average_rating:.2f}{count}"
+        reason = f" — {book.reason}" if book.reason else ""
+        lines.append(f"{n}. **{title}**{by}{year}{rating}{reason}")
+    return _BOOKS_HEADING + "\n".join(lines) if lines else ""
+
+
+async def _completion_turn(chat: ChatServices, body: CompletionRequest, request: Request) -> Turn:
+    started = time.perf_counter()
+    settings = chat.settings
+    chat.limiter.check(_client(request))
+    messages = body.messages
+    check_history(len(messages), settings.chat_max_history_messages)
+    last = len(messages) - 1
+    if messages[last].role != "user":
+        raise limit_error(
+            422, "invalid_request", "the last message must come from the user", f"messages.{last}.role"
+        )
+    message = _text(messages[last].content)
+    check_message(message, settings.chat_max_message_chars, f"messages.{last}.content")
+    session_id = body.vibeshelf_session_id
+    if session_id is None:
+        answers = [m for m in messages[:last] if m.role == "assistant" and _text(m.content).strip()]
+        if answers:
+            # The session stored the answer text; the client has it with the markdown book list appended.
+            answer = _text(answers[-1].content).split(_BOOKS_HEADING)[0]
+            session_id = await chat.store.find_by_answer(answer)
+    session = await _load_or_start(chat, session_id)
+    if session.turns or session.turn_count:
+        history = session.history_messages()
+    else:
+        # A conversation we did not see: its user and assistant text is all the context there is.
+        history = [
+            {"role": m.role, "content": _text(m.content)}
+            for m in messages[:last]
+            if m.role in ("user", "assistant") and _text(m.content).strip()
+        ]
+    return Turn(
+        session=session,
+        message=message,
+        history=history,
+        filters=body.vibeshelf_filters,
+        surface="completions",
+        client=_client(request),
+        started=started,
+    )
+
+
+def _chunk(
+    cid: str, created: int, model: str, delta: dict[str, Any], finish: str | None = None, **extra: Any
+) -> str:
+    return json.dumps(
+        {
+            "id": cid,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
+            **extra,
+        }
+    )
+
+
+_ERROR_STATUS = {"invalid_request": 422, "provider_failed": 502, "max_turns": 502}
+
+
+@router.post("/chat/completions", response_model=None)
+async def chat_completions(
+    body: CompletionRequest, request: Request, chat: Chat
+) -> EventSourceResponse | JSONResponse:
+    """OpenAI-compatible chat completions (stream and non-stream), books in ``vibeshelf_books``."""
+    turn = await _completion_turn(chat, body, request)
+    cid = f"chatcmpl-{uuid.uuid4().hex}"
+    created = int(time.time())
+    model = body.model
+    sid = turn.session.id
+    if body.stream:
+        include_usage = bool(body.stream_options and body.stream_options.include_usage)
+        return EventSourceResponse(
+            _completion_chunks(chat, turn, cid, created, model, include_usage),
+            ping=_PING_S,
+            sep="\n",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+    text: list[str] = []
+    books: list[BookPick] = []
+    done: DoneEvent | None = None
+    error: ErrorEvent | None = None
+    async for event in _run_turn(chat, turn):
+        if isinstance(event, TextEvent):
+            text.append(event.delta)
+        elif isinstance(event, BooksEvent):
+            books.extend(event.books)
+        elif isinstance(event, DoneEvent):
+            done = event
+        elif isinstance(event, ErrorEvent):
+            error = event
+    if error is not None or done is None:
+        code = error.code if error else "internal"
+        message = error.message if error else "the answer ended early"
+        return JSONResponse(status_code=_ERROR_STATUS.get(code, 500), content=error_body(code, message))
+    cards = [b.model_dump(mode="json") for b in books]
+    usage = done.usage.model_dump()
+    return JSONResponse(
+        {
+            "id": cid,
+            "object": "chat.completion",
+            "created": created,
+            "model": model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": "".join(text) + books_markdown(books)},
+                    "finish_reason": "stop" if done.finish_reason == "stop" else "length",
+                    "logprobs": None,
+                    "vibeshelf_books": cards,
+                }
+            ],
+            "usage": usage,
+            "system_fingerprint": None,
+            "vibeshelf_books": cards,
+            "vibeshelf_session_id": sid,
+            "vibeshelf_model": done.model,
+            "vibeshelf_fell_back": done.fell_back,
+        }
+    )
+
+
+async def _completion_chunks(
+    chat: ChatServices, turn: Turn, cid: str, created: int, model: str, include_usage: bool
+) -> AsyncIterator[dict[str, str]]:
+    sid = turn.session.id
+    books: list[BookPick] = []
+    async for event in _run_turn(chat, turn):
+        if isinstance(event, SessionEvent):
+            delta = {"role": "assistant", "content": ""}
+            yield {"data": _chunk(cid, created, model, delta, vibeshelf_session_id=sid)}
+        elif isinstance(event, BooksEvent):
+            books.extend(event.books)
+            cards = [b.model_dump(mode="json") for b in event.books]
+            yield {"data": _chunk(cid, created, model, {}, vibeshelf_books=cards, vibeshelf_session_id=sid)}
+        elif isinstance(event, TextEvent):
+            yield {"data": _chunk(cid, created, model, {"content": event.delta})}
+        elif isinstance(event, ErrorEvent):
+            # OpenAI's own streams report a failure as a data line with an "error" object.
+            yield {"data": json.dumps(error_body(event.code, event.message))}
+            yield {"data": "[DONE]"}
+            return
+        elif isinstance(event, DoneEvent):
+            if books:
+                yield {"data": _chunk(cid, created, model, {"content": books_markdown(books)})}
+            finish = "stop" if event.finish_reason == "stop" else "length"
+            yield {"data": _chunk(cid, created, model, {}, finish, vibeshelf_session_id=sid)}
+            if include_usage:
+                usage = event.usage.model_dump()
+                yield {
+                    "data": json.dumps(
+                        {
+                            "id": cid,
+                            "object": "chat.completion.chunk",
+                            "created": created,
+                            "model": model,
+                            "choices": [],
+                            "usage": usage,
+                        }
+                    )
+                }
+            yield {"data": "[DONE]"}

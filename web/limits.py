@@ -1,0 +1,188 @@
+"""Request limits for the chat API: body size, message length, history length, turns, per-client rate.
+
+Every refusal is a 4xx with the one JSON error body (``web.errors.error_body``) naming the field:
+
+=====  ======================  ==============================================================
+ 413   ``body_too_large``      request body over ``chat_max_body_bytes`` (checked while reading)
+ 422   ``message_too_long``    ``message`` (or a ``messages[i].content``) over ``chat_max_message_chars``
+ 422   ``history_too_long``    more than ``chat_max_history_messages`` in ``messages``
+ 409   ``max_turns``           the session already has ``session_max_turns`` user messages
+ 429   ``rate_limited``        over ``chat_rate_limit_per_minute`` for this client; ``Retry-After`` says when
+=====  ======================  ==============================================================
+
+The rate limit is a token bucket per client IP, kept in memory per server process: with N uvicorn
+workers a client gets up to N times the limit. That keeps the check off the database and off the
+first-event latency; a shared limit belongs in the proxy in front.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import OrderedDict
+from typing import Any
+
+from fastapi import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from vibeshelf.web.errors import error_body
+
+# Clients remembered by the rate limiter; the least recently seen are forgotten first (a forgotten
+# client simply starts with a full bucket again).
+_MAX_CLIENTS = 50_000
+
+
+def limit_error(status: int, code: str, message: str, field: str | None = None) -> HTTPException:
+    """An HTTPException whose detail is the JSON error body (``install_error_handlers`` sends it as is)."""
+    fields = [{"field": field, "message": message}] if field else None
+    return HTTPException(status_code=status, detail=error_body(code, message, fields))
+
+
+def check_message(text: str, max_chars: int, field: str = "message") -> None:
+    if not text.strip():
+        raise limit_error(422, "invalid_request", "the message is empty", field)
+    if len(text) > max_chars:
+        raise limit_error(
+            422,
+            "message_too_long",
+            f"{field} has {len(text):,} characters; the limit is {max_chars:,} "
+            "(VIBESHELF_CHAT_MAX_MESSAGE_CHARS)",
+            field,
+        )
+
+
+def check_history(count: int, max_messages: int, field: str = "messages") -> None:
+    if count > max_messages:
+        raise limit_error(
+            422,
+            "history_too_long",
+            f"{field} has {count} entries; the limit is {max_messages} (VIBESHELF_CHAT_MAX_HISTORY_MESSAGES)",
+            field,
+        )
+
+
+def check_turns(turn_count: int, max_turns: int, field: str = "session_id") -> None:
+    if turn_count >= max_turns:
+        raise limit_error(
+            409,
+            "max_turns",
+            f"this session has reached its {max_turns} messages; start a new session (omit session_id)",
+            field,
+        )
+
+
+class RateLimiter:
+    """Token bucket per client: ``per_minute`` requests a minute, bursts up to ``per_minute``."""
+
+    def __init__(self, per_minute: int, *, clock: Any = time.monotonic) -> None:
+        self.per_minute = per_minute
+        self._rate = per_minute / 60.0
+        self._clock = clock
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # client -> (tokens, at)
+        self._lock = threading.Lock()
+
+    def acquire(self, client: str) -> float | None:
+        """Take one token; None when allowed, else the seconds until one is available."""
+        if self.per_minute <= 0:
+            return None
+        now = self._clock()
+        with self._lock:
+            tokens, at = self._buckets.pop(client, (float(self.per_minute), now))
+            tokens = min(float(self.per_minute), tokens + (now - at) * self._rate)
+            if tokens >= 1.0:
+                self._buckets[client] = (tokens - 1.0, now)
+                allowed = True
+            else:
+                self._buckets[client] = (tokens, now)
+                allowed = False
+            while len(self._buckets) > _MAX_CLIENTS:
+                self._buckets.popitem(last=False)
+        return None if allowed else (1.0 - tokens) / self._rate
+
+    def check(self, client: str) -> None:
+        """Raise the 429 (with ``Retry-After`` in whole seconds) when ``client`` is over its limit."""
+        wait = self.acquire(client)
+        if wait is None:
+            return
+        retry_after = max(1, math.ceil(wait))
+        exc = limit_error(
+            429,
+            "rate_limited",
+            f"too many requests from {client}: the limit is {self.per_minute} a minute; "
+            f"retry in {retry_after}s",
+        )
+        exc.headers = {"Retry-After": str(retry_after)}
+        raise exc
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class BodySizeLimit:
+    """ASGI middleware refusing bodies over ``max_bytes`` with 413, before they are read into memory.
+
+    A declared ``Content-Length`` is refused up front; a chunked body is counted as it arrives.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, path_prefix: str = "/v1/") -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.path_prefix = path_prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.path_prefix):
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(send)
+            return
+        seen = 0
+        too_large = refused = started = False
+
+        async def counting_receive() -> Message:
+            nonlocal seen, too_large
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    too_large = True
+                    raise _BodyTooLarge
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            # The app may turn the aborted read into an error response of its own (FastAPI says 400
+            # "error parsing the body"); replace whatever it sends with the 413.
+            nonlocal started, refused
+            if too_large:
+                if not refused and not started:
+                    refused = True
+                    await self._refuse(send)
+                return
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, guarded_send)
+        except _BodyTooLarge:
+            if not refused and not started:
+                await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        import json
+
+        message = f"request body is larger than {self.max_bytes:,} bytes (VIBESHELF_CHAT_MAX_BODY_BYTES)"
+        body = json.dumps(error_body("body_too_large", message, [{"field": "body", "message": message}]))
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body.encode()})
