@@ -6,12 +6,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse
 
 from vibeshelf import __version__
 from vibeshelf.layout import Layout
 from vibeshelf.settings import Settings, get_settings
+from vibeshelf.web.access import AccessMiddleware, AccessPolicy
+from vibeshelf.web.chat_routes import install_chat
 from vibeshelf.web.errors import install_error_handlers
+from vibeshelf.web.mcp_server import McpHttp
+from vibeshelf.web.memory import release_free_memory, tune_allocators
+from vibeshelf.web.pages import router as pages_router
+from vibeshelf.web.plugin_openapi import router as plugin_router
+from vibeshelf.web.slack_routes import install_slack
+from vibeshelf.web.tool_routes import router as tool_router
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -21,27 +28,54 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Heavy resources open here, once per process, and reach handlers through dependencies.
-        from vibeshelf.retrieval.book_index import BookIndex
-
+        # Allocator settings first, before the index opens and request threads exist (web/memory.py).
+        tune_allocators()
         app.state.settings = settings
         app.state.layout = layout
-        app.state.book_index = BookIndex.open(layout)
-        yield
+        # Retrieval services and the six tools (retrieval/services.py, tools/default_registry.py):
+        # handlers get them through web.tool_routes.get_services / get_registry.
+        from vibeshelf.retrieval.services import open_services
+        from vibeshelf.tools.default_registry import default_registry
+
+        app.state.services = open_services(layout)
+        app.state.book_index = app.state.services.index  # one LanceDB handle, not two
+        app.state.tool_registry = default_registry()
+        # The conversation (web/chat_routes.py): the agent over the same tools, sessions in DuckDB.
+        from vibeshelf.agent.loop import Agent
+        from vibeshelf.web.chat_routes import open_chat
+
+        agent = Agent(app.state.tool_registry, app.state.services.context(), settings)
+        app.state.chat = open_chat(settings, layout, agent)
+        await app.state.chat.warm_up()  # litellm's import and the first search happen here, not in a request
+        release_free_memory()  # start-up's one-off allocations (catalog scan, model load) back to the OS
+        # The Slack bot (web/slack_bot.py) answers in its own worker tasks; None without a bot token.
+        from vibeshelf.web.slack_bot import SlackBot
+
+        app.state.slack = SlackBot.open(settings, app.state.chat.store, agent)
+        if app.state.slack is not None:
+            await app.state.slack.start()
+        try:
+            # The MCP transport's task group lives as long as the app; it serves app.state's tools.
+            async with mcp_http.run():
+                yield
+        finally:
+            if app.state.slack is not None:
+                await app.state.slack.aclose()
+            app.state.chat.close()
 
     app = FastAPI(title="vibeshelf", version=__version__, lifespan=lifespan)
     install_error_handlers(app)
+    app.add_middleware(AccessMiddleware, policy=AccessPolicy(settings))  # keys + CORS allowlist
+    app.include_router(pages_router)  # /, /widget.js, /popular (web/pages.py)
+    app.include_router(plugin_router)
+    app.include_router(tool_router)  # /v1/tools, /v1/books, /v1/autocomplete (web/tool_routes.py)
+    install_chat(app, settings)  # /v1/chat, /v1/chat/completions, /v1/feedback, /v1/sessions + body limit
+    mcp_http = McpHttp.for_app(app, settings)  # MCP over streamable HTTP at /mcp (web/mcp_server.py)
+    install_slack(app, settings)  # POST /slack/events (web/slack_routes.py; bot opened in the lifespan)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz(request: Request) -> dict[str, object]:
         manifest = request.app.state.book_index.manifest
         return {"status": "ok", "version": __version__, "index": manifest.table, "books": manifest.counts}
-
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    async def root() -> str:
-        return (
-            "<!doctype html><html lang=en><meta charset=utf-8><title>vibeshelf</title>"
-            "<h1>vibeshelf</h1><p>Conversational book recommendations. "
-            "API docs: <a href=/docs>/docs</a> · health: <a href=/healthz>/healthz</a></p></html>"
-        )
 
     return app

@@ -23,12 +23,22 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in parts) or str(loc[0] if loc else "")
 
 
+def _field_error(error: dict[str, Any]) -> dict[str, str]:
+    if error.get("type") == "json_invalid":
+        # FastAPI reports a broken body at ("body", <char offset>): name the body, say what is wrong.
+        detail = (error.get("ctx") or {}).get("error", "")
+        return {"field": "body", "message": f"request body is not valid JSON ({detail})".replace(" ()", "")}
+    return {"field": _field_path(tuple(error["loc"])), "message": error["msg"]}
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        fields = [{"field": _field_path(tuple(e["loc"])), "message": e["msg"]} for e in exc.errors()]
+        fields = [_field_error(e) for e in exc.errors()]
         names = ", ".join(f["field"] for f in fields)
-        return JSONResponse(status_code=422, content=error_body("invalid_request", f"invalid {names}", fields))
+        return JSONResponse(
+            status_code=422, content=error_body("invalid_request", f"invalid {names}", fields)
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -1,0 +1,90 @@
+"""MCP over streamable HTTP at /mcp of the real app, served by a real uvicorn process with API keys on."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import httpx2
+import jsonschema
+import pytest
+from chat_server import Server
+from conftest import LIVE_API_KEY as KEY
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+from vibeshelf.tools.default_registry import default_registry
+
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "raw-http-test", "version": "0"},
+    },
+}
+MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+
+
+@pytest.fixture
+def live(live_vibeshelf: Server) -> Server:
+    return live_vibeshelf
+
+
+def client(live: Server, mode: str, headers: dict[str, str]) -> Client:
+    http = httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30, read=60))
+    return Client(streamable_http_client(f"{live.url}/mcp", http_client=http), mode=mode)
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_list_and_call_over_http(live: Server, mode: str) -> None:
+    registry = default_registry()
+    arguments = {"query": "a whimsical fantasy adventure with a dragon", "limit": 4}
+    async with client(live, mode, {"Authorization": f"Bearer {KEY}"}) as mcp:
+        listed = (await mcp.list_tools()).tools
+        result = await mcp.call_tool("search_books", arguments)
+        bad = await mcp.call_tool("search_books", {"query": "dragons", "filters": {"year_max": "later"}})
+
+    assert [t.name for t in listed] == registry.names()
+    for item in listed:
+        assert item.input_schema == registry.get(item.name).parameters_schema
+        assert item.output_schema == registry.get(item.name).output_schema
+
+    assert result.is_error is False
+    jsonschema.Draft202012Validator(registry.get("search_books").output_schema).validate(
+        result.structured_content
+    )
+    assert len(result.structured_content["books"]) == 4
+    # One registry behind both surfaces: the plugin's HTTP route gives the same result.
+    plain = httpx.post(
+        f"{live.url}/v1/tools/search_books", json=arguments, headers={"X-API-Key": KEY}, timeout=30
+    )
+    assert plain.status_code == 200
+    assert result.structured_content == plain.json()
+
+    assert bad.is_error is True
+    error = json.loads(bad.content[0].text)["error"]
+    assert [f["field"] for f in error["fields"]] == ["filters.year_max"]
+
+
+def test_mcp_endpoint_needs_the_api_key(live: Server) -> None:
+    url = f"{live.url}/mcp"
+    denied = httpx.post(url, json=INITIALIZE, headers=MCP_HEADERS, timeout=30)
+    assert denied.status_code == 401
+    assert denied.json()["error"]["code"] == "unauthorized"
+    assert denied.headers["www-authenticate"] == "Bearer"
+    wrong = httpx.post(url, json=INITIALIZE, headers={**MCP_HEADERS, "X-API-Key": "nope"}, timeout=30)
+    assert wrong.status_code == 401
+    for auth in ({"Authorization": f"Bearer {KEY}"}, {"X-API-Key": KEY}):
+        ok = httpx.post(url, json=INITIALIZE, headers={**MCP_HEADERS, **auth}, timeout=30)
+        assert ok.status_code == 200, ok.text
+        assert ok.json()["result"]["serverInfo"]["name"] == "vibeshelf"
+
+
+def test_foreign_host_header_is_refused(live: Server) -> None:
+    # DNS-rebinding protection: a page on evil.example resolving to 127.0.0.1 must not reach the tools.
+    headers = {**MCP_HEADERS, "X-API-Key": KEY, "Host": "evil.example"}
+    refused = httpx.post(f"{live.url}/mcp", json=INITIALIZE, headers=headers, timeout=30)
+    assert refused.status_code == 421

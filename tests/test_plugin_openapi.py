@@ -1,0 +1,118 @@
+"""The tool plugin's OpenAPI 3.1 document, built from the real registry (no index needed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonschema
+import pytest
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from vibeshelf.tools.default_registry import default_registry
+from vibeshelf.tools.models import BookCard, ToolError
+from vibeshelf.web.plugin_openapi import (
+    MAX_OPERATION_DESCRIPTION,
+    ai_plugin_manifest,
+    plugin_openapi,
+    tool_path,
+)
+
+SERVER = "https://books.example.com"
+
+
+@pytest.fixture(scope="module")
+def doc() -> dict[str, Any]:
+    return plugin_openapi(default_registry(), SERVER)
+
+
+def schema_validator(doc: dict[str, Any], ref: dict[str, str]) -> jsonschema.Validator:
+    """A validator for ``{"$ref": "#/components/schemas/X"}``, resolving refs inside the document."""
+    resource = Resource.from_contents(doc, default_specification=DRAFT202012)
+    registry = Registry().with_resource("urn:plugin", resource)
+    return jsonschema.Draft202012Validator({"$ref": "urn:plugin" + ref["$ref"]}, registry=registry)
+
+
+def resolve(doc: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    ref = schema["$ref"]
+    assert ref.startswith("#/components/schemas/"), ref
+    return doc["components"]["schemas"][ref.rsplit("/", 1)[1]]
+
+
+def test_document_is_valid_openapi_3_1(doc: dict[str, Any]) -> None:
+    validator = pytest.importorskip("openapi_spec_validator")
+    assert doc["openapi"] == "3.1.0"
+    validator.validate(doc)  # raises OpenAPIValidationError naming the bad path
+
+
+def test_one_post_operation_per_tool_in_registry_order(doc: dict[str, Any]) -> None:
+    registry = default_registry()
+    assert list(doc["paths"]) == [tool_path(name) for name in registry.names()]
+    operation_ids = []
+    for tool in registry:
+        item = doc["paths"][f"/v1/tools/{tool.name}"]
+        assert list(item) == ["post"], "each tool path has exactly one operation"
+        op = item["post"]
+        operation_ids.append(op["operationId"])
+        assert op["operationId"] == tool.name
+        # The request body is the tool's strict parameters schema, unchanged.
+        body = op["requestBody"]
+        assert body["required"] is True
+        assert body["content"]["application/json"]["schema"] == tool.parameters_schema
+        assert len(op["description"]) <= MAX_OPERATION_DESCRIPTION
+        assert op["description"].split()[:3] == tool.description.split()[:3]
+    assert len(set(operation_ids)) == len(registry) == 6
+
+
+def test_success_response_is_the_output_schema_with_refs_hoisted(doc: dict[str, Any]) -> None:
+    for tool in default_registry():
+        op = doc["paths"][tool_path(tool.name)]["post"]
+        result = resolve(doc, op["responses"]["200"]["content"]["application/json"]["schema"])
+        # Same properties and required list as the tool's result model, refs pointing into components.
+        assert set(result["properties"]) == set(tool.output_schema["properties"])
+        assert result.get("required", []) == tool.output_schema.get("required", [])
+        assert "$defs" not in result
+        assert "#/$defs/" not in str(result)
+    text = str(doc)
+    assert "#/$defs/" not in text, "every $defs ref must be rewritten to #/components/schemas/"
+    # Shared models appear once.
+    assert doc["components"]["schemas"]["BookCard"]["properties"].keys() == BookCard.model_fields.keys()
+
+
+def test_error_responses_share_the_api_error_body(doc: dict[str, Any]) -> None:
+    for tool in default_registry():
+        responses = doc["paths"][tool_path(tool.name)]["post"]["responses"]
+        assert {"200", "401", "404", "422", "500"} <= set(responses)
+        for status in ("401", "404", "422", "500"):
+            schema = responses[status]["content"]["application/json"]["schema"]
+            assert schema == {"$ref": "#/components/schemas/Error"}
+    validator = schema_validator(doc, {"$ref": "#/components/schemas/Error"})
+    # What the HTTP routes answer for invalid arguments (web/errors.error_body shape).
+    validator.validate(
+        {
+            "error": {
+                "code": "invalid_arguments",
+                "message": "Invalid arguments for search_books: limit.",
+                "fields": [{"field": "limit", "message": "Input should be less than or equal to 25"}],
+            }
+        }
+    )
+    with pytest.raises(jsonschema.ValidationError):
+        validator.validate(ToolError.of("not_found", "no book").model_dump(mode="json"))  # `type`, not `code`
+
+
+def test_security_schemes_offer_bearer_and_api_key_header(doc: dict[str, Any]) -> None:
+    schemes = doc["components"]["securitySchemes"]
+    assert schemes["bearerAuth"] == {**schemes["bearerAuth"], "type": "http", "scheme": "bearer"}
+    assert schemes["apiKeyHeader"]["type"] == "apiKey"
+    assert schemes["apiKeyHeader"]["in"] == "header"
+    assert schemes["apiKeyHeader"]["name"] == "X-API-Key"
+    assert doc["security"] == [{"bearerAuth": []}, {"apiKeyHeader": []}]
+    assert doc["servers"] == [{"url": SERVER}]
+
+
+def test_manifest_points_at_the_document() -> None:
+    manifest = ai_plugin_manifest(SERVER, f"{SERVER}/v1/plugin/openapi.json")
+    assert manifest["api"] == {"type": "openapi", "url": f"{SERVER}/v1/plugin/openapi.json"}
+    assert manifest["auth"]["type"] == "service_http"
+    assert manifest["name_for_model"].isidentifier()

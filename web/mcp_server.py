@@ -1,0 +1,243 @@
+"""The book tools over the Model Context Protocol: ``vibeshelf mcp`` (stdio) and ``/mcp`` (streamable HTTP).
+
+Both transports serve one low-level MCP ``Server`` built from the tool registry, so MCP clients see
+exactly what ``GET /v1/tools`` and the agent loop see:
+
+* ``tools/list``: every registry tool with its strict input schema (``Tool.parameters_schema``) and its
+  result model's JSON schema as ``outputSchema``.
+* ``tools/call``: runs through ``ToolRegistry.call`` (the same argument validation as the HTTP plugin and
+  the chat loop). A result comes back as text content (the JSON) plus ``structuredContent``; a
+  ``ToolError`` (invalid arguments naming each field, unknown book, internal failure) comes back as
+  ``isError: true`` with the error JSON as text, so the model can read it and correct the call. An
+  unknown tool name is a protocol error (JSON-RPC invalid params), as the MCP spec asks.
+
+The low-level server is used rather than ``MCPServer`` because the schemas already exist (derived once
+from the typed tool functions); ``MCPServer`` would derive its own from function signatures.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import mcp_types as types
+from mcp.server import Server
+from mcp.server.context import ServerRequestContext
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.server.transport_security import TransportSecuritySettings
+from mcp.shared.exceptions import MCPError
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from vibeshelf import __version__
+from vibeshelf.tools.registry import ToolRegistry
+from vibeshelf.tools.tool import Tool, ToolResult
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from vibeshelf.retrieval.services import Services
+    from vibeshelf.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+SERVER_NAME = "vibeshelf"
+MCP_PATH = "/mcp"
+INSTRUCTIONS = (
+    "Book recommendation tools over a real catalog. Use search_books for a mood, theme or description; "
+    "find_book to resolve a title the reader names; readers_also_liked for 'books like X' (pass ids); "
+    "get_book for one book's details; popular_books for well-known picks; feeling_lucky for a surprise. "
+    "Only recommend books these tools return, and ground every reason in the returned fields."
+)
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _title(name: str) -> str:
+    return name.replace("_", " ").capitalize()
+
+
+def mcp_tool(tool: Tool) -> types.Tool:
+    """The MCP description of one registry tool (schemas are copied, never shared)."""
+    return types.Tool(
+        name=tool.name,
+        title=_title(tool.name),
+        description=tool.description,
+        input_schema=tool.openai_schema()["function"]["parameters"],  # a deep copy of parameters_schema
+        output_schema=dict(tool.output_schema),
+        # Every book tool only reads the local catalog; clients may run them without asking each time.
+        annotations=types.ToolAnnotations(
+            title=_title(tool.name), read_only_hint=True, destructive_hint=False, open_world_hint=False
+        ),
+    )
+
+
+def call_result(result: ToolResult) -> types.CallToolResult:
+    """A registry call's outcome as an MCP result: JSON text plus structuredContent, or isError."""
+    text = types.TextContent(type="text", text=result.to_json())
+    if result.error is not None:
+        # No structuredContent: it must match the output schema, which describes successes only.
+        return types.CallToolResult(content=[text], is_error=True)
+    return types.CallToolResult(content=[text], structured_content=result.to_dict(), is_error=False)
+
+
+def build_mcp_server(
+    registry: Callable[[], ToolRegistry], services: Callable[[], Services]
+) -> Server[dict[str, Any]]:
+    """An MCP server over the registry ``registry()`` returns, running tools with ``services()``.
+
+    Both are callables so the HTTP transport can read the app's registry and services, which its
+    lifespan opens after the routes are built; stdio passes the objects it opened itself.
+    """
+
+    def input_schema(name: str) -> dict[str, Any] | None:
+        reg = registry()
+        return reg.get(name).parameters_schema if name in reg else None
+
+    async def list_tools(
+        ctx: ServerRequestContext[dict[str, Any]], params: types.PaginatedRequestParams | None
+    ) -> types.ListToolsResult:
+        return types.ListToolsResult(tools=[mcp_tool(t) for t in registry()])
+
+    async def call_tool(
+        ctx: ServerRequestContext[dict[str, Any]], params: types.CallToolRequestParams
+    ) -> types.CallToolResult:
+        reg = registry()
+        if params.name not in reg:
+            raise MCPError(
+                code=types.INVALID_PARAMS,
+                message=f"unknown tool {params.name!r}; tools: {', '.join(reg.names())}",
+            )
+        request_id = None if ctx.request_id is None else f"mcp:{ctx.request_id}"
+        result = await reg.call(params.name, params.arguments, services().context(request_id))
+        logger.info(
+            "mcp tools/call %s: %s in %.0f ms",
+            params.name,
+            "ok" if result.ok else f"error ({result.error.error.type if result.error else '?'})",
+            result.elapsed_ms,
+        )
+        return call_result(result)
+
+    return Server(
+        SERVER_NAME,
+        version=__version__,
+        title="vibeshelf book recommender",
+        instructions=INSTRUCTIONS,
+        get_tool_input_schema=input_schema,
+        on_list_tools=list_tools,
+        on_call_tool=call_tool,
+    )
+
+
+# --- streamable HTTP, mounted in the FastAPI app --------------------------------------------------------
+
+
+def transport_security(settings: Settings) -> TransportSecuritySettings:
+    """DNS-rebinding protection when the server binds loopback (a laptop), as the MCP spec advises.
+
+    A public deployment (``VIBESHELF_HOST=0.0.0.0`` behind a domain) cannot know its Host names in advance;
+    there the API-key policy in ``web/access.py`` is the guard.
+    """
+    if settings.host not in _LOOPBACK:
+        return TransportSecuritySettings(enable_dns_rebinding_protection=False)
+    hosts = ["127.0.0.1:*", "localhost:*", "[::1]:*", "127.0.0.1", "localhost"]
+    origins = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
+    if settings.public_url:  # a reverse proxy on the same machine forwards the public Host header
+        public = urlsplit(settings.public_url)
+        hosts.append(public.netloc)
+        origins.append(f"{public.scheme}://{public.netloc}")
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins
+    )
+
+
+class McpHttp:
+    """The streamable HTTP transport as an ASGI endpoint plus the lifespan hook that runs it.
+
+    Stateless JSON mode: every POST is answered on its own, with no server-side session, so any uvicorn
+    worker can serve any request (``vibeshelf serve --workers N``) and nothing leaks when clients vanish.
+    The book tools never call back into the client, which is all that sessions would add.
+
+    The SDK's session manager runs once per instance, so :meth:`run` makes a fresh one each time the app
+    starts (a test client may start the same app twice).
+    """
+
+    def __init__(self, server: Server[dict[str, Any]], security: TransportSecuritySettings) -> None:
+        self.server = server
+        self.security = security
+        self._manager: StreamableHTTPSessionManager | None = None
+
+    @classmethod
+    def for_app(cls, app: FastAPI, settings: Settings, path: str = MCP_PATH) -> McpHttp:
+        """Build the transport over the app's registry and services and add its route at ``path``."""
+        state = app.state
+        mcp_http = cls(
+            build_mcp_server(lambda: state.tool_registry, lambda: state.services),
+            transport_security(settings),
+        )
+        app.router.routes.append(Route(path, endpoint=mcp_http, name="mcp"))
+        return mcp_http
+
+    @contextlib.asynccontextmanager
+    async def run(self) -> AsyncIterator[None]:
+        """Enter inside the app's lifespan, after the services are open."""
+        manager = StreamableHTTPSessionManager(
+            app=self.server, json_response=True, stateless=True, security_settings=self.security
+        )
+        async with manager.run():
+            self._manager = manager
+            try:
+                yield
+            finally:
+                self._manager = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._manager is None:
+            from starlette.responses import JSONResponse
+
+            from vibeshelf.web.errors import error_body
+
+            response = JSONResponse(
+                status_code=503, content=error_body("unavailable", "the MCP endpoint is not running")
+            )
+            await response(scope, receive, send)
+            return
+        await self._manager.handle_request(scope, receive, send)
+
+
+# --- stdio: `vibeshelf mcp` ---------------------------------------------------------------------------
+
+
+def configure_stderr_logging(level: int = logging.INFO) -> None:
+    """Logs to stderr only: on the stdio transport stdout carries the protocol and nothing else."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "stream", None) is sys.stdout:
+            root.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(level)
+
+
+async def serve_stdio(settings: Settings) -> None:
+    """Open the services under ``settings.home`` and serve MCP on stdin/stdout until stdin closes.
+
+    The transport is entered first: while it runs, fd 1 points at stderr, so stray prints from native
+    libraries while the index and encoder load cannot corrupt the protocol stream.
+    """
+    import anyio
+    from mcp.server.stdio import stdio_server
+
+    from vibeshelf.retrieval.services import open_services
+    from vibeshelf.tools.default_registry import default_registry
+
+    async with stdio_server() as (read_stream, write_stream):
+        services = await anyio.to_thread.run_sync(open_services, settings)
+        registry = default_registry()
+        server = build_mcp_server(lambda: registry, lambda: services)
+        logger.info("vibeshelf MCP server on stdio: %d tools over %s", len(registry), settings.home_dir)
+        await server.run(read_stream, write_stream, server.create_initialization_options())

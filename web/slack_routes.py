@@ -1,0 +1,90 @@
+"""``POST /slack/events``: the Slack Events API endpoint (see docs/slack.md for setting up the app).
+
+Order matters: the signature is checked on the raw body before anything is parsed; then
+``url_verification`` is answered with its challenge, and an ``event_callback`` is queued on the
+:class:`~vibeshelf.web.slack_bot.SlackBot` and acknowledged at once (Slack retries anything not
+acknowledged within 3 s). ``/slack/`` is a public prefix in ``web/access.py``: Slack proves itself
+with the signature, not an API key.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from vibeshelf.settings import Settings
+from vibeshelf.web.errors import error_body
+from vibeshelf.web.slack_events import SlackEnvelope
+from vibeshelf.web.slack_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, SlackSignatureError, verify
+
+log = logging.getLogger(__name__)
+
+RETRY_NUM_HEADER = "X-Slack-Retry-Num"
+RETRY_REASON_HEADER = "X-Slack-Retry-Reason"
+
+router = APIRouter(prefix="/slack", tags=["slack"])
+
+
+def install_slack(app: FastAPI, settings: Settings) -> None:
+    """Add ``/slack/events`` to ``app``. The bot itself (``app.state.slack``) is opened in the lifespan:
+    ``SlackBot.open(settings, store, agent)`` then ``await bot.start()``, and ``await bot.aclose()``."""
+    app.state.slack_settings = settings
+    app.include_router(router)
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse(status_code=status, content=error_body(code, message))
+
+
+@router.post(
+    "/events",
+    responses={
+        200: {"description": "Acknowledged (or the url_verification challenge)."},
+        401: {"description": "Missing, stale or wrong X-Slack-Signature."},
+        503: {"description": "Slack is not configured on this server."},
+    },
+)
+async def slack_events(request: Request) -> JSONResponse:
+    """Receive one Slack event: verify, acknowledge, and answer in the background."""
+    settings: Settings = request.app.state.slack_settings
+    secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    if not secret:
+        return _error(
+            503,
+            "slack_not_configured",
+            "Slack is not configured on this server: set VIBESHELF_SLACK_SIGNING_SECRET and "
+            "VIBESHELF_SLACK_BOT_TOKEN (see docs/slack.md).",
+        )
+    body = await request.body()
+    try:
+        verify(secret, request.headers.get(TIMESTAMP_HEADER), request.headers.get(SIGNATURE_HEADER), body)
+    except SlackSignatureError as err:
+        log.warning("Slack request refused: %s", err)
+        return _error(401, "invalid_signature", str(err))
+    try:
+        envelope = SlackEnvelope.model_validate(json.loads(body))
+    except (ValueError, ValidationError) as err:
+        message = str(err).splitlines()[0][:200]
+        return _error(400, "invalid_request", f"the body is not a Slack event envelope: {message}")
+    if envelope.type == "url_verification":
+        return JSONResponse({"challenge": envelope.challenge or ""})
+    if envelope.type != "event_callback":
+        return JSONResponse({"ok": True, "handled": "ignored"})  # app_rate_limited and other notices
+    bot = getattr(request.app.state, "slack", None)
+    if bot is None:
+        return _error(
+            503,
+            "slack_not_configured",
+            "The Slack bot is not running: set VIBESHELF_SLACK_BOT_TOKEN so replies can be posted.",
+        )
+    retry = request.headers.get(RETRY_NUM_HEADER)
+    retry_num = int(retry) if retry and retry.isdigit() else None
+    if retry_num:
+        reason = request.headers.get(RETRY_REASON_HEADER)
+        log.info("Slack retry %d (%s) of %s", retry_num, reason, envelope.event_id)
+    handled = bot.accept(envelope, retry_num)
+    return JSONResponse({"ok": True, "handled": handled})
