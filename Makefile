@@ -43,10 +43,14 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: install
+# Figures on the index `make run` built (.vibeshelf); bench/ingest.py builds its own in a temp folder.
+bench: ingest
 	$(BIN)/python bench/ingest.py
-	$(BIN)/python bench/retrieval.py
 	$(BIN)/python bench/cf.py
+	VIBESHELF_HOME=.vibeshelf $(BIN)/python bench/retrieval.py
+	$(BIN)/python bench/planner.py --home .vibeshelf
+	VIBESHELF_HOME=.vibeshelf $(BIN)/python bench/chat.py
+	$(BIN)/python bench/memory.py --home .vibeshelf
 
 clean:
 	rm -rf $(VENV) .vibeshelf .pytest_cache .ruff_cache

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from rich.console import Console
@@ -22,8 +24,9 @@ def _layout(settings: Settings, out: Path | None = None) -> Layout:
     return Layout((out or settings.home).expanduser().resolve())
 
 
-def _fail(message: str, code: int = 2) -> None:
-    console.print(f"[bold red]error:[/] {message}")
+def _fail(message: str, code: int = 2) -> NoReturn:
+    # One unwrapped line on stderr (rich would wrap it at the terminal width); click drops colour off a tty.
+    click.echo(f"{click.style('error:', fg='red', bold=True)} {message}", err=True)
     sys.exit(code)
 
 
@@ -41,7 +44,9 @@ def main() -> None:
     help="Folder with the raw files (default: VIBESHELF_SOURCE, else ../shared/data/goodbooks).",
 )
 @click.option("--out", type=click.Path(path_type=Path), help="Output folder (default: VIBESHELF_HOME).")
-@click.option("--no-embed", is_flag=True, help="Only normalise the catalog and ratings; skip embeddings/index.")
+@click.option(
+    "--no-embed", is_flag=True, help="Only normalise the catalog and ratings; skip embeddings/index."
+)
 @click.option("--no-cf", is_flag=True, help="Skip fitting the readers-also-liked model.")
 @click.option("--model", help="sentence-transformers model name or path (default: bundled all-MiniLM-L6-v2).")
 @click.option(
@@ -97,8 +102,12 @@ def ingest(
             from vibeshelf.ingest.cf_fit import fit_cf
 
             console.rule("[bold]3/3 readers-also-liked model")
-            cf_report = fit_cf(layout)
-            console.print(cf_report.summary())
+            cf = fit_cf(layout)
+            console.print(
+                f"{cf.algorithm} over {cf.items:,} books x {cf.users:,} readers "
+                f"({cf.ratings:,} ratings) fitted in {cf.fit_seconds:.1f}s; "
+                f"{cf.cold_books:,} rated books too sparse for CF -> content fallback"
+            )
     except InputFileError as err:
         _fail(str(err))
     except KeyboardInterrupt:
@@ -142,6 +151,17 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     import uvicorn
 
     settings = get_settings()
+    layout = _layout(settings)
+    if not layout.index_manifest.exists():
+        # Fail before uvicorn starts: a missing index would otherwise surface as a lifespan traceback.
+        _fail(
+            f"no index in {layout.home}: build it with `vibeshelf ingest` (or `make run`), or set VIBESHELF_HOME"
+        )
+    if host:
+        # The app (in this process or in workers) reads settings.host, e.g. to decide whether /mcp
+        # may restrict Host headers to loopback; make it agree with the address actually bound.
+        os.environ["VIBESHELF_HOST"] = host
+        get_settings.cache_clear()
     uvicorn.run(
         "vibeshelf.web.app:create_app",
         factory=True,
@@ -149,6 +169,98 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
         port=port or settings.port,
         workers=workers,
     )
+
+
+@main.command()
+@click.argument("message", required=False)
+@click.option("--url", help="Server to talk to (default: http://VIBESHELF_HOST:VIBESHELF_PORT).")
+@click.option("--session", "session_id", help="Continue this session id.")
+@click.option("-v", "--verbose", is_flag=True, help="Also show the tool calls and the session id.")
+def chat(message: str | None, url: str | None, session_id: str | None, verbose: bool) -> None:
+    """Talk to a running vibeshelf server: interactive, or one MESSAGE and exit.
+
+    Start the server first (`vibeshelf serve` or `make run`). In the interactive mode, /up N, /down N and
+    /read N give feedback on book N of the last list; /new starts over; /quit leaves.
+    """
+    from vibeshelf.chat_client import run_chat
+
+    settings = get_settings()
+    # A server bound to all interfaces is reached on loopback.
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    sys.exit(run_chat(url or f"http://{host}:{settings.port}", message, session_id, verbose))
+
+
+@main.command(name="mcp")
+def mcp_command() -> None:
+    """Serve the book tools over MCP on stdin/stdout (Claude Desktop, IDEs, agent frameworks).
+
+    Point an MCP client at the command `vibeshelf mcp` with VIBESHELF_HOME set to a built index.
+    Logs go to stderr; stdout carries only the protocol.
+    """
+    import anyio
+
+    from vibeshelf.web.mcp_server import configure_stderr_logging, serve_stdio
+
+    configure_stderr_logging()
+    settings = get_settings()
+    try:
+        anyio.run(serve_stdio, settings)
+    except KeyboardInterrupt:
+        pass
+    except Exception as err:  # a missing index: one clear line on stderr, not a traceback
+        from vibeshelf.retrieval.book_index import IndexNotBuiltError
+
+        cause: BaseException = err
+        while isinstance(cause, BaseExceptionGroup) and len(cause.exceptions) == 1:
+            cause = cause.exceptions[0]  # anyio's task groups wrap what the server raised
+        if isinstance(cause, IndexNotBuiltError):
+            _fail(f"{cause} (VIBESHELF_HOME={settings.home_dir}); run `vibeshelf ingest` first")
+        raise
+
+
+@main.command(name="eval")
+@click.option(
+    "--dev-set",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="Dev queries (JSONL; default: eval/dev_queries.jsonl in the checkout).",
+)
+@click.option("--no-cf", is_flag=True, help="Skip the collaborative-filtering table.")
+@click.option("--no-tune", is_flag=True, help="CF: use the configured hyper-parameters, do not tune them.")
+@click.option("--grid", is_flag=True, help="Also grid-search the fusion and rerank weights (slow).")
+def eval_command(dev_set: Path | None, no_cf: bool, no_tune: bool, grid: bool) -> None:
+    """Measure retrieval on the dev set (BM25, vector, hybrid, hybrid+rerank) and CF on a held-out split."""
+    from vibeshelf.retrieval import evaluation as ev
+    from vibeshelf.retrieval.book_index import IndexNotBuiltError
+    from vibeshelf.retrieval.services import open_services
+
+    out = Console()
+    layout = _layout(get_settings())
+    try:
+        queries = ev.load_dev_set(dev_set or ev.DEFAULT_DEV_SET)
+        services = open_services(layout, load_cf=False)
+        with console.status(f"running {len(queries)} dev queries x {len(ev.SYSTEMS)} systems ..."):
+            evaluator = ev.Evaluator(services.search, queries)
+            rows = evaluator.compare()
+    except (IndexNotBuiltError, ev.DevSetError, FileNotFoundError) as err:
+        _fail(str(err))
+    out.print(ev.retrieval_table(rows, f"Retrieval on the dev set ({len(queries)} queries) - {layout.home}"))
+
+    if grid:
+        fusions, weights = ev.default_grid()
+        with console.status(f"grid: {len(fusions)} fusions x {len(weights) + 1} rerank settings ..."):
+            results = evaluator.grid(fusions, weights)
+        out.print(ev.grid_table(results))
+
+    if no_cf:
+        return
+    if not layout.ratings.exists():
+        _fail(f"no ratings at {layout.ratings}; run `vibeshelf ingest` first (or pass --no-cf)")
+    import pyarrow.parquet as pq
+
+    from vibeshelf.retrieval.cf_eval import evaluate_cf
+
+    ratings = pq.read_table(layout.ratings)
+    out.print(ev.cf_table(evaluate_cf(ratings, tune=not no_tune), ratings.num_rows))
 
 
 if __name__ == "__main__":
