@@ -180,7 +180,7 @@ def _executor() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=4, thread_name_prefix="vibeshelf-fts")
 
 
-# Up to this many rows (and when the table has no ANN index) the vectors are searched exactly in memory:
+# Up to this many rows the vectors are searched exactly in memory (an ANN index, if any, is not used):
 # 10k x 384 float32 is 15 MB and a matrix-vector product takes ~0.3 ms, where LanceDB's brute-force
 # scan measured ~15 ms per query on the 2-core box. Larger tables get an ANN index at ingest and are
 # searched through LanceDB.
@@ -197,8 +197,8 @@ class HybridSearcher:
 
     The catalog columns are held in memory (Arrow), so hits are materialised without another query;
     filters become row masks (``filters.CatalogFilter``, cached per distinct filter set); vectors of a
-    table without an ANN index are searched exactly in memory. LanceDB's SQL prefilter
-    (``filters.build_where``) serves tables with an ANN index and the rare full-text fallback.
+    table up to ``IN_MEMORY_MAX_ROWS`` are searched exactly in memory. LanceDB's ANN index with its SQL
+    prefilter (``filters.build_where``) serves larger tables and the rare full-text fallback.
     """
 
     def __init__(self, table: Any, encoder: Encoder, fusion: FusionConfig = DEFAULT_FUSION) -> None:
@@ -216,8 +216,9 @@ class HybridSearcher:
         ids = self.catalog["id"].to_pylist()
         self.position = {book_id: i for i, book_id in enumerate(ids)}
         self.matrix: np.ndarray | None = None
-        has_ann = any("vector" in getattr(ix, "columns", ()) for ix in indexes)
-        if not has_ann and n_rows <= IN_MEMORY_MAX_ROWS and "vector" in table.schema.names:
+        # Exact in-memory search wins even where ingest built an ANN index (10k rows: ~0.3 ms vs ~3 ms for
+        # HNSW through LanceDB plus its SQL prefilter); the index serves tables past IN_MEMORY_MAX_ROWS.
+        if n_rows <= IN_MEMORY_MAX_ROWS and "vector" in table.schema.names:
             self.matrix = self._load_matrix(ids)
         self._filter = CatalogFilter(self.catalog)
         self._masks: OrderedDict[str, np.ndarray] = OrderedDict()
