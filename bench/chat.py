@@ -23,10 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from bench_server import Server, free_port, start_server
 
 MOODS = [
     "something cozy and melancholic for a rainy weekend",
@@ -69,18 +67,7 @@ FOLLOW_UPS = [
 # --- the server -----------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class Server:
-    proc: subprocess.Popen[bytes]
-    url: str
-    log: Path
-
+class BenchServer(Server):
     def rss_mb(self) -> float:
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
@@ -91,27 +78,11 @@ class Server:
         maps = Path(f"/proc/{self.proc.pid}/maps").read_text()
         return "libtorch" in maps or "/torch/" in maps
 
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
-
-def start_server(state_dir: Path, app: str, app_dir: Path | None, timeout_s: float = 180.0) -> Server:
-    port = _free_port()
-    log = state_dir / "uvicorn.log"
-    env = {
-        **os.environ,
-        "VIBESHELF_CHAT_RATE_LIMIT_PER_MINUTE": "0",
-        "VIBESHELF_STATE_DB": str(state_dir / "state.duckdb"),
-        "VIBESHELF_MODEL": os.environ.get("VIBESHELF_MODEL", "vibeshelf/planner"),
-        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-    }
+def start_chat_server(
+    state_dir: Path, app: str, app_dir: Path | None, timeout_s: float = 180.0
+) -> BenchServer:
+    port = free_port()
     cmd = [sys.executable, "-m", "uvicorn", app, "--factory"]
     if app_dir is not None:
         cmd += ["--app-dir", str(app_dir)]
@@ -125,21 +96,8 @@ def start_server(state_dir: Path, app: str, app_dir: Path | None, timeout_s: flo
         "--timeout-keep-alive",
         "30",
     ]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
-    server = Server(proc, f"http://127.0.0.1:{port}", log)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"the server exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{server.url}/healthz", timeout=2).status_code == 200:
-                return server
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    server.stop()
-    raise SystemExit(f"the server did not come up within {timeout_s:.0f}s:\n{log.read_text()[-3000:]}")
+    server = start_server(cmd, state_dir, port, timeout_s=timeout_s)
+    return BenchServer(server.proc, server.url, server.log)
 
 
 # --- one streamed answer, timed from the client --------------------------------------------------
@@ -303,7 +261,7 @@ def main() -> int:
     figures: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="vibeshelf-bench-chat-") as tmp:
         t0 = time.perf_counter()
-        server = start_server(Path(tmp), args.app, args.app_dir)
+        server = start_chat_server(Path(tmp), args.app, args.app_dir)
         figures["startup_s"] = round(time.perf_counter() - t0, 1)
         try:
             figures["rss_mb_after_start"] = round(server.rss_mb(), 1)

@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from bench_server import free_port, start_server
 
 TARGET_MB = 600.0
 
@@ -87,12 +87,6 @@ IMPORT_PROBE = (
     "for line in open(f'/proc/{os.getpid()}/status'):\n"
     "    if line.startswith('VmRSS:'): print(int(line.split()[1]) / 1024)\n"
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _children(pid: int) -> list[int]:
@@ -176,46 +170,6 @@ def import_baseline_mb(env: dict[str, str]) -> float | None:
         return None
 
 
-def start_server(home: Path, state_dir: Path, timeout_s: float) -> tuple[subprocess.Popen[bytes], str, Path]:
-    port = _free_port()
-    log = state_dir / "server.log"
-    env = {
-        **os.environ,
-        "VIBESHELF_HOME": str(home),
-        "VIBESHELF_CHAT_RATE_LIMIT_PER_MINUTE": "0",
-        "VIBESHELF_STATE_DB": str(state_dir / "state.duckdb"),
-        "VIBESHELF_MODEL": os.environ.get("VIBESHELF_MODEL", "vibeshelf/planner"),
-        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-    }
-    cmd = [sys.executable, "-m", "vibeshelf.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"the server exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return proc, url, log
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    stop(proc)
-    raise SystemExit(f"the server did not come up within {timeout_s:.0f}s:\n{log.read_text()[-3000:]}")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 def chat_once(
     client: httpx.Client, url: str, message: str, session_id: str | None
 ) -> tuple[str | None, str | None]:
@@ -289,7 +243,16 @@ def main() -> int:
         env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "HF_HUB_OFFLINE": "1"}
         figures["rss_mb_bare_imports"] = import_baseline_mb(env)
     with tempfile.TemporaryDirectory(prefix="vibeshelf-mem-") as tmp:
-        proc, url, _log = start_server(args.home.resolve(), Path(tmp), args.startup_timeout)
+        port = free_port()
+        command = [sys.executable, "-m", "vibeshelf.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+        server = start_server(
+            command,
+            Path(tmp),
+            port,
+            env={"VIBESHELF_HOME": str(args.home.resolve())},
+            timeout_s=args.startup_timeout,
+        )
+        proc, url = server.proc, server.url
         try:
             time.sleep(1.0)  # the lifespan's background warm-up answer
             figures["rss_mb_after_start"] = round(rss_mb(proc.pid), 1)
@@ -302,7 +265,7 @@ def main() -> int:
             figures["torch_loaded"] = has_torch(proc.pid)
             figures["top_mappings_mb"] = top_mappings(proc.pid)
         finally:
-            stop(proc)
+            server.stop()
     passed = (
         figures["rss_mb_after_warmup"] <= TARGET_MB
         and not figures["torch_loaded"]
