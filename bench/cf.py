@@ -64,7 +64,7 @@ def _memory_mib(field: str) -> float:
 
 def _child_fit(home: str, algorithm: str, overrides: dict, queue: mp.Queue) -> None:
     from vibeshelf.ingest.cf_fit import fit_cf
-    from vibeshelf.retrieval.cf_models import CFConfig
+    from vibeshelf.retrieval.cf_config import CFConfig
 
     base = _memory_mib("VmRSS")
     report = fit_cf(Layout(Path(home)), algorithm=algorithm, config=CFConfig(**overrides), progress=False)

@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from vibeshelf.layout import Layout
+from vibeshelf.retrieval.encoder import EXPORT_FORMAT
 
 
 def _fingerprint(path: Path) -> str:
@@ -27,6 +28,9 @@ class BuildStamp(BaseModel):
     embed: bool
     cf: bool
     model: str | None
+    # An index whose query encoder predates the current export format is rebuilt (cheaply: the
+    # embedding cache answers), so `make run` picks up encoder changes such as the token table.
+    encoder_format: int
 
     @classmethod
     def for_source(
@@ -39,6 +43,7 @@ class BuildStamp(BaseModel):
             embed=embed,
             cf=cf,
             model=model,
+            encoder_format=EXPORT_FORMAT,
         )
 
     @staticmethod

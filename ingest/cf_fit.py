@@ -20,11 +20,9 @@ from pydantic import BaseModel
 from tqdm import tqdm
 
 from vibeshelf.layout import Layout
+from vibeshelf.retrieval.cf_config import ALGORITHMS, LIKED_RATING, CFConfig
 from vibeshelf.retrieval.cf_models import (
-    ALGORITHMS,
     EASE,
-    LIKED_RATING,
-    CFConfig,
     CFDataError,
     CodedRatings,
     Interactions,

@@ -1,8 +1,10 @@
 """Export the embedding model's transformer to ONNX for serving, and prove it matches.
 
-Ingest runs this once per model: it writes ``model.onnx`` (token embeddings out; pooling and
-normalisation happen in numpy, driven by ``encoder.json``), ``tokenizer.json`` (truncation and
-padding baked in) and ``encoder.json``, then compares the ONNX encoder with sentence-transformers
+Ingest runs this once per model: it writes ``model.onnx`` (token-embedding rows in, contextual token
+embeddings out; pooling and normalisation happen in numpy, driven by ``encoder.json``),
+``token_embeddings.f32`` (the model's input embedding table, which the server reads row by row instead
+of holding it in memory, see ``retrieval/token_table.py``), ``tokenizer.json`` (truncation and padding
+baked in) and ``encoder.json``, then compares the ONNX encoder with sentence-transformers
 on a sample of texts and refuses to install it unless every cosine is >= ``MIN_COSINE``.
 The folder is built beside the target and swapped in with a rename, so a reader never sees a
 half-written encoder.
@@ -32,11 +34,14 @@ from vibeshelf.ingest.embedder import (
 from vibeshelf.retrieval.encoder import (
     ENCODER_INFO_FILE,
     EXPORT_FORMAT,
+    INPUTS_EMBEDS,
     MODEL_FILE,
+    TOKEN_TABLE_FILE,
     TOKENIZER_FILE,
     EncoderInfo,
     QueryEncoder,
 )
+from vibeshelf.retrieval.token_table import write_token_table
 
 MIN_COSINE = 0.999
 OPSET = 18
@@ -55,6 +60,9 @@ PARITY_TEXTS = [
 ]
 
 
+INPUT_NAMES = (INPUTS_EMBEDS, "attention_mask", "token_type_ids")
+
+
 class EncoderParityError(RuntimeError):
     """The ONNX encoder does not reproduce sentence-transformers closely enough to serve queries."""
 
@@ -69,9 +77,11 @@ def _token_embeddings_module(st_model):
             super().__init__()
             self.transformer = transformer
 
-        def forward(self, input_ids, attention_mask, token_type_ids):
+        def forward(self, inputs_embeds, attention_mask, token_type_ids):
+            # The id -> row lookup stays outside the graph (TokenTable); positions and token types
+            # are still added inside, exactly as in the model.
             out = self.transformer(
-                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+                inputs_embeds=inputs_embeds, attention_mask=attention_mask, token_type_ids=token_type_ids
             )
             return out.last_hidden_state
 
@@ -98,7 +108,7 @@ def _export_graph(module, dummy, path: Path) -> str:
 
     # The exporter logs a warning per missing torchvision op and progress lines: noise at ingest.
     logging.getLogger("torch.onnx").setLevel(logging.ERROR)
-    names = ["input_ids", "attention_mask", "token_type_ids"]
+    names = list(INPUT_NAMES)
     batch, seq = torch.export.Dim("batch"), torch.export.Dim("seq", max=4096)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -152,7 +162,8 @@ def existing_encoder(
         info = EncoderInfo.model_validate_json((out_dir / ENCODER_INFO_FILE).read_text())
     except (OSError, ValueError):
         return None
-    complete = (out_dir / MODEL_FILE).is_file() and (out_dir / TOKENIZER_FILE).is_file()
+    files = [MODEL_FILE, TOKENIZER_FILE, info.token_table or TOKEN_TABLE_FILE]
+    complete = all((out_dir / f).is_file() for f in files)
     same = info.format == EXPORT_FORMAT and info.model == model_name and info.weights_sha256 == weights_sha
     same_length = max_seq_len is None or info.max_seq_len == max_seq_len
     return info if complete and same and same_length else None
@@ -204,11 +215,14 @@ def export_encoder(
         tokenizer.enable_padding(pad_id=hf_tokenizer.pad_token_id or 0, pad_token=hf_tokenizer.pad_token)
         tokenizer.save(str(tmp / TOKENIZER_FILE))
 
+        table = st_model[0].auto_model.get_input_embeddings().weight.detach().to(torch.float32)
+        write_token_table(table.numpy(), tmp / TOKEN_TABLE_FILE)
         dummy_batch = tokenizer.encode_batch(["a short text", "a somewhat longer text to pad the batch"])
-        dummy = tuple(
+        ids, mask, types = (
             torch.tensor([getattr(e, field) for e in dummy_batch], dtype=torch.long)
             for field in ("ids", "attention_mask", "type_ids")
         )
+        dummy = (table[ids], mask, types)
         exporter = _export_graph(_token_embeddings_module(st_model), dummy, tmp / MODEL_FILE)
 
         info = EncoderInfo(
@@ -217,6 +231,9 @@ def export_encoder(
             max_seq_len=max_seq_len,
             pooling="mean",
             normalize=True,
+            inputs=list(INPUT_NAMES),
+            token_table=TOKEN_TABLE_FILE,
+            vocab_size=int(table.shape[0]),
             exporter=exporter,
             opset=OPSET,
             weights_sha256=weights_sha,

@@ -22,9 +22,9 @@ import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict
 from tqdm import tqdm
 
+from vibeshelf.retrieval.cf_config import CFConfig
 from vibeshelf.retrieval.cf_models import (
     EASE,
-    CFConfig,
     CFModel,
     CodedRatings,
     Interactions,

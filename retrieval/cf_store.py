@@ -14,13 +14,15 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import scipy.sparse as sp
 from pydantic import BaseModel, ValidationError
 
-from vibeshelf.retrieval.cf_models import CFConfig
+from vibeshelf.retrieval.cf_config import CFConfig
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 FORMAT_VERSION = 1
 META = "meta.json"
@@ -78,6 +80,8 @@ class CFArtifacts:
         liked: sp.spmatrix | sp.sparray,
     ) -> CFArtifacts:
         """From an items x items neighbour matrix and a users x items liked matrix."""
+        import scipy.sparse as sp  # ingest only: the server reads the saved arrays without scipy
+
         nb = sp.csr_matrix(neighbours, dtype=np.float32)
         nb.sort_indices()
         lb = sp.csc_matrix(liked, dtype=np.float32)

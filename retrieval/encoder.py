@@ -2,7 +2,10 @@
 
 This module is on the server's import path, so it must never import torch, transformers or
 sentence-transformers (a test imports it in a fresh interpreter and checks ``sys.modules``).
-The folder it loads is written at ingest time by ``vibeshelf.ingest.onnx_export``.
+The folder it loads is written at ingest time by ``vibeshelf.ingest.onnx_export``. Since export
+format 2 the token-embedding lookup happens outside the graph, from ``token_embeddings.f32`` read row by
+row (``retrieval/token_table.py``: ~70 MB less resident memory); format-1 folders (ids in the graph)
+still load.
 """
 
 from __future__ import annotations
@@ -16,12 +19,16 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
+from vibeshelf.retrieval.token_table import TokenTable, TokenTableError
+
 ENCODER_INFO_FILE = "encoder.json"
 # Bumped when the export changes shape (inputs, outputs, tokenizer settings): older folders are
-# re-exported by ingest instead of being reused.
-EXPORT_FORMAT = 1
+# re-exported by ingest instead of being reused. 2: token embeddings looked up outside the graph.
+EXPORT_FORMAT = 2
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
+TOKEN_TABLE_FILE = "token_embeddings.f32"
+INPUTS_EMBEDS = "inputs_embeds"
 
 
 class EncoderNotFoundError(RuntimeError):
@@ -41,6 +48,9 @@ class EncoderInfo(BaseModel):
     normalize: bool = True
     inputs: list[str] = ["input_ids", "attention_mask", "token_type_ids"]
     output: str = "token_embeddings"
+    # Format 2: the graph takes INPUTS_EMBEDS; rows come from this raw float32 file (vocab_size x dim).
+    token_table: str | None = None
+    vocab_size: int | None = None
     exporter: str = ""
     opset: int | None = None
     parity_min_cosine: float | None = None  # measured against sentence-transformers at export
@@ -73,11 +83,20 @@ QUERY_THREADS = 1
 class QueryEncoder:
     """Encodes texts into L2-normalised float32 vectors, identical (cos >= 0.999) to the ingest model."""
 
-    def __init__(self, directory: Path, info: EncoderInfo, session, tokenizer, cache_size: int) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        info: EncoderInfo,
+        session,
+        tokenizer,
+        cache_size: int,
+        token_table: TokenTable | None = None,
+    ) -> None:
         self.directory = directory
         self.info = info
         self._session = session
         self._tokenizer = tokenizer
+        self._token_table = token_table
         self._input_names = {i.name for i in session.get_inputs()}
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
@@ -125,7 +144,7 @@ class QueryEncoder:
                 f"{directory / MODEL_FILE} cannot be loaded ({str(exc)[:200]}); "
                 "run `vibeshelf ingest` to export it again"
             ) from exc
-        return cls(directory, info, session, tokenizer, cache_size)
+        return cls(directory, info, session, tokenizer, cache_size, _token_table(directory, info, session))
 
     @property
     def dim(self) -> int:
@@ -166,11 +185,30 @@ class QueryEncoder:
         encodings = self._tokenizer.encode_batch(list(texts))
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-        feeds = {"input_ids": ids, "attention_mask": mask}
+        feeds = {"attention_mask": mask}
+        if self._token_table is not None:
+            feeds[INPUTS_EMBEDS] = self._token_table.lookup(ids)
+        else:
+            feeds["input_ids"] = ids
         if "token_type_ids" in self._input_names:
             feeds["token_type_ids"] = np.zeros_like(ids)
         tokens = self._session.run([self.info.output], feeds)[0]
         return pool(tokens, mask, normalize=self.info.normalize)
+
+
+def _token_table(directory: Path, info: EncoderInfo, session) -> TokenTable | None:
+    """The row store a format-2 graph needs (None for a graph that looks up ids itself)."""
+    if INPUTS_EMBEDS not in {i.name for i in session.get_inputs()}:
+        return None
+    if not info.token_table or not info.vocab_size:
+        raise EncoderNotFoundError(
+            f"{directory / ENCODER_INFO_FILE} names no token table for a graph that takes {INPUTS_EMBEDS}; "
+            "run `vibeshelf ingest` to export it again"
+        )
+    try:
+        return TokenTable(directory / info.token_table, info.vocab_size, info.dim)
+    except TokenTableError as exc:
+        raise EncoderNotFoundError(f"{exc}; run `vibeshelf ingest` to export it again") from exc
 
 
 def pool(token_embeddings: np.ndarray, attention_mask: np.ndarray, *, normalize: bool = True) -> np.ndarray:

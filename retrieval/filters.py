@@ -102,11 +102,12 @@ def _fold(text: str) -> str:
 
 
 def _word_forms(word: str) -> str:
-    """A regex alternation for a word and its simple plural/singular: vampire(s), story/stories, box(es)."""
+    """A regex alternation for a word and its simple plural/singular: vampire(s), story/stories, box(es),
+    zombie(s) (an "-ies" plural may come from "-y" or from "-ie": stories, zombies, movies)."""
     if len(word) <= 2 or word.isdigit():
         return word
     if word.endswith("ies") and len(word) > 4:
-        return f"{word[:-3]}(?:y|ies)"
+        return f"{word[:-3]}(?:y|ies?)"
     if word.endswith(("ses", "xes", "zes", "ches", "shes")):
         return f"{word[:-2]}(?:es)?"
     if word.endswith("s") and not word.endswith("ss"):

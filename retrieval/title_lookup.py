@@ -12,6 +12,7 @@ import bisect
 import difflib
 import re
 import unicodedata
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -74,7 +75,7 @@ class LookupResult(BaseModel):
     matches: list[TitleMatch]  # exact matches (best first), or "did you mean" suggestions
 
 
-@dataclass
+@dataclass(slots=True)
 class _Book:
     id: str
     title: str
@@ -111,9 +112,10 @@ class TitleLookup:
             triples += [(" ".join(words[w:]), i, 90.0) for w in range(1, len(words)) if len(words[w]) > 3]
             triples += [(a.split(" ")[-1], i, 90.0) for a in b.author_keys if " " in a]
         triples.sort()
+        # Typed arrays, not lists of ints and floats: the server keeps this for its lifetime.
         self._prefix_keys = [t[0] for t in triples]
-        self._prefix_books = [t[1] for t in triples]
-        self._prefix_scores = [t[2] for t in triples]
+        self._prefix_books = array("i", (t[1] for t in triples))
+        self._prefix_scores = array("f", (t[2] for t in triples))
 
     @classmethod
     def from_table(cls, table: pa.Table) -> TitleLookup:

@@ -12,7 +12,8 @@ import pytest
 from vibeshelf.ingest.catalog import IMPLICIT_SCHEMA, RATINGS_SCHEMA
 from vibeshelf.ingest.cf_fit import fit_cf
 from vibeshelf.layout import Layout
-from vibeshelf.retrieval.cf_models import CFConfig, CFDataError
+from vibeshelf.retrieval.cf_config import CFConfig
+from vibeshelf.retrieval.cf_models import CFDataError
 from vibeshelf.retrieval.cf_store import CFModelMissing
 from vibeshelf.retrieval.readers_also_liked import ReadersAlsoLiked
 

@@ -63,6 +63,13 @@ def test_parity_with_sentence_transformers(exported_encoder: Path, st_model) -> 
 def test_encoder_json_describes_the_export(exported_encoder: Path) -> None:
     info = EncoderInfo.model_validate_json((exported_encoder / "encoder.json").read_text())
     assert info.model == "sentence-transformers/all-MiniLM-L6-v2"
+    # The token table is outside the graph (retrieval/token_table.py): read per query, not held in RAM.
+    assert info.inputs[0] == "inputs_embeds" and info.token_table == "token_embeddings.f32"
+    assert (
+        (exported_encoder / info.token_table).stat().st_size
+        == info.vocab_size * info.dim * 4
+        == 30522 * 384 * 4
+    )
     assert (info.dim, info.pooling, info.normalize) == (384, "mean", True)
     assert info.max_seq_len == Settings().embed_max_seq_len  # 128 unless VIBESHELF_EMBED_MAX_SEQ_LEN
     assert info.parity_min_cosine is not None and info.parity_min_cosine >= 0.999
@@ -108,7 +115,7 @@ def test_missing_encoder_says_to_run_ingest(tmp_path: Path) -> None:
         QueryEncoder.load(tmp_path / "nowhere")
 
 
-@pytest.mark.parametrize("damaged", ["encoder.json", "model.onnx", "tokenizer.json"])
+@pytest.mark.parametrize("damaged", ["encoder.json", "model.onnx", "tokenizer.json", "token_embeddings.f32"])
 def test_damaged_encoder_file_is_a_clear_error(exported_encoder: Path, tmp_path: Path, damaged: str) -> None:
     import shutil
 
@@ -134,3 +141,53 @@ def test_serving_modules_do_not_import_torch(exported_encoder: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "HEAVY=\n" in out.stdout
+
+
+def test_an_encoder_exported_before_the_token_table_still_loads(
+    exported_encoder: Path, tmp_path: Path
+) -> None:
+    """Format 1 (ids in, lookup inside the graph) is what indexes built before export format 2 hold; a
+    server must keep answering from one until the next ingest re-exports it. The old graph is rebuilt
+    here from the new one by putting the table back in front of it as a Gather node."""
+    import shutil
+
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    info = EncoderInfo.model_validate_json((exported_encoder / "encoder.json").read_text())
+    table = np.fromfile(exported_encoder / info.token_table, dtype="<f4").reshape(info.vocab_size, info.dim)
+    graph_model = onnx.load(str(exported_encoder / "model.onnx"))
+    graph = graph_model.graph
+    embeds = next(i for i in graph.input if i.name == "inputs_embeds")
+    graph.input.remove(embeds)
+    graph.input.insert(0, helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "seq"]))
+    graph.initializer.append(numpy_helper.from_array(table, "word_embeddings"))
+    graph.node.insert(0, helper.make_node("Gather", ["word_embeddings", "input_ids"], ["inputs_embeds"]))
+    old = tmp_path / "encoder-v1"
+    old.mkdir()
+    onnx.save(graph_model, str(old / "model.onnx"))
+    shutil.copy(exported_encoder / "tokenizer.json", old / "tokenizer.json")
+    v1 = info.model_copy(
+        update={"format": 1, "inputs": ["input_ids", "attention_mask", "token_type_ids"], "token_table": None}
+    )
+    (old / "encoder.json").write_text(v1.model_dump_json())
+
+    texts = ["a quiet novel about grief", "space opera with a sentient ship", ""]
+    np.testing.assert_allclose(
+        QueryEncoder.load(old).encode_uncached(texts),
+        QueryEncoder.load(exported_encoder).encode_uncached(texts),
+        atol=1e-6,
+    )
+
+
+def test_a_graph_that_wants_embeddings_without_a_table_is_a_clear_error(
+    exported_encoder: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    folder = tmp_path / "encoder"
+    shutil.copytree(exported_encoder, folder)
+    info = EncoderInfo.model_validate_json((folder / "encoder.json").read_text())
+    (folder / "encoder.json").write_text(info.model_copy(update={"token_table": None}).model_dump_json())
+    with pytest.raises(EncoderNotFoundError, match=r"names no token table.*run `vibeshelf ingest`"):
+        QueryEncoder.load(folder)

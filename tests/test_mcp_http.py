@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import textwrap
 
 import httpx
 import httpx2
@@ -88,3 +92,37 @@ def test_foreign_host_header_is_refused(live: Server) -> None:
     headers = {**MCP_HEADERS, "X-API-Key": KEY, "Host": "evil.example"}
     refused = httpx.post(f"{live.url}/mcp", json=INITIALIZE, headers=headers, timeout=30)
     assert refused.status_code == 421
+
+
+def test_the_server_loads_the_mcp_sdk_on_first_use_only(goodbooks_mini_index, tmp_path) -> None:
+    """A server that never sees /mcp (widget + chat only) does not pay for the MCP SDK, scipy or torch;
+    the first /mcp request loads the SDK and is answered."""
+    code = textwrap.dedent(
+        f"""
+        import json, sys
+        from fastapi.testclient import TestClient
+        from vibeshelf.web.app import create_app
+        heavy = ("mcp", "scipy", "torch")
+        with TestClient(create_app(), base_url="http://127.0.0.1:8000") as c:
+            assert c.get("/healthz").status_code == 200
+            chat = c.post("/v1/chat", json={{"message": "a cozy mystery"}})
+            assert chat.status_code == 200 and "event: done" in chat.text, chat.text[-300:]
+            print("BEFORE=" + ",".join(m for m in heavy if m in sys.modules))
+            headers = {MCP_HEADERS!r}
+            c.post("/mcp", json={INITIALIZE!r}, headers=headers)
+            listed = c.post("/mcp", json={{"jsonrpc": "2.0", "id": 2, "method": "tools/list"}}, headers=headers)
+            names = sorted(t["name"] for t in listed.json()["result"]["tools"])
+            print("TOOLS=" + ",".join(names))
+            print("AFTER=" + ",".join(m for m in heavy if m in sys.modules))
+        """
+    )
+    env = {
+        **os.environ,
+        "VIBESHELF_HOME": str(goodbooks_mini_index.home),
+        "VIBESHELF_STATE_DB": str(tmp_path / "state.duckdb"),
+    }
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "BEFORE=\n" in out.stdout
+    assert f"TOOLS={','.join(sorted(default_registry().names()))}\n" in out.stdout
+    assert "AFTER=mcp\n" in out.stdout

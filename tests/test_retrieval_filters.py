@@ -156,6 +156,12 @@ def test_term_pattern_handles_plurals_accents_and_rejects_empty_terms() -> None:
         True,
         False,
     ]
+    for plural, singular in [("zombies", "The Zombie Survival Guide"), ("movies", "a movie tie-in")]:
+        pattern = term_pattern(plural)
+        assert pc.match_substring_regex(pa.array([singular.lower(), plural]), pattern).to_pylist() == [
+            True,
+            True,
+        ]
     assert term_pattern("!!!") is None
     assert build_where(SearchFilters(exclude_terms=["?!"])) is None
 

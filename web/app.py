@@ -13,7 +13,7 @@ from vibeshelf.settings import Settings, get_settings
 from vibeshelf.web.access import AccessMiddleware, AccessPolicy
 from vibeshelf.web.chat_routes import install_chat
 from vibeshelf.web.errors import install_error_handlers
-from vibeshelf.web.mcp_server import McpHttp
+from vibeshelf.web.mcp_endpoint import McpHttp
 from vibeshelf.web.memory import release_free_memory, tune_allocators
 from vibeshelf.web.pages import router as pages_router
 from vibeshelf.web.plugin_openapi import router as plugin_router
@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if app.state.slack is not None:
             await app.state.slack.start()
         try:
-            # The MCP transport's task group lives as long as the app; it serves app.state's tools.
+            # The MCP transport (web/mcp_endpoint.py) starts in this task group on the first /mcp request.
             async with mcp_http.run():
                 yield
         finally:
@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(plugin_router)
     app.include_router(tool_router)  # /v1/tools, /v1/books, /v1/autocomplete (web/tool_routes.py)
     install_chat(app, settings)  # /v1/chat, /v1/chat/completions, /v1/feedback, /v1/sessions + body limit
-    mcp_http = McpHttp.for_app(app, settings)  # MCP over streamable HTTP at /mcp (web/mcp_server.py)
+    mcp_http = McpHttp.for_app(app, settings)  # MCP over streamable HTTP at /mcp, started on first use
     install_slack(app, settings)  # POST /slack/events (web/slack_routes.py; bot opened in the lifespan)
 
     @app.get("/healthz", tags=["ops"])

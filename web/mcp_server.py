@@ -1,7 +1,8 @@
 """The book tools over the Model Context Protocol: ``vibeshelf mcp`` (stdio) and ``/mcp`` (streamable HTTP).
 
 Both transports serve one low-level MCP ``Server`` built from the tool registry, so MCP clients see
-exactly what ``GET /v1/tools`` and the agent loop see:
+exactly what ``GET /v1/tools`` and the agent loop see (``/mcp`` loads this module on its first request:
+``web/mcp_endpoint.py``):
 
 * ``tools/list``: every registry tool with its strict input schema (``Tool.parameters_schema``) and its
   result model's JSON schema as ``outputSchema``.
@@ -17,36 +18,29 @@ from the typed tool functions); ``MCPServer`` would derive its own from function
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import mcp_types as types
 from mcp.server import Server
 from mcp.server.context import ServerRequestContext
-from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
-from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
 
 from vibeshelf import __version__
 from vibeshelf.tools.registry import ToolRegistry
 from vibeshelf.tools.tool import Tool, ToolResult
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI
-
     from vibeshelf.retrieval.services import Services
     from vibeshelf.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 SERVER_NAME = "vibeshelf"
-MCP_PATH = "/mcp"
 INSTRUCTIONS = (
     "Book recommendation tools over a real catalog. Use search_books for a mood, theme or description; "
     "find_book to resolve a title the reader names; readers_also_liked for 'books like X' (pass ids); "
@@ -152,60 +146,6 @@ def transport_security(settings: Settings) -> TransportSecuritySettings:
     return TransportSecuritySettings(
         enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins
     )
-
-
-class McpHttp:
-    """The streamable HTTP transport as an ASGI endpoint plus the lifespan hook that runs it.
-
-    Stateless JSON mode: every POST is answered on its own, with no server-side session, so any uvicorn
-    worker can serve any request (``vibeshelf serve --workers N``) and nothing leaks when clients vanish.
-    The book tools never call back into the client, which is all that sessions would add.
-
-    The SDK's session manager runs once per instance, so :meth:`run` makes a fresh one each time the app
-    starts (a test client may start the same app twice).
-    """
-
-    def __init__(self, server: Server[dict[str, Any]], security: TransportSecuritySettings) -> None:
-        self.server = server
-        self.security = security
-        self._manager: StreamableHTTPSessionManager | None = None
-
-    @classmethod
-    def for_app(cls, app: FastAPI, settings: Settings, path: str = MCP_PATH) -> McpHttp:
-        """Build the transport over the app's registry and services and add its route at ``path``."""
-        state = app.state
-        mcp_http = cls(
-            build_mcp_server(lambda: state.tool_registry, lambda: state.services),
-            transport_security(settings),
-        )
-        app.router.routes.append(Route(path, endpoint=mcp_http, name="mcp"))
-        return mcp_http
-
-    @contextlib.asynccontextmanager
-    async def run(self) -> AsyncIterator[None]:
-        """Enter inside the app's lifespan, after the services are open."""
-        manager = StreamableHTTPSessionManager(
-            app=self.server, json_response=True, stateless=True, security_settings=self.security
-        )
-        async with manager.run():
-            self._manager = manager
-            try:
-                yield
-            finally:
-                self._manager = None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self._manager is None:
-            from starlette.responses import JSONResponse
-
-            from vibeshelf.web.errors import error_body
-
-            response = JSONResponse(
-                status_code=503, content=error_body("unavailable", "the MCP endpoint is not running")
-            )
-            await response(scope, receive, send)
-            return
-        await self._manager.handle_request(scope, receive, send)
 
 
 # --- stdio: `vibeshelf mcp` ---------------------------------------------------------------------------
