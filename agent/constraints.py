@@ -1,11 +1,12 @@
 """Hard constraints: what the reader ruled out, enforced on every tool call whatever the model sends.
 
 The planner's intent parser (``agent.intent``) reads every user turn ("nothing young adult", "before
-2000", "not by Stephen King", "I've read Dune"), and the session adds books read or thumbed down. A
-real provider may forget all of that, so :class:`ConstraintGuard` wraps each tool call: it merges the
-constraints into the call's ``filters`` (or ``avoid_ids``) before the tool runs, and drops any returned
-recommendation that still breaks one. Where the model's filter and the reader's disagree, the reader's
-wins.
+2000", "not by Stephen King", "I've read Dune"), and the session adds books read or thumbed down. The
+session also keeps the folded limits (``SessionState.constraints``), so a limit outlives the few turns
+replayed as history and holds until the reader lifts it. A real provider may forget all of that, so
+:class:`ConstraintGuard` wraps each tool call: it merges the constraints into the call's ``filters``
+(or ``avoid_ids``) before the tool runs, and drops any returned recommendation that still breaks one.
+Where the model's filter and the reader's disagree, the reader's wins.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from vibeshelf.agent.intent import Constraints, parse_intent
-from vibeshelf.agent.session_state import SessionState
+from vibeshelf.agent.session_state import ReaderConstraints, SessionState
 from vibeshelf.retrieval.title_lookup import title_key
 from vibeshelf.tools.models import BookCard, FeelingLuckyResult, SearchFilters
 from vibeshelf.tools.tool import ToolContext, ToolResult
@@ -37,13 +38,8 @@ def _text(content: Any) -> str:
     return content if isinstance(content, str) else ""
 
 
-class HardConstraints(BaseModel):
+class HardConstraints(ReaderConstraints):
     """The reader's limits for this conversation: the parser's :class:`Constraints` plus named titles."""
-
-    rules: Constraints = Field(default_factory=Constraints)
-    exclude_titles: list[str] = Field(
-        default_factory=list, description="Titles the reader has read or ruled out ('I've read Dune')."
-    )
 
     @classmethod
     def from_conversation(
@@ -51,11 +47,23 @@ class HardConstraints(BaseModel):
     ) -> HardConstraints:
         """Fold every user turn's intent, oldest first (later turns may lift or replace earlier limits).
 
+        With a ``state``, the fold starts from the limits the session kept (``state.constraints``:
+        every earlier turn, including those no longer in ``messages``) and the result is recorded
+        there for the next turn. Folding the turns still in ``messages`` onto it again changes
+        nothing, since every limit is decided by the latest turn that speaks to it ("nothing YA"
+        then "YA is fine"; a new year range; "start over"): a lift in the recent turns overrides an
+        older limit, and a limit said before the history window holds until lifted. Without a
+        ``state`` (a stateless request carrying its whole transcript), the messages alone are folded.
+
         References to shown books in the latest turn ("I've read the first one", "not the second")
         are resolved against ``state`` and recorded there as read / disliked ids.
         """
         rules = Constraints()
         titles: list[str] = []
+        if state is not None:
+            kept = state.constraints
+            rules = kept.rules.model_copy(update={"exclude_ids": []}, deep=True)
+            titles = list(kept.exclude_titles)
         last = None
         for message in messages:
             if message.get("role") != "user":
@@ -65,7 +73,9 @@ class HardConstraints(BaseModel):
             if last.reset:
                 titles = []
             titles += [ref.title for ref in [*last.read_titles, *last.avoid_titles]]
+        titles = list(dict.fromkeys(titles))
         if state is not None:
+            state.constraints = ReaderConstraints(rules=rules.model_copy(deep=True), exclude_titles=titles)
             shown = state.last_shown()
 
             def pick(refs: list[int]) -> list[str]:
@@ -75,7 +85,7 @@ class HardConstraints(BaseModel):
                 state.read_ids = list(dict.fromkeys([*state.read_ids, *pick(last.read_refs)]))
                 state.disliked_ids = list(dict.fromkeys([*state.disliked_ids, *pick(last.reject_refs)]))
             rules = rules.with_ids(state.excluded_ids)
-        return cls(rules=rules, exclude_titles=list(dict.fromkeys(titles)))
+        return cls(rules=rules, exclude_titles=titles)
 
     def is_empty(self) -> bool:
         return self.rules.is_empty() and not self.exclude_titles

@@ -314,7 +314,8 @@ class Agent:
 
         ``llm``: the model client (default: litellm); tests pass a scripted one. ``constraints_from``:
         ``(messages, state) -> HardConstraints`` (default: the planner's intent parser over every user
-        turn, plus the session's read and disliked books).
+        turn, folded onto the limits the session kept from earlier turns, plus the session's read and
+        disliked books; see ``HardConstraints.from_conversation``).
         """
         self.registry = registry
         self.context = context
@@ -672,6 +673,11 @@ class Agent:
             "liked_ids": state.liked_ids,
             "disliked_ids": state.disliked_ids,
             "read_ids": state.read_ids,
+            # The reader's limits, including those said before the replayed turns: the offline planner
+            # starts its own fold from them (the prose list below is for a real model).
+            "constraints": constraints.rules.model_dump(
+                mode="json", exclude_defaults=True, exclude={"exclude_ids"}
+            ),
         }
         return render(
             "system",

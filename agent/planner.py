@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from vibeshelf.agent.answer_writer import AnswerContext, write_answer
 from vibeshelf.agent.intent import Constraints, Intent, ParseConfig, TitleRef, parse_intent, split_titles
@@ -43,7 +43,8 @@ RECOMMENDERS = ("search_books", "readers_also_liked", "feeling_lucky", "popular_
 _BROAD = frozenset({"fiction", "adult_fiction", "general_fiction", "literature", "contemporary", "adult"})
 # A find_book suggestion this similar (0-100) is taken as the book the reader meant.
 CLOSE_MATCH = 88.0
-_DATA_BLOCK = re.compile(r"<book_data>\s*(.*?)\s*</book_data>", re.DOTALL)
+# A fenced block; the system prompt also names the tag in its prose, so a block never spans a second opening.
+_DATA_BLOCK = re.compile(r"<book_data>((?:(?!<book_data>).)*?)</book_data>", re.DOTALL)
 
 
 class PlannerConfig(BaseModel):
@@ -170,8 +171,7 @@ def read_turns(messages: Sequence[Any]) -> tuple[list[Turn], dict[str, Any]]:
     for message in messages:
         role = _get(message, "role")
         if role == "system":
-            m = _DATA_BLOCK.search(_text(_get(message, "content")))
-            if m:
+            for m in _DATA_BLOCK.finditer(_text(_get(message, "content"))):
                 data = _json_payload(m.group(0))
                 if isinstance(data, dict) and "last_shown" in data:
                     session = data
@@ -354,6 +354,10 @@ def read_conversation(messages: Sequence[Any], config: PlannerConfig | None = No
     cfg = config or PlannerConfig()
     turns, session = read_turns(messages)
     constraints = Constraints()
+    # The loop's fold of the reader's limits over the whole session (limits said before the replayed
+    # turns included). The turns here are folded onto it again, which changes nothing already decided
+    # and lets a lift in these turns override an older limit; used for the current turn's plan.
+    kept = _kept_constraints(session.get("constraints"))
     subject = Subject()
     read: list[dict[str, Any]] = []
     excluded: list[str] = [
@@ -369,6 +373,10 @@ def read_conversation(messages: Sequence[Any], config: PlannerConfig | None = No
         if intent.reset:
             subject = Subject()
         constraints = constraints.apply(intent)
+        if kept is not None:
+            kept = kept.apply(intent)
+            if current:
+                constraints = kept
         if current and not last_shown and session.get("last_shown"):
             # History replay may have dropped the turn that listed them; the session still knows.
             last_shown = [b for b in session["last_shown"] if _is_card(b)]
@@ -465,6 +473,16 @@ def read_conversation(messages: Sequence[Any], config: PlannerConfig | None = No
             intent=parse_intent("", cfg.parse), constraints=Constraints(), subject=Subject()
         )
     return state
+
+
+def _kept_constraints(data: Any) -> Constraints | None:
+    """The session's limits from the system prompt's data block, or None when absent or malformed."""
+    if not isinstance(data, dict):
+        return None
+    try:
+        return Constraints.model_validate(data)
+    except ValidationError:
+        return None
 
 
 def _copy_subject(s: Subject) -> Subject:

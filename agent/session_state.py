@@ -1,12 +1,16 @@
-"""What the agent remembers about a conversation beyond its messages: books shown and reader feedback.
+"""What the agent remembers about a conversation beyond its messages: books shown, reader feedback and
+the reader's standing limits.
 
 The web layer loads it from the session store, passes it to ``Agent.run`` and saves it afterwards;
-the agent appends the books it showed. Plain data, no I/O, so any store can persist it as JSON.
+the agent appends the books it showed and records the limits it folded. Plain data, no I/O, so any
+store can persist it as JSON.
 """
 
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
+
+from vibeshelf.agent.intent import Constraints
 
 
 class ShownBook(BaseModel):
@@ -18,12 +22,37 @@ class ShownBook(BaseModel):
     turn: int = Field(default=0, ge=0, description="The user turn (0-based) in which it was shown.")
 
 
+class ReaderConstraints(BaseModel):
+    """The reader's hard limits ("nothing young adult", "before 2000", "I've read Dune"), as data.
+
+    ``agent.constraints.HardConstraints`` adds the enforcing; the session keeps this plain form so a
+    limit said many turns ago still holds after those turns have left the replayed history.
+    """
+
+    rules: Constraints = Field(default_factory=Constraints)
+    exclude_titles: list[str] = Field(
+        default_factory=list, description="Titles the reader has read or ruled out ('I've read Dune')."
+    )
+
+    def phrases(self) -> list[str]:
+        """The limits in plain words, one phrase each (books excluded by id are not listed)."""
+        out = self.rules.describe()
+        if self.exclude_titles:
+            out.append(f"the reader has read or ruled out: {'; '.join(self.exclude_titles)}")
+        return out
+
+
 class SessionState(BaseModel):
     shown: list[ShownBook] = Field(default_factory=list, description="Every book shown, in order.")
     liked_ids: list[str] = Field(default_factory=list)
     disliked_ids: list[str] = Field(default_factory=list)
     read_ids: list[str] = Field(default_factory=list, description="Books the reader said they have read.")
     turns: int = Field(default=0, ge=0, description="User messages answered so far.")
+    constraints: ReaderConstraints = Field(
+        default_factory=ReaderConstraints,
+        description="The reader's limits folded over every user message so far, including those no "
+        "longer in the replayed history (books excluded by id live in read_ids/disliked_ids instead).",
+    )
 
     @property
     def excluded_ids(self) -> list[str]:

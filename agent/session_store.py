@@ -2,7 +2,9 @@
 
 A session holds what the next message needs: the recent turns (with the OpenAI-format messages each turn
 added, tool calls and results included, because the planner re-reads them) and the agent's
-:class:`~vibeshelf.agent.session_state.SessionState` (books shown, liked, disliked, read = exclusions).
+:class:`~vibeshelf.agent.session_state.SessionState` (books shown, liked, disliked, read = exclusions, and
+the reader's limits folded over every turn, which outlive the replayed history). A state stored before a
+field existed loads with that field's default.
 Sessions expire after ``Settings.session_idle_expiry_s`` without a message; expired ones read as
 unknown and are purged.
 
@@ -189,7 +191,11 @@ def _dedupe(*lists: list[str]) -> list[str]:
 def merge_turn_state(
     stored: SessionState, before: SessionState, after: SessionState, turns: int
 ) -> SessionState:
-    """Three-way merge: the stored state plus whatever the agent added between ``before`` and ``after``."""
+    """Three-way merge: the stored state plus whatever the agent added between ``before`` and ``after``.
+
+    The reader's limits are the agent's fold over the turn it answered, so when the agent changed them
+    its ``after`` replaces the stored ones (feedback never touches them).
+    """
 
     def added(old: list[str], new: list[str]) -> list[str]:
         seen = set(old)
@@ -197,12 +203,14 @@ def merge_turn_state(
 
     known_shown = {(b.id, b.turn) for b in stored.shown}
     new_shown = [b for b in after.shown[len(before.shown) :] if (b.id, b.turn) not in known_shown]
+    limits = after if after.constraints != before.constraints else stored
     return SessionState(
         shown=[*stored.shown, *new_shown],
         liked_ids=_dedupe(stored.liked_ids, added(before.liked_ids, after.liked_ids)),
         disliked_ids=_dedupe(stored.disliked_ids, added(before.disliked_ids, after.disliked_ids)),
         read_ids=_dedupe(stored.read_ids, added(before.read_ids, after.read_ids)),
         turns=turns,
+        constraints=limits.constraints.model_copy(deep=True),
     )
 
 

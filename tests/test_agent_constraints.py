@@ -96,3 +96,96 @@ async def test_guard_passes_bad_json_through_to_the_tools_own_error():
 def test_violation_applies_each_kind_of_constraint(said: str, kept: set[str]):
     c = HardConstraints.from_conversation(turns(said))
     assert {b.id for b in BOOKS if c.violation(b) is None} == kept
+
+
+# --- limits kept in the session, beyond the replayed history ------------------------------------------
+
+
+def window_fold(texts: list[str], window: int, state: SessionState) -> HardConstraints:
+    """The agent's view of the latest turn: only the last ``window`` earlier turns are replayed."""
+    c = HardConstraints.from_conversation(turns(*texts[-(window + 1) :]), state)
+    state.turns += 1
+    return c
+
+
+def decided(c: HardConstraints) -> dict:
+    """What a fold decided, ignoring the order items were added in."""
+    rules = c.rules.model_dump()
+    return {k: sorted(v) if isinstance(v, list) else v for k, v in rules.items()} | {
+        "exclude_titles": sorted(c.exclude_titles)
+    }
+
+
+def test_a_limit_said_before_the_replayed_turns_still_holds():
+    state = SessionState()
+    said = ["nothing young adult", "and published before 2000"]
+    window_fold(said[:1], 2, state)
+    window_fold(said, 2, state)
+    for n in range(10):
+        said.append(["something cozy", "more please", "a gripping mystery"][n % 3])
+        c = window_fold(said, 2, state)
+        assert c.rules.genres_exclude == ["young_adult"] and c.rules.year_max == 1999
+        assert c.violation(BOOKS[1]) is not None  # young adult
+        assert "leaving out young adult" in c.describe()
+    # Both limits left the window long ago: without the session's memory it has forgotten them.
+    assert not any("young adult" in t or "2000" in t for t in said[-3:])
+    assert HardConstraints.from_conversation(turns(*said[-3:])).is_empty()
+    assert state.constraints.rules.genres_exclude == ["young_adult"]
+    assert state.constraints.rules.exclude_ids == []  # ids live in read_ids / disliked_ids, not here
+
+
+def test_a_lift_in_the_recent_turns_overrides_a_kept_limit():
+    state = SessionState(read_ids=["t:3"])
+    said = ["nothing young adult, nothing by Ada Vale", "only books from before 2000", "I've read Dune"]
+    for n in range(1, len(said) + 1):
+        window_fold(said[:n], 1, state)
+    said += ["more please", "something cozy", "actually YA is fine", "from the 80s"]
+    c = window_fold(said[:-1], 1, state)  # "YA is fine" is the latest turn
+    assert c.rules.genres_exclude == [] and c.rules.exclude_authors == ["Ada Vale"]
+    assert c.rules.year_max == 1999 and c.exclude_titles == ["Dune"]
+    c = window_fold(said, 1, state)  # a new range replaces the kept one
+    assert (c.rules.year_min, c.rules.year_max) == (1980, 1989)
+    for filler in ["more please", "something cozy", "more please"]:
+        said.append(filler)
+        c = window_fold(said, 1, state)
+    # The lift and the new range outlive the window too; "nothing by Ada Vale" and the read id still hold.
+    assert c.rules.genres_exclude == [] and c.rules.exclude_authors == ["Ada Vale"]
+    assert (c.rules.year_min, c.rules.year_max) == (1980, 1989)
+    assert c.rules.exclude_ids == ["t:3"] and c.exclude_titles == ["Dune"]
+    said.append("start over")
+    c = window_fold(said, 1, state)
+    assert c.rules.exclude_authors == [] and c.rules.year_max is None and c.exclude_titles == []
+
+
+def test_folding_the_window_onto_the_kept_limits_equals_folding_every_turn():
+    said = [
+        "nothing young adult",
+        "before 2000",
+        "no horror, I've read Dune",
+        "more please",
+        "actually YA is fine",
+        "highly rated only",
+        "nothing young adult after all",
+        "any year is fine",
+        "from the 80s",
+        "less well known books",
+        "something cozy",
+        "start over",
+        "no romance",
+        "more please",
+    ]
+    for window in (0, 1, 3):
+        state = SessionState()
+        for n in range(1, len(said) + 1):
+            kept = window_fold(said[:n], window, state)
+            assert decided(kept) == decided(HardConstraints.from_conversation(turns(*said[:n]))), (window, n)
+
+
+def test_a_stateless_transcript_is_folded_whole():
+    # An OpenAI-style client that sends its whole transcript (no stored session): nothing kept, all folded.
+    said = ["nothing young adult", *["more please"] * 12, "before 2000"]
+    c = HardConstraints.from_conversation(turns(*said))
+    assert c.rules.genres_exclude == ["young_adult"] and c.rules.year_max == 1999
+    state = SessionState()
+    c = HardConstraints.from_conversation(turns(*said), state)  # a new session started from a transcript
+    assert state.constraints.rules.genres_exclude == ["young_adult"] and c.rules.year_max == 1999

@@ -108,6 +108,33 @@ def test_a_replayed_conversation_continues_its_session(client: openai.OpenAI, se
     assert other.model_extra["vibeshelf_session_id"] != sid
 
 
+def test_a_limit_in_the_sent_transcript_holds_for_the_whole_session(
+    client: openai.OpenAI, server: Server
+) -> None:
+    young_adult = {"t:3", "t:10"}  # the two "teen" books, first for any search with "teen" in it
+    transcript = [
+        {"role": "user", "content": "nothing young adult please"},
+        {"role": "assistant", "content": "Noted: no young adult."},
+        {"role": "user", "content": "a teen story"},
+    ]
+    first = client.chat.completions.create(model="vibeshelf", messages=transcript)
+    sid = first.model_extra["vibeshelf_session_id"]
+    cards = [c["id"] for c in first.model_extra["vibeshelf_books"]]
+    assert cards and not set(cards) & young_adult  # the whole transcript it sent was read
+    # The session stored only the message it answered; the limit from the transcript is kept all the same.
+    for text in ["melancholic teen", "vampire teen"]:
+        later = client.chat.completions.create(
+            model="vibeshelf",
+            messages=[{"role": "user", "content": text}],
+            extra_body={"vibeshelf_session_id": sid},
+        )
+        cards = [c["id"] for c in later.model_extra["vibeshelf_books"]]
+        assert cards and not set(cards) & young_adult, cards
+    view = httpx.get(f"{server.url}/v1/sessions/{sid}").json()
+    assert [t["user"] for t in view["turns"]] == ["a teen story", "melancholic teen", "vampire teen"]
+    assert view["constraints"] == ["leaving out young adult"]
+
+
 def test_bad_requests_are_openai_style_errors(client: openai.OpenAI) -> None:
     with pytest.raises(openai.UnprocessableEntityError) as err:
         client.chat.completions.create(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
 import textwrap
@@ -12,7 +13,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from vibeshelf.agent.session_state import SessionState, ShownBook
+from vibeshelf.agent.intent import Constraints
+from vibeshelf.agent.session_state import ReaderConstraints, SessionState, ShownBook
 from vibeshelf.agent.session_store import (
     QueryLogEntry,
     SessionNotFound,
@@ -91,6 +93,78 @@ def test_merge_keeps_only_what_the_agent_added() -> None:
     assert merged.disliked_ids == []  # the agent did not add x, so the flip stands
     assert merged.read_ids == ["r", "new"]
     assert merged.liked_ids == ["x"]
+
+
+def test_merge_takes_the_agents_constraints_only_when_it_changed_them() -> None:
+    no_ya = ReaderConstraints(rules=Constraints(genres_exclude=["young_adult"]), exclude_titles=["Dune"])
+    stored = SessionState(constraints=no_ya)
+    lifted = SessionState(constraints=ReaderConstraints(exclude_titles=["Dune"]))
+    assert merge_turn_state(stored, stored, lifted, turns=2).constraints == lifted.constraints
+    # A turn that left them as loaded keeps what is stored.
+    assert merge_turn_state(stored, lifted, lifted, turns=2).constraints == no_ya
+
+
+async def test_constraints_survive_a_reload_from_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "state.duckdb"
+    kept = ReaderConstraints(rules=Constraints(genres_exclude=["young_adult"], year_max=1999))
+    store = SessionStore.open(path, idle_expiry_s=3600)
+    try:
+        created = await store.create()
+        record = _turn("nothing young adult before 2000", "a", ["b1"], created.state, 0)
+        record.state_after.constraints = kept
+        await store.append_turn(created.id, record)
+        await store.add_feedback(created.id, "b1", "read")  # feedback keeps them
+    finally:
+        store.close()
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        raw = con.execute("SELECT state FROM sessions WHERE id = ?", [created.id]).fetchone()[0]
+    finally:
+        con.close()
+    assert '"young_adult"' in raw
+    store = SessionStore.open(path, idle_expiry_s=3600)  # a new process: nothing cached
+    try:
+        loaded = await store.require(created.id, history_turns=1)
+        assert loaded.state.constraints == kept
+        assert loaded.state.read_ids == ["b1"]
+    finally:
+        store.close()
+
+
+async def test_a_session_stored_before_constraints_were_kept_still_loads(tmp_path: Path) -> None:
+    path = tmp_path / "state.duckdb"
+    store = SessionStore.open(path, idle_expiry_s=3600)
+    try:
+        created = await store.create()
+    finally:
+        store.close()
+    old_state = {
+        "shown": [{"id": "b1", "title": "Book b1", "authors": [], "turn": 0}],
+        "liked_ids": [],
+        "disliked_ids": ["b1"],
+        "read_ids": [],
+        "turns": 1,
+    }
+    con = duckdb.connect(str(path))
+    try:
+        con.execute(
+            "UPDATE sessions SET state = ?, turn_count = 1 WHERE id = ?", [json.dumps(old_state), created.id]
+        )
+    finally:
+        con.close()
+    store = SessionStore.open(path, idle_expiry_s=3600)
+    try:
+        loaded = await store.require(created.id, history_turns=2)
+        assert loaded.state.constraints == ReaderConstraints()
+        assert loaded.state.disliked_ids == ["b1"] and loaded.state.turns == 1
+        # The next turn saves the new field beside the old ones.
+        record = _turn("no horror", "a", [], loaded.state, 1)
+        record.state_after.constraints = ReaderConstraints(rules=Constraints(genres_exclude=["horror"]))
+        saved = await store.append_turn(created.id, record)
+        assert saved.state.constraints.rules.genres_exclude == ["horror"]
+        assert saved.state.disliked_ids == ["b1"] and saved.turn_count == 2
+    finally:
+        store.close()
 
 
 async def test_idle_sessions_expire_and_are_purged(tmp_path: Path) -> None:

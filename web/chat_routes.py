@@ -192,6 +192,11 @@ class SessionView(BaseModel):
     disliked_ids: list[str]
     read_ids: list[str]
     excluded_ids: list[str] = Field(description="Books later answers in this session will not recommend.")
+    constraints: list[str] = Field(
+        default_factory=list,
+        description="The reader's standing limits in plain words ('leaving out young adult'), kept for the "
+        "whole session until the reader lifts them.",
+    )
 
     @classmethod
     def of(cls, stored: StoredSession, idle_expiry_s: float) -> SessionView:
@@ -211,6 +216,7 @@ class SessionView(BaseModel):
             disliked_ids=stored.state.disliked_ids,
             read_ids=stored.state.read_ids,
             excluded_ids=stored.state.excluded_ids,
+            constraints=stored.state.constraints.phrases(),
         )
 
 
