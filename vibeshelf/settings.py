@@ -83,7 +83,10 @@ class Settings(BaseSettings):
         default=50, ge=1, description="User messages per session; past this the client must start a new one."
     )
     chat_history_turns: int = Field(
-        default=8, ge=0, description="Past turns of a stored session replayed to the model each message."
+        default=8,
+        ge=0,
+        description="Past turns of a stored session replayed to the model each message. The reader's "
+        "limits ('nothing YA', 'before 2000') and excluded books are kept for the whole session regardless.",
     )
     chat_max_message_chars: int = Field(default=2000, ge=1, description="Longest accepted user message.")
     chat_max_history_messages: int = Field(
