@@ -192,6 +192,13 @@ def _names(cards: Sequence[Mapping[str, Any]], bold: bool = True) -> str:
     return " and ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else "".join(names)
 
 
+def _a(phrase: str) -> str:
+    """The phrase with its indefinite article: "an epic fantasy", "an urban fantasy", "a utopia"."""
+    # A "u" that sounds like "you" (utopia, unicorn, user) takes "a"; "un-", "ur-", "up-" take "an".
+    vowel_sound = re.match(r"[aeio]|u(?!ni|s|t|ro|ku)", phrase.lower()) is not None
+    return f"{'an' if vowel_sound else 'a'} {phrase}"
+
+
 def _genre(g: str) -> str:
     return {"non_fiction": "non-fiction", "childrens": "children's", "young_adult": "young adult"}.get(
         g, g.replace("_", " ")
@@ -308,19 +315,19 @@ def _reason(card: Mapping[str, Any], ctx: AnswerContext) -> str:
     wanted = [g for g in ctx.genres if g in (card.get("genres") or [])]
     if wanted:
         pieces.append(
-            _choose(f"want|{key}", [f"it's {_genre(wanted[0])}, as asked", f"a {_genre(wanted[0])} pick"])
+            _choose(f"want|{key}", [f"it's {_genre(wanted[0])}, as asked", f"{_a(_genre(wanted[0]))} pick"])
         )
     elif len(genres) >= 2 and len(pieces) < 2:
         g1, g2 = _genre(genres[0]), _genre(genres[1])
         pieces.append(
             _choose(
                 f"genres|{key}",
-                [f"part {g1}, part {g2}", f"{g1} with a {g2} streak", f"shelved as {g1} and {g2}"],
+                [f"part {g1}, part {g2}", f"{g1} with {_a(g2)} streak", f"shelved as {g1} and {g2}"],
             )
         )
     elif genres and len(pieces) < 2:
         pieces.append(
-            _choose(f"genre|{key}", [f"a {_genre(genres[0])} read", f"shelved as {_genre(genres[0])}"])
+            _choose(f"genre|{key}", [f"{_a(_genre(genres[0]))} read", f"shelved as {_genre(genres[0])}"])
         )
     method = why.get("method")
     if method == "popular" and why.get("reason"):

@@ -221,9 +221,6 @@ def build_index(
     "auto" = ``DEFAULT_BACKEND``) unless an ``embedder`` is passed in, in batches of ``batch_size``,
     flushing the embedding cache every ``chunk_size`` documents. Returns the new manifest.
     """
-    # Lance's Rust logger otherwise prints a WARN line when `mode="overwrite"` creates the table (as it
-    # always does: the name is new), which reads like a problem in the middle of the progress output.
-    os.environ.setdefault("LANCE_LOG", "error")
     import lancedb
 
     from vibeshelf.ingest.onnx_export import export_encoder

@@ -105,3 +105,24 @@ def test_mentioned_order_reads_the_numbered_list() -> None:
     assert [c["id"] for c in mentioned_order(text, cards)] == ["c", "b", "a"]
     prose = "Try The Stand, then Rebecca. It is long."
     assert [c["id"] for c in mentioned_order(prose, cards)] == ["c", "b"]  # "It" is too short to find loose
+
+
+def test_genre_phrases_take_the_right_article() -> None:
+    """ "fantasy with an epic fantasy streak", "an urban fantasy read": never "a epic" or "a urban"."""
+    genres = [
+        "epic_fantasy",
+        "urban_fantasy",
+        "adventure",
+        "action",
+        "erotica",
+        "historical_fiction",
+        "horror",
+    ]
+    picks = []
+    for i in range(60):  # wording is chosen per book, so enough books to meet every phrasing
+        card = book(i, method="hybrid")
+        card["genres"] = [genres[i % len(genres)], genres[(i * 3 + 1) % len(genres)]]
+        picks.append(card)
+    text = write_answer(AnswerContext(kind="search", picks=picks))
+    assert re.search(r"\b(?:an (?:epic|urban|adventure|action|erotica)|a (?:historical|horror))\b", text)
+    assert not re.search(r"\ba (?:[aeio]|u(?!ni|s|t|ro|ku))", text), re.findall(r"\ba [aeiou]\w+", text)

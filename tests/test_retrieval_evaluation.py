@@ -9,6 +9,7 @@ import pytest
 
 from vibeshelf.retrieval.evaluation import (
     DEFAULT_DEV_SET,
+    DEFAULT_TEST_SET,
     DevSetError,
     Evaluator,
     KnownItemQuery,
@@ -54,6 +55,17 @@ def test_the_shipped_dev_set_is_valid_and_balanced() -> None:
     moods = [q for q in queries if isinstance(q, MoodQuery)]
     assert len(known) >= 40 and len(moods) >= 30
     assert len({q.book_id for q in known}) == len(known)
+
+
+def test_the_held_out_test_set_is_valid_and_disjoint_from_the_dev_set() -> None:
+    queries = load_dev_set(DEFAULT_TEST_SET)
+    known = [q for q in queries if isinstance(q, KnownItemQuery)]
+    moods = [q for q in queries if isinstance(q, MoodQuery)]
+    assert len(known) >= 30 and len(moods) >= 25
+    assert len({q.book_id for q in known}) == len(known)
+    dev = load_dev_set(DEFAULT_DEV_SET)
+    assert not {q.book_id for q in known} & {q.book_id for q in dev if isinstance(q, KnownItemQuery)}
+    assert not {q.query for q in queries} & {q.query for q in dev}
 
 
 def test_bad_dev_set_lines_name_the_file_line_and_field(tmp_path) -> None:

@@ -64,6 +64,9 @@ def ingest(
     if_needed: bool,
 ) -> None:
     """Build the catalog, search index and CF model from raw data."""
+    # LanceDB's Rust logger prints a WARN line whenever a new table is created (every build), which reads
+    # like a problem in the middle of the progress output. It reads its level once, when lancedb loads.
+    os.environ.setdefault("LANCEDB_LOG", "error")
     from vibeshelf.ingest.build_stamp import BuildStamp
     from vibeshelf.ingest.input_error import InputFileError
 
@@ -222,30 +225,42 @@ def mcp_command() -> None:
 @click.option(
     "--dev-set",
     type=click.Path(path_type=Path, exists=True, dir_okay=False),
-    help="Dev queries (JSONL; default: eval/dev_queries.jsonl in the checkout).",
+    help="Only this query set (JSONL). Default: the dev set eval/dev_queries.jsonl (the weights were tuned "
+    "on it), then the held-out eval/test_queries.jsonl.",
 )
 @click.option("--no-cf", is_flag=True, help="Skip the collaborative-filtering table.")
 @click.option("--no-tune", is_flag=True, help="CF: use the configured hyper-parameters, do not tune them.")
 @click.option("--grid", is_flag=True, help="Also grid-search the fusion and rerank weights (slow).")
 def eval_command(dev_set: Path | None, no_cf: bool, no_tune: bool, grid: bool) -> None:
-    """Measure retrieval on the dev set (BM25, vector, hybrid, hybrid+rerank) and CF on a held-out split."""
+    """Measure retrieval on the dev and held-out query sets (BM25, vector, hybrid, hybrid+rerank) and CF on a
+    held-out split."""
     from vibeshelf.retrieval import evaluation as ev
     from vibeshelf.retrieval.book_index import IndexNotBuiltError
     from vibeshelf.retrieval.services import open_services
 
     out = Console()
     layout = _layout(get_settings())
+    query_sets = [dev_set] if dev_set else [ev.DEFAULT_DEV_SET, ev.DEFAULT_TEST_SET]
+    evaluator = None
     try:
-        queries = ev.load_dev_set(dev_set or ev.DEFAULT_DEV_SET)
         services = open_services(layout, load_cf=False)
-        with console.status(f"running {len(queries)} dev queries x {len(ev.SYSTEMS)} systems ..."):
-            evaluator = ev.Evaluator(services.search, queries)
-            rows = evaluator.compare()
+        for path in query_sets:
+            queries = ev.load_dev_set(path)
+            with console.status(f"running {len(queries)} queries x {len(ev.SYSTEMS)} systems ..."):
+                set_evaluator = ev.Evaluator(services.search, queries)
+                rows = set_evaluator.compare()
+            evaluator = evaluator or set_evaluator  # --grid tunes on the first set only
+            role = {ev.DEFAULT_DEV_SET: "dev set, tuned on", ev.DEFAULT_TEST_SET: "held out"}.get(
+                path.resolve()
+            )
+            label = f"{path.name}, {role}" if role else path.name
+            out.print(
+                ev.retrieval_table(rows, f"Retrieval on {label} ({len(queries)} queries) - {layout.home}")
+            )
     except (IndexNotBuiltError, ev.DevSetError, FileNotFoundError) as err:
         _fail(str(err))
-    out.print(ev.retrieval_table(rows, f"Retrieval on the dev set ({len(queries)} queries) - {layout.home}"))
 
-    if grid:
+    if grid and evaluator is not None:
         fusions, weights = ev.default_grid()
         with console.status(f"grid: {len(fusions)} fusions x {len(weights) + 1} rerank settings ..."):
             results = evaluator.grid(fusions, weights)
