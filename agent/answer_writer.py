@@ -315,7 +315,9 @@ def _reason(card: Mapping[str, Any], ctx: AnswerContext) -> str:
     wanted = [g for g in ctx.genres if g in (card.get("genres") or [])]
     if wanted:
         pieces.append(
-            _choose(f"want|{key}", [f"it's {_genre(wanted[0])}, as asked", f"{_a(_genre(wanted[0]))} pick"])
+            _choose(
+                f"want|{key}", [f"shelved as {_genre(wanted[0])}, as asked", f"{_a(_genre(wanted[0]))} pick"]
+            )
         )
     elif len(genres) >= 2 and len(pieces) < 2:
         g1, g2 = _genre(genres[0]), _genre(genres[1])

@@ -657,6 +657,11 @@ _CLAUSE_WORDS = re.compile(
 )
 
 
+_SOFT_CLAUSE_WORD = re.compile(
+    r"with (?:a|an|the|some|more|less|no)|in the|from|before|after|for (?:a|the|my|some)|set in|since", _I
+)
+
+
 def _clause_end(text: str, start: int, *, words: bool = True) -> int:
     end = len(text)
     m = _CLAUSE_PUNCT.search(text, start)
@@ -666,9 +671,15 @@ def _clause_end(text: str, start: int, *, words: bool = True) -> int:
         # The first word of a title is never a boundary ("Before I Go to Sleep").
         first = re.match(r"\s*\S+", text[start:end])
         offset = start + (first.end() if first else 0)
-        w = _CLAUSE_WORDS.search(text, offset, end)
-        if w:
-            end = w.start()
+        mixed_case = text != text.lower() and text != text.upper()
+        for w in _CLAUSE_WORDS.finditer(text, offset, end):
+            # "with the", "in the", "from" inside a capitalised title ("The Girl with the Dragon Tattoo",
+            # "Love in the Time of Cholera") are part of it; "Dune with a female lead" ends at "with".
+            if mixed_case and _SOFT_CLAUSE_WORD.fullmatch(w.group(0).strip()):
+                following = re.match(r"\s*(?:(?:a|an|the)\s+)?(\S)", text[w.end() : end], _I)
+                if following and following.group(1).isupper():
+                    continue
+            return w.start()
     return end
 
 
@@ -685,11 +696,21 @@ _NOT_A_TITLE_START = re.compile(
     r"books?|novels?|stor(?:y|ies)|stuff|ones?|too|very|so|the (?:other|rest)|other)\b",
     _I,
 )
+_CAPITALISED_ARTICLE_TITLE = re.compile(r"(?:A|An)\s+(?:[A-Z0-9]|I\b)")  # case-sensitive on purpose
+_LOWER_ARTICLE_TITLE = re.compile(
+    r"an?\s+(?!(?:lot|lots|few|couple|bunch|ton|tons|bit|number|handful|little|good|great|fair|while|"
+    r"book|books|novel|novels|series|load|loads|heap|pile|dozen)\b)[a-z0-9]"
+)
 _AUTHOR_SPLIT = re.compile(r"\s+by\s+")
 
 
-def _title_at(t: _Text, start: int, *, strict: bool = False) -> tuple[TitleRef | None, int]:
-    """The title starting at ``start`` (quoted, or up to the clause end) and where it ends."""
+def _title_at(
+    t: _Text, start: int, *, strict: bool = False, after_read: bool = False
+) -> tuple[TitleRef | None, int]:
+    """The title starting at ``start`` (quoted, or up to the clause end) and where it ends.
+
+    ``after_read``: the words follow "I've read", where "a ..." in an all-lower-case message is a title
+    ("i've read a game of thrones") unless it is a quantity ("i've read a lot of fantasy")."""
     text = t.text
     rest = text[start:]
     q = _QUOTED.match(rest)
@@ -704,7 +725,12 @@ def _title_at(t: _Text, start: int, *, strict: bool = False) -> tuple[TitleRef |
             author = _clean_title(text[a_start:a_end]) or None
             end = a_end
         return (TitleRef(title=title, author=author) if title else None), end
-    if _NOT_A_TITLE_START.match(rest):
+    # "like a warm hug" is no title, but "read A Game of Thrones" is: an article starts a title when it
+    # and the next word are capitalised (titles typed in lower case after "a" stay unread).
+    article_title = _CAPITALISED_ARTICLE_TITLE.match(rest) or (
+        after_read and text == text.lower() and _LOWER_ARTICLE_TITLE.match(rest)
+    )
+    if _NOT_A_TITLE_START.match(rest) and not article_title:
         return None, start
     end = _clause_end(text, start)
     raw = text[start:end]
@@ -1102,7 +1128,7 @@ def _parse_titles(t: _Text, intent: Intent) -> None:
             intent.avoid_titles.append(ref)
             t.take(m.start(), end)
     for m in t.finditer(_READ):
-        ref, end = _title_at(t, m.end())
+        ref, end = _title_at(t, m.end(), after_read=True)
         if ref:
             intent.read_titles.append(ref)
             tail = re.match(r"\s*(?:already|before|too|as well)\b", t.text[end:], _I)

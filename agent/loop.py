@@ -237,6 +237,9 @@ def one_line_reason(book: BookCard) -> str:
 def _short(text: str, limit: int = 60) -> str:
     # Queries can be whole blurbs ("like X" searches by X's description): a status line stays one glance.
     text = " ".join(str(text).split())
+    letters = [c for c in text[:limit] if c.isalpha()]
+    if len(letters) > 12 and sum(c.isupper() for c in letters) > 0.6 * len(letters):
+        text = text.lower()  # a blurb's shouted tagline ("WINNING MEANS FAME...") reads as a glitch
     if len(text) <= limit:
         return text
     return text[:limit].rsplit(" ", 1)[0].rstrip(" .,;:") + "…"

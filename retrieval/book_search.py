@@ -64,17 +64,37 @@ class BookSearch:
         """Catalog rows for ``ids`` that exist, keyed by id."""
         return self.searcher.rows_by_id(ids)
 
+    def constrains(self, filters: SearchFilters | None) -> bool:
+        """Whether ``filters`` rule out any book at all (False for None or all-null filters)."""
+        return self.searcher.mask(filters) is not None
+
+    def admitted(self, ids: Sequence[str], filters: SearchFilters | None) -> list[str]:
+        """``ids``, in order, less those that fail ``filters`` or are not in the catalog.
+
+        Unconstrained filters keep every id as given. Uses the searcher's cached catalog mask, so checking
+        hundreds of candidates costs a dict lookup each."""
+        mask = self.searcher.mask(filters)
+        if mask is None:
+            return list(ids)
+        position = self.searcher.position
+        return [i for i in ids if i in position and bool(mask[position[i]])]
+
     def similar_to(
-        self, seed_ids: Sequence[str], avoid_ids: Sequence[str] = (), limit: int = 10
+        self,
+        seed_ids: Sequence[str],
+        avoid_ids: Sequence[str] = (),
+        limit: int = 10,
+        filters: SearchFilters | None = None,
     ) -> list[SearchHit]:
-        """Content similarity: books nearest the mean embedding of the seeds (seeds and avoided excluded)."""
+        """Content similarity: books nearest the mean embedding of the seeds that pass ``filters``
+        (seeds and avoided excluded)."""
         vecs = list(self.searcher.vectors_by_id(seed_ids).values())
         if not vecs:
             return []
         centroid = np.mean(vecs, axis=0)
         centroid /= np.linalg.norm(centroid) or 1.0
         excluded = list(dict.fromkeys([*seed_ids, *avoid_ids]))
-        found = self.searcher.vector_search(centroid, None, limit, exclude=excluded)
+        found = self.searcher.vector_search(centroid, filters, limit, exclude=excluded)
         return [
             SearchHit(
                 book=row, fused_score=1.0 - dist, fused_rank=rank, vector_rank=rank, vector_distance=dist

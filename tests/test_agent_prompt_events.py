@@ -106,3 +106,14 @@ def test_book_picks_keep_the_tool_card_shape_plus_a_reason():
     assert data["reason"] == "sand" and data["why"]["matched_terms"] == []
     with pytest.raises(ValueError):
         BookPick(id="g:1", title="Dune", surprise=1)  # the card contract forbids unknown fields
+
+
+def test_status_lines_stay_short_and_do_not_shout() -> None:
+    from vibeshelf.agent.loop import describe_call
+
+    blurb = "WINNING MEANS FAME AND FORTUNE. LOSING MEANS CERTAIN DEATH. THE GAMES HAVE BEGUN. " * 3
+    line = describe_call("search_books", {"query": blurb})
+    assert line == "searching for winning means fame and fortune. losing means certain death…"
+    assert describe_call("search_books", {"query": "books like NOS4A2 by Joe Hill"}) == (
+        "searching for books like NOS4A2 by Joe Hill"  # an acronym in a normal query is left alone
+    )

@@ -41,7 +41,7 @@ async def test_request_filters_merge_into_the_model_s_filters() -> None:
 
 
 async def test_results_breaking_a_request_filter_are_dropped() -> None:
-    # readers_also_liked takes no filters: its results are checked against them instead.
+    # The shelf's readers_also_liked ignores its filters: the results are checked against them as well.
     registry = _FilteredRegistry(shelf_registry(), SearchFilters(genres_exclude=["young_adult"]))
     result = await registry.call("readers_also_liked", '{"book_ids": ["t:10"]}', ToolContext(deps=None))
     assert result.ok and result.output.books

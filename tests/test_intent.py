@@ -102,6 +102,10 @@ def test_several_titles_are_split_for_lookup() -> None:
         ("I have already read The Hobbit", "The Hobbit"),
         ("already read Rebecca, thanks", "Rebecca"),
         ("i read harry potter already", "harry potter"),
+        # Titles that start with an article: capitalised, or after "read" in an all-lower-case message.
+        ("I have read A Game of Thrones", "A Game of Thrones"),
+        ("I've read An Abundance of Katherines already", "An Abundance of Katherines"),
+        ("i have read a wrinkle in time", "a wrinkle in time"),
     ],
 )
 def test_read_titles(text: str, title: str) -> None:
@@ -112,6 +116,15 @@ def test_read_titles(text: str, title: str) -> None:
 
 def test_read_a_lot_of_something_is_not_a_title() -> None:
     assert parse_intent("I've read a lot of fantasy lately").read_titles == []
+    assert parse_intent("i have read a few of those").read_titles == []
+
+
+def test_an_article_starts_a_title_only_when_it_looks_like_one() -> None:
+    assert [t.title for t in parse_intent("something like A Little Life but shorter").like_titles] == [
+        "A Little Life"
+    ]
+    assert parse_intent("something like a warm hug").like_titles == []
+    assert parse_intent("Something like a warm hug").like_titles == []
 
 
 # --- references to the last list -------------------------------------------------------------------
@@ -396,3 +409,29 @@ def test_describe_is_plain_english() -> None:
 def test_parsing_never_raises_on_odd_input() -> None:
     for text in ["", "   ", "???", "no", "not", "like", "by", "19", "1" * 5000, "🙂 🙃", "no no no no"]:
         parse_intent(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "title", "query"),
+    [
+        # "with the", "in the" inside a capitalised title are part of it ...
+        ("something like The Girl with the Dragon Tattoo", "The Girl with the Dragon Tattoo", ""),
+        ("books like Love in the Time of Cholera but shorter", "Love in the Time of Cholera", "shorter"),
+        # ... and end the title when what follows is the reader's own words.
+        ("something like Dune with a female lead", "Dune", "a female lead"),
+        ("like Gone Girl set in the 1950s", "Gone Girl", "set in the 1950s"),
+    ],
+)
+def test_clause_words_inside_capitalised_titles(text: str, title: str, query: str) -> None:
+    intent = parse_intent(text)
+    assert [t.title for t in intent.like_titles] == [title]
+    assert intent.query == query
+
+
+def test_read_titles_with_articles_and_inner_clause_words_split_for_lookup() -> None:
+    intent = parse_intent("I have read A Game of Thrones and The Girl with the Dragon Tattoo")
+    assert split_titles(intent.read_titles[0].title).parts == (
+        "A Game of Thrones",
+        "The Girl with the Dragon Tattoo",
+    )
+    assert intent.query == ""  # nothing left over to search for

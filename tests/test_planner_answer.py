@@ -55,7 +55,7 @@ def test_search_picks_cite_matched_words_and_the_genre_asked_for() -> None:
     text = write_answer(ctx)
     (line,) = lines(text)
     assert "foggy" in line.lower() and " the " not in line.split("—")[1].split(";")[0]
-    assert "mystery" in line  # "a mystery pick" / "it's mystery, as asked"
+    assert "mystery" in line  # "a mystery pick" / "shelved as mystery, as asked"
     assert "“foggy mystery”" in text  # the request quoted back, without its article
 
 

@@ -247,6 +247,17 @@ def test_ive_read_it_is_looked_up_and_left_out(chat: Chat) -> None:
     assert "Catching Fire" not in listed(later)
 
 
+def test_ive_read_two_titles_leaves_both_out(chat: Chat) -> None:
+    chat.say("Something like The Hunger Games")
+    answer = chat.say("I have read Catching Fire and Mockingjay")
+    ids = {card(chat.tools, t)["id"]: t for t in ("Catching Fire", "Mockingjay")}
+    avoided = set(chat.called("readers_also_liked")[0]["avoid_ids"])
+    assert set(ids) <= avoided, f"not both avoided: {avoided & set(ids)}"
+    for title in ids.values():
+        assert title not in listed(answer)
+        assert f"**{title}**" in answer.text.split("\n\n", 1)[0]  # the answer says each was left out
+
+
 def _results(c: Chat, name: str) -> list[dict[str, Any]]:
     ids = {m["tool_call_id"] for m in c.messages if m["role"] == "tool" and m["name"] == name}
     out: list[dict[str, Any]] = []

@@ -9,8 +9,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from vibeshelf.layout import Layout
+from vibeshelf.retrieval.readers_also_liked import MAX_K
 from vibeshelf.tools.default_registry import default_registry
-from vibeshelf.tools.models import ToolError
+from vibeshelf.tools.models import SearchFilters, ToolError
 
 HUNGER_GAMES = "goodbooks:1"
 TWILIGHT = "goodbooks:3"
@@ -90,3 +91,141 @@ async def test_invalid_arguments_name_the_field(registry, mini_services) -> None
     assert empty.error.type == "invalid_arguments" and empty.error.fields[0].field == "book_ids"
     too_many = (await registry.call("readers_also_liked", {"book_ids": ["a"] * 11}, ctx)).output
     assert too_many.error.fields[0].field == "book_ids"
+
+
+# --- filters --------------------------------------------------------------------------------------
+
+
+def _cf_pool(services, seed: str) -> list[str]:
+    """Every book the CF model ranks for ``seed``, best first."""
+    return [h.book_id for h in services.cf.recommend([seed], [], MAX_K).hits]
+
+
+def _passes(services, filters: dict) -> set[str]:
+    """Ids of the catalog books that pass ``filters``."""
+    mask = services.search.searcher.mask(SearchFilters(**filters))
+    return {i for i, row in services.search.searcher.position.items() if mask[row]}
+
+
+async def _call(registry, services, arguments: dict):
+    return (await registry.call("readers_also_liked", arguments, services.context())).output
+
+
+async def test_not_ya_keeps_a_full_collaborative_answer(registry, mini_services) -> None:
+    limit = 10
+    pool = _cf_pool(mini_services, HUNGER_GAMES)
+    rows = mini_services.search.rows(pool)
+    non_ya = [i for i in pool if "young_adult" not in rows[i]["genres"]]
+    assert len(non_ya) >= 3 * limit  # the CF model has plenty of non-YA neighbours to give
+    plain = await _call(registry, mini_services, {"book_ids": [HUNGER_GAMES], "limit": limit})
+    assert sum("young_adult" in b.genres for b in plain.books) >= 2  # dropping them afterwards leaves a gap
+
+    out = await _call(
+        registry,
+        mini_services,
+        {"book_ids": [HUNGER_GAMES], "filters": {"genres_exclude": ["young_adult"]}, "limit": limit},
+    )
+    assert out.method == "collaborative" and out.cold_seeds == [] and out.notes == []
+    assert len(out.books) == limit and len({b.id for b in out.books}) == limit
+    assert not [b.title for b in out.books if "young_adult" in b.genres]
+    assert all(b.why.method == "collaborative" and b.why.co_readers > 0 for b in out.books)
+    assert {b.id for b in out.books} <= set(non_ya[: 3 * limit])  # the best of the filtered pool
+    assert out.applied_filters == SearchFilters(genres_exclude=["young_adult"])
+
+
+async def test_unconstraining_filters_change_nothing(registry, mini_services) -> None:
+    plain = await _call(registry, mini_services, {"book_ids": [HUNGER_GAMES, TWILIGHT], "limit": 10})
+    empty = await _call(
+        registry, mini_services, {"book_ids": [HUNGER_GAMES, TWILIGHT], "filters": {}, "limit": 10}
+    )
+    assert [b.id for b in empty.books] == [b.id for b in plain.books]
+    assert empty.method == plain.method == "collaborative"
+
+
+async def test_year_and_rating_filters_hold_for_every_book(registry, mini_services) -> None:
+    filters = {"year_max": 1990, "min_average_rating": 4.0}
+    assert len(set(_cf_pool(mini_services, HUNGER_GAMES)) & _passes(mini_services, filters)) >= 8
+    out = await _call(registry, mini_services, {"book_ids": [HUNGER_GAMES], "filters": filters, "limit": 8})
+    assert out.method == "collaborative" and len(out.books) == 8
+    for b in out.books:
+        assert b.year is not None and b.year <= 1990, b.title
+        assert b.average_rating is not None and b.average_rating >= 4.0, b.title
+    # exclude_ids inside filters holds as well.
+    dropped = [b.id for b in out.books[:3]]
+    again = await _call(
+        registry,
+        mini_services,
+        {"book_ids": [HUNGER_GAMES], "filters": {**filters, "exclude_ids": dropped}, "limit": 8},
+    )
+    assert len(again.books) == 8 and not set(dropped) & {b.id for b in again.books}
+
+
+async def test_strict_filters_top_up_and_fall_back_with_content_that_obeys_them(
+    registry, mini_services
+) -> None:
+    limit = 5
+    strict = {"year_max": 1900, "min_average_rating": 4.2}
+    passing = _passes(mini_services, strict) - {HUNGER_GAMES}
+    from_cf = [i for i in _cf_pool(mini_services, HUNGER_GAMES) if i in passing]
+    assert 1 <= len(from_cf) < limit <= len(passing)  # CF alone cannot fill the answer
+
+    def obeys(b) -> bool:
+        return b.id in passing and b.year <= 1900 and b.average_rating >= 4.2
+
+    topped = await _call(
+        registry, mini_services, {"book_ids": [HUNGER_GAMES], "filters": strict, "limit": limit}
+    )
+    assert topped.method == "mixed" and len(topped.books) == limit
+    assert all(obeys(b) for b in topped.books)
+    assert {b.id for b in topped.books if b.why.method == "collaborative"} == set(from_cf)
+    assert any(b.why.method == "content" for b in topped.books)
+
+    # With the co-read books excluded too, CF has nothing left: content similarity answers alone.
+    nothing_left = {**strict, "exclude_ids": from_cf}
+    fell_back = await _call(
+        registry, mini_services, {"book_ids": [HUNGER_GAMES], "filters": nothing_left, "limit": limit}
+    )
+    assert fell_back.method == "content" and fell_back.books
+    assert len(fell_back.books) == min(limit, len(passing - set(from_cf)))
+    assert all(obeys(b) and b.why.method == "content" for b in fell_back.books)
+    assert not set(from_cf) & {b.id for b in fell_back.books}
+
+
+async def test_filters_nothing_passes_and_unknown_genres_leave_notes(registry, mini_services) -> None:
+    none_pass = await _call(
+        registry, mini_services, {"book_ids": [HUNGER_GAMES], "filters": {"year_min": 2090}, "limit": 5}
+    )
+    assert none_pass.books == [] and any("relax" in n for n in none_pass.notes)
+    typo = await _call(
+        registry, mini_services, {"book_ids": [HUNGER_GAMES], "filters": {"genres_exclude": ["ya"]}}
+    )
+    assert typo.books and any("'ya'" in n for n in typo.notes)
+
+
+@pytest.mark.parametrize(
+    ("filters", "field"),
+    [
+        ({"year_min": 3000}, "filters.year_min"),
+        ({"year_min": 2000, "year_max": 1990}, "filters.year_max"),
+        ({"min_average_rating": 7}, "filters.min_average_rating"),
+        ({"genre": "fantasy"}, "filters.genre"),
+    ],
+)
+async def test_invalid_filters_come_back_as_errors_naming_the_field(
+    registry, mini_services, filters, field
+) -> None:
+    out = await _call(registry, mini_services, {"book_ids": [HUNGER_GAMES], "filters": filters})
+    assert isinstance(out, ToolError) and out.error.type == "invalid_arguments"
+    assert field in [f.field for f in out.error.fields]
+
+
+def test_schema_offers_the_same_filters_as_search_books(registry) -> None:
+    def filters_of(name: str) -> dict:
+        params = registry.get(name).openai_schema()["function"]["parameters"]
+        assert "filters" in params["required"]  # strict mode: sent always, null for none
+        return params["properties"]["filters"]
+
+    mine = filters_of("readers_also_liked")
+    assert mine == filters_of("search_books")
+    branch = next(b for b in mine["anyOf"] if b.get("type") == "object")
+    assert {"genres_exclude", "year_max", "min_average_rating", "exclude_ids"} <= set(branch["properties"])

@@ -366,6 +366,7 @@ class ReadersAlsoLikedArgs(ToolArgs):
     avoid_ids: list[BookId] = Field(
         default_factory=list, max_length=200, description="Books not to recommend, e.g. already read."
     )
+    filters: SearchFilters | None = Field(default=None, description="Hard constraints; null for none.")
     limit: Limit = 10
 
 
@@ -427,12 +428,14 @@ class ReadersAlsoLikedResult(ToolModel):
     books: list[BookCard] = Field(description="Best recommendation first; why.co_readers gives the support.")
     method: Literal["collaborative", "content", "mixed"] = Field(
         description="'collaborative': from readers' ratings; 'content': similar descriptions because the "
-        "seeds have too few ratings; 'mixed': both."
+        "seeds have too few ratings or none of their co-read books passes the filters; 'mixed': both."
     )
     cold_seeds: list[str] = Field(
         default_factory=list, description="Seed ids with too few ratings, answered by content similarity."
     )
     unknown_ids: list[str] = Field(default_factory=list, description="Seed ids not in the catalog; ignored.")
+    applied_filters: SearchFilters | None = Field(default=None, description="The filters actually applied.")
+    notes: Notes
 
 
 class GetBookResult(ToolModel):

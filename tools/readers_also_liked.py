@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from vibeshelf.retrieval.readers_also_liked import MAX_K
 from vibeshelf.retrieval.reranker import DEFAULT_WEIGHTS, diversify
 from vibeshelf.retrieval.services import Services
 from vibeshelf.tools.models import (
@@ -12,24 +13,35 @@ from vibeshelf.tools.models import (
     MatchEvidence,
     ReadersAlsoLikedArgs,
     ReadersAlsoLikedResult,
+    SearchFilters,
 )
+from vibeshelf.tools.search_books import genre_notes
 from vibeshelf.tools.tool import ToolContext, ToolFailure, tool
 
 
 def _collaborative(
-    services: Services, seeds: list[str], avoid: list[str], want: int
+    services: Services, seeds: list[str], avoid: list[str], want: int, filters: SearchFilters | None
 ) -> tuple[list[Any], list[str]]:
-    """(CF hits, cold seeds). Without a CF model every seed is cold."""
+    """(CF hits passing ``filters``, cold seeds). Without a CF model every seed is cold.
+
+    With filters the model is asked for its widest pool and the hits are filtered before the cut to
+    ``want``, so "like X but not YA" still gets X's best non-YA neighbours rather than the few that
+    happen to survive among the top ``want``."""
     if services.cf is None:
         return [], list(seeds)
-    result = services.cf.recommend(seeds, avoid, want)
-    return list(result.hits), list(result.cold_seeds)
+    if not services.search.constrains(filters):
+        result = services.cf.recommend(seeds, avoid, want)
+        return list(result.hits), list(result.cold_seeds)
+    result = services.cf.recommend(seeds, avoid, MAX_K)
+    kept = set(services.search.admitted([h.book_id for h in result.hits], filters))
+    return [h for h in result.hits if h.book_id in kept][:want], list(result.cold_seeds)
 
 
 @tool
 def readers_also_liked(ctx: ToolContext[Services], args: ReadersAlsoLikedArgs) -> ReadersAlsoLikedResult:
     """Books that readers who liked the given seed books also rated highly ("readers also liked").
-    Seeds with too few ratings are answered by content similarity; the result says which method answered."""
+    Seeds with too few ratings are answered by content similarity; the result says which method answered.
+    Every book returned passes filters ("like X but not YA" -> genres_exclude: ['young_adult'])."""
     services = ctx.deps
     seeds = list(dict.fromkeys(args.book_ids))
     known = services.search.rows(seeds)
@@ -49,7 +61,7 @@ def readers_also_liked(ctx: ToolContext[Services], args: ReadersAlsoLikedArgs) -
     # Fetch extra candidates: diversification may defer or drop some.
     want = args.limit * 3
 
-    cf_hits, cold = _collaborative(services, seeds, avoid, want)
+    cf_hits, cold = _collaborative(services, seeds, avoid, want, args.filters)
     cold = [c for c in cold if c in seeds]
     items: list[tuple[str, MatchEvidence]] = []
     for rank, hit in enumerate(cf_hits, start=1):
@@ -66,11 +78,12 @@ def readers_also_liked(ctx: ToolContext[Services], args: ReadersAlsoLikedArgs) -
                 ),
             )
         )
-    # Content similarity answers for cold seeds, and tops up a thin collaborative list.
-    content_seeds = cold if cf_hits else seeds
-    if content_seeds and (cold or len(cf_hits) < args.limit):
+    # Content similarity answers for cold seeds, and tops up a thin collaborative list (few co-read books,
+    # or few passing the filters) from all the seeds.
+    content_seeds = cold if cf_hits and cold else (seeds if len(cf_hits) < args.limit else [])
+    if content_seeds:
         taken = {i for i, _ in items}
-        for hit in services.search.similar_to(content_seeds, [*avoid, *taken], want):
+        for hit in services.search.similar_to(content_seeds, [*avoid, *taken], want, args.filters):
             why = MatchEvidence(
                 vector_rank=hit.vector_rank,
                 score=round(hit.fused_score, 4),
@@ -83,8 +96,9 @@ def readers_also_liked(ctx: ToolContext[Services], args: ReadersAlsoLikedArgs) -
     if cold and cf_hits:
         method = "mixed"
 
-    # Interleave so cold seeds' content picks are not all pushed below the collaborative ones.
-    if method == "mixed":
+    # Interleave so cold seeds' content picks are not all pushed below the collaborative ones. A top-up
+    # for warm seeds only fills the places the collaborative books leave, so it stays below them.
+    if method == "mixed" and cold:
         cf_items = [it for it in items if it[1].method == "collaborative"]
         ct_items = [it for it in items if it[1].method == "content"]
         items = [x for pair in zip(cf_items, ct_items, strict=False) for x in pair]
@@ -94,9 +108,14 @@ def readers_also_liked(ctx: ToolContext[Services], args: ReadersAlsoLikedArgs) -
     rows = services.search.rows([i for i, _ in items])
     present = [(rows[i], why) for i, why in items if i in rows]
     ordered = diversify(present, lambda p: p[0], DEFAULT_WEIGHTS)[: args.limit]
+    notes = genre_notes(args.filters, services.genres)
+    if not ordered and services.search.constrains(args.filters):
+        notes.append("No book like the seeds passed the filters; relax a filter and retry.")
     return ReadersAlsoLikedResult(
         books=[BookCard.from_row(row, why) for row, why in ordered],
         method=method,
         cold_seeds=cold,
         unknown_ids=unknown,
+        applied_filters=args.filters,
+        notes=notes,
     )
