@@ -33,6 +33,8 @@ def test_request_phrasing_is_stripped_from_the_query() -> None:
         ("a good graphic novel", "graphic_novels"),
         ("non-fiction about the sea", "non_fiction"),
         ("a classic", "classics"),
+        ("a funny book about a road trip", "humor"),  # else "road" wins: The Road, On the Road
+        ("something hilarious", "humor"),
     ],
 )
 def test_genre_words_narrow_the_search_and_stay_in_the_query(text: str, genre: str) -> None:
