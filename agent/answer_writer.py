@@ -17,7 +17,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-_BROAD = frozenset({"fiction", "adult_fiction", "general_fiction", "adult", "literature"})
+from vibeshelf.retrieval.genre_shelves import specific_genres
+
 # Query words not worth repeating back as evidence ("book", "something").
 _DULL = frozenset(
     [
@@ -307,7 +308,7 @@ def _reason(card: Mapping[str, Any], ctx: AnswerContext) -> str:
                 ],
             )
         )
-    genres = [g for g in (card.get("genres") or []) if g not in _BROAD]
+    genres = specific_genres(card.get("genres"))
     # Two shelves that say the same thing ("contemporary", "contemporary fiction") count as one.
     genres = [
         g for i, g in enumerate(genres) if not any(g.split("_")[0] == h.split("_")[0] for h in genres[:i])

@@ -1438,7 +1438,7 @@ def _set_query(t: _Text, intent: Intent) -> None:
     rest = re.sub(r"\s*\b(?:please|pls|thanks|thank you|thx)\W*$", "", rest, flags=_I).strip(" ,.;:!?")
     rest = re.sub(
         r"(?:\s+\b(?:that|which|who|with|and|but|or|than|from|by|in|of|for|to)\b)+$", "", rest, flags=_I
-    )
+    ).rstrip(" ,.;:!?-–—")  # "a romance, but ..." leaves "a romance,"
     words = [w.lower().strip("'’") for w in _WORD.findall(rest)]
     content = [w for w in words if w not in _FILLER]
     if not content:

@@ -37,10 +37,10 @@ from pydantic import BaseModel, Field, ValidationError
 from vibeshelf.agent.answer_writer import AnswerContext, write_answer
 from vibeshelf.agent.intent import Constraints, Intent, ParseConfig, TitleRef, parse_intent, split_titles
 from vibeshelf.agent.loop import shown_cards
+from vibeshelf.retrieval.genre_shelves import BROAD_GENRES, specific_genres
 
 RECOMMENDERS = ("search_books", "readers_also_liked", "feeling_lucky", "popular_books")
 # Shelves too broad to say anything about a reader's taste ("fiction"): ignored when moving away.
-_BROAD = frozenset({"fiction", "adult_fiction", "general_fiction", "literature", "contemporary", "adult"})
 # A find_book suggestion this similar (0-100) is taken as the book the reader meant.
 CLOSE_MATCH = 88.0
 # A fenced block; the system prompt also names the tag in its prose, so a block never spans a second opening.
@@ -331,7 +331,7 @@ def _dominant_genres(cards: Sequence[Mapping[str, Any]], top: int = 3) -> list[s
     counts: dict[str, int] = {}
     for card in cards:
         for g in (card.get("genres") or [])[:4]:
-            if g not in _BROAD:
+            if g not in BROAD_GENRES:
                 counts[g] = counts.get(g, 0) + 1
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     return [g for g, n in ranked[:top] if n >= max(1, len(cards) // 3)]
@@ -555,7 +555,7 @@ def _seed_query(subject: Subject) -> str:
         if excerpt:
             parts.append(" ".join(excerpt.split()[:40]))
         else:
-            genres = [g.replace("_", " ") for g in (seed.get("genres") or []) if g not in _BROAD][:4]
+            genres = [g.replace("_", " ") for g in specific_genres(seed.get("genres"))][:4]
             parts.append(" ".join([str(seed.get("title") or ""), *genres]))
     return (
         " ".join(" ".join(parts).split())[:480] or " ".join(str(s.get("title")) for s in subject.seeds)[:480]

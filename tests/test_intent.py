@@ -17,6 +17,10 @@ def test_a_mood_is_the_query_and_adds_no_constraint() -> None:
     assert not intent.genres_include and not intent.like_titles
 
 
+def test_a_clause_cut_leaves_no_dangling_punctuation() -> None:
+    assert parse_intent("a romance, but no vampires and nothing by Nicholas Sparks").query == "a romance"
+
+
 def test_request_phrasing_is_stripped_from_the_query() -> None:
     assert parse_intent("Can you recommend a mystery published before 1950?").query == "a mystery"
     assert (

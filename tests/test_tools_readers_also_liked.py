@@ -129,7 +129,8 @@ async def test_not_ya_keeps_a_full_collaborative_answer(registry, mini_services)
     assert len(out.books) == limit and len({b.id for b in out.books}) == limit
     assert not [b.title for b in out.books if "young_adult" in b.genres]
     assert all(b.why.method == "collaborative" and b.why.co_readers > 0 for b in out.books)
-    assert {b.id for b in out.books} <= set(non_ya[: 3 * limit])  # the best of the filtered pool
+    # From the filtered pool; which of them come first is the shelf ordering's business (test below).
+    assert {b.id for b in out.books} <= set(non_ya)
     assert out.applied_filters == SearchFilters(genres_exclude=["young_adult"])
 
 
@@ -229,3 +230,25 @@ def test_schema_offers_the_same_filters_as_search_books(registry) -> None:
     assert mine == filters_of("search_books")
     branch = next(b for b in mine["anyOf"] if b.get("type") == "object")
     assert {"genres_exclude", "year_max", "min_average_rating", "exclude_ids"} <= set(branch["properties"])
+
+
+async def test_co_read_books_that_share_the_seeds_shelves_come_first(registry, mini_services) -> None:
+    """The most read books of all are co-read with everything; among the co-read pool, books sharing a
+    specific shelf with the seed ("thriller", "dystopian", not "fiction") are shown first."""
+    from vibeshelf.retrieval.genre_shelves import specific_genres
+
+    seed = HUNGER_GAMES
+    wanted = set(specific_genres(mini_services.search.rows([seed])[seed]["genres"]))
+    pool = mini_services.cf.recommend([seed], [seed], 6 * 3 * 4).hits
+    genres = {
+        b: set(r["genres"] or []) for b, r in mini_services.search.rows([h.book_id for h in pool]).items()
+    }
+    plain_top = [h.book_id for h in pool[:6]]
+    assert sum(bool(wanted & genres[b]) for b in plain_top) < 6  # without the ordering some would not share
+    assert sum(bool(wanted & genres[h.book_id]) for h in pool) >= 6 * 3
+
+    out = (
+        await registry.call("readers_also_liked", {"book_ids": [seed], "limit": 6}, mini_services.context())
+    ).output
+    assert len(out.books) == 6 and out.method == "collaborative"
+    assert all(wanted & set(b.genres) for b in out.books), [(b.title, b.genres) for b in out.books]

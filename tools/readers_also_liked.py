@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from vibeshelf.retrieval.genre_shelves import specific_genres
 from vibeshelf.retrieval.readers_also_liked import MAX_K
 from vibeshelf.retrieval.reranker import DEFAULT_WEIGHTS, diversify
 from vibeshelf.retrieval.services import Services
@@ -18,23 +19,45 @@ from vibeshelf.tools.models import (
 from vibeshelf.tools.search_books import genre_notes
 from vibeshelf.tools.tool import ToolContext, ToolFailure, tool
 
+# Co-read books are ranked by co-readers, so the most read books of all crowd in ("like Gone Girl" ->
+# The Fault in Our Stars, The Help). Among this many times the requested number of co-read books, those
+# sharing a specific shelf with the seeds ("thriller", "dystopian"; not "fiction") go first, in their
+# collaborative order; the rest follow in theirs.
+GENRE_POOL_FACTOR = 4
+
 
 def _collaborative(
     services: Services, seeds: list[str], avoid: list[str], want: int, filters: SearchFilters | None
 ) -> tuple[list[Any], list[str]]:
-    """(CF hits passing ``filters``, cold seeds). Without a CF model every seed is cold.
+    """(CF hits passing ``filters``, shared genres first, cold seeds). Without a CF model every seed is cold.
 
     With filters the model is asked for its widest pool and the hits are filtered before the cut to
     ``want``, so "like X but not YA" still gets X's best non-YA neighbours rather than the few that
     happen to survive among the top ``want``."""
     if services.cf is None:
         return [], list(seeds)
-    if not services.search.constrains(filters):
-        result = services.cf.recommend(seeds, avoid, want)
-        return list(result.hits), list(result.cold_seeds)
-    result = services.cf.recommend(seeds, avoid, MAX_K)
-    kept = set(services.search.admitted([h.book_id for h in result.hits], filters))
-    return [h for h in result.hits if h.book_id in kept][:want], list(result.cold_seeds)
+    if services.search.constrains(filters):
+        result = services.cf.recommend(seeds, avoid, MAX_K)
+        kept = set(services.search.admitted([h.book_id for h in result.hits], filters))
+        hits = [h for h in result.hits if h.book_id in kept]
+    else:
+        result = services.cf.recommend(seeds, avoid, min(MAX_K, want * GENRE_POOL_FACTOR))
+        hits = list(result.hits)
+    return _shared_genres_first(services, seeds, hits, filters)[:want], list(result.cold_seeds)
+
+
+def _shared_genres_first(
+    services: Services, seeds: list[str], hits: list[Any], filters: SearchFilters | None
+) -> list[Any]:
+    rows = services.search.rows([*seeds, *(h.book_id for h in hits)])
+    ruled_out = set(filters.genres_exclude or []) if filters else set()
+    wanted = {g for s in seeds for g in specific_genres(rows.get(s, {}).get("genres"))} - ruled_out
+    if not wanted:
+        return hits
+    shares = [bool(wanted & set(rows.get(h.book_id, {}).get("genres") or [])) for h in hits]
+    return [h for h, s in zip(hits, shares, strict=True) if s] + [
+        h for h, s in zip(hits, shares, strict=True) if not s
+    ]
 
 
 @tool
