@@ -573,17 +573,31 @@ def _fallback_query(state: ConversationState) -> str:
 
 
 def _filters(
-    state: ConversationState, *, with_genres: bool = True, avoid: Iterable[str] = ()
+    state: ConversationState,
+    *,
+    with_genres: bool = True,
+    avoid: Iterable[str] = (),
+    shelves: Iterable[str] = (),
 ) -> dict[str, Any] | None:
     subject = state.subject
     rules = state.constraints.with_ids(state.excluded_ids).with_ids(avoid)
     if subject.avoid_shown:
         rules = rules.with_ids(state.shown_ids)
     out = rules.filters(
-        include=subject.genres if with_genres else (),
+        include=[*subject.genres, *shelves] if with_genres else (),
         extra_exclude_genres=subject.away_genres,
     )
     return out or None
+
+
+def _seed_shelves(state: ConversationState) -> list[str]:
+    """The seeds' specific shelves, to keep a search on their blurbs among books of their kind (a keyword
+    match on "wedding anniversary" in Gone Girl's blurb found wedding romances). None when the reader
+    named genres of their own ("like Dune but fantasy")."""
+    if state.subject.genres or state.constraints.genres_include:
+        return []
+    shelves = [g for seed in state.subject.seeds[:3] for g in specific_genres(seed.get("genres"))]
+    return list(dict.fromkeys(shelves))[:6]
 
 
 def _retrieval_calls(state: ConversationState, cfg: PlannerConfig) -> list[tuple[str, dict[str, Any]]]:
@@ -605,7 +619,7 @@ def _retrieval_calls(state: ConversationState, cfg: PlannerConfig) -> list[tuple
                 "search_books",
                 {
                     "query": _seed_query(subject),
-                    "filters": _filters(state, avoid=seed_ids),
+                    "filters": _filters(state, avoid=seed_ids, shelves=_seed_shelves(state)),
                     "limit": cfg.like_search_limit,
                 },
             )

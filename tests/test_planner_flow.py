@@ -82,10 +82,21 @@ def test_like_a_title_looks_it_up_then_asks_co_readers_and_similar_books(chat: C
     seed = card(chat.tools, "The Hunger Games")["id"]
     assert second.calls[0].arguments["book_ids"] == [seed]
     assert seed in chat.called("search_books")[0]["filters"]["exclude_ids"]
+    # The search on its blurb stays among books of its kind (its specific shelves, any of them).
+    shelves = [g for g in card(chat.tools, "The Hunger Games")["genres"] if g not in ("fiction",)]
+    assert chat.called("search_books")[0]["filters"]["genres_include"] == shelves
     assert "**The Hunger Games**" in answer.text.split("\n")[0]  # the intro names the seed
     assert "The Hunger Games" not in listed(answer)
     assert re.search(r"\d+ (?:readers|fans)|rated both highly", answer.text)  # co-reader evidence is cited
     assert_grounded(chat)
+
+
+def test_like_a_title_in_a_genre_of_the_readers_choosing_keeps_their_genre(chat: Chat) -> None:
+    chat.say("Something like The Hunger Games but not young adult")
+    filters = chat.called("search_books")[0]["filters"]
+    assert filters["genres_exclude"] == ["young_adult"] and "young_adult" not in filters["genres_include"]
+    chat.say("start over. something like Dune but fantasy")
+    assert chat.called("search_books")[0]["filters"]["genres_include"] == ["fantasy"]
 
 
 def test_a_near_title_is_taken_and_said_so(chat: Chat) -> None:
