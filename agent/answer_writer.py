@@ -170,6 +170,11 @@ class AnswerContext(BaseModel):
     ruled_out: list[dict[str, Any]] = Field(default_factory=list, description="'nothing like X' books.")
     away_genres: list[str] = Field(default_factory=list)
     constraints: list[str] = Field(default_factory=list)
+    pages_unknown: bool = Field(
+        default=False,
+        description="A tool said the catalog has no page counts, so its page limit was ignored.",
+    )
+    page_limit: str = Field(default="", description="The reader's page limit in words ('under 200 pages').")
     notes: list[str] = Field(default_factory=list)
     errors: list[str] = Field(default_factory=list)
     more: bool = False
@@ -416,6 +421,9 @@ def _closing(ctx: AnswerContext) -> str:
 
 def _preface(ctx: AnswerContext) -> list[str]:
     lines = list(ctx.notes)
+    if ctx.pages_unknown:
+        limit = f"“{ctx.page_limit}”" if ctx.page_limit else "the page limit"
+        lines.append(f"This catalog has no page counts, so I couldn't apply {limit}.")
     for title, suggestions in ctx.not_found:
         if suggestions:
             lines.append(f"I couldn't find “{title}” in the catalog; did you mean {_names(suggestions[:3])}?")

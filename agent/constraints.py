@@ -27,8 +27,9 @@ from vibeshelf.tools.tool import ToolContext, ToolResult
 
 log = logging.getLogger(__name__)
 
-_LOWER_BOUNDS = ("year_min", "min_average_rating", "min_ratings_count")
-_UPPER_BOUNDS = ("year_max", "max_ratings_count")
+_LOWER_BOUNDS = ("year_min", "min_average_rating", "min_ratings_count", "min_pages")
+_UPPER_BOUNDS = ("year_max", "max_ratings_count", "max_pages")
+_RANGES = (("year_min", "year_max"), ("min_ratings_count", "max_ratings_count"), ("min_pages", "max_pages"))
 _LISTS = ("genres_exclude", "exclude_terms", "exclude_authors", "exclude_ids")
 
 
@@ -128,7 +129,7 @@ class HardConstraints(ReaderConstraints):
             else:  # both bounds must hold: keep the tighter one
                 out[key] = max(theirs, mine[key]) if key in _LOWER_BOUNDS else min(theirs, mine[key])
         # A model bound that contradicts the reader's (year_min 2010 vs "before 2000") is dropped.
-        for low, high in (("year_min", "year_max"), ("min_ratings_count", "max_ratings_count")):
+        for low, high in _RANGES:
             if out.get(low) is not None and out.get(high) is not None and out[low] > out[high]:
                 del out[high if mine.get(low) is not None and mine.get(high) is None else low]
         allowed = SearchFilters.model_fields

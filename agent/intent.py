@@ -23,6 +23,13 @@ search to weigh. Decisions worth knowing:
   "80s"/"1980s"/"eighties" -> 1980-1989 (early/mid/late narrow it); "1800s" and "19th century" ->
   1800-1899 / 1801-1900. "set in the 1920s" is a setting, left to the query. "nothing before 1990"
   flips to year_min 1990.
+- Pages: "under/less than/at most/no more than 200 pages", "200 pages or less/fewer", "200 pages max" ->
+  max_pages 200; "over/more than/at least 300 pages", "300+ pages", "300 pages or more" -> min_pages 300;
+  "between 200 and 400 pages", "200-400 pages" -> both. Bounds are inclusive and "under"/"over" are read
+  loosely (a 200-page book is "under 200 pages"), as for ratings counts. A negation right before flips
+  the bound: "nothing over 500 pages" -> max_pages 500. The phrase leaves the query ("short books under
+  200 pages" searches "short books"); bare "short" or "not too long" stays a vibe, never a bound.
+  "any length" lifts earlier page bounds.
 
 Parsing is pure string work on one message (well under a millisecond); the planner folds the intents of
 every user turn into the conversation's state.
@@ -555,6 +562,9 @@ class Intent(BaseModel):
     clear_years: bool = Field(default=False, description="'any year': drops earlier year limits.")
     year_min: int | None = None
     year_max: int | None = None
+    clear_pages: bool = Field(default=False, description="'any length': drops earlier page limits.")
+    min_pages: int | None = None
+    max_pages: int | None = None
     min_ratings_count: int | None = None
     max_ratings_count: int | None = None
     min_average_rating: float | None = None
@@ -895,6 +905,40 @@ _RECENT = re.compile(
     r"new releases?|newer(?: books| ones| stuff)?|newly published|latest releases?|just (?:came|come) out)\b",
     _I,
 )
+# Page counts: "under 200 pages", "300 pages or more", "between 200 and 400 pages" (see the docstring).
+_PAGE_NUM = r"(\d{1,2},\d{3}|\d{1,5})"
+_PAGE_WORD = r"(?:pages?|pgs?)(?:\s+long)?"
+_PAGE_MAX = (
+    r"under|less than|fewer than|below|at most|no more than|no longer than|shorter than|max(?:imum)?(?: of)?|"
+    r"up to|<=?"
+)
+_PAGE_MIN = r"over|more than|above|at least|longer than|min(?:imum)?(?: of)?|>=?"
+_PAGE_RANGE = re.compile(
+    rf"(?<!\w)(?:(?:between|from)\s+)?{_PAGE_NUM}\s*(?:-|–|to|and)\s*{_PAGE_NUM}\s*{_PAGE_WORD}\b", _I
+)
+_PAGE_CMP = re.compile(rf"(?<![\w<>])({_PAGE_MAX}|{_PAGE_MIN})\s*{_PAGE_NUM}\s*{_PAGE_WORD}\b", _I)
+_PAGE_TAIL = re.compile(
+    rf"(?<!\w){_PAGE_NUM}\s*(?:(\+)\s*{_PAGE_WORD}\b|{_PAGE_WORD}\s*(?:"
+    r"(or (?:less|fewer|under|below|shorter)|max(?:imum)?|at most|tops)"
+    r"|(or (?:more|over|above|longer)|at least|min(?:imum)?|plus|\+))(?!\w))",
+    _I,
+)
+# A negation right before the comparison flips it: "nothing over 500 pages" caps the length at 500.
+_PAGE_NEG = re.compile(
+    r"\b(?:nothing|none|not|never|anything but|no(?: books?| novels?)?|"
+    r"(?:i )?(?:don'?t|do not|dont) want (?:anything|any(?: books?)?|books?))"
+    r"\s+(?:(?:that'?s|that is|that are|which is|which are|is|are)\s+)?$",
+    _I,
+)
+_PAGE_LEAD = re.compile(
+    r"\b(?:of|with|at|in|that (?:are|is|has|have)|which (?:are|is|has|have)|that'?s)\s+$", _I
+)
+_ANY_LENGTH = re.compile(
+    r"\b(?:any (?:length|page count|number of pages)|(?:the )?(?:length|page count) doesn'?t matter|"
+    r"doesn'?t matter how (?:long|short)|(?:i )?don'?t care (?:about the length|how long)|long or short|"
+    r"short or long)\b",
+    _I,
+)
 _ANY_YEAR = re.compile(
     r"\b(?:any (?:year|era|decade|time ?period|period|age)|doesn'?t matter when|old or new|new or old|"
     r"any publication (?:date|year)|don'?t care when)\b",
@@ -1047,6 +1091,9 @@ def _parse_cached(text: str, cfg: ParseConfig) -> Intent:
     for m in t.finditer(_ANY_YEAR):
         intent.clear_years = True
         t.take(m.start(), m.end())
+    for m in t.finditer(_ANY_LENGTH):
+        intent.clear_pages = True
+        t.take(m.start(), m.end())
 
     for m in t.finditer(_DIFFERENT):
         intent.different = True
@@ -1060,6 +1107,7 @@ def _parse_cached(text: str, cfg: ParseConfig) -> Intent:
     _parse_refs(t, intent)
     _parse_titles(t, intent)
     _parse_authors(t, intent)
+    _parse_pages(t, intent)  # before years and ratings: "up to 1200 pages" is no year, "over 5..." no rating
     _parse_years(t, intent, cfg)
     _parse_popularity(t, intent, cfg)
     _parse_negations(t, intent)
@@ -1298,6 +1346,54 @@ def _parse_years(t: _Text, intent: Intent, cfg: ParseConfig) -> None:
         )
 
 
+def _page_count(raw: str) -> int:
+    return int(raw.replace(",", ""))
+
+
+def _merge_pages(intent: Intent, lo: int | None, hi: int | None) -> None:
+    if lo is not None:
+        intent.min_pages = lo if intent.min_pages is None else max(intent.min_pages, lo)
+    if hi is not None:
+        intent.max_pages = hi if intent.max_pages is None else min(intent.max_pages, hi)
+
+
+def _take_page_phrase(t: _Text, start: int, end: int) -> None:
+    """Take a page phrase with the word that ties it to the request ("a novel of 300 pages or less")."""
+    lead = _PAGE_LEAD.search(t.text[:start])
+    t.take(lead.start() if lead and t.free(lead.start(), start) else start, end)
+
+
+def _parse_pages(t: _Text, intent: Intent) -> None:
+    text = t.text
+    for m in t.finditer(_PAGE_RANGE):
+        lo, hi = sorted((_page_count(m.group(1)), _page_count(m.group(2))))
+        if lo < 1:
+            continue
+        _merge_pages(intent, lo, hi)
+        _take_page_phrase(t, m.start(), m.end())
+    bounds: list[tuple[re.Match[str], bool]] = []  # (match, is an upper bound)
+    for m in t.finditer(_PAGE_CMP):
+        cmp = m.group(1).lower()
+        bounds.append((m, bool(re.fullmatch(_PAGE_MAX, cmp, _I))))
+    for m in t.finditer(_PAGE_TAIL):
+        if any(m.start() < b.end() and b.start() < m.end() for b, _ in bounds):
+            continue
+        bounds.append((m, m.group(3) is not None))
+    for m, upper in bounds:
+        value = _page_count(m.group(2) if m.re is _PAGE_CMP else m.group(1))
+        if value < 1:
+            continue
+        start = m.start()
+        neg = _PAGE_NEG.search(text[:start])
+        if neg:  # "nothing over 500 pages": the negation is part of the phrase
+            upper, start = not upper, neg.start()
+        _merge_pages(intent, None if upper else value, value if upper else None)
+        _take_page_phrase(t, start, m.end())
+    if intent.min_pages is not None and intent.max_pages is not None and intent.min_pages > intent.max_pages:
+        # Contradictory phrases ("over 500 pages, under 200 pages"): keep both numbers as a range.
+        intent.min_pages, intent.max_pages = intent.max_pages, intent.min_pages
+
+
 def _parse_popularity(t: _Text, intent: Intent, cfg: ParseConfig) -> None:
     for m in t.finditer(_COUNT_CMP):
         cmp = m.group(1).lower()
@@ -1483,6 +1579,11 @@ class Constraints(BaseModel):
     Exclusions accumulate across turns; ranges and floors are replaced by the latest turn that states
     them. ``admits`` applies the same rules to a result, so a tool without filters (readers_also_liked,
     popular_books) or a real model that forgot one cannot put an excluded book in front of the reader.
+
+    Page bounds are the one exception to "a missing value fails": ``admits`` checks them only on a card
+    that has a page count. Catalogs without any (goodbooks, Book-Crossing) make the tools ignore a page
+    bound and say so in their notes; dropping every card there for its unknown length would leave the
+    reader nothing. Where the catalog has page counts, the tools' filter has already held the bound.
     """
 
     genres_include: list[str] = Field(default_factory=list)
@@ -1495,6 +1596,8 @@ class Constraints(BaseModel):
     min_average_rating: float | None = None
     min_ratings_count: int | None = None
     max_ratings_count: int | None = None
+    min_pages: int | None = None
+    max_pages: int | None = None
 
     def apply(self, intent: Intent) -> Constraints:
         """These constraints updated by a later message (without the turn-local genre includes)."""
@@ -1513,6 +1616,10 @@ class Constraints(BaseModel):
             c.year_min = c.year_max = None
         if intent.year_min is not None or intent.year_max is not None:
             c.year_min, c.year_max = intent.year_min, intent.year_max
+        if intent.clear_pages:
+            c.min_pages = c.max_pages = None
+        if intent.min_pages is not None or intent.max_pages is not None:
+            c.min_pages, c.max_pages = intent.min_pages, intent.max_pages
         if intent.min_average_rating is not None:
             c.min_average_rating = intent.min_average_rating
         if intent.min_ratings_count is not None or intent.max_ratings_count is not None:
@@ -1544,15 +1651,23 @@ class Constraints(BaseModel):
             out["exclude_authors"] = self.exclude_authors[:50]
         if self.exclude_ids:
             out["exclude_ids"] = self.exclude_ids[-200:]
-        for name in ("year_min", "year_max", "min_average_rating", "min_ratings_count", "max_ratings_count"):
+        for name in (
+            "year_min",
+            "year_max",
+            "min_average_rating",
+            "min_ratings_count",
+            "max_ratings_count",
+            "min_pages",
+            "max_pages",
+        ):
             value = getattr(self, name)
             if value is not None:
                 out[name] = value
         if "year_min" in out and "year_max" in out and out["year_min"] > out["year_max"]:
             del out["year_min"]  # never send a range the tool must reject; the later bound is kept
-        lo, hi = out.get("min_ratings_count"), out.get("max_ratings_count")
-        if lo is not None and hi is not None and lo > hi:
-            del out["min_ratings_count"]
+        for low, high in (("min_ratings_count", "max_ratings_count"), ("min_pages", "max_pages")):
+            if low in out and high in out and out[low] > out[high]:
+                del out[low]
         return out
 
     def is_empty(self) -> bool:
@@ -1585,6 +1700,12 @@ class Constraints(BaseModel):
             return False
         if self.max_ratings_count is not None and (count is None or count > self.max_ratings_count):
             return False
+        pages = book.get("num_pages")
+        if pages is not None:  # an unknown length passes a page bound (see the class docstring)
+            if self.min_pages is not None and pages < self.min_pages:
+                return False
+            if self.max_pages is not None and pages > self.max_pages:
+                return False
         if self.exclude_authors:
             authors = _fold(" | ".join(book.get("authors") or []))
             for name in self.exclude_authors:
@@ -1634,7 +1755,19 @@ class Constraints(BaseModel):
             out.append(f"under {self.max_ratings_count:,} ratings")
         if self.min_ratings_count is not None:
             out.append(f"over {self.min_ratings_count:,} ratings")
+        out += self.describe_pages()
         return out
+
+    def describe_pages(self) -> list[str]:
+        """The page bounds in plain English ("under 200 pages"), or nothing when there are none."""
+        lo, hi = self.min_pages, self.max_pages
+        if lo is not None and hi is not None:
+            return [f"{lo:,} pages" if lo == hi else f"{lo:,}–{hi:,} pages"]
+        if hi is not None:
+            return [f"under {hi:,} pages"]
+        if lo is not None:
+            return [f"over {lo:,} pages"]
+        return []
 
 
 def _join(items: list[str]) -> str:

@@ -37,6 +37,7 @@ from pydantic import BaseModel, Field, ValidationError
 from vibeshelf.agent.answer_writer import AnswerContext, write_answer
 from vibeshelf.agent.intent import Constraints, Intent, ParseConfig, TitleRef, parse_intent, split_titles
 from vibeshelf.agent.loop import shown_cards
+from vibeshelf.retrieval.filters import NO_PAGE_COUNTS_NOTE
 from vibeshelf.retrieval.genre_shelves import BROAD_GENRES, specific_genres
 
 RECOMMENDERS = ("search_books", "readers_also_liked", "feeling_lucky", "popular_books")
@@ -772,10 +773,23 @@ def plan(
     return AnswerStep(text=write_answer(_answer_context(state, turn, picks, available)), picks=picks)
 
 
+def _pages_unknown(turn: Turn) -> bool:
+    """Whether a recommender said this turn that the catalog has no page counts (its page limit ignored)."""
+    return any(
+        NO_PAGE_COUNTS_NOTE in (c.result.get("notes") or [])
+        for c in turn.calls
+        if c.name in RECOMMENDERS and isinstance(c.result, dict) and not c.error
+    )
+
+
 def _answer_context(
     state: ConversationState, turn: Turn, picks: list[dict[str, Any]], available: set[str] | None
 ) -> AnswerContext:
     subject = state.subject
+    rules = state.constraints
+    pages_unknown = _pages_unknown(turn)
+    if pages_unknown:  # said once, in its own sentence, not listed as a limit the picks keep to
+        rules = rules.model_copy(update={"min_pages": None, "max_pages": None})
     errors = [c.error for c in turn.calls if c.name in RECOMMENDERS and c.error]
     searched = any(c.name in RECOMMENDERS for c in turn.calls)
     kind = subject.kind if subject.kind != "none" else "greeting"
@@ -797,7 +811,9 @@ def _answer_context(
         ruled_out=[c for lk in state.read_lookups if lk.avoid for c in _found_cards(lk)],
         read_not_found=[lk.ref.title for lk in state.read_lookups if lk.looked_up and lk.match is None],
         away_genres=subject.away_genres,
-        constraints=state.constraints.describe(),
+        constraints=rules.describe(),
+        pages_unknown=pages_unknown,
+        page_limit=", ".join(state.constraints.describe_pages()),
         notes=state.notes,
         errors=[e for e in errors if e],
         more=state.intent.more,

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from vibeshelf.retrieval.filters import build_where
+from vibeshelf.retrieval.filters import build_where, drop_unknowable_pages
 from vibeshelf.retrieval.hybrid_search import HybridSearcher, Mode, SearchHit
 from vibeshelf.retrieval.reranker import DEFAULT_WEIGHTS, QualityPrior, RerankWeights, Scored, rerank
 from vibeshelf.tools.models import SearchFilters
@@ -63,6 +63,14 @@ class BookSearch:
     def rows(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Catalog rows for ``ids`` that exist, keyed by id."""
         return self.searcher.rows_by_id(ids)
+
+    def usable_filters(self, filters: SearchFilters | None) -> tuple[SearchFilters | None, list[str]]:
+        """The part of ``filters`` this catalog can honour, and notes on what it cannot.
+
+        Every tool that takes filters calls this first: page bounds on a catalog without page counts
+        would rule out every book, so they are dropped and a note says so (``filters.drop_unknowable_pages``).
+        """
+        return drop_unknowable_pages(filters, self.searcher.page_counts)
 
     def constrains(self, filters: SearchFilters | None) -> bool:
         """Whether ``filters`` rule out any book at all (False for None or all-null filters)."""

@@ -4,6 +4,11 @@ Negative intent is a filter, never query text: ``exclude_terms=["vampire"]`` dro
 description or genres mention "vampire" or "vampires" as a word, so "no vampires" cannot retrieve a
 vampire novel however close its description is to the rest of the query.
 
+Page bounds (``min_pages`` / ``max_pages``) compare ``num_pages``; a book without a page count fails them,
+as a null fails every constraint here. A catalog with no page counts at all (goodbooks, Book-Crossing)
+would then return nothing, so the tools first ask ``drop_unknowable_pages``: when the catalog has no
+page counts the bounds are left out and ``NO_PAGE_COUNTS_NOTE`` tells the caller why.
+
 Every value reaches SQL either as a number or through ``_sql_str`` (quotes doubled) and terms are reduced
 to word characters before they enter a regular expression, so no filter value can change the query's
 structure.
@@ -179,6 +184,28 @@ def language_codes(language: str) -> tuple[str, ...]:
     return _LANGUAGES.get(code, (key,))
 
 
+NO_PAGE_COUNTS_NOTE = "This catalog has no page counts, so the page limit was not applied."
+
+
+def has_page_counts(catalog: pa.Table) -> bool:
+    """Whether any book in ``catalog`` has a page count (goodbooks and Book-Crossing have none)."""
+    if "num_pages" not in catalog.schema.names:
+        return False
+    return catalog["num_pages"].null_count < catalog.num_rows
+
+
+def drop_unknowable_pages(
+    filters: SearchFilters | None, page_counts: bool
+) -> tuple[SearchFilters | None, list[str]]:
+    """``filters`` less their page bounds when the catalog has no page counts (``page_counts`` False),
+    with ``NO_PAGE_COUNTS_NOTE``; otherwise ``filters`` unchanged and no note.
+
+    Applying a page bound there would rule out every book; ignoring it, and saying so, is more useful."""
+    if page_counts or filters is None or (filters.min_pages is None and filters.max_pages is None):
+        return filters, []
+    return filters.model_copy(update={"min_pages": None, "max_pages": None}), [NO_PAGE_COUNTS_NOTE]
+
+
 def build_where(filters: SearchFilters | None) -> str | None:
     """The SQL ``where`` for LanceDB (DataFusion dialect), or None when nothing is constrained."""
     if filters is None:
@@ -199,6 +226,10 @@ def build_where(filters: SearchFilters | None) -> str | None:
         clauses.append(f"ratings_count >= {int(filters.min_ratings_count)}")
     if filters.max_ratings_count is not None:
         clauses.append(f"ratings_count <= {int(filters.max_ratings_count)}")
+    if filters.min_pages is not None:
+        clauses.append(f"num_pages >= {int(filters.min_pages)}")
+    if filters.max_pages is not None:
+        clauses.append(f"num_pages <= {int(filters.max_pages)}")
     if filters.language:
         codes = language_codes(filters.language)
         ors = [f"lower(language) IN ({', '.join(_sql_str(c) for c in codes)})"]
@@ -224,11 +255,13 @@ class CatalogFilter:
     Same semantics as ``build_where`` (the tests check both on the same cases), about 5x faster than
     LanceDB evaluating the SQL (the term exclusion regex dominates: ~6 ms vs ~25 ms on 10k books), and
     the lower-cased texts it searches are prepared once. A null in a constrained column fails the
-    constraint, as in SQL.
+    constraint, as in SQL. ``page_counts`` says whether the catalog has any page count at all (see
+    ``drop_unknowable_pages``), computed once here.
     """
 
     def __init__(self, catalog: pa.Table) -> None:
         self._catalog = catalog
+        self.page_counts = has_page_counts(catalog)
         genres_text = pc.replace_substring(pc.binary_join(catalog["genres"], " "), "_", " ")
         description = pc.fill_null(catalog["description"], "")
         self._text = pc.utf8_lower(
@@ -265,6 +298,10 @@ class CatalogFilter:
             conditions.append(pc.greater_equal(cat["ratings_count"], int(filters.min_ratings_count)))
         if filters.max_ratings_count is not None:
             conditions.append(pc.less_equal(cat["ratings_count"], int(filters.max_ratings_count)))
+        if filters.min_pages is not None:
+            conditions.append(pc.greater_equal(cat["num_pages"], int(filters.min_pages)))
+        if filters.max_pages is not None:
+            conditions.append(pc.less_equal(cat["num_pages"], int(filters.max_pages)))
         if filters.language:
             codes = language_codes(filters.language)
             either = pc.is_in(self._language, value_set=pa.array(codes, pa.string()))

@@ -283,6 +283,11 @@ class HybridSearcher:
         )
         return {r["id"]: np.asarray(r["vector"], dtype=np.float32) for r in rows}
 
+    @property
+    def page_counts(self) -> bool:
+        """Whether any book in the catalog has a page count (computed once, when the catalog was loaded)."""
+        return self._filter.page_counts
+
     def mask(self, filters: SearchFilters | None) -> np.ndarray | None:
         """One bool per catalog row: does it pass ``filters``? None when nothing is constrained."""
         if filters is None:

@@ -55,6 +55,16 @@ def test_a_model_bound_that_contradicts_the_reader_is_dropped():
     assert merged == {"year_max": 1999}
 
 
+def test_page_bounds_merge_like_year_bounds():
+    c = HardConstraints.from_conversation(turns("something cozy", "nothing over 300 pages"))
+    assert c.rules.max_pages == 300 and "- under 300 pages" in c.describe()
+    assert c.merge_filters({"max_pages": 500, "min_pages": 100}) == {"max_pages": 300, "min_pages": 100}
+    assert c.merge_filters({"max_pages": 250}) == {"max_pages": 250}  # the tighter bound
+    assert c.merge_filters({"min_pages": 400}) == {"max_pages": 300}  # a contradicting model bound goes
+    assert c.violation(BOOKS[0].model_copy(update={"num_pages": 420})) == "reader constraint"
+    assert c.violation(BOOKS[0]) is None  # no page count: left to the tool, which says so
+
+
 def test_arguments_without_a_filters_slot_get_avoid_ids():
     c = HardConstraints.from_conversation([], SessionState(read_ids=["t:1"]))
     assert c.merge_arguments(["book_ids", "avoid_ids"], {"book_ids": ["t:9"]}) == {

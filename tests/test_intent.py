@@ -265,6 +265,71 @@ def test_classic_is_the_classics_shelf_not_a_year_cut() -> None:
     assert intent.year_max is None
 
 
+# --- length ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "min_pages", "max_pages", "query"),
+    [
+        ("short books under 200 pages", None, 200, "short books"),
+        ("nothing over 500 pages", None, 500, ""),
+        ("a novel of 300 pages or less", None, 300, ""),
+        ("a cozy mystery, less than 250 pages", None, 250, "a cozy mystery"),
+        ("fewer than 150 pages please", None, 150, ""),
+        ("at most 250 pages", None, 250, ""),
+        ("no more than 300 pages", None, 300, ""),
+        ("not more than 300 pages", None, 300, ""),
+        ("300 pages or fewer", None, 300, ""),
+        ("quick reads, 150 pages tops", None, 150, "quick reads"),
+        ("books with under 200 pages about dragons", None, 200, "books about dragons"),
+        ("an epic fantasy over 600 pages", 600, None, "an epic fantasy"),
+        ("more than 400 pages", 400, None, ""),
+        ("at least 300 pages", 300, None, ""),
+        ("300+ pages", 300, None, ""),
+        ("a saga of 1,000 pages or more", 1000, None, "a saga"),
+        ("nothing under 100 pages", 100, None, ""),
+        ("between 200 and 400 pages", 200, 400, ""),
+        ("a thriller, 200-400 pages", 200, 400, "a thriller"),
+    ],
+)
+def test_page_counts(text: str, min_pages: int | None, max_pages: int | None, query: str) -> None:
+    intent = parse_intent(text)
+    assert (intent.min_pages, intent.max_pages) == (min_pages, max_pages)
+    assert intent.query == query
+
+
+def test_page_numbers_are_not_years_or_ratings_and_other_negations_do_not_flip_them() -> None:
+    intent = parse_intent("up to 1200 pages, over 4 stars")
+    assert intent.max_pages == 1200 and intent.year_max is None and intent.min_average_rating == 4.0
+    intent = parse_intent("between 1000 and 1500 pages")
+    assert (intent.min_pages, intent.max_pages) == (1000, 1500) and intent.year_min is None
+    assert parse_intent("over 500 pages").min_average_rating is None  # "over 5..." is no rating
+    intent = parse_intent("no vampires under 300 pages")  # the "no" is about vampires
+    assert intent.max_pages == 300 and intent.min_pages is None and intent.exclude_terms == ["vampire"]
+
+
+@pytest.mark.parametrize("text", ["something short", "short and sweet", "not too long", "a 300 page book"])
+def test_length_words_without_a_bound_stay_vibes(text: str) -> None:
+    intent = parse_intent(text)
+    assert intent.min_pages is None and intent.max_pages is None
+    if "short" in text:
+        assert "short" in intent.query
+
+
+def test_page_limits_fold_like_year_ranges() -> None:
+    c = Constraints().apply(parse_intent("short books under 200 pages"))
+    assert (c.min_pages, c.max_pages) == (None, 200)
+    assert c.filters() == {"max_pages": 200} and c.describe() == ["under 200 pages"]
+    c = c.apply(parse_intent("something darker"))  # a turn that says nothing about length keeps it
+    assert c.max_pages == 200
+    c = c.apply(parse_intent("actually between 300 and 500 pages"))  # a new range replaces the old one
+    assert (c.min_pages, c.max_pages) == (300, 500) and c.describe() == ["300–500 pages"]
+    c = c.apply(parse_intent("any length is fine"))
+    assert c.min_pages is None and c.max_pages is None and c.is_empty()
+    assert Constraints(min_pages=400).describe() == ["over 400 pages"]
+    assert "min_pages" not in Constraints(min_pages=500, max_pages=200).filters()  # never an invalid range
+
+
 # --- popularity and quality -----------------------------------------------------------------------
 
 
@@ -381,6 +446,15 @@ def test_admits_checks_every_rule_the_search_would() -> None:
     assert not Constraints(exclude_ids=["t:1"]).admits(_card())
     assert not Constraints().admits(_card(), include=["romance"])
     assert Constraints().admits(_card(), include=["romance", "horror"])
+
+
+def test_admits_checks_pages_only_where_the_card_has_a_page_count() -> None:
+    rules = Constraints(max_pages=200)
+    assert not rules.admits(_card(num_pages=350))
+    assert rules.admits(_card(num_pages=200)) and rules.admits(_card(num_pages=120))
+    # No page count (every goodbooks card): the tools said they could not apply the bound; kept.
+    assert rules.admits(_card()) and rules.admits(_card(num_pages=None))
+    assert not Constraints(min_pages=300).admits(_card(num_pages=299))
 
 
 def test_filters_are_valid_search_filters() -> None:

@@ -141,6 +141,22 @@ async def test_the_guard_drops_violating_books_before_they_are_shown(
     assert seen_by_planner == [c.id for c in shown]
 
 
+@pytest.mark.slow
+async def test_a_page_limit_the_catalog_cannot_check_keeps_the_cards_and_is_said(
+    planner_agent: Agent,
+) -> None:
+    # goodbooks-mini has no page counts: the real tools ignore the bound and note it, the guard (which
+    # holds max_pages 200 too) keeps the cards, and the answer says so in one sentence.
+    chat = Conversation(planner_agent)
+    events = await chat.say("short books under 200 pages")
+    (search,) = calls(events, "search_books")
+    assert search["query"] == "short books" and search["filters"] == {"max_pages": 200}
+    shown = assert_consistent(events)
+    assert len(shown) == search["limit"]
+    text = "".join(e.delta for e in events if isinstance(e, TextEvent))
+    assert text.count("This catalog has no page counts, so I couldn't apply “under 200 pages”.") == 1
+
+
 # --- the loop's side of the rule -----------------------------------------------------------------------
 
 

@@ -153,6 +153,23 @@ def test_time_limits(chat: Chat, text: str, year_min: int | None, year_max: int 
     assert years and all((year_min or -9999) <= y <= (year_max or 9999) for y in years)
 
 
+def test_a_page_limit_the_catalog_cannot_check_is_said_and_the_picks_still_shown(chat: Chat) -> None:
+    answer = chat.say("short books under 200 pages")
+    (search,) = chat.called("search_books")
+    assert search["query"] == "short books"  # the page phrase left the query; "short" stays a vibe
+    assert search["filters"] == {"max_pages": 200}
+    assert len(listed(answer)) == search["limit"]  # goodbooks-mini has no page counts: nothing lost
+    note = "This catalog has no page counts, so I couldn't apply “under 200 pages”."
+    assert answer.text.count(note) == 1
+    assert "(under 200 pages)" not in answer.text  # not claimed as a limit the picks keep to
+    assert_grounded(chat)
+
+    answer = chat.say("only fantasy ones")  # the limit carries, and so does saying it was not applied
+    assert search_filters(chat)["max_pages"] == 200 and note in answer.text and listed(answer)
+    answer = chat.say("any length is fine")
+    assert "max_pages" not in search_filters(chat) and "page counts" not in answer.text
+
+
 def test_recent_follows_the_catalog(chat: Chat, mini_tools: MiniTools) -> None:
     latest = max(r["year"] or 0 for r in mini_tools.rows.values())
     chat.config = PlannerConfig(parse=catalog_parse_config(_catalog(mini_tools)))

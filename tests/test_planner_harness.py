@@ -2,7 +2,8 @@
 
 The tools answer with the real argument and result models (so a planner call with a wrong field fails
 validation exactly as in production), the real title lookup (``retrieval.title_lookup``) and the real
-filter SQL (``retrieval.filters.build_where``) on a real LanceDB table in a temp folder. Only the ranking
+filter SQL (``retrieval.filters.build_where``) on a real LanceDB table in a temp folder, with page bounds
+left out and noted as the real tools do (``retrieval.filters.drop_unknowable_pages``). Only the ranking
 is simpler than production: search ranks by query words found in the book (no vector index needed),
 readers_also_liked counts co-readers in goodbooks-mini's ratings, feeling_lucky draws with a fixed seed.
 """
@@ -24,7 +25,7 @@ from pydantic import BaseModel
 from vibeshelf.agent.planner import AnswerStep, PlannerConfig, ToolCallsStep, plan
 from vibeshelf.agent.prompt import fence_data
 from vibeshelf.layout import Layout
-from vibeshelf.retrieval.filters import build_where
+from vibeshelf.retrieval.filters import build_where, drop_unknowable_pages, has_page_counts
 from vibeshelf.retrieval.title_lookup import TitleLookup
 from vibeshelf.tools.models import (
     BookCard,
@@ -77,6 +78,7 @@ class MiniTools:
         self.rows: dict[str, dict[str, Any]] = {r["id"]: r for r in catalog.to_pylist()}
         self.titles = TitleLookup.from_table(catalog)
         self.table = lancedb.connect(str(work / "lancedb")).create_table("books", catalog, mode="overwrite")
+        self.page_counts = has_page_counts(catalog)
         self.genres = {g for r in self.rows.values() for g in r["genres"]}
         liked: dict[str, set[str]] = defaultdict(set)
         for r in pq.read_table(layout.ratings).to_pylist():
@@ -101,9 +103,10 @@ class MiniTools:
 
     # --- tools ---
     def search_books(self, args: SearchBooksArgs) -> SearchResult:
+        filters, notes = drop_unknowable_pages(args.filters, self.page_counts)
         words = [w for w in _WORD.findall(args.query.lower()) if w not in _STOP]
         scored = []
-        for row in self._allowed(args.filters):
+        for row in self._allowed(filters):
             text = " ".join([row["title"], row["description"] or "", " ".join(row["genres"])]).lower()
             hits = [w for w in dict.fromkeys(words) if re.search(rf"\b{w}", text)]
             scored.append((len(hits), row["ratings_count"] or 0, row, hits))
@@ -113,7 +116,7 @@ class MiniTools:
             for i, (_, _, row, hits) in enumerate(scored[: args.limit])
         ]
         return SearchResult(
-            books=books, query=args.query, applied_filters=args.filters, total_candidates=len(scored)
+            books=books, query=args.query, applied_filters=filters, total_candidates=len(scored), notes=notes
         )
 
     def find_book(self, args: FindBookArgs) -> FindBookResult:
@@ -157,15 +160,16 @@ class MiniTools:
         return PopularBooksResult(books=books, genre=args.genre)
 
     def feeling_lucky(self, args: FeelingLuckyArgs) -> FeelingLuckyResult:
-        rows = self._allowed(args.filters)
+        filters, notes = drop_unknowable_pages(args.filters, self.page_counts)
+        rows = self._allowed(filters)
         if args.mood:
-            ranked = self.search_books(SearchBooksArgs(query=args.mood, filters=args.filters, limit=25)).books
+            ranked = self.search_books(SearchBooksArgs(query=args.mood, filters=filters, limit=25)).books
             pool = [self.rows[b.id] for b in ranked]
         else:
             pool = sorted(rows, key=lambda r: -(r["average_rating"] or 0))[:25]
         pick = random.Random(7).choice(pool) if pool else None
         card = self._card(pick, method="lucky", reason="a lucky pick") if pick else None
-        return FeelingLuckyResult(book=card, mood=args.mood, applied_filters=args.filters)
+        return FeelingLuckyResult(book=card, mood=args.mood, applied_filters=filters, notes=notes)
 
     def get_book(self, args: GetBookArgs) -> GetBookResult:
         return GetBookResult(book=BookDetails.from_row(self.rows[args.book_id]))

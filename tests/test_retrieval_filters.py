@@ -8,7 +8,15 @@ import pyarrow.compute as pc
 import pytest
 
 from vibeshelf.ingest.catalog import CATALOG_SCHEMA
-from vibeshelf.retrieval.filters import CatalogFilter, build_where, language_codes, term_pattern
+from vibeshelf.retrieval.filters import (
+    NO_PAGE_COUNTS_NOTE,
+    CatalogFilter,
+    build_where,
+    drop_unknowable_pages,
+    has_page_counts,
+    language_codes,
+    term_pattern,
+)
 from vibeshelf.tools.models import SearchFilters
 
 
@@ -30,6 +38,7 @@ ROWS = [
         language="eng",
         average_rating=4.0,
         ratings_count=900_000,
+        num_pages=418,
     ),
     _row(
         "2",
@@ -40,6 +49,7 @@ ROWS = [
         language="en-US",
         average_rating=3.6,
         ratings_count=4_000_000,
+        num_pages=498,
     ),
     _row(
         "3",
@@ -51,6 +61,7 @@ ROWS = [
         language="en-GB",
         average_rating=4.1,
         ratings_count=1_200_000,
+        num_pages=532,
     ),
     _row(
         "4",
@@ -62,6 +73,7 @@ ROWS = [
         language="fre",
         average_rating=4.3,
         ratings_count=10,
+        num_pages=96,
     ),
     _row(
         "5",
@@ -73,6 +85,7 @@ ROWS = [
         language=None,
         average_rating=3.9,
         ratings_count=40_000,
+        num_pages=123,
     ),
     _row(
         "6",
@@ -95,6 +108,7 @@ ROWS = [
         language="eng",
         average_rating=3.8,
         ratings_count=250_000,
+        num_pages=642,
     ),
 ]
 
@@ -187,6 +201,40 @@ def test_year_rating_and_popularity_ranges(table) -> None:
     assert ids(table, max_ratings_count=1000) == ["4", "6"]
 
 
+def test_page_ranges_and_unknown_page_counts(table) -> None:
+    assert ids(table, max_pages=200) == ["4", "5"]
+    assert ids(table, max_pages=498) == ["1", "2", "4", "5"]  # inclusive
+    assert ids(table, min_pages=500) == ["3", "7"]
+    assert ids(table, min_pages=400, max_pages=500) == ["1", "2"]
+    # 6 has no page count: it never satisfies a page bound, however wide.
+    assert ids(table, min_pages=1) == ["1", "2", "3", "4", "5", "7"]
+    assert ids(table, min_pages=1, genres_include=["comics"]) == []
+    assert ids(table, max_pages=200, language="fr") == ["4"]
+
+
+def test_page_bounds_are_dropped_with_a_note_only_where_the_catalog_has_no_page_counts(table) -> None:
+    catalog = table.to_arrow()
+    assert has_page_counts(catalog) and CatalogFilter(catalog).page_counts
+    blank = catalog.set_column(
+        catalog.schema.get_field_index("num_pages"),
+        "num_pages",
+        pa.nulls(catalog.num_rows, pa.int32()),
+    )
+    assert not has_page_counts(blank) and not CatalogFilter(blank).page_counts
+    assert not has_page_counts(catalog.drop_columns(["num_pages"]))
+
+    paged = SearchFilters(max_pages=200, genres_exclude=["horror"])
+    assert drop_unknowable_pages(paged, True) == (paged, [])
+    kept, notes = drop_unknowable_pages(paged, False)
+    assert kept == SearchFilters(genres_exclude=["horror"]) and notes == [NO_PAGE_COUNTS_NOTE]
+    assert drop_unknowable_pages(SearchFilters(min_pages=300), False)[0].is_empty()
+    # Without a page bound there is nothing to say.
+    assert drop_unknowable_pages(SearchFilters(year_min=1900), False) == (SearchFilters(year_min=1900), [])
+    assert drop_unknowable_pages(None, False) == (None, [])
+    # Applied anyway, a page bound on that catalog would rule out every book: why it is dropped.
+    assert CatalogFilter(blank).mask(SearchFilters(max_pages=10_000)).sum() == 0
+
+
 def test_language_codes_cover_names_iso_codes_and_regions(table) -> None:
     assert {"en", "eng"} <= set(language_codes("English"))
     assert ids(table, language="en") == ["1", "2", "3", "6", "7"]
@@ -235,3 +283,4 @@ def test_accented_words_and_nulls_agree_in_sql_and_in_memory(tmp_path) -> None:
     assert ids(table, max_ratings_count=10**9) == ["b"]
     assert ids(table, year_max=2000) == ["a"]
     assert ids(table, language="fr") == ["a"]
+    assert ids(table, max_pages=500) == []  # neither has a page count: a page bound fails both

@@ -88,6 +88,16 @@ def test_search_endpoint_maps_query_parameters_to_filters(client: TestClient) ->
         assert {"romance", "fantasy"} & set(book["genres"]) and "vampires" not in book["genres"]
 
 
+def test_search_endpoint_takes_page_bounds(client: TestClient) -> None:
+    body = client.get("/v1/books/search", params={"q": "a short read", "max_pages": 200, "limit": 3}).json()
+    # goodbooks-mini has no page counts: the bound is not applied, and the result says so.
+    assert len(body["books"]) == 3 and body["applied_filters"]["max_pages"] is None
+    assert any("no page counts" in n for n in body["notes"])
+    response = client.get("/v1/books/search", params={"q": "x", "min_pages": 300, "max_pages": 200})
+    assert response.status_code == 422
+    assert [f["field"] for f in response.json()["error"]["fields"]] == ["max_pages"]
+
+
 def test_search_endpoint_rejects_bad_filters_naming_the_parameter(client: TestClient) -> None:
     response = client.get("/v1/books/search", params={"q": "x", "year_min": 2000, "year_max": 1990})
     assert response.status_code == 422

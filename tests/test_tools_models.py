@@ -46,6 +46,9 @@ def test_filters_default_to_no_constraint() -> None:
     [
         ({"year_min": 2000, "year_max": 1999}, ("year_max",)),
         ({"min_ratings_count": 10, "max_ratings_count": 9}, ("max_ratings_count",)),
+        ({"min_pages": 300, "max_pages": 200}, ("max_pages",)),
+        ({"min_pages": 0}, ("min_pages",)),
+        ({"max_pages": -1}, ("max_pages",)),
         ({"min_average_rating": 5.5}, ("min_average_rating",)),
         ({"min_average_rating": -1}, ("min_average_rating",)),
         ({"min_ratings_count": -1}, ("min_ratings_count",)),
@@ -63,6 +66,12 @@ def test_filters_reject_bad_values_naming_the_field(data: dict[str, object], loc
 def test_filters_accept_equal_bounds_and_bc_years() -> None:
     filters = SearchFilters(year_min=-500, year_max=-500, min_ratings_count=5, max_ratings_count=5)
     assert (filters.year_min, filters.year_max) == (-500, -500)
+    assert SearchFilters(min_pages=200, max_pages=200).max_pages == 200
+
+
+def test_an_inverted_page_range_error_names_both_bounds() -> None:
+    with pytest.raises(ValidationError, match=r"max_pages \(200\) must be >= min_pages \(300\)"):
+        SearchFilters(min_pages=300, max_pages=200)
 
 
 def test_filters_normalise_genres_and_lists() -> None:
@@ -213,15 +222,17 @@ def test_book_card_from_a_catalog_row() -> None:
     )
     assert len(card.excerpt) <= EXCERPT_CHARS
     assert card.why.fused_rank == 1
+    assert card.num_pages == 309
     assert set(BookCard.model_fields) >= {"id", "title", "series", "authors", "year", "genres", "why"}
 
 
 def test_book_card_tolerates_missing_values() -> None:
     row = {"id": "bookcrossing:0002005018", "title": "Clara Callan", "authors": "Richard Bruce Wright"}
     row |= {"average_rating": math.nan, "year": None, "genres": None, "series": "", "description": None}
-    card = BookCard.from_row(row)
+    card = BookCard.from_row(row | {"num_pages": math.nan})
     assert card.authors == ["Richard Bruce Wright"]
     assert card.average_rating is None and card.year is None and card.genres == [] and card.series is None
+    assert card.num_pages is None
     assert card.excerpt is None and card.why == MatchEvidence()
 
 

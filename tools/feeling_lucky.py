@@ -16,14 +16,15 @@ def feeling_lucky(ctx: ToolContext[Services], args: FeelingLuckyArgs) -> Feeling
     """Pick ONE good book for the reader's mood (or any mood), drawn at random among the best matches so
     asking again gives a different pick. Use it for "surprise me" or "I'm feeling lucky"."""
     services = ctx.deps
-    notes = genre_notes(args.filters, services.genres)
+    filters, unusable = services.search.usable_filters(args.filters)
+    notes = [*unusable, *genre_notes(filters, services.genres)]
     if args.mood:
-        ranked = services.search.search(args.mood, args.filters, limit=LUCKY_POOL).ranked
+        ranked = services.search.search(args.mood, filters, limit=LUCKY_POOL).ranked
         pick = lucky_pick(ranked, services.rng)
         card = hit_card(pick, method="lucky") if pick else None
     else:
         # No mood: well-loved books, weighted by smoothed rating rather than sheer popularity.
-        pool = most_popular(services.search.searcher, services.prior, args.filters, LUCKY_POOL * 3)
+        pool = most_popular(services.search.searcher, services.prior, filters, LUCKY_POOL * 3)
         by_quality = sorted(
             (Scored(s.item, 0.0, s.quality, s.popularity, s.quality) for s in pool), key=lambda s: -s.score
         )
@@ -38,4 +39,4 @@ def feeling_lucky(ctx: ToolContext[Services], args: FeelingLuckyArgs) -> Feeling
         notes.append("Nothing passed the filters; relax them and try again.")
     elif card.why.reason:
         card.why.reason = f"lucky pick among the top {LUCKY_POOL}: {card.why.reason}"
-    return FeelingLuckyResult(book=card, mood=args.mood, applied_filters=args.filters, notes=notes)
+    return FeelingLuckyResult(book=card, mood=args.mood, applied_filters=filters, notes=notes)

@@ -155,6 +155,9 @@ class BookCard(ToolModel):
     ratings_count: int | None = Field(
         default=None, ge=0, description="Number of ratings; a popularity signal."
     )
+    num_pages: int | None = Field(
+        default=None, ge=0, description="Page count of the edition; null when the catalog does not say."
+    )
     image_url: str | None = Field(default=None, description="Cover image URL.")
     link: str | None = Field(default=None, description="Link to the book's page at its source.")
     excerpt: str | None = Field(
@@ -171,6 +174,7 @@ class BookCard(ToolModel):
         index = _none_if_nan(row.get("series_index"))
         year = _none_if_nan(row.get("year"))
         count = _none_if_nan(row.get("ratings_count"))
+        pages = _none_if_nan(row.get("num_pages"))
         return {
             "id": str(row["id"]),
             "title": str(row["title"]),
@@ -182,6 +186,7 @@ class BookCard(ToolModel):
             # float32 storage turns 4.34 into 4.340000152...; two decimals is what a reader sees.
             "average_rating": None if rating is None else round(float(rating), 2),
             "ratings_count": None if count is None else int(count),
+            "num_pages": None if pages is None else int(pages),
             "image_url": _none_if_nan(row.get("image_url")) or None,
             "link": _none_if_nan(row.get("link")) or None,
             "excerpt": make_excerpt(row.get("description")),
@@ -200,18 +205,15 @@ class BookDetails(BookCard):
         default=None, description=f"The description, up to {DETAIL_DESCRIPTION_CHARS} characters."
     )
     language: str | None = Field(default=None, description="Language code of the edition.")
-    num_pages: int | None = Field(default=None, ge=0)
     isbn: str | None = None
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any], why: MatchEvidence | None = None) -> BookDetails:
-        pages = _none_if_nan(row.get("num_pages"))
         return cls(
             **cls.card_fields(row),
             why=why or MatchEvidence(),
             description=make_excerpt(row.get("description"), DETAIL_DESCRIPTION_CHARS),
             language=_none_if_nan(row.get("language")) or None,
-            num_pages=None if pages is None else int(pages),
             isbn=_none_if_nan(row.get("isbn")) or None,
         )
 
@@ -234,6 +236,10 @@ def _clean_strings(values: list[str] | None, *, genre: bool = False) -> list[str
         if value:
             seen.setdefault(value, None)
     return list(seen) or None
+
+
+# Each upper bound of SearchFilters and the lower bound it must not fall below.
+_RANGE_LOWER = {"year_max": "year_min", "max_ratings_count": "min_ratings_count", "max_pages": "min_pages"}
 
 
 class SearchFilters(ToolModel):
@@ -278,6 +284,18 @@ class SearchFilters(ToolModel):
         description="Maximum number of ratings. A low value (e.g. 20000) finds lesser-known books. "
         "Must be >= min_ratings_count.",
     )
+    min_pages: int | None = Field(
+        default=None,
+        ge=1,
+        description="Fewest pages, inclusive ('at least 300 pages' -> 300). Ignored, with a note, when "
+        "the catalog has no page counts.",
+    )
+    max_pages: int | None = Field(
+        default=None,
+        ge=1,
+        description="Most pages, inclusive ('under 200 pages' -> 200). Must be >= min_pages. Ignored, "
+        "with a note, when the catalog has no page counts.",
+    )
     language: str | None = Field(
         default=None,
         max_length=20,
@@ -317,20 +335,13 @@ class SearchFilters(ToolModel):
 
     # Range checks sit on the upper field (not a model validator) so the error names a field path
     # the model can fix: "filters.year_max", not just "filters".
-    @field_validator("year_max")
+    @field_validator("year_max", "max_ratings_count", "max_pages")
     @classmethod
-    def _year_range(cls, value: int | None, info: ValidationInfo) -> int | None:
-        low = info.data.get("year_min")
+    def _range(cls, value: int | None, info: ValidationInfo) -> int | None:
+        lower = _RANGE_LOWER[info.field_name]
+        low = info.data.get(lower)
         if value is not None and low is not None and value < low:
-            raise ValueError(f"year_max ({value}) must be >= year_min ({low})")
-        return value
-
-    @field_validator("max_ratings_count")
-    @classmethod
-    def _count_range(cls, value: int | None, info: ValidationInfo) -> int | None:
-        low = info.data.get("min_ratings_count")
-        if value is not None and low is not None and value < low:
-            raise ValueError(f"max_ratings_count ({value}) must be >= min_ratings_count ({low})")
+            raise ValueError(f"{info.field_name} ({value}) must be >= {lower} ({low})")
         return value
 
     def is_empty(self) -> bool:

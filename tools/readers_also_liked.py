@@ -80,11 +80,12 @@ def readers_also_liked(ctx: ToolContext[Services], args: ReadersAlsoLikedArgs) -
                 for u in unknown
             ],
         )
+    filters, unusable = services.search.usable_filters(args.filters)
     avoid = list(dict.fromkeys([*args.avoid_ids, *seeds]))
     # Fetch extra candidates: diversification may defer or drop some.
     want = args.limit * 3
 
-    cf_hits, cold = _collaborative(services, seeds, avoid, want, args.filters)
+    cf_hits, cold = _collaborative(services, seeds, avoid, want, filters)
     cold = [c for c in cold if c in seeds]
     items: list[tuple[str, MatchEvidence]] = []
     for rank, hit in enumerate(cf_hits, start=1):
@@ -106,7 +107,7 @@ def readers_also_liked(ctx: ToolContext[Services], args: ReadersAlsoLikedArgs) -
     content_seeds = cold if cf_hits and cold else (seeds if len(cf_hits) < args.limit else [])
     if content_seeds:
         taken = {i for i, _ in items}
-        for hit in services.search.similar_to(content_seeds, [*avoid, *taken], want, args.filters):
+        for hit in services.search.similar_to(content_seeds, [*avoid, *taken], want, filters):
             why = MatchEvidence(
                 vector_rank=hit.vector_rank,
                 score=round(hit.fused_score, 4),
@@ -131,14 +132,14 @@ def readers_also_liked(ctx: ToolContext[Services], args: ReadersAlsoLikedArgs) -
     rows = services.search.rows([i for i, _ in items])
     present = [(rows[i], why) for i, why in items if i in rows]
     ordered = diversify(present, lambda p: p[0], DEFAULT_WEIGHTS)[: args.limit]
-    notes = genre_notes(args.filters, services.genres)
-    if not ordered and services.search.constrains(args.filters):
+    notes = [*unusable, *genre_notes(filters, services.genres)]
+    if not ordered and services.search.constrains(filters):
         notes.append("No book like the seeds passed the filters; relax a filter and retry.")
     return ReadersAlsoLikedResult(
         books=[BookCard.from_row(row, why) for row, why in ordered],
         method=method,
         cold_seeds=cold,
         unknown_ids=unknown,
-        applied_filters=args.filters,
+        applied_filters=filters,
         notes=notes,
     )

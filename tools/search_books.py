@@ -59,18 +59,19 @@ def search_books(ctx: ToolContext[Services], args: SearchBooksArgs) -> SearchRes
     (no vampires, not scary, nothing by X, already read) in filters, never in the query.
     """
     services = ctx.deps
-    outcome = services.search.search(args.query, args.filters, limit=args.limit)
-    notes = genre_notes(args.filters, services.genres)
+    filters, unusable = services.search.usable_filters(args.filters)
+    outcome = services.search.search(args.query, filters, limit=args.limit)
+    notes = [*unusable, *genre_notes(filters, services.genres)]
     if not outcome.ranked:
         notes.append(
             "No book matched with these filters; relax a filter (genres, years, rating, language) and retry."
-            if args.filters is not None and not args.filters.is_empty()
+            if filters is not None and not filters.is_empty()
             else "No book matched; rephrase the query with other words."
         )
     return SearchResult(
         books=[hit_card(s) for s in outcome.ranked],
         query=args.query,
-        applied_filters=args.filters,
+        applied_filters=filters,
         total_candidates=outcome.total_candidates,
         notes=notes,
     )
