@@ -1530,6 +1530,7 @@ def _set_query(t: _Text, intent: Intent) -> None:
     rest = t.remaining()
     rest = _REQUEST.sub("", rest)
     rest = re.sub(r"\s+", " ", rest).strip(" \t,.;:!?-–—")
+    rest = re.sub(r"\s+([,;:!?])", r"\1", rest)  # a phrase taken out of "X under 200 pages, Y" leaves "X , Y"
     rest = re.sub(r"^(?:and|but|or|also|then|so|with|please)\b\s*", "", rest, flags=_I).strip()
     rest = re.sub(r"\s*\b(?:please|pls|thanks|thank you|thx)\W*$", "", rest, flags=_I).strip(" ,.;:!?")
     rest = re.sub(

@@ -19,6 +19,9 @@ def test_a_mood_is_the_query_and_adds_no_constraint() -> None:
 
 def test_a_clause_cut_leaves_no_dangling_punctuation() -> None:
     assert parse_intent("a romance, but no vampires and nothing by Nicholas Sparks").query == "a romance"
+    assert (
+        parse_intent("short books under 200 pages, something funny").query == "short books, something funny"
+    )
 
 
 def test_request_phrasing_is_stripped_from_the_query() -> None:
