@@ -30,7 +30,10 @@ log = logging.getLogger(__name__)
 _LOWER_BOUNDS = ("year_min", "min_average_rating", "min_ratings_count", "min_pages")
 _UPPER_BOUNDS = ("year_max", "max_ratings_count", "max_pages")
 _RANGES = (("year_min", "year_max"), ("min_ratings_count", "max_ratings_count"), ("min_pages", "max_pages"))
-_LISTS = ("genres_exclude", "exclude_terms", "exclude_authors", "exclude_ids")
+# Lists unioned with the model's. genres_all may join them (more shelves required only narrows, as the
+# reader's rule does); genres_include may not: a union of any-of lists widens the search, so the reader's
+# include is held by ``violation`` on the results instead.
+_LISTS = ("genres_all", "genres_exclude", "exclude_terms", "exclude_authors", "exclude_ids")
 
 
 def _text(content: Any) -> str:

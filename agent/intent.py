@@ -7,7 +7,10 @@ search to weigh. Decisions worth knowing:
 - Genres come from a small lexicon of reader words -> Goodreads shelves (``GENRE_WORDS``). A genre word
   said positively ("a cozy mystery") adds ``genres_include`` (any-of) and stays in the query; said under
   a negation ("nothing young adult") it adds ``genres_exclude``. Only well-populated shelves are
-  included positively; small ones ("coming of age") are left to the query.
+  included positively; small ones ("coming of age") are left to the query. A tone shelf
+  (``_TONE_SHELVES``: humor) said beside another genre qualifies it: "a funny fantasy" is
+  ``genres_include`` ['fantasy'] plus ``genres_all`` ['humor'] (every one of), not fantasy-or-humor;
+  said alone ("something funny") it is an ordinary include.
 - Themes ("no vampires", "nothing with zombies or war") become ``exclude_terms`` (singular; the search
   also drops plurals) and, where a shelf exists, ``genres_exclude`` too ("vampires"). An unknown noun
   right after a strong negation ("no cliffhangers") becomes a term; a degree phrase ("nothing too
@@ -46,6 +49,12 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 # --- lexicons -------------------------------------------------------------------------------------
+
+# Shelves that describe how a book reads rather than what kind of book it is. Said beside a kind
+# ("a funny fantasy", "a hilarious mystery") the reader wants both, so the tone goes to ``genres_all``
+# (every one of) while the kind stays any-of; any-of over both would return unfunny fantasy. Kept small
+# and explicit: only shelves that qualify any genre well and are populated enough to filter on.
+_TONE_SHELVES = frozenset({"humor"})
 
 # Reader words -> Goodreads shelves. The key is a regex fragment (matched on word boundaries, case-
 # insensitively); the first shelf is the main one. ``positive`` says whether a plain mention narrows
@@ -554,6 +563,9 @@ class Intent(BaseModel):
     topical: bool = Field(default=False, description="The query names a new topic (not only nudges/genres).")
     nudge: bool = Field(default=False, description="The query only nudges the previous one ('darker').")
     genres_include: list[str] = Field(default_factory=list)
+    genres_all: list[str] = Field(
+        default_factory=list, description="Tone shelves every book must have ('a funny fantasy': humor)."
+    )
     genres_exclude: list[str] = Field(default_factory=list)
     exclude_terms: list[str] = Field(default_factory=list)
     exclude_authors: list[str] = Field(default_factory=list)
@@ -1078,6 +1090,8 @@ def _parse_cached(text: str, cfg: ParseConfig) -> Intent:
     # Lifting an earlier exclusion ("YA is fine now"): genre/theme words inside become allowed.
     for m in t.finditer(_ALLOW):
         phrase = m.group("a") or m.group("b") or ""
+        if _NEG_CUE.match(phrase):
+            continue  # "actually not funny" rules humor out; the negations below read it
         genre_hits = _genre_hits(phrase)
         theme_hits = _theme_hits(phrase)
         if not genre_hits and not theme_hits:
@@ -1117,6 +1131,7 @@ def _parse_cached(text: str, cfg: ParseConfig) -> Intent:
         if positive and t.free(start, end):
             _add(intent.genres_include, shelves[0])
     intent.genres_include = [g for g in intent.genres_include if g not in intent.genres_exclude]
+    intent.genres_include, intent.genres_all = split_tone(intent.genres_include)
 
     _set_query(t, intent)
     if _MORE.match(intent.query or "") or (not intent.query and _MORE.match(text)):
@@ -1124,6 +1139,18 @@ def _parse_cached(text: str, cfg: ParseConfig) -> Intent:
         intent.query = ""
         intent.topical = False
     return intent
+
+
+def split_tone(include: Iterable[str], every: Iterable[str] = ()) -> tuple[list[str], list[str]]:
+    """``(genres_include, genres_all)`` with tone shelves moved to the every-one-of list when a kind of book
+    is named beside them: (['humor', 'fantasy']) -> (['fantasy'], ['humor']). A tone alone stays any-of
+    (['humor'] -> (['humor'], [])). Tones already in ``every`` stay there."""
+    include, every = list(dict.fromkeys(include)), list(dict.fromkeys(every))
+    kinds = [g for g in include if g not in _TONE_SHELVES]
+    if not kinds:
+        return include, every
+    tones = [g for g in include if g in _TONE_SHELVES]
+    return kinds, [*every, *(g for g in tones if g not in every)]
 
 
 def _only_genre_words(text: str) -> bool:
@@ -1588,6 +1615,7 @@ class Constraints(BaseModel):
     """
 
     genres_include: list[str] = Field(default_factory=list)
+    genres_all: list[str] = Field(default_factory=list)
     genres_exclude: list[str] = Field(default_factory=list)
     exclude_terms: list[str] = Field(default_factory=list)
     exclude_authors: list[str] = Field(default_factory=list)
@@ -1634,7 +1662,11 @@ class Constraints(BaseModel):
         return c
 
     def filters(
-        self, *, include: Iterable[str] = (), extra_exclude_genres: Iterable[str] = ()
+        self,
+        *,
+        include: Iterable[str] = (),
+        include_all: Iterable[str] = (),
+        extra_exclude_genres: Iterable[str] = (),
     ) -> dict[str, Any]:
         """The ``SearchFilters`` arguments (JSON-ready, unset fields left out) for a tool call."""
         out: dict[str, Any] = {}
@@ -1644,6 +1676,9 @@ class Constraints(BaseModel):
         genres_include = [g for g in (*self.genres_include, *include) if g not in genres_exclude]
         if genres_include:
             out["genres_include"] = list(dict.fromkeys(genres_include))[:20]
+        genres_all = [g for g in (*self.genres_all, *include_all) if g not in genres_exclude]
+        if genres_all:
+            out["genres_all"] = list(dict.fromkeys(genres_all))[:20]
         if genres_exclude:
             out["genres_exclude"] = genres_exclude[:20]
         if self.exclude_terms:
@@ -1674,7 +1709,9 @@ class Constraints(BaseModel):
     def is_empty(self) -> bool:
         return not self.filters()
 
-    def admits(self, book: Mapping[str, Any], *, include: Iterable[str] = ()) -> bool:
+    def admits(
+        self, book: Mapping[str, Any], *, include: Iterable[str] = (), include_all: Iterable[str] = ()
+    ) -> bool:
         """True when a book card (a dict as the tools return it) breaks none of the constraints."""
         if book.get("id") in self.exclude_ids:
             return False
@@ -1683,6 +1720,8 @@ class Constraints(BaseModel):
             return False
         wanted = [*self.genres_include, *include]
         if wanted and not genres & set(wanted):
+            return False
+        if not {*self.genres_all, *include_all} <= genres:
             return False
         year = book.get("year")
         if (self.year_min is not None or self.year_max is not None) and year is None:

@@ -35,7 +35,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from vibeshelf.agent.answer_writer import AnswerContext, write_answer
-from vibeshelf.agent.intent import Constraints, Intent, ParseConfig, TitleRef, parse_intent, split_titles
+from vibeshelf.agent.intent import (
+    Constraints,
+    Intent,
+    ParseConfig,
+    TitleRef,
+    parse_intent,
+    split_titles,
+    split_tone,
+)
 from vibeshelf.agent.loop import shown_cards
 from vibeshelf.retrieval.filters import NO_PAGE_COUNTS_NOTE
 from vibeshelf.retrieval.genre_shelves import BROAD_GENRES, specific_genres
@@ -239,7 +247,8 @@ class Subject:
 
     kind: Literal["none", "search", "like", "lucky", "popular", "different"] = "none"
     query: str = ""
-    genres: list[str] = field(default_factory=list)
+    genres: list[str] = field(default_factory=list)  # any one of these shelves
+    genres_all: list[str] = field(default_factory=list)  # and every one of these ("funny": humor)
     seeds: list[dict[str, Any]] = field(default_factory=list)
     lookups: list[Lookup] = field(default_factory=list)
     away_genres: list[str] = field(default_factory=list)
@@ -422,13 +431,18 @@ def read_conversation(messages: Sequence[Any], config: PlannerConfig | None = No
                 kind="like",
                 query=intent.query if intent.topical else "",
                 genres=list(intent.genres_include),
+                genres_all=list(intent.genres_all),
                 lookups=_new_lookups(intent.like_titles),
             )
             _lookup_results(turn, subject.lookups)
             subject.seeds = _seeds_of(subject.lookups)
         elif intent.lucky:
             subject = Subject(
-                kind="lucky", query=intent.query, genres=list(intent.genres_include), avoid_shown=True
+                kind="lucky",
+                query=intent.query,
+                genres=list(intent.genres_include),
+                genres_all=list(intent.genres_all),
+                avoid_shown=True,
             )
         elif intent.different:
             away = _dominant_genres(last_shown)
@@ -436,16 +450,32 @@ def read_conversation(messages: Sequence[Any], config: PlannerConfig | None = No
                 kind="different",
                 query=intent.query if intent.topical else "",
                 genres=[g for g in intent.genres_include if g not in away],
+                genres_all=list(intent.genres_all),
                 away_genres=away,
                 avoid_shown=True,
             )
         elif intent.topical:
-            subject = Subject(kind="search", query=intent.query, genres=list(intent.genres_include))
+            subject = Subject(
+                kind="search",
+                query=intent.query,
+                genres=list(intent.genres_include),
+                genres_all=list(intent.genres_all),
+            )
         elif intent.popular and not intent.query and previous.kind in ("none", "popular"):
-            subject = Subject(kind="popular", genres=list(intent.genres_include), popular=True)
+            subject = Subject(
+                kind="popular",
+                genres=list(intent.genres_include),
+                genres_all=list(intent.genres_all),
+                popular=True,
+            )
         elif previous.kind == "none":
-            if intent.query or intent.genres_include or not constraints.is_empty():
-                subject = Subject(kind="search", query=intent.query, genres=list(intent.genres_include))
+            if intent.query or intent.genres_include or intent.genres_all or not constraints.is_empty():
+                subject = Subject(
+                    kind="search",
+                    query=intent.query,
+                    genres=list(intent.genres_include),
+                    genres_all=list(intent.genres_all),
+                )
         else:
             # A refinement ("but not YA", "only fantasy ones", "darker", "more please"): same request.
             subject = _copy_subject(previous)
@@ -454,11 +484,17 @@ def read_conversation(messages: Sequence[Any], config: PlannerConfig | None = No
             for g in intent.genres_include:
                 if g not in subject.genres:
                     subject.genres.append(g)
+            # "something funny" then "fantasy ones": a funny fantasy, as if said in one message.
+            subject.genres, subject.genres_all = split_tone(
+                subject.genres, [*subject.genres_all, *intent.genres_all]
+            )
             subject.avoid_shown = intent.more or subject.kind in ("lucky", "different")
             if subject.kind == "like" and not subject.seeds and subject.lookups:
                 _lookup_results(turn, [lk for lk in subject.lookups if not lk.looked_up])
                 subject.seeds = _seeds_of(subject.lookups)
+        # A genre ruled out ("not YA", "actually not funny") leaves the request too, tone included.
         subject.genres = [g for g in subject.genres if g not in constraints.genres_exclude]
+        subject.genres_all = [g for g in subject.genres_all if g not in constraints.genres_exclude]
 
         state = ConversationState(
             intent=intent,
@@ -499,6 +535,7 @@ def _copy_subject(s: Subject) -> Subject:
         kind=s.kind,
         query=s.query,
         genres=list(s.genres),
+        genres_all=list(s.genres_all),
         seeds=list(s.seeds),
         lookups=list(s.lookups),
         away_genres=list(s.away_genres),
@@ -567,7 +604,7 @@ def _fallback_query(state: ConversationState) -> str:
     subject = state.subject
     if subject.query:
         return subject.query[:480]
-    words = [g.replace("_", " ") for g in subject.genres]
+    words = [g.replace("_", " ") for g in [*subject.genres_all, *subject.genres]]
     unresolved = [lk.ref.title for lk in subject.lookups if lk.match is None]
     text = " ".join([*unresolved, *words]).strip()
     return text or "well-loved books"
@@ -586,6 +623,7 @@ def _filters(
         rules = rules.with_ids(state.shown_ids)
     out = rules.filters(
         include=[*subject.genres, *shelves] if with_genres else (),
+        include_all=subject.genres_all if with_genres else (),
         extra_exclude_genres=subject.away_genres,
     )
     return out or None
@@ -595,7 +633,12 @@ def _seed_shelves(state: ConversationState) -> list[str]:
     """The seeds' specific shelves, to keep a search on their blurbs among books of their kind (a keyword
     match on "wedding anniversary" in Gone Girl's blurb found wedding romances). None when the reader
     named genres of their own ("like Dune but fantasy")."""
-    if state.subject.genres or state.constraints.genres_include:
+    if (
+        state.subject.genres
+        or state.subject.genres_all
+        or state.constraints.genres_include
+        or state.constraints.genres_all
+    ):
         return []
     shelves = [g for seed in state.subject.seeds[:3] for g in specific_genres(seed.get("genres"))]
     return list(dict.fromkeys(shelves))[:6]
@@ -627,7 +670,11 @@ def _retrieval_calls(state: ConversationState, cfg: PlannerConfig) -> list[tuple
         )
     elif subject.kind == "lucky":
         calls.append(("feeling_lucky", {"mood": subject.query or None, "filters": _filters(state)}))
-    elif subject.kind == "popular" and not (subject.avoid_shown and state.shown_ids):
+    elif (
+        subject.kind == "popular" and not (subject.avoid_shown and state.shown_ids) and not subject.genres_all
+    ):
+        # Not with genres_all: popular_books takes one genre and no filters, so "popular funny fantasy"
+        # goes to the filtered search below.
         genre = subject.genres[0] if subject.genres else None
         calls.append(("popular_books", {"genre": genre, "limit": cfg.popular_limit}))
     elif subject.kind in ("popular", "different") and not subject.query:
@@ -635,7 +682,7 @@ def _retrieval_calls(state: ConversationState, cfg: PlannerConfig) -> list[tuple
         # or widely read books away from the last genres, come from a filtered search instead.
         if subject.kind == "different":
             calls.append(("feeling_lucky", {"mood": None, "filters": _filters(state)}))
-        words = " ".join(g.replace("_", " ") for g in subject.genres)
+        words = " ".join(g.replace("_", " ") for g in [*subject.genres_all, *subject.genres])
         limit = max(1, cfg.popular_limit - len(calls))
         calls.append(
             (
@@ -800,7 +847,7 @@ def _answer_context(
     return AnswerContext(
         kind=kind,
         query=subject.query,
-        genres=subject.genres,
+        genres=[*subject.genres, *subject.genres_all],
         picks=picks,
         seeds=subject.seeds,
         close_matches=[lk for lk in subject.lookups if lk.close and lk.match],

@@ -217,6 +217,8 @@ def build_where(filters: SearchFilters | None) -> str | None:
         clauses.append(f"year <= {int(filters.year_max)}")
     if filters.genres_include:
         clauses.append(f"array_has_any(genres, {_sql_list(filters.genres_include)})")
+    if filters.genres_all:
+        clauses.append(f"array_has_all(genres, {_sql_list(filters.genres_all)})")
     if filters.genres_exclude:
         clauses.append(f"NOT array_has_any(genres, {_sql_list(filters.genres_exclude)})")
     if filters.min_average_rating is not None:
@@ -325,6 +327,8 @@ class CatalogFilter:
             out &= pc.fill_null(condition, False).to_numpy(zero_copy_only=False)
         if filters.genres_include:
             out &= self._any_genre(filters.genres_include)
+        for genre in filters.genres_all or []:
+            out &= self._any_genre([genre])
         if filters.genres_exclude:
             out &= ~self._any_genre(filters.genres_exclude)
         return out

@@ -49,6 +49,16 @@ def test_merge_keeps_the_models_filters_and_adds_the_readers():
     assert merged["min_average_rating"] == 4  # the model's own filter survives
 
 
+def test_required_genres_are_unioned_but_any_of_genres_are_not():
+    from vibeshelf.agent.intent import Constraints
+
+    c = HardConstraints(rules=Constraints(genres_all=["humor"], genres_include=["fantasy"]))
+    merged = c.merge_filters({"genres_all": ["fantasy"], "genres_include": ["mystery"]})
+    assert merged["genres_all"] == ["fantasy", "humor"]  # both required: only narrower
+    assert merged["genres_include"] == ["mystery"]  # an any-of union would widen; results are checked
+    assert c.merge_filters(None) == {"genres_all": ["humor"]}
+
+
 def test_a_model_bound_that_contradicts_the_reader_is_dropped():
     c = HardConstraints.from_conversation(turns("books from before 2000"))
     merged = c.merge_filters({"year_min": 2010})

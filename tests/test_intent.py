@@ -50,6 +50,34 @@ def test_genre_words_narrow_the_search_and_stay_in_the_query(text: str, genre: s
     assert intent.query  # the genre word still describes the mood
 
 
+@pytest.mark.parametrize(
+    ("text", "include", "every"),
+    [
+        ("a funny fantasy with dragons", ["fantasy"], ["humor"]),
+        ("a hilarious mystery", ["mystery"], ["humor"]),
+        ("hilarious romance", ["romance"], ["humor"]),
+        ("funny sci-fi or fantasy", ["science_fiction", "fantasy"], ["humor"]),
+        # A tone alone is the kind of book asked for: any-of, as for any genre.
+        ("something funny", ["humor"], []),
+        ("a funny book about a road trip", ["humor"], []),
+        ("funny books, nothing fantasy", ["humor"], []),
+        ("a dark fantasy", ["fantasy"], []),
+    ],
+)
+def test_a_tone_beside_a_genre_must_hold_too(text: str, include: list[str], every: list[str]) -> None:
+    # "a funny fantasy" is a fantasy that is funny: fantasy AND humor, not fantasy OR humor.
+    intent = parse_intent(text)
+    assert (intent.genres_include, intent.genres_all) == (include, every)
+    assert intent.query == text.split(",")[0]  # the words still describe the mood
+
+
+def test_actually_not_funny_rules_the_tone_out_rather_than_allowing_it() -> None:
+    # "actually ..." usually lifts an exclusion ("actually YA is fine"); under a negation it is one.
+    intent = parse_intent("actually not funny")
+    assert intent.genres_exclude == ["humor"] and intent.allow_genres == []
+    assert parse_intent("actually YA is fine").allow_genres == ["young_adult"]
+
+
 def test_small_shelves_are_left_to_the_query() -> None:
     intent = parse_intent("a coming of age story")
     assert intent.genres_include == []
@@ -449,6 +477,10 @@ def test_admits_checks_every_rule_the_search_would() -> None:
     assert not Constraints(exclude_ids=["t:1"]).admits(_card())
     assert not Constraints().admits(_card(), include=["romance"])
     assert Constraints().admits(_card(), include=["romance", "horror"])
+    assert Constraints(genres_all=["horror", "fiction"]).admits(_card())
+    assert not Constraints(genres_all=["horror", "humor"]).admits(_card())  # every one, not any
+    assert not Constraints().admits(_card(), include=["horror"], include_all=["humor"])
+    assert Constraints().admits(_card(), include=["romance", "horror"], include_all=["fiction"])
 
 
 def test_admits_checks_pages_only_where_the_card_has_a_page_count() -> None:
@@ -466,9 +498,12 @@ def test_filters_are_valid_search_filters() -> None:
     c = Constraints().apply(
         parse_intent("no vampires, not by Anne Rice, before 2000, highly rated, hidden gems")
     )
-    filters = c.with_ids(["goodbooks:1"]).filters(include=["fantasy"], extra_exclude_genres=["romance"])
+    filters = c.with_ids(["goodbooks:1"]).filters(
+        include=["fantasy"], include_all=["humor", "romance"], extra_exclude_genres=["romance"]
+    )
     parsed = SearchFilters.model_validate(filters)  # extra="forbid": a wrong field name fails here
     assert parsed.genres_include == ["fantasy"]
+    assert parsed.genres_all == ["humor"]  # a shelf ruled out is never required
     assert parsed.genres_exclude == ["vampires", "romance"]
     assert parsed.exclude_terms == ["vampire"] and parsed.exclude_authors == ["Anne Rice"]
     assert parsed.year_max == 1999 and parsed.min_average_rating == 4.0

@@ -126,6 +126,29 @@ def test_an_unknown_title_is_searched_as_words(chat: Chat) -> None:
     assert_grounded(chat)
 
 
+def test_a_funny_memoir_is_a_memoir_that_is_funny(chat: Chat) -> None:
+    # goodbooks-mini has 6 books shelved both memoir and humor, and many memoirs that are not funny.
+    both = [r for r in chat.tools.rows.values() if {"memoir", "humor"} <= set(r["genres"])]
+    assert len(both) >= 6 and sum("memoir" in r["genres"] for r in chat.tools.rows.values()) > len(both)
+    answer = chat.say("a funny memoir")
+    f = search_filters(chat)
+    assert f["genres_include"] == ["memoir"] and f["genres_all"] == ["humor"]
+    picks = [card(chat.tools, t) for t in listed(answer)]
+    assert len(picks) == 6
+    assert all({"memoir", "humor"} <= set(p["genres"]) for p in picks)
+    assert_grounded(chat)
+    # Ruling the tone out afterwards ("actually ...", which otherwise lifts an exclusion) drops it.
+    chat.say("actually not funny")
+    f = search_filters(chat)
+    assert f["genres_include"] == ["memoir"] and f["genres_exclude"] == ["humor"] and "genres_all" not in f
+    # A tone alone is just the kind of book asked for; a kind said next qualifies it.
+    chat.say("start over. something funny")
+    f = search_filters(chat)
+    assert f == {"genres_include": ["humor"]}
+    chat.say("only memoirs")
+    assert search_filters(chat) == {"genres_include": ["memoir"], "genres_all": ["humor"]}
+
+
 def test_negations_become_filters_and_hold_on_every_pick(chat: Chat) -> None:
     answer = chat.say("fantasy adventures, nothing young adult, no vampires, not by J.K. Rowling")
     f = search_filters(chat)

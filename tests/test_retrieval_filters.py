@@ -193,6 +193,16 @@ def test_genres_include_any_of_and_exclude(table) -> None:
     assert ids(table, genres_include=["classics"], genres_exclude=["romance"]) == ["1", "5"]
 
 
+def test_genres_all_every_one_of(table) -> None:
+    # Every listed shelf must be on the book ("a funny fantasy": fantasy AND humor), not any one of them.
+    assert ids(table, genres_all=["Classics", "romance"]) == ["3"]
+    assert ids(table, genres_all=["romance"]) == ["2", "3"]
+    assert ids(table, genres_all=["classics", "no_such_shelf"]) == []
+    # With genres_include: (horror OR romance) AND classics; with genres_exclude: classics but not romance.
+    assert ids(table, genres_include=["horror", "romance"], genres_all=["classics"]) == ["1", "3"]
+    assert ids(table, genres_all=["classics"], genres_exclude=["romance"]) == ["1", "5"]
+
+
 def test_year_rating_and_popularity_ranges(table) -> None:
     assert ids(table, year_min=1900) == ["2", "5", "6", "7"]  # unknown year never satisfies a range
     assert ids(table, year_min=1800, year_max=1900) == ["1", "3"]
@@ -284,3 +294,5 @@ def test_accented_words_and_nulls_agree_in_sql_and_in_memory(tmp_path) -> None:
     assert ids(table, year_max=2000) == ["a"]
     assert ids(table, language="fr") == ["a"]
     assert ids(table, max_pages=500) == []  # neither has a page count: a page bound fails both
+    assert ids(table, genres_all=["mystery"]) == ["b"]
+    assert ids(table, genres_all=["mystery", "short_stories"]) == []

@@ -88,6 +88,13 @@ def test_search_endpoint_maps_query_parameters_to_filters(client: TestClient) ->
         assert {"romance", "fantasy"} & set(book["genres"]) and "vampires" not in book["genres"]
 
 
+def test_search_endpoint_takes_required_genres(client: TestClient) -> None:
+    params = {"q": "funny life stories", "genre": "memoir", "genre_all": "Humor", "limit": 5}
+    body = client.get("/v1/books/search", params=params).json()
+    assert body["applied_filters"]["genres_all"] == ["humor"] and body["books"]
+    assert all({"memoir", "humor"} <= set(book["genres"]) for book in body["books"])
+
+
 def test_search_endpoint_takes_page_bounds(client: TestClient) -> None:
     body = client.get("/v1/books/search", params={"q": "a short read", "max_pages": 200, "limit": 3}).json()
     # goodbooks-mini has no page counts: the bound is not applied, and the result says so.

@@ -77,13 +77,16 @@ def test_an_inverted_page_range_error_names_both_bounds() -> None:
 def test_filters_normalise_genres_and_lists() -> None:
     filters = SearchFilters(
         genres_include=["Science Fiction", "science-fiction", " Fantasy ", ""],
+        genres_all=[" Humor", "humor", ""],
         genres_exclude=["Horror"],
         exclude_ids=[" goodbooks:1 ", "goodbooks:1", "goodbooks:2"],
         exclude_authors=["  "],
         language=" EN ",
     )
     assert filters.genres_include == ["science_fiction", "fantasy"]
+    assert filters.genres_all == ["humor"]
     assert filters.genres_exclude == ["horror"]
+    assert SearchFilters(genres_all=[" ", ""]).genres_all is None
     assert filters.exclude_ids == ["goodbooks:1", "goodbooks:2"]
     assert filters.exclude_authors is None  # nothing left after cleaning means no constraint
     assert filters.language == "en"

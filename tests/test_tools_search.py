@@ -89,6 +89,23 @@ async def test_impossible_filters_say_so(call) -> None:
     assert any("relax" in n for n in out.notes)
 
 
+async def test_genres_all_keeps_books_with_every_shelf_and_names_unknown_ones(call) -> None:
+    query = {"query": "funny life stories", "limit": 10}
+    anyof = await call("search_books", {**query, "filters": {"genres_include": ["memoir", "humor"]}})
+    assert any("humor" not in b.genres for b in anyof.books)  # any-of lets unfunny memoirs in
+    out = await call(
+        "search_books", {**query, "filters": {"genres_include": ["memoir"], "genres_all": ["Humor"]}}
+    )
+    assert out.books and out.applied_filters.genres_all == ["humor"]
+    assert all({"memoir", "humor"} <= set(b.genres) for b in out.books)
+    # An unknown shelf gets the same "did you mean" note as in genres_include.
+    typo = await call("search_books", {**query, "filters": {"genres_all": ["humour"]}})
+    assert typo.books == []
+    assert any(
+        n.startswith("genres_all: no book has the genre 'humour'") and "humor" in n for n in typo.notes
+    )
+
+
 @pytest.mark.parametrize(
     ("arguments", "field"),
     [

@@ -264,6 +264,12 @@ class SearchFilters(ToolModel):
         "snake_case, e.g. 'fantasy', 'science_fiction', 'historical_fiction', 'romance', 'horror', "
         "'non_fiction').",
     )
+    genres_all: list[str] | None = Field(
+        default=None,
+        max_length=20,
+        description="Keep only books tagged with EVERY one of these genres, for a tone that qualifies the "
+        "others (e.g. 'a funny fantasy' -> genres_include ['fantasy'], genres_all ['humor']).",
+    )
     genres_exclude: list[str] | None = Field(
         default=None,
         max_length=20,
@@ -318,7 +324,7 @@ class SearchFilters(ToolModel):
         "'nothing with zombies or war' -> ['zombie', 'war'].",
     )
 
-    @field_validator("genres_include", "genres_exclude")
+    @field_validator("genres_include", "genres_all", "genres_exclude")
     @classmethod
     def _genres(cls, value: list[str] | None) -> list[str] | None:
         return _clean_strings(value, genre=True)

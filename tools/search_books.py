@@ -42,7 +42,7 @@ def genre_notes(filters: SearchFilters | None, known: dict[str, int]) -> list[st
     if filters is None or not known:
         return []
     notes = []
-    for field in ("genres_include", "genres_exclude"):
+    for field in ("genres_include", "genres_all", "genres_exclude"):
         for genre in getattr(filters, field) or []:
             if genre not in known:
                 close = closest_genres(genre, known)

@@ -85,6 +85,7 @@ _FILTER_FIELD = {
     "year_min": "year_min",
     "year_max": "year_max",
     "genre": "genres_include",
+    "genre_all": "genres_all",
     "exclude_genre": "genres_exclude",
     "min_rating": "min_average_rating",
     "min_ratings_count": "min_ratings_count",
@@ -108,6 +109,9 @@ async def search_books(
     year_min: int | None = None,
     year_max: int | None = None,
     genre: Annotated[list[str] | None, Query(description="Genre to include (repeatable).")] = None,
+    genre_all: Annotated[
+        list[str] | None, Query(description="Genre every book must have (repeatable), e.g. humor.")
+    ] = None,
     exclude_genre: Annotated[list[str] | None, Query(description="Genre to exclude (repeatable).")] = None,
     min_rating: float | None = None,
     min_ratings_count: int | None = None,
@@ -123,6 +127,7 @@ async def search_books(
         "year_min": year_min,
         "year_max": year_max,
         "genre": genre,
+        "genre_all": genre_all,
         "exclude_genre": exclude_genre,
         "min_rating": min_rating,
         "min_ratings_count": min_ratings_count,
