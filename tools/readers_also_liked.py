@@ -43,7 +43,8 @@ def _collaborative(
     else:
         result = services.cf.recommend(seeds, avoid, min(MAX_K, want * GENRE_POOL_FACTOR))
         hits = list(result.hits)
-    return _shared_genres_first(services, seeds, hits, filters)[:want], list(result.cold_seeds)
+    # Twice what is wanted: the author and series caps (diversify) need others to choose from.
+    return _shared_genres_first(services, seeds, hits, filters)[: want * 2], list(result.cold_seeds)
 
 
 def _shared_genres_first(
