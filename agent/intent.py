@@ -1571,12 +1571,14 @@ def _set_query(t: _Text, intent: Intent) -> None:
     genre_words = {w.lower() for a, b, _, _ in _genre_hits(rest) for w in _WORD.findall(rest[a:b])}
     topic = [w for w in content if w not in genre_words and w not in _NUDGES]
     intent.query = rest
-    if topic:
+    # "short ones", "older ones please": "ones" points back at the last request, which these words narrow.
+    anaphoric = re.fullmatch(r"(?:(?:some|the|any)\s+)?(?:[\w'-]+\s+){1,2}ones?", rest, _I) is not None
+    if topic and not anaphoric:
         intent.topical = True
     elif genre_words & set(content):
         # "how about thrillers?" switches topic; "only fantasy ones" / "but darker" narrows the last one.
         intent.topical = not re.search(
-            r"\b(?:only|just|but|also|and|with|more|less|make it|keep)\b", rest, _I
+            r"\b(?:only|just|but|also|and|with|more|less|make it|keep|ones)\b", rest, _I
         )
         intent.nudge = not intent.topical
     else:

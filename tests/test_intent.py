@@ -553,3 +553,16 @@ def test_read_titles_with_articles_and_inner_clause_words_split_for_lookup() -> 
         "The Girl with the Dragon Tattoo",
     )
     assert intent.query == ""  # nothing left over to search for
+
+
+@pytest.mark.parametrize(
+    "text", ["short ones", "older ones please", "romantic ones", "short ones under 300 pages"]
+)
+def test_adjective_ones_narrows_the_last_request(text: str) -> None:
+    intent = parse_intent(text)
+    assert intent.nudge and not intent.topical
+
+
+def test_ones_inside_a_real_topic_is_still_a_topic() -> None:
+    intent = parse_intent("something about the ones who walk away")
+    assert intent.topical and not intent.nudge

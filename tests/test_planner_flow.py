@@ -99,6 +99,13 @@ def test_like_a_title_in_a_genre_of_the_readers_choosing_keeps_their_genre(chat:
     assert chat.called("search_books")[0]["filters"]["genres_include"] == ["fantasy"]
 
 
+def test_adjective_ones_refines_the_last_request(chat: Chat) -> None:
+    chat.say("epic fantasy with dragons")
+    chat.say("older ones")
+    query = chat.called("search_books")[0]["query"]
+    assert "dragons" in query and "older" in query, query  # the last request, narrowed
+
+
 def test_a_near_title_is_taken_and_said_so(chat: Chat) -> None:
     answer = chat.say("books like harry potter")
     assert chat.called("readers_also_liked")  # "Harry Potter and the Sorcerer's Stone" was close enough
