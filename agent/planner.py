@@ -46,7 +46,7 @@ from vibeshelf.agent.intent import (
 )
 from vibeshelf.agent.loop import shown_cards
 from vibeshelf.retrieval.filters import NO_PAGE_COUNTS_NOTE
-from vibeshelf.retrieval.genre_shelves import BROAD_GENRES, specific_genres
+from vibeshelf.retrieval.genre_shelves import specific_genres
 
 RECOMMENDERS = ("search_books", "readers_also_liked", "feeling_lucky", "popular_books")
 # Shelves too broad to say anything about a reader's taste ("fiction"): ignored when moving away.
@@ -340,9 +340,8 @@ def _new_lookups(refs: Iterable[TitleRef], *, avoid: bool = False) -> list[Looku
 def _dominant_genres(cards: Sequence[Mapping[str, Any]], top: int = 3) -> list[str]:
     counts: dict[str, int] = {}
     for card in cards:
-        for g in (card.get("genres") or [])[:4]:
-            if g not in BROAD_GENRES:
-                counts[g] = counts.get(g, 0) + 1
+        for g in specific_genres((card.get("genres") or [])[:4]):
+            counts[g] = counts.get(g, 0) + 1
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     return [g for g, n in ranked[:top] if n >= max(1, len(cards) // 3)]
 

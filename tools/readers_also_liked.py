@@ -27,38 +27,43 @@ GENRE_POOL_FACTOR = 4
 
 
 def _collaborative(
-    services: Services, seeds: list[str], avoid: list[str], want: int, filters: SearchFilters | None
+    services: Services,
+    seeds: list[dict[str, Any]],
+    avoid: list[str],
+    want: int,
+    filters: SearchFilters | None,
 ) -> tuple[list[Any], list[str]]:
-    """(CF hits passing ``filters``, shared genres first, cold seeds). Without a CF model every seed is cold.
+    """(CF hits passing ``filters``, shared shelves first, cold seeds). Without a CF model every seed is cold.
 
     With filters the model is asked for its widest pool and the hits are filtered before the cut to
     ``want``, so "like X but not YA" still gets X's best non-YA neighbours rather than the few that
     happen to survive among the top ``want``."""
+    seed_ids = [s["id"] for s in seeds]
     if services.cf is None:
-        return [], list(seeds)
+        return [], seed_ids
     if services.search.constrains(filters):
-        result = services.cf.recommend(seeds, avoid, MAX_K)
+        result = services.cf.recommend(seed_ids, avoid, MAX_K)
         kept = set(services.search.admitted([h.book_id for h in result.hits], filters))
         hits = [h for h in result.hits if h.book_id in kept]
     else:
-        result = services.cf.recommend(seeds, avoid, min(MAX_K, want * GENRE_POOL_FACTOR))
+        result = services.cf.recommend(seed_ids, avoid, min(MAX_K, want * GENRE_POOL_FACTOR))
         hits = list(result.hits)
     # Twice what is wanted: the author and series caps (diversify) need others to choose from.
     return _shared_genres_first(services, seeds, hits, filters)[: want * 2], list(result.cold_seeds)
 
 
 def _shared_genres_first(
-    services: Services, seeds: list[str], hits: list[Any], filters: SearchFilters | None
+    services: Services, seeds: list[dict[str, Any]], hits: list[Any], filters: SearchFilters | None
 ) -> list[Any]:
-    rows = services.search.rows([*seeds, *(h.book_id for h in hits)])
     ruled_out = set(filters.genres_exclude or []) if filters else set()
-    wanted = {g for s in seeds for g in specific_genres(rows.get(s, {}).get("genres"))} - ruled_out
+    wanted = {g for seed in seeds for g in specific_genres(seed.get("genres"))} - ruled_out
     if not wanted:
         return hits
-    shares = [bool(wanted & set(rows.get(h.book_id, {}).get("genres") or [])) for h in hits]
-    return [h for h, s in zip(hits, shares, strict=True) if s] + [
-        h for h, s in zip(hits, shares, strict=True) if not s
-    ]
+    # The catalog's cached genre mask answers "shares a shelf" for every candidate at once.
+    sharing = set(
+        services.search.admitted([h.book_id for h in hits], SearchFilters(genres_include=sorted(wanted)))
+    )
+    return [h for h in hits if h.book_id in sharing] + [h for h in hits if h.book_id not in sharing]
 
 
 @tool
@@ -86,7 +91,7 @@ def readers_also_liked(ctx: ToolContext[Services], args: ReadersAlsoLikedArgs) -
     # Fetch extra candidates: diversification may defer or drop some.
     want = args.limit * 3
 
-    cf_hits, cold = _collaborative(services, seeds, avoid, want, filters)
+    cf_hits, cold = _collaborative(services, [known[s] for s in seeds], avoid, want, filters)
     cold = [c for c in cold if c in seeds]
     items: list[tuple[str, MatchEvidence]] = []
     for rank, hit in enumerate(cf_hits, start=1):
