@@ -231,9 +231,35 @@ def mcp_command() -> None:
 @click.option("--no-cf", is_flag=True, help="Skip the collaborative-filtering table.")
 @click.option("--no-tune", is_flag=True, help="CF: use the configured hyper-parameters, do not tune them.")
 @click.option("--grid", is_flag=True, help="Also grid-search the fusion and rerank weights (slow).")
-def eval_command(dev_set: Path | None, no_cf: bool, no_tune: bool, grid: bool) -> None:
+@click.option(
+    "--dialogs",
+    "dialogs",
+    is_flag=True,
+    help="Instead: run the dialog set (eval/dialogs/dev.jsonl and test.jsonl) through the chat API and "
+    "score the shown books against the catalog.",
+)
+@click.option(
+    "--dialog-set",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="With --dialogs: only this JSONL file.",
+)
+@click.option("--model", help="With --dialogs: the model to answer with (default: VIBESHELF_MODEL).")
+@click.option("--failures", is_flag=True, help="With --dialogs: list every card that broke a limit.")
+def eval_command(
+    dev_set: Path | None,
+    no_cf: bool,
+    no_tune: bool,
+    grid: bool,
+    dialogs: bool,
+    dialog_set: Path | None,
+    model: str | None,
+    failures: bool,
+) -> None:
     """Measure retrieval on the dev and held-out query sets (BM25, vector, hybrid, hybrid+rerank) and CF on a
-    held-out split."""
+    held-out split; or, with --dialogs, whole conversations."""
+    if dialogs:
+        _eval_dialogs(dialog_set, model, failures)
+        return
     from vibeshelf.retrieval import evaluation as ev
     from vibeshelf.retrieval.book_index import IndexNotBuiltError
     from vibeshelf.retrieval.services import open_services
@@ -276,6 +302,69 @@ def eval_command(dev_set: Path | None, no_cf: bool, no_tune: bool, grid: bool) -
 
     ratings = pq.read_table(layout.ratings)
     out.print(ev.cf_table(evaluate_cf(ratings, tune=not no_tune), ratings.num_rows))
+
+
+def _eval_dialogs(dialog_set: Path | None, model: str | None, show_failures: bool) -> None:
+    from rich.table import Table
+
+    from vibeshelf import dialog_eval as de
+    from vibeshelf.retrieval.book_index import IndexNotBuiltError
+
+    settings = get_settings()
+    if model:
+        settings = settings.model_copy(update={"model": model})
+    layout = _layout(settings)
+    if not layout.catalog.exists():
+        _fail(f"no catalog at {layout.catalog}; run `vibeshelf ingest` first")
+    sets = [dialog_set] if dialog_set else [de.DEV_SET, de.TEST_SET]
+    try:
+        named = {path: de.load_dialogs(path) for path in sets}
+    except (de.DialogSetError, OSError) as err:
+        _fail(str(err))
+    catalog = de.load_catalog(layout.catalog)
+    summaries: dict[str, de.Summary] = {}
+    out = Console()
+    try:
+        with de.DialogRunner(settings.model_copy(update={"home": layout.home})) as runner:
+            for path, dialogs in named.items():
+                skipped = de.unfair(dialogs, catalog)
+                for problem in skipped:
+                    console.print(f"[yellow]skipped[/] {path.name} {problem}")
+                bad = {p.split(":", 1)[0] for p in skipped}
+                results = []
+                with console.status(f"{path.name}: {len(dialogs)} conversations ({settings.model}) ..."):
+                    for dialog in dialogs:
+                        if dialog.id not in bad:
+                            results.append(runner.run(dialog, catalog))
+                summaries[path.name] = de.summarise(results)
+                if show_failures:
+                    for r in results:
+                        for line in [*r.misses, *([r.error] if r.error else [])]:
+                            out.print(
+                                f"{r.dialog.id} [{r.dialog.kind}] {line}", markup=False, highlight=False
+                            )
+    except IndexNotBuiltError as err:
+        _fail(f"{err}; run `vibeshelf ingest` first")
+
+    table = Table(title=f"Dialogs ({settings.model}): pass / violations / cards shown")
+    table.add_column("kind")
+    for name, summary in summaries.items():
+        table.add_column(f"{name} (n={summary.dialogs})", justify="right")
+
+    def cell(s: de.Summary | None) -> str:
+        if s is None:
+            return "-"
+        return f"{s.passed:.2f} / {s.violations} / {s.cards:.1f}"
+
+    for kind in de.KINDS:
+        table.add_row(kind, *(cell(s.by_kind.get(kind)) for s in summaries.values()))
+    table.add_row("overall", *(cell(s) for s in summaries.values()), style="bold")
+    table.add_row(
+        "tool calls / tokens per turn",
+        *(f"{s.tool_calls:.1f} / {s.tokens:.0f}" for s in summaries.values()),
+    )
+    table.add_row("fallbacks / errors", *(f"{s.fallbacks} / {s.errors}" for s in summaries.values()))
+    out.print(table)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,111 @@
+"""The dialog evaluation: scoring against the catalog, the fixed split, file errors, one real run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from vibeshelf import dialog_eval as de
+
+BOOKS = {
+    "goodbooks:1": de.CatalogBook(
+        "goodbooks:1", "Dark Tower", ("Stephen King",), frozenset({"fantasy", "horror"}), 1982, 4.0, 50_000
+    ),
+    "goodbooks:2": de.CatalogBook(
+        "goodbooks:2", "Mort", ("Terry Pratchett",), frozenset({"fantasy", "humor"}), 1987, 4.2, 90_000
+    ),
+    "goodbooks:3": de.CatalogBook(
+        "goodbooks:3", "Twilight", ("Stephenie Meyer",), frozenset({"fantasy", "young_adult"}), 2005, 3.6, 10
+    ),
+}
+
+
+def dialog(**expect) -> de.Dialog:
+    return de.Dialog(id="d1", kind="exclusion", turns=["a", "b"], expect=de.Expectation(**expect))
+
+
+def test_a_card_by_a_ruled_out_author_is_a_violation_and_a_miss() -> None:
+    result = de.score(dialog(authors_none=["stephen king"]), ["goodbooks:1", "goodbooks:2"], BOOKS)
+    assert result.violations == ["Dark Tower: author Stephen King"]
+    assert result.passed == pytest.approx(1 / 5)  # two cards count as five; one of them fits
+
+
+def test_limits_other_than_a_no_fail_the_card_without_a_violation() -> None:
+    result = de.score(
+        dialog(year_max=1985, seed_books=[2], shelves_any=["fantasy"]),
+        ["goodbooks:1", "goodbooks:2", "goodbooks:3"],
+        BOOKS,
+    )
+    assert result.violations == []
+    assert [m.split(":")[0] for m in result.misses] == ["Mort", "Twilight"]
+    assert result.passed == pytest.approx(1 / 5)
+
+
+def test_shelves_ruled_out_and_required_shelves() -> None:
+    result = de.score(
+        dialog(shelves_none=["young_adult"], shelves_all=["humor"]), ["goodbooks:2", "goodbooks:3"], BOOKS
+    )
+    assert result.violations == ["Twilight: shelf young_adult"]
+    assert "not shelved ['humor']" in result.misses[0]
+
+
+def test_only_the_first_ten_cards_are_scored() -> None:
+    result = de.score(dialog(min_rating=4.1), ["goodbooks:2"] * 12 + ["goodbooks:1"], BOOKS)
+    assert len(result.cards) == 10
+    assert result.passed == 1.0
+
+
+def test_split_is_fixed_disjoint_and_halves_every_kind() -> None:
+    dialogs = [
+        de.Dialog(id=f"{kind}-{i}", kind=kind, turns=["a", "b"], expect=de.Expectation(min_rating=1))
+        for kind in de.KINDS
+        for i in range(7)
+    ]
+    dev, test = de.split(dialogs)
+    assert de.split(list(reversed(dialogs))) == (dev, test)
+    assert {d.id for d in dev}.isdisjoint({d.id for d in test})
+    assert len(dev) + len(test) == len(dialogs)
+    for kind in de.KINDS:
+        assert sum(d.kind == kind for d in dev) == 4
+        assert sum(d.kind == kind for d in test) == 3
+
+
+def test_a_bad_line_names_the_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "set.jsonl"
+    good = {"id": "x", "kind": "messy", "turns": ["a", "b"], "expect": {"min_rating": 4}}
+    path.write_text(json.dumps(good) + "\n\n" + json.dumps({**good, "id": "y", "kind": "chitchat"}) + "\n")
+    with pytest.raises(de.DialogSetError, match=r"set\.jsonl:3: kind"):
+        de.load_dialogs(path)
+
+
+def test_conversations_too_strict_for_the_catalog_are_reported() -> None:
+    problems = de.unfair([dialog(shelves_any=["fantasy"]), dialog(shelves_any=["poetry"])], BOOKS)
+    assert problems == ["d1: only 3 catalog books meet its limits", "d1: unknown ['poetry']"]
+
+
+def test_the_committed_sets_are_valid_and_split_by_the_seed() -> None:
+    dev, test = de.load_dialogs(de.DEV_SET), de.load_dialogs(de.TEST_SET)
+    assert len(dev) + len(test) >= 200
+    assert {d.kind for d in dev} == {d.kind for d in test} == set(de.KINDS)
+    assert de.split([*dev, *test]) == (dev, test)
+
+
+@pytest.mark.slow
+def test_a_conversation_runs_through_the_chat_api(goodbooks_mini_index) -> None:
+    from vibeshelf.settings import Settings
+
+    catalog = de.load_catalog(goodbooks_mini_index.catalog)
+    convo = de.Dialog(
+        id="e2e",
+        kind="exclusion",
+        turns=["a fantasy novel please", "nothing by J.K. Rowling"],
+        expect=de.Expectation(shelves_any=["fantasy"], authors_none=["J.K. Rowling"]),
+    )
+    with de.DialogRunner(Settings(home=goodbooks_mini_index.home)) as runner:
+        result = runner.run(convo, catalog)
+    assert result.error is None
+    assert result.cards, "the last answer showed no books"
+    assert all(c in catalog for c in result.cards)
+    assert result.tool_calls > 0
