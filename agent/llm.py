@@ -1,13 +1,14 @@
-"""The single place that calls litellm: one streamed chat completion with tools, as typed deltas.
+"""The model seam: one streamed chat completion with tools, as typed deltas; the single place that calls litellm.
 
 The loop talks to an :class:`LLMClient` (``stream(model, messages, tools)``) and never sees litellm
-types, so a scripted fake model can stand in for loop-logic tests. Provider failures of any kind come
+types, so a scripted fake model can stand in for loop-logic tests. :class:`ModelRouter` sends the
+offline planner's model name to :class:`~vibeshelf.agent.planner_client.PlannerClient` (no litellm) and
+every other name to :class:`LiteLLMClient`. Provider failures of any kind come
 out as :class:`ProviderError`; deadlines are enforced by the loop, the same for every client.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -87,77 +88,13 @@ def provider_error(model: str, exc: BaseException) -> ProviderError:
     return ProviderError(model, code, message, status)
 
 
-# Modules litellm imports lazily inside its first OpenAI-style call (about a second, cold). Importing
-# them up front keeps that out of the first request's timeout. Only for provider models: the offline
-# planner never touches them, and they cost ~55 MB of RSS (the tiktoken encoding alone ~38 MB).
-_LAZY_MODULES = (
-    "openai.resources",
-    "litellm.llms.openai.openai",
-    "litellm.proxy._types",
-    "litellm.litellm_core_utils.default_encoding",
-    "litellm._service_logger",
-    "anyio._backends._asyncio",
-)
-_ready = False
-_provider_modules_ready = False
-
-
-class _LazyEncoding:
-    """Stands in for litellm's default tokenizer (tiktoken ``cl100k_base``) until something uses it.
-
-    litellm hands ``encoding=`` to every custom-provider call, so the offline planner's first call
-    would load tiktoken (~40 MB RSS) only to ignore it: the planner reports its own usage estimate.
-    Any real use (token counting for a provider model) loads the true encoding and forwards to it.
-    """
-
-    def __init__(self) -> None:
-        self._real: Any = None
-
-    def _load(self) -> Any:
-        if self._real is None:
-            from litellm._lazy_imports import get_default_encoding
-
-            self._real = get_default_encoding()
-        return self._real
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._load(), name)
-
-
-def _defer_default_encoding() -> None:
-    """Give ``litellm.main`` a lazy default encoding unless the real one is already loaded."""
-    import litellm.main
-
-    if "encoding" not in vars(litellm.main):
-        litellm.main.encoding = _LazyEncoding()  # type: ignore[attr-defined]
-
-
-def _import_litellm(provider_modules: bool = True) -> Any:
-    """litellm with the planner registered; ``provider_modules`` also pre-imports ``_LAZY_MODULES``."""
-    global _ready, _provider_modules_ready
+def _litellm() -> Any:
+    """litellm, imported on the first provider call (seconds and ~135 MB: never for the planner alone)."""
     # Without this litellm fetches its price list from GitHub at import time (no network here).
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     import litellm
 
-    if not _ready:
-        from vibeshelf.agent.planner_provider import register_planner
-
-        litellm.suppress_debug_info = True  # no "Give Feedback" banner on every provider error
-        _defer_default_encoding()
-        # litellm's cost bookkeeping counts the prompt's tokens on every call (tiktoken, ~40 MB RSS),
-        # whether or not the provider reports usage. The planner reports its own estimate, so while
-        # it is the only model in use the counter stays off; the first provider model turns it on.
-        litellm.disable_token_counter = True
-        register_planner()
-        _ready = True
-    if provider_modules and not _provider_modules_ready:
-        for name in _LAZY_MODULES:
-            try:
-                importlib.import_module(name)
-            except ImportError:  # a litellm/openai version without it: nothing to warm
-                log.debug("warm-up: no module %s", name)
-        litellm.disable_token_counter = False
-        _provider_modules_ready = True
+    litellm.suppress_debug_info = True  # no "Give Feedback" banner on every provider error
     return litellm
 
 
@@ -195,7 +132,7 @@ def _delta_of(chunk: Any) -> LLMDelta:
 
 
 class LiteLLMClient:
-    """The production client: ``litellm.acompletion(stream=True)`` with settings applied."""
+    """Real providers: ``litellm.acompletion(stream=True)`` with settings applied."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -219,16 +156,15 @@ class LiteLLMClient:
         return kwargs
 
     def warm_up(self) -> None:
-        """Import litellm and register the planner now (seconds, once per process), not on a first request."""
-        models = [self.settings.model, *self.settings.fallback_models]
-        _import_litellm(provider_modules=any(m != PLANNER_MODEL for m in models))
+        """Import litellm now (seconds, once per process), not on a first request."""
+        _litellm()
 
     def stream(
         self, model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
     ) -> AsyncIterator[LLMDelta]:
         # The import happens here, before the caller starts timing the stream, so a cold process
         # does not mistake litellm's import time for a provider that hangs.
-        return self._stream(_import_litellm(provider_modules=model != PLANNER_MODEL), model, messages, tools)
+        return self._stream(_litellm(), model, messages, tools)
 
     async def _stream(
         self, litellm: Any, model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
@@ -240,9 +176,6 @@ class LiteLLMClient:
                 tools=tools or None,
                 stream=True,
                 stream_options={"include_usage": True},
-                # Our tools are plain functions, never litellm-proxy MCP servers: skip the MCP gateway
-                # check, whose first run imports the MCP SDK, starlette and uvicorn (~20 MB RSS).
-                _skip_mcp_handler=True,
                 **self._kwargs(model),
             )
         except Exception as exc:
@@ -260,3 +193,27 @@ class LiteLLMClient:
                     await close()
                 except Exception:  # closing a broken stream may itself fail; nothing to do
                     log.debug("closing the %s stream failed", model, exc_info=True)
+
+
+class ModelRouter:
+    """The agent's default client: the offline planner for ``PLANNER_MODEL``, litellm for the rest.
+
+    litellm is imported only when a provider model is configured (``warm_up``) or called.
+    """
+
+    def __init__(self, settings: Settings, planner: LLMClient, provider: LLMClient | None = None) -> None:
+        self.settings = settings
+        self.planner = planner
+        self.provider = provider or LiteLLMClient(settings)
+
+    def warm_up(self) -> None:
+        if any(m != PLANNER_MODEL for m in [self.settings.model, *self.settings.fallback_models]):
+            warm = getattr(self.provider, "warm_up", None)
+            if warm is not None:
+                warm()
+
+    def stream(
+        self, model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
+    ) -> AsyncIterator[LLMDelta]:
+        client = self.planner if model == PLANNER_MODEL else self.provider
+        return client.stream(model, messages, tools)

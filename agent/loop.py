@@ -35,7 +35,7 @@ from vibeshelf.agent.events import (
     Usage,
 )
 from vibeshelf.agent.grounding import Grounder, StreamingGrounder
-from vibeshelf.agent.llm import PLANNER_MODEL, LiteLLMClient, LLMClient, ProviderError, ToolCallDelta
+from vibeshelf.agent.llm import PLANNER_MODEL, LLMClient, ModelRouter, ProviderError, ToolCallDelta
 from vibeshelf.agent.prompt import fence_data, render, unfence_data
 from vibeshelf.agent.session_state import SessionState, ShownBook
 from vibeshelf.settings import Settings
@@ -301,6 +301,15 @@ class AgentRun:
             await self._events.aclose()
 
 
+def default_client(settings: Settings) -> LLMClient:
+    """The planner for its model name (its vague words fitted to the catalog), litellm for the rest."""
+    from vibeshelf.agent.planner_client import PlannerClient  # the planner reads loop's card rules
+    from vibeshelf.layout import Layout
+
+    planner = PlannerClient(catalog=Layout(settings.home_dir).catalog)
+    return ModelRouter(settings, planner)
+
+
 class Agent:
     """The conversation engine. One per process is enough: ``run`` keeps its state per call."""
 
@@ -315,7 +324,8 @@ class Agent:
     ) -> None:
         """``registry``: a ``tools.registry.ToolRegistry``; ``context``: passed to every tool call.
 
-        ``llm``: the model client (default: litellm); tests pass a scripted one. ``constraints_from``:
+        ``llm``: the model client (default: the offline planner for its model name, litellm for the
+        rest, see ``ModelRouter``); tests pass a scripted one. ``constraints_from``:
         ``(messages, state) -> HardConstraints`` (default: the planner's intent parser over every user
         turn, folded onto the limits the session kept from earlier turns, plus the session's read and
         disliked books; see ``HardConstraints.from_conversation``).
@@ -323,11 +333,11 @@ class Agent:
         self.registry = registry
         self.context = context
         self.settings = settings
-        self.llm: LLMClient = llm or LiteLLMClient(settings)
+        self.llm: LLMClient = llm or default_client(settings)
         self._constraints_from = constraints_from
 
     def warm_up(self) -> None:
-        """Do the model client's one-time setup (importing litellm: seconds) now, e.g. at app start-up."""
+        """Do the model client's one-time setup (importing litellm for a provider: seconds) now."""
         warm = getattr(self.llm, "warm_up", None)
         if warm is not None:
             warm()

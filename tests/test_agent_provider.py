@@ -3,7 +3,7 @@
 ``VIBESHELF_MODEL=openai/fake-model`` + ``VIBESHELF_API_BASE=http://127.0.0.1:<port>/v1`` is exactly how
 a llama.cpp / vLLM / OpenAI deployment is configured, so these tests prove that configuration works:
 streamed tool-call deltas, multi-turn tool use, provider failures falling back to the offline planner
-(which runs through litellm too, as ``vibeshelf/planner``), grounding and hard constraints.
+(the planner client, no litellm), grounding and hard constraints.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from vibeshelf.agent.events import AgentEvent, BooksEvent, DoneEvent, TextEvent
 from vibeshelf.agent.llm import PLANNER_MODEL, LLMDelta
 from vibeshelf.agent.loop import Agent
 from vibeshelf.agent.planner import PlannerConfig, read_conversation, read_turns
-from vibeshelf.agent.planner_provider import register_planner
+from vibeshelf.agent.planner_client import PlannerClient
 from vibeshelf.agent.session_store import SessionStore
 from vibeshelf.settings import Settings
 from vibeshelf.tools.default_registry import default_registry
@@ -202,9 +202,8 @@ async def test_the_planner_reads_the_kept_limits_from_the_real_system_prompt(sto
 async def test_the_planner_keeps_not_young_adult_past_the_history_window(
     mini_services, tmp_path: Path
 ) -> None:
-    register_planner(PlannerConfig())
     settings = Settings(model=PLANNER_MODEL, fallback_models=[], max_turns=6, chat_history_turns=2)
-    agent = Agent(default_registry(), mini_services.context(), settings)
+    agent = Agent(default_registry(), mini_services.context(), settings, llm=PlannerClient(PlannerConfig()))
     store = SessionStore.open(tmp_path / "state.duckdb", idle_expiry_s=3600, cache_turns=2)
     try:
         chat = StoredChat(store, agent)

@@ -1,4 +1,4 @@
-"""A multi-turn conversation over HTTP with the default model: the offline planner through litellm."""
+"""A multi-turn conversation over HTTP with the default model: the offline planner (no litellm)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """What the reader sees agrees with what the planner says: the cards streamed are the books the answer
 numbers, in the same order, and "the second one" next turn is the second card.
 
-Real conversations through the real agent loop (litellm -> the offline planner -> the six real tools
+Real conversations through the real agent loop (the offline planner client -> the six real tools
 over the goodbooks-mini index, with the loop's ConstraintGuard), plus one scripted-model check that the
 loop streams books in call order even when an earlier tool is the slower one.
 """
@@ -21,7 +21,7 @@ from vibeshelf.agent.events import AgentEvent, BookPick, BooksEvent, DoneEvent, 
 from vibeshelf.agent.llm import PLANNER_MODEL
 from vibeshelf.agent.loop import Agent, shown_cards
 from vibeshelf.agent.planner import PlannerConfig, read_turns, turn_cards
-from vibeshelf.agent.planner_provider import register_planner
+from vibeshelf.agent.planner_client import PlannerClient
 from vibeshelf.agent.prompt import unfence_data
 from vibeshelf.agent.session_state import SessionState
 from vibeshelf.settings import Settings
@@ -85,9 +85,8 @@ def assert_consistent(events: list[AgentEvent]) -> list[BookPick]:
 @pytest.fixture()
 def planner_agent(mini_services) -> Agent:
     # The planner with default settings: the guard parses the reader's words with the same defaults.
-    register_planner(PlannerConfig())
     settings = Settings(model=PLANNER_MODEL, fallback_models=[], max_turns=6)
-    return Agent(default_registry(), mini_services.context(), settings)
+    return Agent(default_registry(), mini_services.context(), settings, llm=PlannerClient(PlannerConfig()))
 
 
 @pytest.mark.slow

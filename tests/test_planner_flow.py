@@ -11,7 +11,7 @@ import pytest
 from test_planner_harness import Chat, MiniTools, build_mini_tools
 
 from vibeshelf.agent.planner import AnswerStep, PlannerConfig, ToolCallsStep, plan
-from vibeshelf.agent.planner_provider import catalog_parse_config
+from vibeshelf.agent.planner_client import catalog_parse_config
 from vibeshelf.agent.prompt import fence_data
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")

@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         agent = Agent(app.state.tool_registry, app.state.services.context(), settings)
         app.state.chat = open_chat(settings, layout, agent)
-        await app.state.chat.warm_up()  # litellm's import and the first search happen here, not in a request
+        await app.state.chat.warm_up()  # imports and the first search happen here, not in a request
         release_free_memory()  # start-up's one-off allocations (catalog scan, model load) back to the OS
         # The Slack bot (web/slack_bot.py) answers in its own worker tasks; None without a bot token.
         from vibeshelf.web.slack_bot import SlackBot
