@@ -19,7 +19,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from vibeshelf.agent.intent import Constraints, parse_intent
+from vibeshelf.agent.intent import Constraints
+from vibeshelf.agent.reading.reader import MessageReader, catalog_reader
+from vibeshelf.agent.reading.request import RequestTracker
 from vibeshelf.agent.session_state import ReaderConstraints, SessionState
 from vibeshelf.retrieval.title_lookup import title_key
 from vibeshelf.tools.models import BookCard, FeelingLuckyResult, SearchFilters
@@ -47,7 +49,10 @@ class HardConstraints(ReaderConstraints):
 
     @classmethod
     def from_conversation(
-        cls, messages: Iterable[dict[str, Any]], state: SessionState | None = None
+        cls,
+        messages: Iterable[dict[str, Any]],
+        state: SessionState | None = None,
+        reader: MessageReader | None = None,
     ) -> HardConstraints:
         """Fold every user turn's intent, oldest first (later turns may lift or replace earlier limits).
 
@@ -59,9 +64,12 @@ class HardConstraints(ReaderConstraints):
         older limit, and a limit said before the history window holds until lifted. Without a
         ``state`` (a stateless request carrying its whole transcript), the messages alone are folded.
 
-        References to shown books in the latest turn ("I've read the first one", "not the second")
+        ``reader`` reads each message against the catalog (the planner's reading; without one, general
+        rules only). References to shown books in the latest turn ("I've read the first one", "not the second")
         are resolved against ``state`` and recorded there as read / disliked ids.
         """
+        reader = reader or catalog_reader(None)
+        kinds = RequestTracker()
         rules = Constraints()
         titles: list[str] = []
         if state is not None:
@@ -72,7 +80,7 @@ class HardConstraints(ReaderConstraints):
         for message in messages:
             if message.get("role") != "user":
                 continue
-            last = parse_intent(_text(message.get("content")))
+            last = kinds.observe(reader.read(_text(message.get("content"))))
             rules = rules.apply(last)
             if last.reset:
                 titles = []

@@ -8,7 +8,7 @@ search to weigh. Decisions worth knowing:
   said positively ("a cozy mystery") adds ``genres_include`` (any-of) and stays in the query; said under
   a negation ("nothing young adult") it adds ``genres_exclude``. Only well-populated shelves are
   included positively; small ones ("coming of age") are left to the query. A tone shelf
-  (``_TONE_SHELVES``: humor) said beside another genre qualifies it: "a funny fantasy" is
+  (``TONE_SHELVES``: humor) said beside another genre qualifies it: "a funny fantasy" is
   ``genres_include`` ['fantasy'] plus ``genres_all`` ['humor'] (every one of), not fantasy-or-humor;
   said alone ("something funny") it is an ordinary include.
 - Themes ("no vampires", "nothing with zombies or war") become ``exclude_terms`` (singular; the search
@@ -54,7 +54,7 @@ from pydantic import BaseModel, ConfigDict, Field
 # ("a funny fantasy", "a hilarious mystery") the reader wants both, so the tone goes to ``genres_all``
 # (every one of) while the kind stays any-of; any-of over both would return unfunny fantasy. Kept small
 # and explicit: only shelves that qualify any genre well and are populated enough to filter on.
-_TONE_SHELVES = frozenset({"humor"})
+TONE_SHELVES = frozenset({"humor"})
 
 # Reader words -> Goodreads shelves. The key is a regex fragment (matched on word boundaries, case-
 # insensitively); the first shelf is the main one. ``positive`` says whether a plain mention narrows
@@ -161,7 +161,7 @@ def _theme_regex() -> re.Pattern[str]:
     )
 
 
-def _genre_hits(text: str) -> list[tuple[int, int, tuple[str, ...], bool]]:
+def genre_hits(text: str) -> list[tuple[int, int, tuple[str, ...], bool]]:
     hits = []
     for m in _genre_regex().finditer(text):
         i = int(next(k for k, v in m.groupdict().items() if v is not None)[1:])
@@ -170,7 +170,7 @@ def _genre_hits(text: str) -> list[tuple[int, int, tuple[str, ...], bool]]:
     return hits
 
 
-def _theme_hits(text: str) -> list[tuple[int, int, tuple[str, ...], tuple[str, ...]]]:
+def theme_hits(text: str) -> list[tuple[int, int, tuple[str, ...], tuple[str, ...]]]:
     hits = []
     for m in _theme_regex().finditer(text):
         i = int(next(k for k, v in m.groupdict().items() if v is not None)[1:])
@@ -596,6 +596,13 @@ class Intent(BaseModel):
     lucky: bool = Field(default=False, description="'feeling lucky' / 'surprise me'.")
     popular: bool = Field(default=False, description="'popular' / 'bestsellers' was said.")
     reset: bool = Field(default=False, description="'start over': forget earlier constraints.")
+    new_request: bool = Field(
+        default=False, description="'forget that, ...': a new request; earlier exclusions still hold."
+    )
+    correction: bool = Field(default=False, description="'I meant ...': replaces what it names.")
+    allow_authors: list[str] = Field(
+        default_factory=list, description="'Pratchett is fine': lifts an exclusion."
+    )
 
     @property
     def has_subject(self) -> bool:
@@ -1092,13 +1099,13 @@ def _parse_cached(text: str, cfg: ParseConfig) -> Intent:
         phrase = m.group("a") or m.group("b") or ""
         if _NEG_CUE.match(phrase):
             continue  # "actually not funny" rules humor out; the negations below read it
-        genre_hits = _genre_hits(phrase)
-        theme_hits = _theme_hits(phrase)
-        if not genre_hits and not theme_hits:
+        genres = genre_hits(phrase)
+        themes = theme_hits(phrase)
+        if not genres and not themes:
             continue
-        for _, _, shelves, _ in genre_hits:
+        for _, _, shelves, _ in genres:
             _add(intent.allow_genres, *shelves)
-        for _, _, terms, shelves in theme_hits:
+        for _, _, terms, shelves in themes:
             _add(intent.allow_terms, *terms)
             _add(intent.allow_genres, *shelves)
         t.take(m.start(), m.end())
@@ -1127,7 +1134,7 @@ def _parse_cached(text: str, cfg: ParseConfig) -> Intent:
     _parse_negations(t, intent)
 
     # Positive genre words narrow the search but stay in the query (they describe the mood too).
-    for start, end, shelves, positive in _genre_hits(text):
+    for start, end, shelves, positive in genre_hits(text):
         if positive and t.free(start, end):
             _add(intent.genres_include, shelves[0])
     intent.genres_include = [g for g in intent.genres_include if g not in intent.genres_exclude]
@@ -1146,10 +1153,10 @@ def split_tone(include: Iterable[str], every: Iterable[str] = ()) -> tuple[list[
     is named beside them: (['humor', 'fantasy']) -> (['fantasy'], ['humor']). A tone alone stays any-of
     (['humor'] -> (['humor'], [])). Tones already in ``every`` stay there."""
     include, every = list(dict.fromkeys(include)), list(dict.fromkeys(every))
-    kinds = [g for g in include if g not in _TONE_SHELVES]
+    kinds = [g for g in include if g not in TONE_SHELVES]
     if not kinds:
         return include, every
-    tones = [g for g in include if g in _TONE_SHELVES]
+    tones = [g for g in include if g in TONE_SHELVES]
     return kinds, [*every, *(g for g in tones if g not in every)]
 
 
@@ -1481,22 +1488,22 @@ def _parse_negations(t: _Text, intent: Intent) -> None:
             continue
         cue = m.group("cue").lower()
         soft = bool(_DEGREE_WORD.match(_WINDOW_FILLER.sub("", window) or window))
-        genre_hits = _genre_hits(window)
-        theme_hits = _theme_hits(window)
+        genres = genre_hits(window)
+        themes = theme_hits(window)
         if not soft:
-            for a, b, shelves, _ in genre_hits:
-                if any(a >= ta and b <= tb and (a, b) != (ta, tb) for ta, tb, _, _ in theme_hits):
+            for a, b, shelves, _ in genres:
+                if any(a >= ta and b <= tb and (a, b) != (ta, tb) for ta, tb, _, _ in themes):
                     continue
                 _add(intent.genres_exclude, *shelves)
-            for a, b, terms, shelves in theme_hits:
-                if any(a >= ga and b <= gb and (a, b) != (ga, gb) for ga, gb, _, _ in genre_hits):
+            for a, b, terms, shelves in themes:
+                if any(a >= ga and b <= gb and (a, b) != (ga, gb) for ga, gb, _, _ in genres):
                     continue
                 _add(intent.exclude_terms, *terms)
                 _add(intent.genres_exclude, *shelves)
             if _STRONG_CUES.match(cue):
                 # Each listed thing the lexicon does not know: "no dragons or elves" -> dragon, elf.
                 for part in re.split(r"\s*(?:,|\bor\b|\band\b|\bnor\b|/)\s*", window):
-                    if part.strip() and not _genre_hits(part) and not _theme_hits(part):
+                    if part.strip() and not genre_hits(part) and not theme_hits(part):
                         term = _free_term(part)
                         if term:
                             _add(intent.exclude_terms, term)
@@ -1509,7 +1516,7 @@ def _parse_negations(t: _Text, intent: Intent) -> None:
             if not nxt:
                 break
             seg = nxt.group(1)
-            g, th = _genre_hits(seg), _theme_hits(seg)
+            g, th = genre_hits(seg), theme_hits(seg)
             covered = sum(b - a for a, b, _, _ in g + th)
             if (
                 not (g or th)
@@ -1568,7 +1575,7 @@ def _set_query(t: _Text, intent: Intent) -> None:
     if not content:
         intent.query = ""
         return
-    genre_words = {w.lower() for a, b, _, _ in _genre_hits(rest) for w in _WORD.findall(rest[a:b])}
+    genre_words = {w.lower() for a, b, _, _ in genre_hits(rest) for w in _WORD.findall(rest[a:b])}
     topic = [w for w in content if w not in genre_words and w not in _NUDGES]
     intent.query = rest
     # "short ones", "older ones please": "ones" points back at the last request, which these words narrow.
@@ -1635,6 +1642,14 @@ class Constraints(BaseModel):
         c = _copy(self)
         if intent.reset:
             c = Constraints()
+        elif intent.new_request:
+            # A new request: its bounds go with the old one; what the reader ruled out stays ruled out.
+            c = Constraints(
+                genres_exclude=c.genres_exclude,
+                exclude_terms=c.exclude_terms,
+                exclude_authors=c.exclude_authors,
+                exclude_ids=c.exclude_ids,
+            )
         for g in intent.genres_exclude:
             _add(c.genres_exclude, g)
         for v in intent.exclude_terms:
@@ -1642,6 +1657,8 @@ class Constraints(BaseModel):
         for v in intent.exclude_authors:
             _add(c.exclude_authors, v)
         c.genres_exclude = [g for g in c.genres_exclude if g not in intent.allow_genres]
+        lifted = {_fold(a) for a in intent.allow_authors}
+        c.exclude_authors = [a for a in c.exclude_authors if _fold(a) not in lifted]
         c.exclude_terms = [v for v in c.exclude_terms if v not in intent.allow_terms]
         if intent.clear_years:
             c.year_min = c.year_max = None

@@ -37,6 +37,7 @@ from vibeshelf.agent.events import (
 from vibeshelf.agent.grounding import Grounder, StreamingGrounder
 from vibeshelf.agent.llm import PLANNER_MODEL, LLMClient, ModelRouter, ProviderError, ToolCallDelta
 from vibeshelf.agent.prompt import fence_data, render, unfence_data
+from vibeshelf.agent.reading.reader import MessageReader, catalog_reader
 from vibeshelf.agent.session_state import SessionState, ShownBook
 from vibeshelf.settings import Settings
 from vibeshelf.tools.models import BookCard, FindBookResult, GetBookResult, ToolError
@@ -352,7 +353,15 @@ class Agent:
     def constraints(self, messages: list[dict[str, Any]], state: SessionState | None) -> HardConstraints:
         if self._constraints_from is not None:
             return self._constraints_from(messages, state)
-        return HardConstraints.from_conversation(messages, state)
+        return HardConstraints.from_conversation(messages, state, self._reader())
+
+    def _reader(self) -> MessageReader:
+        """The catalog's reading of messages, shared with the offline planner (same words, same limits)."""
+        from vibeshelf.agent.planner_client import catalog_parse_config
+        from vibeshelf.layout import Layout
+
+        catalog = Layout(self.settings.home_dir).catalog
+        return catalog_reader(catalog, catalog_parse_config(catalog))
 
     def run(self, messages: list[dict[str, Any]], *, session_state: SessionState | None = None) -> AgentRun:
         """Answer the last user message of ``messages`` (OpenAI chat format, oldest first).

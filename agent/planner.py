@@ -40,11 +40,12 @@ from vibeshelf.agent.intent import (
     Intent,
     ParseConfig,
     TitleRef,
-    parse_intent,
     split_titles,
     split_tone,
 )
 from vibeshelf.agent.loop import shown_cards
+from vibeshelf.agent.reading.reader import MessageReader, catalog_reader
+from vibeshelf.agent.reading.request import RequestTracker
 from vibeshelf.retrieval.filters import NO_PAGE_COUNTS_NOTE
 from vibeshelf.retrieval.genre_shelves import specific_genres
 
@@ -366,9 +367,17 @@ def _ordinal(i: int) -> str:
     )
 
 
-def read_conversation(messages: Sequence[Any], config: PlannerConfig | None = None) -> ConversationState:
-    """Fold every user turn, oldest first, into the state the next step is planned from."""
+def read_conversation(
+    messages: Sequence[Any], config: PlannerConfig | None = None, reader: MessageReader | None = None
+) -> ConversationState:
+    """Fold every user turn, oldest first, into the state the next step is planned from.
+
+    ``reader`` reads each message against the catalog (names, spelling); without one, only the general
+    rules apply (no catalog names).
+    """
     cfg = config or PlannerConfig()
+    reader = reader or catalog_reader(None, cfg.parse)
+    kinds = RequestTracker()
     turns, session = read_turns(messages)
     constraints = Constraints()
     # The loop's fold of the reader's limits over the whole session (limits said before the replayed
@@ -385,7 +394,7 @@ def read_conversation(messages: Sequence[Any], config: PlannerConfig | None = No
     state: ConversationState | None = None
     for index, turn in enumerate(turns):
         current = index == len(turns) - 1
-        intent = parse_intent(turn.text, cfg.parse)
+        intent = kinds.observe(reader.read(turn.text))
         notes: list[str] = []
         if intent.reset:
             subject = Subject()
@@ -453,7 +462,9 @@ def read_conversation(messages: Sequence[Any], config: PlannerConfig | None = No
                 away_genres=away,
                 avoid_shown=True,
             )
-        elif intent.topical:
+        elif (
+            (intent.topical or intent.correction) and _starts_request(intent, previous)
+        ) or intent.new_request:
             subject = Subject(
                 kind="search",
                 query=intent.query,
@@ -478,7 +489,7 @@ def read_conversation(messages: Sequence[Any], config: PlannerConfig | None = No
         else:
             # A refinement ("but not YA", "only fantasy ones", "darker", "more please"): same request.
             subject = _copy_subject(previous)
-            if intent.nudge and intent.query:
+            if (intent.nudge or intent.topical) and intent.query:
                 subject.query = f"{subject.query} {intent.query}".strip()
             for g in intent.genres_include:
                 if g not in subject.genres:
@@ -513,10 +524,22 @@ def read_conversation(messages: Sequence[Any], config: PlannerConfig | None = No
                 last_shown = listed
                 shown_ids.extend(c["id"] for c in listed if c["id"] not in shown_ids)
     if state is None:
-        return ConversationState(
-            intent=parse_intent("", cfg.parse), constraints=Constraints(), subject=Subject()
-        )
+        return ConversationState(intent=reader.read(""), constraints=Constraints(), subject=Subject())
     return state
+
+
+def _starts_request(intent: Intent, previous: Subject) -> bool:
+    """Whether a message with a topic of its own replaces the standing request rather than refining it.
+
+    A turn refines by default ("lighter, please", "something set in Paris"); it replaces the request when
+    there is none yet, or when it corrects the kind of book ("I meant fantasy"). Starting over ("forget
+    that, ...") or switching the kind ("now a thriller", after fantasy) is ``intent.new_request``
+    (:class:`~vibeshelf.agent.reading.request.RequestTracker`).
+    """
+    if previous.kind in ("none", "popular"):
+        return True
+    asked = set(intent.genres_include)
+    return intent.correction and bool(asked) and not asked & {*previous.genres, *previous.genres_all}
 
 
 def _kept_constraints(data: Any) -> Constraints | None:
@@ -654,7 +677,13 @@ def _retrieval_calls(state: ConversationState, cfg: PlannerConfig) -> list[tuple
         calls.append(
             (
                 "readers_also_liked",
-                {"book_ids": seed_ids, "avoid_ids": avoid[-200:], "limit": cfg.related_limit},
+                {
+                    "book_ids": seed_ids,
+                    "avoid_ids": avoid[-200:],
+                    # "Like X" means books of X's kind: co-readers' picks outside its shelves are left out.
+                    "filters": _filters(state, avoid=seed_ids, shelves=_seed_shelves(state)),
+                    "limit": cfg.related_limit,
+                },
             )
         )
         calls.append(
@@ -727,13 +756,14 @@ def plan(
     messages: Sequence[Any],
     tools: Sequence[Mapping[str, Any]] | None = None,
     config: PlannerConfig | None = None,
+    reader: MessageReader | None = None,
 ) -> PlannerStep:
     """The next step for the conversation: tool calls to make, or the final answer.
 
     ``tools`` are the OpenAI tool schemas offered (only those are called; None means all six).
     """
     cfg = config or PlannerConfig()
-    state = read_conversation(messages, cfg)
+    state = read_conversation(messages, cfg, reader)
     available = _available(tools)
     turn = state.turn
     if turn is None:

@@ -24,6 +24,7 @@ from vibeshelf.agent.events import Usage
 from vibeshelf.agent.intent import ParseConfig
 from vibeshelf.agent.llm import LLMDelta, ToolCallDelta
 from vibeshelf.agent.planner import AnswerStep, PlannerConfig, PlannerStep, ToolCallsStep, plan
+from vibeshelf.agent.reading.reader import catalog_reader
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +134,8 @@ class PlannerClient:
         """Plan the next step; a planner bug answers with an apology instead of failing the chat."""
         start, cpu = time.perf_counter(), time.thread_time()
         try:
-            step = plan(messages, tools, self.config)
+            config = self.config
+            step = plan(messages, tools, config, catalog_reader(self._catalog, config.parse))
         except Exception:
             log.exception("planner failed")
             step = AnswerStep(text="Sorry, I lost my place in this conversation. Could you say that again?")

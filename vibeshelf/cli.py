@@ -341,7 +341,10 @@ def _eval_dialogs(dialog_set: Path | None, model: str | None, show_failures: boo
                     for r in results:
                         for line in [*r.misses, *([r.error] if r.error else [])]:
                             out.print(
-                                f"{r.dialog.id} [{r.dialog.kind}] {line}", markup=False, highlight=False
+                                f"{r.dialog.id} [{r.dialog.kind}] {line}",
+                                markup=False,
+                                highlight=False,
+                                soft_wrap=True,
                             )
     except IndexNotBuiltError as err:
         _fail(f"{err}; run `vibeshelf ingest` first")

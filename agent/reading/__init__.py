@@ -1,0 +1,1 @@
+"""Reading a reader's message against the catalog: spelling, refusals with a scope, names, time words."""

@@ -1,0 +1,106 @@
+"""Author names in a reader's words, linked to the catalog's authors.
+
+A full name ("stephen king", "J.R.R. Tolkien", "jrr tolkien") links exactly, or within a small spelling
+difference; a surname alone ("Pratchett", "gaiman's") links when the catalog makes it unambiguous, or to
+its most read author when that one is read three times as much as the next; otherwise to every author of
+that surname read at least a third as much as the first (a "no" must hold whichever the reader meant). A
+surname that is also an everyday word in the catalog's text ("King", "Brown") counts only when written
+with a capital or after "by"/"from".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+from vibeshelf.agent.reading.vocabulary import Vocabulary, fold, name_key
+
+_TOKEN = re.compile(r"[^\W\d_]+(?:['’][sS])?")
+_AUTHOR_CONTEXT = frozenset({"by", "from", "author", "writer", "of"})
+_LIST_WORDS = frozenset({"or", "and", "nor", "also", "plus", "either", "neither"})
+_DOMINANT = 3.0  # the most read author of a surname wins alone when read this many times the next
+_MAX_SAME_SURNAME = 4
+_FULL_NAME_SIMILARITY = 92.0
+
+
+@dataclass(frozen=True)
+class AuthorMention:
+    names: tuple[str, ...]  # catalog display names
+    start: int
+    end: int
+    exact: bool  # a full name or unambiguous surname, not a guess among several
+
+
+class AuthorLinker:
+    def __init__(self, vocab: Vocabulary) -> None:
+        self._vocab = vocab
+        self._full_keys = list(vocab.by_full)
+        self._shelf_words = vocab.shelf_words()
+
+    def find(self, text: str, start: int = 0, end: int | None = None) -> list[AuthorMention]:
+        """Author mentions inside ``text[start:end]``, longest names first, not overlapping."""
+        end = len(text) if end is None else end
+        tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(text, start, end)]
+        out: list[AuthorMention] = []
+        i = 0
+        while i < len(tokens):
+            mention = self._at(text, tokens, i)
+            if mention is None:
+                i += 1
+                continue
+            out.append(mention)
+            i = next((k for k, (a, _) in enumerate(tokens) if a >= mention.end), len(tokens))
+        return out
+
+    def _at(self, text: str, tokens: list[tuple[int, int]], i: int) -> AuthorMention | None:
+        by_full = self._vocab.by_full
+        for length in (4, 3, 2):
+            if i + length > len(tokens):
+                continue
+            a, b = tokens[i][0], tokens[i + length - 1][1]
+            key = name_key(text[a:b])
+            if key in by_full:
+                return AuthorMention((by_full[key],), a, b, True)
+        for length in (3, 2):
+            if i + length > len(tokens):
+                continue
+            a, b = tokens[i][0], tokens[i + length - 1][1]
+            key = name_key(text[a:b])
+            if len(key) < 8:
+                continue
+            hit = process.extractOne(
+                key, self._full_keys, scorer=fuzz.ratio, score_cutoff=_FULL_NAME_SIMILARITY
+            )
+            if hit is not None:
+                return AuthorMention((by_full[hit[0]],), a, b, True)
+        a, b = tokens[i]
+        raw = text[a:b]
+        word = name_key(raw)
+        names = self._vocab.by_surname.get(word)
+        if not names or word in self._shelf_words:
+            return None
+        preceding = list(_TOKEN.finditer(text, 0, a))
+        before = fold(preceding[-1].group(0)) if preceding else ""
+        gap = text[preceding[-1].end() : a] if preceding else ""
+        # A surname alone is a name where a list item starts ("no King", "Rice or Hamilton", "by rice"),
+        # not inside a phrase ("no king arthur stuff").
+        starts_item = (
+            i == 0
+            or before in _AUTHOR_CONTEXT
+            or before in _LIST_WORDS
+            or "," in gap
+            or (before == "the" and raw[0].isupper())  # "the Brontës", "the Brontë sisters"
+        )
+        if not (starts_item or raw.lower().endswith(("'s", "’s"))):
+            return None
+        if self._vocab.is_common_word(word) and not raw[0].isupper() and before not in _AUTHOR_CONTEXT:
+            return None
+        reads = self._vocab.author_reads
+        top = reads.get(names[0], 0)
+        second = reads.get(names[1], 0) if len(names) > 1 else 0
+        if second * _DOMINANT <= top:
+            return AuthorMention((names[0],), a, b, len(names) == 1)
+        close = [n for n in names if reads.get(n, 0) * _DOMINANT >= top][:_MAX_SAME_SURNAME]
+        return AuthorMention(tuple(close), a, b, False)

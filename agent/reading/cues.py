@@ -1,0 +1,72 @@
+"""The reading's word lists, loaded from ``data/`` (one phrase a line; ``#`` starts a comment)."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from importlib import resources
+
+
+def _lines(name: str) -> list[str]:
+    text = (
+        resources.files("vibeshelf.agent.reading").joinpath("data").joinpath(name).read_text(encoding="utf-8")
+    )
+    return [line.rstrip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def phrase_regex(phrases: list[str]) -> re.Pattern[str]:
+    """One case-insensitive regex for the phrases, longest first, on word boundaries."""
+    ordered = sorted({p.lower() for p in phrases}, key=len, reverse=True)
+    body = "|".join(re.escape(p).replace(r"\ ", r"\s+").replace("'", "['’]?") for p in ordered)
+    return re.compile(rf"(?<![\w'])(?:{body})(?![\w'])", re.IGNORECASE)
+
+
+@cache
+def refusal() -> re.Pattern[str]:
+    """Cues that rule out what follows them ("steer clear of ...")."""
+    return phrase_regex(_lines("refusal_cues.txt"))
+
+
+@cache
+def refusal_tail() -> re.Pattern[str]:
+    """Cues that rule out what precedes them ("... is off the table")."""
+    return phrase_regex(_lines("refusal_tail_cues.txt"))
+
+
+@cache
+def lift() -> re.Pattern[str]:
+    """Cues after which something ruled out is allowed again ("... is fine after all")."""
+    return phrase_regex(_lines("lift_cues.txt"))
+
+
+@cache
+def restart() -> re.Pattern[str]:
+    """Cues by which the reader drops the current request ("forget that", "instead")."""
+    return phrase_regex(_lines("restart_cues.txt"))
+
+
+def _table(name: str) -> list[list[str]]:
+    return [line.split("\t") for line in _lines(name)]
+
+
+@cache
+def eras() -> list[tuple[re.Pattern[str], int | None, int | None]]:
+    """Named periods and their publication-year bounds ("between the wars" -> 1919-1939)."""
+    out = []
+    for row in _table("eras.tsv"):
+        phrase, first, last = [*row, "", ""][:3]
+        out.append((phrase_regex([phrase]), int(first) if first else None, int(last) if last else None))
+    out.sort(key=lambda e: -len(e[0].pattern))
+    return out
+
+
+@cache
+def decade_words() -> dict[str, int]:
+    """ "fifties" -> 1950 (decade words and their spelled-out forms)."""
+    return {word.lower(): int(value) for word, value in _table("number_words.tsv")}
+
+
+@cache
+def correction() -> re.Pattern[str]:
+    """Cues by which the reader corrects something ("I meant", "the other way round")."""
+    return phrase_regex(_lines("correction_cues.txt"))

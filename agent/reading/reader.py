@@ -1,0 +1,260 @@
+"""One reader message read against the catalog: the :class:`~vibeshelf.agent.intent.Intent` both the planner
+and the constraint guard fold into the conversation's state.
+
+The steps, each a general mechanism rather than a phrase:
+
+1. **Spelling**: words the catalog's text never uses are corrected to the nearest shelf or author word
+   (:mod:`.spelling`), so "a thriler" and "nothing by tolkein" read as meant.
+2. **Refusals with a scope**: a refusal cue ("no", "steer clear of", "spare me", "not a fan of", ... in
+   ``data/refusal_cues.txt``) rules out what follows it to the end of its clause, a list included
+   ("no vampires, zombies or werewolves"); a tail cue ("... is off the table") rules out what precedes
+   it, and so does a cue with nothing after it ("it's Gaiman I don't want"). Inside a scope, shelves and
+   themes come from the genre lexicon and authors are linked to the catalog (:mod:`.authors`). A lift cue
+   ("... is fine") allows again what precedes it.
+3. **Time in words**: named periods (``data/eras.tsv``: "between the wars", "post-war", "this century")
+   and decades in words ("the fifties", "nineteen-sixties"), negated when said inside a refusal.
+4. **Starting over or correcting**: restart cues ("forget that") drop the standing request but keep the
+   reader's "no"s; correction cues ("I meant") replace just what the message names.
+
+What is ruled out is taken out of the text before the rest is parsed, so "spare me the romance" neither
+asks for romance nor searches for the words.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from vibeshelf.agent.intent import Intent, ParseConfig, genre_hits, parse_intent, theme_hits
+from vibeshelf.agent.reading import cues
+from vibeshelf.agent.reading.authors import AuthorLinker, AuthorMention
+from vibeshelf.agent.reading.spelling import Speller
+from vibeshelf.agent.reading.vocabulary import Vocabulary, catalog_vocabulary, empty_vocabulary, fold
+
+_CLAUSE_END = re.compile(
+    r"[.;!?\n()]|\s[-–—]+\s|\s(?:but|though|although|however|just|only|i want|i'd like|i would like|"
+    r"i need|i'm looking|looking for|something|ideally|preferably|maybe|instead|rather|please|pls|thx|"
+    r"thanks|it's|its|i said|i meant)\b",
+    re.IGNORECASE,
+)
+_CLAUSE_START = re.compile(
+    r"[.;!?\n(),]|\b(?:but|and|though|although|also|plus|so|because|cause|cuz)\b", re.IGNORECASE
+)
+_CLOSES_LIST = re.compile(r"\b(?:or|nor)\b", re.IGNORECASE)
+_LIST_GOES_ON = re.compile(r"\s*(?:or|nor|and no|and not|and nothing|no|not|nothing|plus|also no)\b", re.I)
+_DECADE = re.compile(
+    r"\b(?:the\s+|early\s+|late\s+|mid[- ]?)?(?:(nineteen|twenty)[- ]?)?"
+    r"(twenties|thirties|forties|fifties|sixties|seventies|eighties|nineties|noughties|aughts)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Scope:
+    start: int  # the cue's start: the whole span is taken out of the text when it names something
+    end: int
+    text_start: int  # what the cue applies to
+    text_end: int
+
+
+class MessageReader:
+    """Reads messages against one catalog's vocabulary (cheap to share; one per catalog)."""
+
+    def __init__(self, vocab: Vocabulary | None = None, config: ParseConfig | None = None) -> None:
+        self.vocab = vocab or empty_vocabulary()
+        self.config = config or ParseConfig()
+        self._speller = Speller(self.vocab)
+        self._authors = AuthorLinker(self.vocab)
+        self._read = lru_cache(maxsize=1024)(self._read_uncached)
+
+    def read(self, text: str) -> Intent:
+        return self._read(text).model_copy(deep=True)
+
+    def _read_uncached(self, text: str) -> Intent:
+        fixed = self._speller.correct(text)
+        refusals = _refusal_scopes(fixed, self._names_item)
+        lifts = _tail_scopes(fixed, cues.lift())
+        masks: list[tuple[int, int]] = []
+        out_shelves: list[str] = []
+        out_terms: list[str] = []
+        out_authors: list[AuthorMention] = []
+        for scope in refusals:
+            window = fixed[scope.text_start : scope.text_end]
+            shelves = [s for _, _, found, _ in genre_hits(window) for s in found]
+            themes = theme_hits(window)
+            authors = self._authors.find(fixed, scope.text_start, scope.text_end)
+            if shelves or themes or authors:
+                masks.append((scope.start, scope.end))
+            out_shelves += shelves
+            for _, _, terms, theme_shelves in themes:
+                out_terms += terms
+                out_shelves += theme_shelves
+            out_authors += authors
+        allowed_shelves: list[str] = []
+        allowed_authors: list[str] = []
+        for scope in lifts:
+            window = fixed[scope.text_start : scope.text_end]
+            allowed_shelves += [s for _, _, found, _ in genre_hits(window) for s in found]
+            allowed_authors += [
+                n for m in self._authors.find(fixed, scope.text_start, scope.text_end) for n in m.names
+            ]
+            masks.append((scope.start, scope.end))
+        year_min, year_max = self._time_words(fixed, refusals, masks)
+        for rx in (cues.restart(), cues.correction()):
+            masks += [(m.start(), m.end()) for m in rx.finditer(fixed)]
+
+        intent = parse_intent(_masked(fixed, masks), self.config).model_copy(deep=True)
+        whole = parse_intent(fixed, self.config)
+        intent.text = text
+        # Exclusions come from the refusal scopes; the whole message's older reading adds only the free
+        # terms and unlinked names it found inside them ("no cliffhangers", "not by Jo Bloggs").
+        refused_text = " ".join(fold(fixed[s.text_start : s.text_end]) for s in refusals)
+        linked = [fold(fixed[m.start : m.end]) for m in out_authors]
+        intent.genres_exclude = []
+        intent.exclude_terms = []
+        intent.exclude_authors = []
+        for g in out_shelves:
+            _add(intent.genres_exclude, g)
+        for t in [*out_terms, *whole.exclude_terms]:
+            if fold(t) in refused_text and not any(fold(t) in span or span in fold(t) for span in linked):
+                _add(intent.exclude_terms, t)
+        for raw in whole.exclude_authors:
+            if fold(raw) in refused_text and not any(
+                fold(raw) in span or span in fold(raw) for span in linked
+            ):
+                _add(intent.exclude_authors, raw)
+        for mention in out_authors:
+            for name in mention.names:
+                _add(intent.exclude_authors, name)
+        intent.exclude_authors = [a for a in intent.exclude_authors if a not in allowed_authors]
+        for name in allowed_authors:
+            _add(intent.allow_authors, name)
+        for g in allowed_shelves:
+            _add(intent.allow_genres, g)
+        intent.genres_exclude = [g for g in intent.genres_exclude if g not in intent.allow_genres]
+        # Neither what is ruled out nor what is merely allowed again is asked for.
+        skip = {*intent.genres_exclude, *allowed_shelves}
+        intent.genres_include = [g for g in intent.genres_include if g not in skip]
+        intent.genres_all = [g for g in intent.genres_all if g not in skip]
+        if intent.year_min is None and intent.year_max is None and not intent.clear_years:
+            intent.year_min, intent.year_max = year_min, year_max
+        intent.correction = bool(cues.correction().search(fixed))
+        intent.new_request = bool(cues.restart().search(fixed)) and not intent.correction
+        return intent
+
+    def _names_item(self, segment: str) -> bool:
+        """Whether a piece of text names a shelf, a theme or an author."""
+        return bool(genre_hits(segment) or theme_hits(segment) or self._authors.find(segment))
+
+    def _time_words(
+        self, text: str, refusals: list[Scope], masks: list[tuple[int, int]]
+    ) -> tuple[int | None, int | None]:
+        """Year bounds from named periods and decades in words (the last one said wins)."""
+        found: list[tuple[int, int | None, int | None]] = []
+        for rx, first, last in cues.eras():
+            for m in rx.finditer(text):
+                found.append((m.start(), first, last))
+                masks.append((m.start(), m.end()))
+        for m in _DECADE.finditer(text):
+            decade = cues.decade_words().get(m.group(2).lower())
+            if decade is None:
+                continue
+            if m.group(1) and m.group(1).lower() == "twenty":
+                decade += 100
+            found.append((m.start(), decade, decade + 9))
+            masks.append((m.start(), m.end()))
+        if not found:
+            return None, None
+        at, first, last = max(found, key=lambda f: f[0])
+        if any(s.text_start <= at < s.text_end for s in refusals):
+            # "not from this century": the other side of the period.
+            if first is not None and last is None:
+                return None, first - 1
+            if last is not None and first is None:
+                return last + 1, None
+            return None, None
+        return first, last
+
+
+def _add(items: list[str], value: str) -> None:
+    if value and value not in items:
+        items.append(value)
+
+
+def _masked(text: str, spans: list[tuple[int, int]]) -> str:
+    chars = list(text)
+    for a, b in spans:
+        for i in range(max(0, a), min(len(chars), b)):
+            chars[i] = " "
+    return "".join(chars)
+
+
+def _clause_end(text: str, start: int, names_item: Callable[[str], bool]) -> int:
+    m = _CLAUSE_END.search(text, start)
+    end = m.start() if m else len(text)
+    comma = text.find(",", start, end)
+    while comma != -1:
+        nxt = text.find(",", comma + 1, end)
+        segment = text[comma + 1 : nxt if nxt != -1 else end]
+        if not _continues_list(segment, names_item):
+            return comma
+        if nxt == -1:
+            return end
+        comma = nxt
+    return end
+
+
+def _continues_list(segment: str, names_item: Callable[[str], bool]) -> bool:
+    """Whether a comma-separated segment only names more things of the list ("..., zombies or gore")."""
+    if _LIST_GOES_ON.match(segment):
+        return True
+    # A bare item after a comma continues the list only when "or"/"nor" closes it ("no vampires, zombies
+    # or gore"); otherwise it is what the reader wants instead ("not sci-fi, fantasy").
+    words = segment.split()
+    return 0 < len(words) <= 4 and bool(_CLOSES_LIST.search(segment)) and names_item(segment)
+
+
+def _clause_start(text: str, end: int) -> int:
+    start = 0
+    for m in _CLAUSE_START.finditer(text, 0, end):
+        start = m.end()
+    return start
+
+
+def _tail_scopes(text: str, rx: re.Pattern[str]) -> list[Scope]:
+    return [
+        Scope(start=(a := _clause_start(text, m.start())), end=m.end(), text_start=a, text_end=m.start())
+        for m in rx.finditer(text)
+    ]
+
+
+def _refusal_scopes(text: str, names_item: Callable[[str], bool]) -> list[Scope]:
+    scopes = []
+    for m in cues.refusal().finditer(text):
+        end = _clause_end(text, m.end(), names_item)
+        if text[m.end() : end].strip(" ,"):
+            scopes.append(Scope(m.start(), end, m.end(), end))
+        else:  # "it's Gaiman I don't want": nothing after the cue, so it refuses what came before
+            a = _clause_start(text, m.start())
+            scopes.append(Scope(a, m.end(), a, m.start()))
+    return scopes + _tail_scopes(text, cues.refusal_tail())
+
+
+@lru_cache(maxsize=4)
+def _catalog_reader(catalog: str | None, mtime: float, config_json: str) -> MessageReader:
+    vocab = catalog_vocabulary(Path(catalog)) if catalog else empty_vocabulary()
+    return MessageReader(vocab, ParseConfig.model_validate_json(config_json))
+
+
+def catalog_reader(catalog: Path | None, config: ParseConfig | None = None) -> MessageReader:
+    """The reader for a catalog file (one per file version and config; shared, it caches its readings)."""
+    try:
+        mtime = catalog.stat().st_mtime if catalog is not None else 0.0
+    except OSError:
+        catalog, mtime = None, 0.0
+    return _catalog_reader(
+        str(catalog) if catalog else None, mtime, (config or ParseConfig()).model_dump_json()
+    )

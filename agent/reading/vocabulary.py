@@ -1,0 +1,135 @@
+"""What the catalog knows about words and names, for reading a reader's message against it.
+
+Built once per catalog file (cached by path and modification time) from the catalog's own rows: the
+authors with how much they are read, the shelves, and how often each word occurs in titles, authors and
+descriptions. Nothing here is a hand list of phrases: a new catalog brings its own names and words.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+_WORD = re.compile(r"[a-z][a-z'’]*[a-z]|[a-z]")
+_LOWERCASE_WORD = re.compile(r"(?<![\w'’])[a-z]{3,}(?![\w'’])")
+
+
+def fold(text: str) -> str:
+    """Lower case without accents ("Brontë" -> "bronte"), for matching what readers type."""
+    text = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+
+
+def words(text: str) -> list[str]:
+    """Folded words of ``text``, a possessive "'s" dropped ("Gaiman's" -> "gaiman")."""
+    out = []
+    for w in _WORD.findall(fold(text).replace("’", "'")):
+        if w.endswith("'s"):
+            w = w[:-2]
+        out.append(w.strip("'"))
+    return [w for w in out if w]
+
+
+def name_key(name: str) -> str:
+    """An author's name as matched: folded words, initials run together ("J.R.R. Tolkien" -> "jrr tolkien")."""
+    out: list[str] = []
+    initials = False
+    for part in words(name.replace(".", " ")):
+        if len(part) == 1 and initials:
+            out[-1] += part
+        else:
+            out.append(part)
+        initials = len(part) == 1
+    return " ".join(out)
+
+
+@dataclass
+class Vocabulary:
+    """Shelves, authors (with popularity) and word frequencies of one catalog."""
+
+    shelves: frozenset[str] = frozenset()
+    author_reads: dict[str, int] = field(default_factory=dict)  # display name -> ratings over their books
+    word_counts: Counter[str] = field(default_factory=Counter)
+    lowercase_counts: Counter[str] = field(default_factory=Counter)  # written in lower case mid-text
+    by_full: dict[str, str] = field(default_factory=dict)  # name_key -> display name
+    by_surname: dict[str, list[str]] = field(default_factory=dict)  # last word -> names, most read first
+
+    @classmethod
+    def build(
+        cls,
+        shelves: list[list[str]],
+        authors: list[list[str]],
+        ratings_counts: list[int | None],
+        texts: list[str],
+    ) -> Vocabulary:
+        reads: dict[str, int] = defaultdict(int)
+        for names, count in zip(authors, ratings_counts, strict=True):
+            for name in names or []:
+                reads[name] += int(count or 0)
+        counts: Counter[str] = Counter()
+        lowercase: Counter[str] = Counter()
+        for text in texts:
+            counts.update(words(text))
+            lowercase.update(_LOWERCASE_WORD.findall(text))
+        by_full: dict[str, str] = {}
+        by_surname: dict[str, list[str]] = defaultdict(list)
+        for name in sorted(reads, key=lambda n: -reads[n]):
+            key = name_key(name)
+            if not key:
+                continue
+            by_full.setdefault(key, name)
+            by_full.setdefault(" ".join(words(name)), name)
+            last = key.split()[-1]
+            if len(last) >= 3:
+                by_surname[last].append(name)
+        return cls(
+            shelves=frozenset(s for row in shelves for s in row or []),
+            author_reads=dict(reads),
+            word_counts=counts,
+            lowercase_counts=lowercase,
+            by_full=by_full,
+            by_surname=dict(by_surname),
+        )
+
+    def shelf_words(self) -> set[str]:
+        return {w for s in self.shelves for w in s.split("_") if len(w) >= 4}
+
+    def is_common_word(self, word: str) -> bool:
+        """Whether ``word`` is ordinary English in this catalog's text, i.e. often written in lower case
+        (so "king" alone is not an author, while "tolkien" is)."""
+        return self.lowercase_counts.get(word, 0) >= 10
+
+
+_EMPTY = Vocabulary()
+
+
+def empty_vocabulary() -> Vocabulary:
+    return _EMPTY
+
+
+@lru_cache(maxsize=2)
+def _load(path: str, mtime: float) -> Vocabulary:
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path, columns=["title", "authors", "genres", "description", "ratings_count"])
+    rows = table.to_pydict()
+    texts = [
+        " ".join([title or "", " ".join(names or []), desc or ""])
+        for title, names, desc in zip(rows["title"], rows["authors"], rows["description"], strict=True)
+    ]
+    return Vocabulary.build(rows["genres"], rows["authors"], rows["ratings_count"], texts)
+
+
+def catalog_vocabulary(catalog: Path | None) -> Vocabulary:
+    """The vocabulary of the catalog file (rebuilt when the file changes); empty without one."""
+    if catalog is None:
+        return _EMPTY
+    try:
+        mtime = catalog.stat().st_mtime
+    except OSError:
+        return _EMPTY
+    return _load(str(catalog), mtime)
