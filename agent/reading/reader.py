@@ -28,11 +28,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from vibeshelf.agent.intent import Intent, ParseConfig, genre_hits, parse_intent, theme_hits
+from vibeshelf.agent.intent import Intent, ParseConfig, TitleRef, genre_hits, parse_intent, theme_hits
 from vibeshelf.agent.reading import cues
 from vibeshelf.agent.reading.authors import AuthorLinker, AuthorMention
 from vibeshelf.agent.reading.spelling import Speller
+from vibeshelf.agent.reading.titles import TitleLinker, TitleMention
 from vibeshelf.agent.reading.vocabulary import Vocabulary, catalog_vocabulary, empty_vocabulary, fold
+from vibeshelf.retrieval.title_lookup import title_key
 
 _CLAUSE_END = re.compile(
     r"[.;!?\n()]|\s[-–—]+\s|\s(?:but|though|although|however|just|only|i want|i'd like|i would like|"
@@ -68,6 +70,7 @@ class MessageReader:
         self.config = config or ParseConfig()
         self._speller = Speller(self.vocab)
         self._authors = AuthorLinker(self.vocab)
+        self._titles = TitleLinker(self.vocab)
         self._read = lru_cache(maxsize=1024)(self._read_uncached)
 
     def read(self, text: str) -> Intent:
@@ -81,11 +84,19 @@ class MessageReader:
         out_shelves: list[str] = []
         out_terms: list[str] = []
         out_authors: list[AuthorMention] = []
+        titles = self._titles.find(fixed)
+        masks += [(t.start, t.end) for t in titles]
         for scope in refusals:
-            window = fixed[scope.text_start : scope.text_end]
-            shelves = [s for _, _, found, _ in genre_hits(window) for s in found]
+            window = _masked(fixed, [(t.start, t.end) for t in titles])[scope.text_start : scope.text_end]
+            shelves = _refused_shelves(window)
             themes = theme_hits(window)
-            authors = self._authors.find(fixed, scope.text_start, scope.text_end)
+            authors = [
+                a
+                for a in self._authors.find(fixed, scope.text_start, scope.text_end)
+                if not any(t.start < a.end and a.start < t.end for t in titles)
+            ]
+            if any(scope.text_start <= t.start < scope.text_end for t in titles):
+                masks.append((scope.start, scope.end))
             if shelves or themes or authors:
                 masks.append((scope.start, scope.end))
             out_shelves += shelves
@@ -139,6 +150,7 @@ class MessageReader:
         skip = {*intent.genres_exclude, *allowed_shelves}
         intent.genres_include = [g for g in intent.genres_include if g not in skip]
         intent.genres_all = [g for g in intent.genres_all if g not in skip]
+        _place_titles(intent, fixed, titles, refusals)
         if intent.year_min is None and intent.year_max is None and not intent.clear_years:
             intent.year_min, intent.year_max = year_min, year_max
         intent.correction = bool(cues.correction().search(fixed))
@@ -177,6 +189,58 @@ class MessageReader:
                 return last + 1, None
             return None, None
         return first, last
+
+
+_READ_CUE = re.compile(r"\b(?:read|finished|done|already|have it|own it|seen it)\b", re.IGNORECASE)
+_LIKE_CUE = re.compile(
+    r"\b(?:like|loved?|enjoyed|adored|similar|manner of|vein of|fans? of|style of|reminds?|more of|next|"
+    r"(?:was|is) (?:so |sooo+ |really )?(?:good|great|amazing|brilliant))\b",
+    re.IGNORECASE,
+)
+
+
+def _place_titles(intent: Intent, text: str, titles: list[TitleMention], refusals: list[Scope]) -> None:
+    """Linked titles become the reader's likes, reads or refusals by where they stand; the older reading's
+    title guesses are kept only where they name something with a capital the catalog did not link."""
+    if not titles:
+        return
+    like: list[TitleRef] = []
+    read: list[TitleRef] = []
+    avoid: list[TitleRef] = []
+    liking = bool(_LIKE_CUE.search(_masked(text, [(t.start, t.end) for t in titles])))
+    for t in titles:
+        clause = text[_clause_start(text, t.start) : t.end + 40]
+        refused = any(s.text_start <= t.start < s.text_end for s in refusals)
+        if _READ_CUE.search(clause) and (refused or not liking):
+            read.append(TitleRef(title=t.title))
+        elif refused:
+            avoid.append(TitleRef(title=t.title))
+        else:
+            like.append(TitleRef(title=t.title))
+    linked = [title_key(t.title) for t in titles]
+
+    def unlinked(refs: list[TitleRef]) -> list[TitleRef]:
+        return [
+            r
+            for r in refs
+            if any(c.isupper() for c in r.title)
+            and not any(title_key(r.title) in k or k in title_key(r.title) for k in linked)
+        ]
+
+    intent.like_titles = [*like, *unlinked(intent.like_titles)]
+    intent.read_titles = [*read, *unlinked(intent.read_titles)]
+    intent.avoid_titles = [*avoid, *unlinked(intent.avoid_titles)]
+
+
+def _refused_shelves(window: str) -> list[str]:
+    """Shelves named in a refusal; in "no YA thrillers" only the modifier is refused, not the kind after it."""
+    hits = genre_hits(window)
+    out: list[str] = []
+    for k, (_, end, shelves, _) in enumerate(hits):
+        out += shelves
+        if k + 1 < len(hits) and not window[end : hits[k + 1][0]].strip():
+            return out  # the next hit is the noun this one qualifies
+    return out
 
 
 def _add(items: list[str], value: str) -> None:

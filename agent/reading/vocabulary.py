@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from vibeshelf.retrieval.title_lookup import title_key
+
 _WORD = re.compile(r"[a-z][a-z'’]*[a-z]|[a-z]")
 _LOWERCASE_WORD = re.compile(r"(?<![\w'’])[a-z]{3,}(?![\w'’])")
 
@@ -57,6 +59,7 @@ class Vocabulary:
     lowercase_counts: Counter[str] = field(default_factory=Counter)  # written in lower case mid-text
     by_full: dict[str, str] = field(default_factory=dict)  # name_key -> display name
     by_surname: dict[str, list[str]] = field(default_factory=dict)  # last word -> names, most read first
+    titles: dict[str, str] = field(default_factory=dict)  # title_key -> the most read title with that key
 
     @classmethod
     def build(
@@ -65,6 +68,7 @@ class Vocabulary:
         authors: list[list[str]],
         ratings_counts: list[int | None],
         texts: list[str],
+        titles: list[str] | None = None,
     ) -> Vocabulary:
         reads: dict[str, int] = defaultdict(int)
         for names, count in zip(authors, ratings_counts, strict=True):
@@ -86,7 +90,14 @@ class Vocabulary:
             last = key.split()[-1]
             if len(last) >= 3:
                 by_surname[last].append(name)
+        by_title: dict[str, str] = {}
+        ranked = sorted(zip(titles or [], ratings_counts, strict=False), key=lambda t: -(t[1] or 0))
+        for title, _ in ranked:
+            key = title_key(title or "")
+            if key:
+                by_title.setdefault(key, title)
         return cls(
+            titles=by_title,
             shelves=frozenset(s for row in shelves for s in row or []),
             author_reads=dict(reads),
             word_counts=counts,
@@ -121,7 +132,7 @@ def _load(path: str, mtime: float) -> Vocabulary:
         " ".join([title or "", " ".join(names or []), desc or ""])
         for title, names, desc in zip(rows["title"], rows["authors"], rows["description"], strict=True)
     ]
-    return Vocabulary.build(rows["genres"], rows["authors"], rows["ratings_count"], texts)
+    return Vocabulary.build(rows["genres"], rows["authors"], rows["ratings_count"], texts, rows["title"])
 
 
 def catalog_vocabulary(catalog: Path | None) -> Vocabulary:

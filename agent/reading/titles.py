@@ -1,0 +1,72 @@
+"""Book titles in a reader's words, linked to the catalog's titles ("just finished the name of the wind").
+
+A span links when its title key (series suffix and leading article dropped, folded) is a catalog title's
+and it reads as a title rather than ordinary words: three words or more, or two with a capital or right
+after "like"/"read"..., or one uncommon word written with a capital or "the" ("The Martian", "Dune").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from vibeshelf.agent.reading.vocabulary import Vocabulary
+from vibeshelf.retrieval.title_lookup import title_key
+
+_TOKEN = re.compile(r"[\w][\w'’&:!.-]*")
+_MAX_WORDS = 10
+_LEAD = re.compile(
+    r"(?:like|loved?|read|finished|enjoyed|adored|than|of|about|to|similar to|not|no|nothing|but|and|or)\W*$",
+    re.IGNORECASE,
+)
+_QUOTES = "\"“”'‘’*_"
+
+
+@dataclass(frozen=True)
+class TitleMention:
+    title: str  # the catalog title
+    start: int
+    end: int
+
+
+class TitleLinker:
+    def __init__(self, vocab: Vocabulary) -> None:
+        self._vocab = vocab
+
+    def find(self, text: str) -> list[TitleMention]:
+        """Catalog titles mentioned in ``text``, longest first, not overlapping."""
+        titles = self._vocab.titles
+        if not titles:
+            return []
+        tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(text)]
+        out: list[TitleMention] = []
+        i = 0
+        while i < len(tokens):
+            found = None
+            for length in range(min(_MAX_WORDS, len(tokens) - i), 0, -1):
+                a, b = tokens[i][0], tokens[i + length - 1][1]
+                raw = text[a:b].rstrip(".:!")
+                key = title_key(raw)
+                if key in titles and self._reads_as_title(text, a, raw, key):
+                    found = TitleMention(titles[key], a, a + len(raw))
+                    break
+            if found is None:
+                i += 1
+                continue
+            out.append(found)
+            i = next((k for k, (a, _) in enumerate(tokens) if a >= found.end), len(tokens))
+        return out
+
+    def _reads_as_title(self, text: str, start: int, raw: str, key: str) -> bool:
+        words = key.split()
+        quoted = start > 0 and text[start - 1] in _QUOTES
+        capital = any(w[:1].isupper() for w in raw.split())
+        after_cue = bool(_LEAD.search(text[max(0, start - 20) : start]))
+        if quoted or len(words) >= 3:
+            return True
+        if len(words) == 2:
+            return capital or after_cue
+        word = words[0]
+        if len(word) < 4 or self._vocab.is_common_word(word) or word in self._vocab.shelf_words():
+            return False
+        return raw[:1].isupper() or raw.lower().startswith("the ")
