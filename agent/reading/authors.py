@@ -76,6 +76,9 @@ class AuthorLinker:
             if hit is not None:
                 return AuthorMention((by_full[hit[0]],), a, b, True)
         a, b = tokens[i]
+        if i + 1 < len(tokens) and (two := name_key(text[a : tokens[i + 1][1]])) in self._vocab.by_surname:
+            names = self._vocab.by_surname[two]  # "du Maurier", "le Carré"
+            return AuthorMention(tuple(names[:1]), a, tokens[i + 1][1], len(names) == 1)
         raw = text[a:b]
         word = name_key(raw)
         names = self._vocab.by_surname.get(word)

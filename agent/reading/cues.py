@@ -34,6 +34,18 @@ def refusal_tail() -> re.Pattern[str]:
 
 
 @cache
+def read_through() -> re.Pattern[str]:
+    """Cues that mark an author as read through, before the name ("read all of ...")."""
+    return phrase_regex(_lines("read_cues.txt"))
+
+
+@cache
+def read_through_tail() -> re.Pattern[str]:
+    """Cues that mark an author as read through, after the name ("... he's read")."""
+    return phrase_regex(_lines("read_tail_cues.txt"))
+
+
+@cache
 def lift() -> re.Pattern[str]:
     """Cues after which something ruled out is allowed again ("... is fine after all")."""
     return phrase_regex(_lines("lift_cues.txt"))
@@ -70,3 +82,18 @@ def decade_words() -> dict[str, int]:
 def correction() -> re.Pattern[str]:
     """Cues by which the reader corrects something ("I meant", "the other way round")."""
     return phrase_regex(_lines("correction_cues.txt"))
+
+
+@cache
+def refused_kinds() -> list[tuple[re.Pattern[str], tuple[str, ...]]]:
+    """Words naming a kind of book only when refused ("not a novel" -> fiction)."""
+    return [(phrase_regex([w]), tuple(shelves.split(","))) for w, shelves in _table("refused_kinds.tsv")]
+
+
+def cue_words() -> set[str]:
+    """The single words of every cue list, for spelling ("nothin" -> "nothing")."""
+    out: set[str] = set()
+    for name in ("refusal_cues.txt", "refusal_tail_cues.txt", "restart_cues.txt", "correction_cues.txt"):
+        for phrase in _lines(name):
+            out.update(w for w in phrase.replace("'", " ").split() if len(w) >= 5)
+    return out

@@ -45,6 +45,7 @@ _CLAUSE_END = re.compile(
 _CLAUSE_START = re.compile(
     r"[.;!?\n(),]|\b(?:but|and|though|although|also|plus|so|because|cause|cuz)\b", re.IGNORECASE
 )
+_PRONOUN = re.compile(r"\b(?:him|her|his|hers|them|their|theirs)\b", re.IGNORECASE)
 _CLOSES_LIST = re.compile(r"\b(?:or|nor)\b", re.IGNORECASE)
 _LIST_GOES_ON = re.compile(r"\s*(?:or|nor|and no|and not|and nothing|no|not|nothing|plus|also no)\b", re.I)
 _DECADE = re.compile(
@@ -97,6 +98,10 @@ class MessageReader:
             ]
             if any(scope.text_start <= t.start < scope.text_end for t in titles):
                 masks.append((scope.start, scope.end))
+            if not (shelves or themes or authors) and _PRONOUN.search(window):
+                # "ive read all of bryson so skip him": the pronoun is the author named before it.
+                before = [a for a in self._authors.find(fixed, 0, scope.start)]
+                authors = before[-1:]
             if shelves or themes or authors:
                 masks.append((scope.start, scope.end))
             out_shelves += shelves
@@ -104,6 +109,12 @@ class MessageReader:
                 out_terms += terms
                 out_shelves += theme_shelves
             out_authors += authors
+        # Authors read through ("I've read all of Bryson", "it's Jordan he's read"): names only count there.
+        for scope in _refusal_scopes(fixed, self._names_item, cues.read_through(), cues.read_through_tail()):
+            found = self._authors.find(fixed, scope.text_start, scope.text_end)
+            if found:
+                masks.append((scope.start, scope.end))
+                out_authors += found
         allowed_shelves: list[str] = []
         allowed_authors: list[str] = []
         for scope in lifts:
@@ -130,6 +141,8 @@ class MessageReader:
         for g in out_shelves:
             _add(intent.genres_exclude, g)
         for t in [*out_terms, *whole.exclude_terms]:
+            if _PRONOUN.fullmatch(t):
+                continue
             if fold(t) in refused_text and not any(fold(t) in span or span in fold(t) for span in linked):
                 _add(intent.exclude_terms, t)
         for raw in whole.exclude_authors:
@@ -235,7 +248,7 @@ def _place_titles(intent: Intent, text: str, titles: list[TitleMention], refusal
 def _refused_shelves(window: str) -> list[str]:
     """Shelves named in a refusal; in "no YA thrillers" only the modifier is refused, not the kind after it."""
     hits = genre_hits(window)
-    out: list[str] = []
+    out: list[str] = [s for rx, shelves in cues.refused_kinds() if rx.search(window) for s in shelves]
     for k, (_, end, shelves, _) in enumerate(hits):
         out += shelves
         if k + 1 < len(hits) and not window[end : hits[k + 1][0]].strip():
@@ -295,16 +308,22 @@ def _tail_scopes(text: str, rx: re.Pattern[str]) -> list[Scope]:
     ]
 
 
-def _refusal_scopes(text: str, names_item: Callable[[str], bool]) -> list[Scope]:
+def _refusal_scopes(
+    text: str,
+    names_item: Callable[[str], bool],
+    ahead: re.Pattern[str] | None = None,
+    behind: re.Pattern[str] | None = None,
+) -> list[Scope]:
     scopes = []
-    for m in cues.refusal().finditer(text):
+    for m in (ahead or cues.refusal()).finditer(text):
         end = _clause_end(text, m.end(), names_item)
-        if text[m.end() : end].strip(" ,"):
+        after = text[m.end() : end]
+        if after.strip(" ,") and not after.lstrip().startswith(","):
             scopes.append(Scope(m.start(), end, m.end(), end))
         else:  # "it's Gaiman I don't want": nothing after the cue, so it refuses what came before
             a = _clause_start(text, m.start())
             scopes.append(Scope(a, m.end(), a, m.start()))
-    return scopes + _tail_scopes(text, cues.refusal_tail())
+    return scopes + _tail_scopes(text, behind or cues.refusal_tail())
 
 
 @lru_cache(maxsize=4)

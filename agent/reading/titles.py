@@ -62,11 +62,12 @@ class TitleLinker:
         quoted = start > 0 and text[start - 1] in _QUOTES
         capital = any(w[:1].isupper() for w in raw.split())
         after_cue = bool(_LEAD.search(text[max(0, start - 20) : start]))
-        if quoted or len(words) >= 3:
-            return True
-        if len(words) == 2:
-            return capital or after_cue
-        word = words[0]
-        if len(word) < 4 or self._vocab.is_common_word(word) or word in self._vocab.shelf_words():
-            return False
-        return raw[:1].isupper() or raw.lower().startswith("the ")
+        if quoted or after_cue:
+            return len(words) >= 2 or not self._ordinary(words[0])
+        if len(words) >= 2:
+            return capital
+        # One word alone ("The Martian", "the martian was so good") only with its article.
+        return raw.lower().startswith("the ") and not self._ordinary(words[0])
+
+    def _ordinary(self, word: str) -> bool:
+        return len(word) < 4 or self._vocab.is_common_word(word) or word in self._vocab.shelf_words()

@@ -17,6 +17,7 @@ from pathlib import Path
 from vibeshelf.retrieval.title_lookup import title_key
 
 _WORD = re.compile(r"[a-z][a-z'’]*[a-z]|[a-z]")
+_PARTICLES = frozenset({"du", "de", "le", "la", "van", "von", "da", "del", "der", "di", "st"})
 _LOWERCASE_WORD = re.compile(r"(?<![\w'’])[a-z]{3,}(?![\w'’])")
 
 
@@ -87,9 +88,11 @@ class Vocabulary:
                 continue
             by_full.setdefault(key, name)
             by_full.setdefault(" ".join(words(name)), name)
-            last = key.split()[-1]
-            if len(last) >= 3:
-                by_surname[last].append(name)
+            parts = key.split()
+            if len(parts[-1]) >= 3:
+                by_surname[parts[-1]].append(name)
+            if len(parts) >= 3 and parts[-2] in _PARTICLES:  # "du maurier", "le carre"
+                by_surname[" ".join(parts[-2:])].append(name)
         by_title: dict[str, str] = {}
         ranked = sorted(zip(titles or [], ratings_counts, strict=False), key=lambda t: -(t[1] or 0))
         for title, _ in ranked:
