@@ -25,8 +25,8 @@ from typing import Any
 from chat_test_app import ScriptedModel, shelf_registry
 from fastapi import FastAPI
 
-from vibeshelf.agent.llm import PLANNER_MODEL, LiteLLMClient, LLMDelta, ProviderError
-from vibeshelf.agent.loop import Agent
+from vibeshelf.agent.llm import PLANNER_MODEL, LLMDelta, ProviderError
+from vibeshelf.agent.loop import Agent, default_client
 from vibeshelf.layout import Layout
 from vibeshelf.settings import Settings
 from vibeshelf.tools.tool import ToolContext
@@ -52,10 +52,11 @@ class LineScriptedModel(ScriptedModel):
 
 
 class SwitchablePlanner:
-    """The settings' model through litellm; the offline planner 'fails' for ``planner-off`` messages."""
+    """The settings' models as the app routes them (the planner or litellm); the offline planner 'fails'
+    for ``planner-off`` messages."""
 
     def __init__(self, settings: Settings) -> None:
-        self._inner = LiteLLMClient(settings)
+        self._inner = default_client(settings)
 
     def warm_up(self) -> None:
         self._inner.warm_up()

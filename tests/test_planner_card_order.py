@@ -128,10 +128,12 @@ async def test_the_guard_drops_violating_books_before_they_are_shown(
     shown = assert_consistent(events)
     assert all("young_adult" not in c.genres for c in shown)
 
-    # readers_also_liked takes no filters: unguarded, the same call does return young adult books,
-    # so it was the loop's guard that kept them off the cards (and out of the tool message the planner read).
+    # Without filters (as a model may call it) the same call does return young adult books: the
+    # planner's filters, and the loop's guard for any model, keep them off the cards.
     (args,) = calls(events, "readers_also_liked")
-    raw = await default_registry().call("readers_also_liked", args, mini_services.context())
+    assert "young_adult" in args["filters"]["genres_exclude"]
+    unfiltered = {k: v for k, v in args.items() if k != "filters"}
+    raw = await default_registry().call("readers_also_liked", unfiltered, mini_services.context())
     dropped = [b.id for b in raw.output.books if "young_adult" in b.genres]
     assert dropped
     assert not set(dropped) & {c.id for c in shown}

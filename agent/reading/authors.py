@@ -20,6 +20,8 @@ from vibeshelf.agent.reading.vocabulary import Vocabulary, fold, name_key
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’][sS])?")
 _AUTHOR_CONTEXT = frozenset({"by", "from", "author", "writer", "of"})
 _LIST_WORDS = frozenset({"or", "and", "nor", "also", "plus", "either", "neither"})
+# Words after which a name stands on its own ("it's Tolkien I don't want", "just King").
+_BEFORE_A_NAME = frozenset({"it's", "its", "it’s", "is", "was", "just", "only", "especially", "even"})
 _DOMINANT = 3.0  # the most read author of a surname wins alone when read this many times the next
 _MAX_SAME_SURNAME = 4
 _FULL_NAME_SIMILARITY = 92.0
@@ -93,6 +95,7 @@ class AuthorLinker:
             i == 0
             or before in _AUTHOR_CONTEXT
             or before in _LIST_WORDS
+            or before in _BEFORE_A_NAME
             or "," in gap
             or (before == "the" and raw[0].isupper())  # "the Brontës", "the Brontë sisters"
         )

@@ -37,17 +37,21 @@ from vibeshelf.agent.reading.vocabulary import Vocabulary, catalog_vocabulary, e
 from vibeshelf.retrieval.title_lookup import title_key
 
 _CLAUSE_END = re.compile(
-    r"[.;!?\n()]|\s[-–—]+\s|\s(?:but|though|although|however|just|only|i want|i'd like|i would like|"
-    r"i need|i'm looking|looking for|something|ideally|preferably|maybe|instead|rather|please|pls|thx|"
-    r"thanks|it's|its|i said|i meant)\b",
+    r"(?<!\b[A-Za-z])\.(?=\s|$)|[;!?\n()]|\s[-–—]+\s|"
+    r"\s(?:but|though|although|however|just|only|i want|i'd like|i would like|i need|i'm looking|"
+    r"looking for|something|ideally|preferably|maybe|instead|rather|please|pls|thx|thanks|it's|its|"
+    r"i said|i meant)\b",
     re.IGNORECASE,
 )
 _CLAUSE_START = re.compile(
-    r"[.;!?\n(),]|\b(?:but|and|though|although|also|plus|so|because|cause|cuz)\b", re.IGNORECASE
+    r"(?<!\b[A-Za-z])\.(?=\s|$)|[;!?\n(),:]|\b(?:but|and|though|although|also|plus|so|because|cause|cuz)\b",
+    re.IGNORECASE,
 )
+_SENTENCE_END = re.compile(r"(?<!\b[A-Za-z])\.(?=\s|$)|[;!?\n]")
 _PRONOUN = re.compile(r"\b(?:him|her|his|hers|them|their|theirs)\b", re.IGNORECASE)
-_CLOSES_LIST = re.compile(r"\b(?:or|nor)\b", re.IGNORECASE)
-_LIST_GOES_ON = re.compile(r"\s*(?:or|nor|and no|and not|and nothing|no|not|nothing|plus|also no)\b", re.I)
+_CLOSES_LIST = re.compile(r"\b(?:or|nor|too|either|as well)\b", re.IGNORECASE)
+# Another refusal after a comma starts its own scope ("no YA, nothing after 2005"), so only these go on.
+_LIST_GOES_ON = re.compile(r"\s*(?:or|nor|plus)\b", re.IGNORECASE)
 _DECADE = re.compile(
     r"\b(?:the\s+|early\s+|late\s+|mid[- ]?)?(?:(nineteen|twenty)[- ]?)?"
     r"(twenties|thirties|forties|fifties|sixties|seventies|eighties|nineties|noughties|aughts)\b",
@@ -119,11 +123,12 @@ class MessageReader:
         allowed_authors: list[str] = []
         for scope in lifts:
             window = fixed[scope.text_start : scope.text_end]
-            allowed_shelves += [s for _, _, found, _ in genre_hits(window) for s in found]
-            allowed_authors += [
-                n for m in self._authors.find(fixed, scope.text_start, scope.text_end) for n in m.names
-            ]
-            masks.append((scope.start, scope.end))
+            shelves = [s for _, _, found, _ in genre_hits(window) for s in found]
+            names = [n for m in self._authors.find(fixed, scope.text_start, scope.text_end) for n in m.names]
+            if shelves or names:  # "any length is fine" is the older reading's to lift
+                masks.append((scope.start, scope.end))
+            allowed_shelves += shelves
+            allowed_authors += names
         year_min, year_max = self._time_words(fixed, refusals, masks)
         for rx in (cues.restart(), cues.correction()):
             masks += [(m.start(), m.end()) for m in rx.finditer(fixed)]
@@ -140,7 +145,9 @@ class MessageReader:
         intent.exclude_authors = []
         for g in out_shelves:
             _add(intent.genres_exclude, g)
-        for t in [*out_terms, *whole.exclude_terms]:
+        for t in out_terms:
+            _add(intent.exclude_terms, t)
+        for t in whole.exclude_terms:
             if _PRONOUN.fullmatch(t):
                 continue
             if fold(t) in refused_text and not any(fold(t) in span or span in fold(t) for span in linked):
@@ -222,7 +229,8 @@ def _place_titles(intent: Intent, text: str, titles: list[TitleMention], refusal
     avoid: list[TitleRef] = []
     liking = bool(_LIKE_CUE.search(_masked(text, [(t.start, t.end) for t in titles])))
     for t in titles:
-        clause = text[_clause_start(text, t.start) : t.end + 40]
+        sentence = max((m.end() for m in _SENTENCE_END.finditer(text, 0, t.start)), default=0)
+        clause = text[sentence : t.end + 40]
         refused = any(s.text_start <= t.start < s.text_end for s in refusals)
         if _READ_CUE.search(clause) and (refused or not liking):
             read.append(TitleRef(title=t.title))

@@ -1,0 +1,331 @@
+"""Reading a reader's message against the catalog (agent/reading): each phenomenon over many phrasings.
+
+The vocabulary here is built from a handful of hand-written catalog rows, so these tests need no index;
+the last tests run the real planner over goodbooks-mini.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from vibeshelf.agent.constraints import HardConstraints
+from vibeshelf.agent.intent import ParseConfig
+from vibeshelf.agent.reading.reader import MessageReader
+from vibeshelf.agent.reading.request import RequestTracker
+from vibeshelf.agent.reading.vocabulary import Vocabulary
+from vibeshelf.tools.models import BookCard
+
+ROWS = [
+    # title, authors, shelves, ratings, description
+    ("The Shining", ["Stephen King"], ["horror", "fiction"], 800_000, "a king of horror in a hotel"),
+    ("Beekeeping for Beginners", ["Laurie R. King"], ["mystery"], 60_000, "the king and the queen bee"),
+    ("American Gods", ["Neil Gaiman"], ["fantasy", "fiction"], 500_000, "old gods and new"),
+    ("Good Omens", ["Terry Pratchett", "Neil Gaiman"], ["fantasy", "humor"], 400_000, "the end is nigh"),
+    ("The Hobbit", ["J.R.R. Tolkien"], ["fantasy", "classics"], 2_000_000, "a hobbit goes on a journey"),
+    ("The Silmarillion", ["J.R.R. Tolkien", "Christopher Tolkien"], ["fantasy"], 200_000, "elves"),
+    ("Rebecca", ["Daphne du Maurier"], ["classics", "mystery"], 300_000, "last night i dreamt"),
+    ("A Court of Thorns and Roses", ["Sarah J. Maas"], ["fantasy", "young_adult"], 400_000, "fae"),
+    ("Gone Girl", ["Gillian Flynn"], ["thriller", "mystery"], 1_000_000, "a marriage gone wrong"),
+    ("The Name of the Wind", ["Patrick Rothfuss"], ["fantasy", "epic_fantasy"], 400_000, "a legend"),
+    ("A Game of Thrones", ["George R.R. Martin"], ["fantasy", "epic_fantasy"], 1_500_000, "winter"),
+    ("Dune", ["Frank Herbert"], ["science_fiction", "classics"], 500_000, "spice and sand"),
+    ("The Da Vinci Code", ["Dan Brown"], ["thriller", "mystery"], 1_500_000, "a code in paintings"),
+    ("Goodnight Moon", ["Margaret Wise Brown"], ["childrens", "picture_books"], 900_000, "goodnight"),
+    ("Red Rising", ["Pierce Brown"], ["science_fiction", "dystopian"], 150_000, "mars"),
+    ("Twilight", ["Stephenie Meyer"], ["young_adult", "vampires", "romance"], 3_000_000, "a vampire"),
+    ("Jane Eyre", ["Charlotte Brontë"], ["classics", "romance"], 1_000_000, "an orphan governess"),
+    ("Wuthering Heights", ["Emily Brontë"], ["classics", "romance"], 900_000, "the moors"),
+]
+
+
+def vocab() -> Vocabulary:
+    # Lower-case uses of "king" and "brown" in the text make them everyday words, as in the real catalog.
+    filler = " ".join(["the king was brown and old"] * 12)
+    return Vocabulary.build(
+        [r[2] for r in ROWS],
+        [r[1] for r in ROWS],
+        [r[3] for r in ROWS],
+        [f"{r[0]} {' '.join(r[1])} {r[4]} {filler}" for r in ROWS],
+        [r[0] for r in ROWS],
+    )
+
+
+@pytest.fixture(scope="module")
+def reader() -> MessageReader:
+    return MessageReader(vocab(), ParseConfig())
+
+
+# --- ruling an author out -----------------------------------------------------------------------
+
+REFUSALS = [
+    "no {a}",
+    "nothing by {a} please",
+    "not {a}",
+    "anything but {a}",
+    "steer clear of {a}",
+    "spare me {a}",
+    "i'm not a fan of {a}",
+    "{a} is off the table",
+    "{a}'s books are off the table",
+    "please omit anything by {a}",
+    "i'm so over {a}",
+    "I'd rather avoid {a}, if you don't mind",
+    "{a} is a hard no for me",
+    "can't stand {a} tbh",
+    "I've had quite enough of {a}",
+    "exclude {a}",
+    "but nothing from {a}, thanks",
+    "it's {a} I don't want",
+]
+NAMES = [
+    ("Stephen King", "Stephen King"),
+    ("stephen king", "Stephen King"),
+    ("King", "Stephen King"),  # the most read King by far, written with a capital
+    ("Gaiman", "Neil Gaiman"),
+    ("gaiman", "Neil Gaiman"),
+    ("Neil Gaiman", "Neil Gaiman"),
+    ("tolkien", "J.R.R. Tolkien"),
+    ("J.R.R. Tolkien", "J.R.R. Tolkien"),
+    ("JRR Tolkien", "J.R.R. Tolkien"),
+    ("tolkein", "J.R.R. Tolkien"),  # misspelt
+    ("maas", "Sarah J. Maas"),
+    ("du Maurier", "Daphne du Maurier"),
+    ("grrm", None),  # not a name the catalog knows: nothing linked, nothing invented
+]
+
+
+@pytest.mark.parametrize(("template", "name"), list(itertools.product(REFUSALS, NAMES)))
+def test_an_author_ruled_out_in_any_phrasing_is_linked(reader, template: str, name) -> None:
+    said, author = name
+    intent = reader.read(template.format(a=said))
+    if author is None:
+        assert not any("Tolkien" in a or "Martin" in a for a in intent.exclude_authors)
+        return
+    assert author in intent.exclude_authors
+    assert not intent.genres_include and not intent.like_titles
+
+
+def test_a_surname_shared_by_authors_read_alike_rules_out_each(reader) -> None:
+    # Dan Brown is read most, but not three times as much as Margaret Wise Brown: both are ruled out.
+    assert set(reader.read("no Brown please").exclude_authors) >= {"Dan Brown", "Margaret Wise Brown"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no king arthur stuff",
+        "nothing about a brown dog",
+        "not a king or queen story",
+        "a king without a crown",
+    ],
+)
+def test_everyday_words_that_are_also_surnames_are_not_authors(reader, text: str) -> None:
+    assert reader.read(text).exclude_authors == []
+
+
+def test_a_list_of_authors_and_a_pronoun_after_a_name(reader) -> None:
+    assert reader.read("not a fan of Gaiman or Tolkien").exclude_authors == ["Neil Gaiman", "J.R.R. Tolkien"]
+    assert reader.read("i'm done with maas, King too").exclude_authors == ["Sarah J. Maas", "Stephen King"]
+    assert reader.read("ive read all of gaiman so skip him").exclude_authors == ["Neil Gaiman"]
+    assert reader.read("it's Tolkien he's read").exclude_authors == ["J.R.R. Tolkien"]
+
+
+def test_an_author_allowed_again(reader) -> None:
+    intent = reader.read("no wait, Gaiman is fine, it's Tolkien I don't want")
+    assert intent.allow_authors == ["Neil Gaiman"]
+    assert intent.exclude_authors == ["J.R.R. Tolkien"]
+
+
+# --- ruling a kind of book out ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "refused"),
+    [
+        ("steer clear of vampires", "vampires"),
+        ("spare me the romance, something cozy", "romance"),
+        ("nothing young adult", "young_adult"),
+        ("no YA pls", "young_adult"),
+        ("i'm not into horror at all", "horror"),
+        ("horror is off the table", "horror"),
+        ("please exclude anything shelved as poetry", "poetry"),
+        ("Nor anything that veers into horror, please.", "horror"),
+        ("adult only, no YA thrillers", "young_adult"),
+        ("a proper history book, not a novel", "fiction"),
+    ],
+)
+def test_a_shelf_ruled_out_is_excluded_and_not_asked_for(reader, text: str, refused: str) -> None:
+    intent = reader.read(text)
+    assert refused in intent.genres_exclude
+    assert refused not in intent.genres_include
+    assert not set(intent.genres_exclude) & set(intent.genres_include)
+
+
+def test_what_follows_a_refusal_after_a_comma_is_wanted(reader) -> None:
+    intent = reader.read("scratch that, not sci fi, fantasy")
+    assert intent.genres_exclude == ["science_fiction"]
+    assert intent.genres_include == ["fantasy"]
+    assert intent.correction
+    assert "thriller" not in reader.read("adult only, no YA thrillers").genres_exclude
+    assert set(reader.read("no vampires, zombies or werewolves").exclude_terms) >= {"zombie", "werewolf"}
+
+
+def test_a_shelf_allowed_again_is_not_asked_for(reader) -> None:
+    intent = reader.read("ok i take back the romance thing, romance is fine")
+    assert "romance" in intent.allow_genres
+    assert "romance" not in intent.genres_include
+
+
+# --- time in words ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "bounds"),
+    [
+        ("between the wars", (1919, 1939)),
+        ("something from the interwar years", (1919, 1939)),
+        ("post-war only", (1945, None)),
+        ("Victorian novels", (1837, 1901)),
+        ("not from this century", (None, 1999)),
+        ("something from the nineteen-fifties", (1950, 1959)),
+        ("the sixties please", (1960, 1969)),
+        ("eighties horror", (1980, 1989)),
+        ("newer ones pls", (2007, None)),
+    ],
+)
+def test_time_in_words(reader, text: str, bounds) -> None:
+    intent = reader.read(text)
+    assert (intent.year_min, intent.year_max) == bounds
+    assert "nineteen" not in intent.query and "war" not in intent.query.lower()
+
+
+# --- typing as people type ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "shelf"),
+    [
+        ("a thriler thx", "thriller"),
+        ("romanse but not too soppy", "romance"),
+        ("a histroical fantsy", "fantasy"),
+    ],
+)
+def test_typos_are_read_against_the_catalog_vocabulary(reader, text: str, shelf: str) -> None:
+    assert shelf in reader.read(text).genres_include
+
+
+@pytest.mark.parametrize("word", ["browse", "victorians", "soppy", "gory", "summat"])
+def test_english_words_are_never_corrected(reader, word: str) -> None:
+    assert word in reader.read(f"something to {word} please").query.lower()
+
+
+# --- titles -------------------------------------------------------------------------------------
+
+
+def test_titles_are_linked_to_the_catalog_by_where_they_stand(reader) -> None:
+    assert [t.title for t in reader.read("just finished the name of the wind, more like it").like_titles] == [
+        "The Name of the Wind"
+    ]
+    assert [t.title for t in reader.read("Gone Girl was so good, what next?").like_titles] == ["Gone Girl"]
+    intent = reader.read("I've already read Gone Girl and A Game of Thrones")
+    assert [t.title for t in intent.read_titles] == ["Gone Girl", "A Game of Thrones"]
+    assert [t.title for t in reader.read("not Twilight, and no vampires").avoid_titles] == ["Twilight"]
+    assert reader.read("a good book for a rainy day").like_titles == []
+
+
+# --- the standing request -----------------------------------------------------------------------
+
+
+def fold(reader: MessageReader, *said: str):
+    kinds = RequestTracker()
+    return [kinds.observe(reader.read(text)) for text in said]
+
+
+def test_a_tone_or_a_bound_refines_and_a_new_kind_switches(reader) -> None:
+    _, tone, bound = fold(reader, "a fantasy novel", "make it funny", "from the eighties")
+    assert not tone.new_request and not bound.new_request
+    _, switch = fold(reader, "19th century classics", "gimme some manga")
+    assert switch.new_request
+    _, correction = fold(reader, "sci-fi standalones", "sorry, I meant fantasy")
+    assert correction.correction and not correction.new_request
+    _, restart = fold(reader, "a cozy mystery", "forget that, poetry for my aunt")
+    assert restart.new_request
+
+
+def test_a_new_request_keeps_the_no_and_drops_the_old_bounds(reader) -> None:
+    messages = [
+        {"role": "user", "content": "fantasy before 1990, nothing by Tolkien, no YA"},
+        {"role": "user", "content": "ok forget that, I need a thriller"},
+    ]
+    rules = HardConstraints.from_conversation(messages, reader=reader).rules
+    assert rules.year_max is None
+    assert "J.R.R. Tolkien" in rules.exclude_authors and "young_adult" in rules.genres_exclude
+
+
+# --- the property: a "no" to an author holds for the rest of the session ------------------------
+
+FOLLOW_UPS = ["something darker", "from the eighties", "more please", "ok forget that, a thriller", "funnier"]
+
+
+@pytest.mark.parametrize(
+    ("refusal", "name", "later"),
+    list(itertools.product(REFUSALS[::3], NAMES[:-1:2], FOLLOW_UPS[::2])),
+)
+def test_an_excluded_author_is_never_admitted_later_in_the_session(reader, refusal, name, later) -> None:
+    said, author = name
+    messages = [
+        {"role": "user", "content": "a fantasy novel please"},
+        {"role": "user", "content": refusal.format(a=said)},
+        {"role": "user", "content": later},
+        {"role": "user", "content": "and another one"},
+    ]
+    guard = HardConstraints.from_conversation(messages, reader=reader)
+    card = BookCard(id="x:1", title="Any Book", authors=[author], genres=["fantasy"], year=1985)
+    assert guard.violation(card) is not None
+    other = BookCard(id="x:2", title="Other Book", authors=["Somebody Else"], genres=["fantasy"], year=1985)
+    assert guard.violation(other) is None
+
+
+# --- the same property end to end: the real planner, tools and guard over goodbooks-mini ------------
+
+
+def _prolific_authors(catalog_path, n: int) -> list[tuple[str, str]]:
+    """(author, a shelf of theirs) for the mini catalog's authors with the most books."""
+    import collections
+
+    import pyarrow.parquet as pq
+
+    rows = pq.read_table(catalog_path, columns=["authors", "genres"]).to_pylist()
+    counts = collections.Counter(a for r in rows for a in r["authors"][:1])
+    out = []
+    for author, _ in counts.most_common(n):
+        shelf = next(r["genres"][0] for r in rows if r["authors"][:1] == [author] and r["genres"])
+        out.append((author, shelf))
+    return out
+
+
+@pytest.mark.slow
+async def test_no_card_of_an_excluded_author_is_shown_in_that_session(goodbooks_mini_index, mini_services):
+    from test_planner_card_order import Conversation, cards
+
+    from vibeshelf.agent.loop import Agent
+    from vibeshelf.agent.planner_client import PlannerClient
+    from vibeshelf.settings import Settings
+    from vibeshelf.tools.default_registry import default_registry
+
+    catalog = goodbooks_mini_index.catalog
+    settings = Settings(home=goodbooks_mini_index.home, max_turns=6)
+    agent = Agent(default_registry(), mini_services.context(), settings, llm=PlannerClient(catalog=catalog))
+    phrasings = ["anything but {a}", "{a}'s books are off the table", "not a fan of {a} tbh", "spare me {a}"]
+    checked = 0
+    for (author, shelf), phrasing in zip(_prolific_authors(catalog, 4), phrasings, strict=True):
+        surname = author.split()[-1]
+        chat = Conversation(agent)
+        await chat.say(f"some {shelf.replace('_', ' ')} books")
+        for said in (phrasing.format(a=surname), "more please", "ok forget that, something popular"):
+            shown = cards(await chat.say(said))
+            assert all(author not in card.authors for card in shown), (author, said, [c.title for c in shown])
+            checked += len(shown)
+    assert checked > 20
