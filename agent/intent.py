@@ -964,7 +964,7 @@ _ANY_YEAR = re.compile(
     _I,
 )
 _ALLOW = re.compile(
-    r"(?:\b(?:i don'?t mind|i do not mind|include|allow|bring back|i'?m (?:ok|okay|fine) with|actually)\s+"
+    r"(?:\b(?:i don'?t mind|i do not mind|include|allow|bring back|i'?m (?:ok|okay|fine) with)\s+"
     r"(?P<a>[^.,;!?]{1,60}?)(?:\s+(?:is|are)\s+(?:fine|ok(?:ay)?|alright|allowed|good))?(?=[.,;!?]|$)"
     r"|(?P<b>[^.,;!?]{1,60}?)\s+(?:is|are|'s|'re)\s+"
     r"(?:fine|ok(?:ay)?|alright|allowed|good now|back on|welcome)"

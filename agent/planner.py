@@ -423,7 +423,7 @@ def read_conversation(
                 notes.append(_missing_note(missing, last_shown))
 
         previous = subject
-        if intent.like_refs or (intent.like_shown and last_shown):
+        if (intent.like_refs or intent.like_shown) and last_shown:
             seeds, missing = (
                 _pick_refs(intent.like_refs, last_shown)
                 if intent.like_refs

@@ -132,6 +132,13 @@ class MessageReader:
         year_min, year_max = self._time_words(fixed, refusals, masks)
         for rx in (cues.restart(), cues.correction()):
             masks += [(m.start(), m.end()) for m in rx.finditer(fixed)]
+        for m in cues.restart().finditer(fixed):
+            # "forget poems, I need ...": what is dropped is the old request, not the new one.
+            end = _CLAUSE_END.search(fixed, m.end())
+            comma = fixed.find(",", m.end())
+            stop = min(x for x in (end.start() if end else len(fixed), comma if comma != -1 else len(fixed)))
+            if len(fixed[m.end() : stop].split()) <= 3:
+                masks.append((m.end(), stop))
 
         intent = parse_intent(_masked(fixed, masks), self.config).model_copy(deep=True)
         whole = parse_intent(fixed, self.config)
@@ -171,6 +178,15 @@ class MessageReader:
         intent.genres_include = [g for g in intent.genres_include if g not in skip]
         intent.genres_all = [g for g in intent.genres_all if g not in skip]
         _place_titles(intent, fixed, titles, refusals)
+        if self.vocab.titles:
+            # The older reading's guesses in lower case ("like w grown ups in it") that the catalog does not
+            # know as titles are ordinary words.
+            for refs in (intent.like_titles, intent.read_titles, intent.avoid_titles):
+                refs[:] = [
+                    r
+                    for r in refs
+                    if any(c.isupper() for c in r.title) or title_key(r.title) in self.vocab.titles
+                ]
         if intent.year_min is None and intent.year_max is None and not intent.clear_years:
             intent.year_min, intent.year_max = year_min, year_max
         intent.correction = bool(cues.correction().search(fixed))

@@ -33,6 +33,7 @@ class Speller:
     def __init__(self, vocab: Vocabulary) -> None:
         self._known = {w for w, n in vocab.word_counts.items() if n >= _KNOWN_MIN_COUNT}
         self._english = _english() if vocab.word_counts else None
+        self._lowercase = vocab.lowercase_counts
         self._shelf_words = sorted(vocab.shelf_words())
         # Cue words too ("nuthin" -> "nothing"): a refusal misspelt must still refuse.
         self._cue_words = sorted(cues.cue_words() - set(self._shelf_words))
@@ -45,14 +46,18 @@ class Speller:
         if word in self._cache:
             return self._cache[word]
         fixed = None
-        if self._english is None or word in self._known or word in self._english:
+        if self._english is None or word in self._known:
             self._cache[word] = None
             return None
-        if len(word) >= 4 and word.isalpha():
+        if len(word) >= 4 and word.isalpha() and not self._lowercase.get(word):
             # A clipped shelf word ("myst", "biog") when exactly one shelf word starts with it.
             starts = [w for w in self._shelf_words if w.startswith(word) and w != word]
             if len(starts) == 1:
-                fixed = starts[0]
+                self._cache[word] = starts[0]
+                return starts[0]
+        if word in self._english:
+            self._cache[word] = None
+            return None
         if fixed is None and len(word) >= 5 and word.isalpha():
             limit = 1 if len(word) <= 7 else 2
             for targets, min_len, most in (
