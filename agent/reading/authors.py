@@ -99,7 +99,15 @@ class AuthorLinker:
             or "," in gap
             or (before == "the" and raw[0].isupper())  # "the Brontës", "the Brontë sisters"
         )
-        if not (starts_item or raw.lower().endswith(("'s", "’s"))):
+        after = text[b : b + 2]
+        next_capital = len(after) == 2 and after[0] == " " and after[1].isupper()
+        stands_alone = (
+            raw[0].isupper()
+            and not self._vocab.is_common_word(word)
+            and not next_capital
+            and not (preceding and gap == " " and preceding[-1].group(0)[0].isupper())
+        )  # "more Chandler", but not "King Arthur"
+        if not (starts_item or stands_alone or raw.lower().endswith(("'s", "’s"))):
             return None
         if self._vocab.is_common_word(word) and not raw[0].isupper() and before not in _AUTHOR_CONTEXT:
             return None

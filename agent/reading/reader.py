@@ -44,7 +44,7 @@ _CLAUSE_END = re.compile(
     re.IGNORECASE,
 )
 _CLAUSE_START = re.compile(
-    r"(?<!\b[A-Za-z])\.(?=\s|$)|[;!?\n(),:]|\b(?:but|and|though|although|also|plus|so|because|cause|cuz)\b",
+    r"(?<!\b[A-Za-z])\.(?=\s|$)|[;!?\n(),:]|\b(?:but|and|though|although|so|because|cause|cuz)\b",
     re.IGNORECASE,
 )
 _SENTENCE_END = re.compile(r"(?<!\b[A-Za-z])\.(?=\s|$)|[;!?\n]")
