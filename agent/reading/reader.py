@@ -140,7 +140,13 @@ class MessageReader:
             if len(fixed[m.end() : stop].split()) <= 3:
                 masks.append((m.end(), stop))
 
-        intent = parse_intent(_masked(fixed, masks), self.config).model_copy(deep=True)
+        positive = _masked(fixed, masks)
+        intent = parse_intent(positive, self.config).model_copy(deep=True)
+        if not intent.genres_include and not intent.genres_all:
+            # Kinds of book named outside any refusal are asked for, whatever else the sentence says.
+            for _, _, shelves, wanted in genre_hits(positive):
+                if wanted:
+                    _add(intent.genres_include, shelves[0])
         whole = parse_intent(fixed, self.config)
         intent.text = text
         # Exclusions come from the refusal scopes; the whole message's older reading adds only the free
@@ -189,8 +195,16 @@ class MessageReader:
                 ]
         if intent.year_min is None and intent.year_max is None and not intent.clear_years:
             intent.year_min, intent.year_max = year_min, year_max
-        intent.correction = bool(cues.correction().search(fixed))
-        intent.new_request = bool(cues.restart().search(fixed)) and not intent.correction
+        restarts = [(m.start(), m.end()) for m in cues.restart().finditer(fixed)]
+        intent.new_request = bool(restarts)
+        intent.correction = any(
+            not any(a <= m.start() < b for a, b in restarts) for m in cues.correction().finditer(fixed)
+        )
+        intent.new_request = intent.new_request and not intent.correction
+        if intent.popular and intent.max_ratings_count is not None and refusals:
+            # "popular enough - not some obscure thing": the obscure bound was said inside a refusal.
+            intent.max_ratings_count = None
+            intent.min_ratings_count = intent.min_ratings_count or self.config.popular_min_ratings
         return intent
 
     def _names_item(self, segment: str) -> bool:
