@@ -73,7 +73,13 @@ class PlannerConfig(BaseModel):
         default=2, ge=1, le=25, description="search_books results beside them, on the seeds' blurbs."
     )
     popular_limit: int = Field(default=6, ge=1, le=25)
-    max_rounds: int = Field(default=3, ge=1, description="Tool rounds per user message before answering.")
+    max_rounds: int = Field(default=4, ge=1, description="Tool rounds per user message before answering.")
+    min_cards: int = Field(
+        default=6,
+        ge=1,
+        le=10,
+        description="Fewer cards than this after the search: top up with plainer words.",
+    )
 
 
 class PlannedCall(BaseModel):
@@ -828,25 +834,40 @@ def plan(
             if calls:
                 return step(calls)
 
-        # 3. One relaxed retry (without the genres asked for) when every result was filtered out.
-        if searched and not select_picks(turn, state) and usable("search_books"):
-            relaxed = step(
-                [
-                    (
-                        "search_books",
-                        {
-                            "query": _fallback_query(state),
-                            "filters": _filters(state, with_genres=False),
-                            "limit": cfg.search_limit,
-                        },
-                    )
-                ]
-            )
-            if not any(c.name == "search_books" and c.args == relaxed.calls[0].arguments for c in searched):
-                return relaxed
+        # 3. Too few books: first the same limits with plainer words (the reader's mood words are the soft
+        # part), then, only when nothing at all is left, without the kinds asked for. A "no" is never relaxed.
+        picks_so_far = select_picks(turn, state) if searched else []
+        if searched and len(picks_so_far) < cfg.min_cards and usable("search_books"):
+            for relaxed in _relaxations(state, cfg, picks_so_far):
+                if not any(c.name == "search_books" and c.args == relaxed for c in searched):
+                    return step([("search_books", relaxed)])
 
     picks = select_picks(turn, state)
     return AnswerStep(text=write_answer(_answer_context(state, turn, picks, available)), picks=picks)
+
+
+def _relaxations(
+    state: ConversationState, cfg: PlannerConfig, picks: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Searches that may top a short answer up, softest change first (arguments as planned, Nones dropped)."""
+    subject = state.subject
+    shown = [p["id"] for p in picks]
+    words = (
+        " ".join(g.replace("_", " ") for g in [*subject.genres_all, *subject.genres]) or "well-loved books"
+    )
+    out = []
+    if subject.query and subject.query != words:
+        # The same limits and kinds, without the mood words.
+        out.append({"query": words, "filters": _filters(state, avoid=shown), "limit": cfg.search_limit})
+    if not picks:
+        out.append(
+            {
+                "query": _fallback_query(state),
+                "filters": _filters(state, with_genres=False),
+                "limit": cfg.search_limit,
+            }
+        )
+    return [{k: v for k, v in args.items() if v is not None} for args in out]
 
 
 def _pages_unknown(turn: Turn) -> bool:

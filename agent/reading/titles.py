@@ -19,6 +19,7 @@ _LEAD = re.compile(
     r"(?:like|loved?|read|finished|enjoyed|adored|than|of|about|to|similar to|not|no|nothing|but|and|or)\W*$",
     re.IGNORECASE,
 )
+_LIKE_LEAD = re.compile(r"(?:like|loved?|finished|enjoyed|adored|similar to)\W*$", re.IGNORECASE)
 _QUOTES = "\"“”'‘’*_"
 
 
@@ -62,8 +63,10 @@ class TitleLinker:
         quoted = start > 0 and text[start - 1] in _QUOTES
         capital = any(w[:1].isupper() for w in raw.split())
         after_cue = bool(_LEAD.search(text[max(0, start - 20) : start]))
-        if quoted or after_cue:
+        if quoted or (after_cue and capital):
             return len(words) >= 2 or not self._ordinary(words[0])
+        if after_cue and _LIKE_LEAD.search(text[max(0, start - 20) : start]):
+            return len(words) >= 2  # "just finished the name of the wind", "like hunger games"
         if len(words) >= 2:
             return capital
         # One word alone ("The Martian", "the martian was so good") only with its article.
