@@ -21,7 +21,9 @@ _TOKEN = re.compile(r"[^\W\d_]+(?:['’][sS])?")
 _AUTHOR_CONTEXT = frozenset({"by", "from", "author", "writer", "of"})
 _LIST_WORDS = frozenset({"or", "and", "nor", "also", "plus", "either", "neither"})
 # Words after which a name stands on its own ("it's Tolkien I don't want", "just King").
-_BEFORE_A_NAME = frozenset({"it's", "its", "it’s", "is", "was", "just", "only", "especially", "even"})
+_BEFORE_A_NAME = frozenset(
+    {"it's", "its", "it’s", "is", "was", "just", "only", "especially", "even", "any", "more", "some", "all"}
+)
 _DOMINANT = 3.0  # the most read author of a surname wins alone when read this many times the next
 _MAX_SAME_SURNAME = 4
 _FULL_NAME_SIMILARITY = 92.0

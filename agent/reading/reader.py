@@ -340,10 +340,13 @@ def _clause_start(text: str, end: int) -> int:
 
 
 def _tail_scopes(text: str, rx: re.Pattern[str]) -> list[Scope]:
-    return [
-        Scope(start=(a := _clause_start(text, m.start())), end=m.end(), text_start=a, text_end=m.start())
-        for m in rx.finditer(text)
-    ]
+    scopes = []
+    for m in rx.finditer(text):
+        a = _clause_start(text, m.start())
+        if not text[a : m.start()].strip(" ,?!.") and a > 0:
+            a = _clause_start(text, a - 1)  # "agatha christie? nope": the clause before
+        scopes.append(Scope(start=a, end=m.end(), text_start=a, text_end=m.start()))
+    return scopes
 
 
 def _refusal_scopes(

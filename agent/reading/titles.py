@@ -16,10 +16,14 @@ from vibeshelf.retrieval.title_lookup import title_key
 _TOKEN = re.compile(r"[\w][\w'’&:!.-]*")
 _MAX_WORDS = 10
 _LEAD = re.compile(
-    r"(?:like|loved?|read|finished|enjoyed|adored|than|of|about|to|similar to|not|no|nothing|but|and|or)\W*$",
+    r"(?:like|loved?|read|done|finished|enjoyed|adored|than|of|about|to|similar to|not|no|nothing|but|and|or)\W*$",
     re.IGNORECASE,
 )
 _LIKE_LEAD = re.compile(r"(?:like|loved?|finished|enjoyed|adored|similar to)\W*$", re.IGNORECASE)
+_READ_LEAD = re.compile(r"(?:read|done|finished)\W*$", re.IGNORECASE)
+_NOT_A_TITLE_START = frozenset(
+    {"on", "in", "at", "to", "for", "with", "about", "from", "of", "by", "and", "or"}
+)
 _QUOTES = "\"“”'‘’*_"
 
 
@@ -67,6 +71,9 @@ class TitleLinker:
             return len(words) >= 2 or not self._ordinary(words[0])
         if after_cue and _LIKE_LEAD.search(text[max(0, start - 20) : start]):
             return len(words) >= 2  # "just finished the name of the wind", "like hunger games"
+        if after_cue and _READ_LEAD.search(text[max(0, start - 20) : start]):
+            # "ive done the hunger games already", but not "to read on the beach"
+            return len(words) >= 2 and raw.split()[0].lower() not in _NOT_A_TITLE_START
         if len(words) >= 2:
             return capital
         # One word alone ("The Martian", "the martian was so good") only with its article.

@@ -89,6 +89,9 @@ class Vocabulary:
             by_full.setdefault(key, name)
             by_full.setdefault(" ".join(words(name)), name)
             parts = key.split()
+            if len(parts) >= 3 and len(parts[0]) > 1:  # "Sarah J. Maas" is also "sarah maas"
+                by_full.setdefault(f"{parts[0]} {parts[-1]}", name)
+            parts = key.split()
             if len(parts[-1]) >= 3:
                 by_surname[parts[-1]].append(name)
             if len(parts) >= 3 and parts[-2] in _PARTICLES:  # "du maurier", "le carre"
