@@ -158,7 +158,8 @@ _DULL = frozenset(
 class AnswerContext(BaseModel):
     """Everything the answer may say, all of it from the conversation or the tool results."""
 
-    kind: Literal["greeting", "no_tools", "search", "like", "lucky", "popular", "different"]
+    kind: Literal["greeting", "small_talk", "no_tools", "search", "like", "lucky", "popular", "different"]
+    small_talk: Literal["thanks", "greeting", "bye", "other"] | None = None
     query: str = ""
     genres: list[str] = Field(default_factory=list)
     picks: list[dict[str, Any]] = Field(default_factory=list)
@@ -447,6 +448,14 @@ def _preface(ctx: AnswerContext) -> list[str]:
     return lines
 
 
+_STEER = "Tell me a mood, a book you loved or a kind of book, and I'll find you something to read."
+_SMALL_TALK = {
+    "thanks": "You're welcome! Want more like these, or something different?",
+    "bye": "Happy reading! Come back any time you need the next book.",
+    "other": f"I only know about books, so I can't help with that one. {_STEER}",
+}
+
+
 def write_answer(ctx: AnswerContext) -> str:
     """The final answer text (markdown: bold titles, a numbered list)."""
     if ctx.kind == "greeting":
@@ -456,6 +465,8 @@ def write_answer(ctx: AnswerContext) -> str:
             "a book you loved, or limits such as nothing young adult, before 2000 or less well known.",
         ]
         return "\n\n".join(lines)
+    if ctx.kind == "small_talk":
+        return _SMALL_TALK.get(ctx.small_talk or "other", _SMALL_TALK["other"])
     if ctx.kind == "no_tools":
         return "I need the catalog tools to recommend books, and this request offered none."
     preface = _preface(ctx)

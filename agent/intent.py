@@ -44,7 +44,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -602,6 +602,9 @@ class Intent(BaseModel):
     correction: bool = Field(default=False, description="'I meant ...': replaces what it names.")
     allow_authors: list[str] = Field(
         default_factory=list, description="'Pratchett is fine': lifts an exclusion."
+    )
+    small_talk: Literal["thanks", "greeting", "bye", "other"] | None = Field(
+        default=None, description="Not a book request: 'thanks', 'what is 2+3', 'what's the weather?'."
     )
 
     @property

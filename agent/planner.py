@@ -429,7 +429,12 @@ def read_conversation(
                 notes.append(_missing_note(missing, last_shown))
 
         previous = subject
-        if (intent.like_refs or intent.like_shown) and last_shown:
+        if intent.small_talk is not None:
+            pass  # the standing request is untouched by "thanks" or "what's the weather?"
+        elif intent.like_refs and not last_shown:
+            if current:  # "more like the second one" before any list
+                notes.append(_missing_note(intent.like_refs, last_shown))
+        elif (intent.like_refs or intent.like_shown) and last_shown:
             seeds, missing = (
                 _pick_refs(intent.like_refs, last_shown)
                 if intent.like_refs
@@ -789,6 +794,12 @@ def plan(
         return ToolCallsStep(calls=out)
 
     subject = state.subject
+    if state.intent.small_talk is not None and not turn.calls:
+        # "thanks", "what is 2+3": a short answer that steers back to books; the request stands.
+        talk = state.intent.small_talk
+        kind: Literal["greeting", "small_talk"] = "greeting" if talk == "greeting" else "small_talk"
+        notes = state.notes if kind == "greeting" else []
+        return AnswerStep(text=write_answer(AnswerContext(kind=kind, small_talk=talk, notes=notes)))
     if turn.rounds < cfg.max_rounds:
         # 1. Titles the reader named, all looked up at once.
         if usable("find_book"):

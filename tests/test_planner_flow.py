@@ -381,12 +381,20 @@ def test_tool_errors_are_reported_not_papered_over() -> None:
         {"role": "assistant", "content": None, "tool_calls": [_wire(call)]},
         {"role": "tool", "tool_call_id": call.id, "content": fence_data(json.dumps(error))},
     ]
-    retry = plan(messages)  # one relaxed retry first: without the genre
+    # Retries: the same limits with plainer words first, then without the genre; then the failure is said.
+    retry = plan(messages)
     assert isinstance(retry, ToolCallsStep) and call.arguments["filters"] == {"genres_include": ["mystery"]}
-    assert retry.calls[0].name == "search_books" and "filters" not in retry.calls[0].arguments
+    assert retry.calls[0].arguments["query"] == "mystery"
+    assert retry.calls[0].arguments["filters"] == {"genres_include": ["mystery"]}
     messages += [
         {"role": "assistant", "content": None, "tool_calls": [_wire(retry.calls[0])]},
         {"role": "tool", "tool_call_id": retry.calls[0].id, "content": fence_data(json.dumps(error))},
+    ]
+    relaxed = plan(messages)
+    assert isinstance(relaxed, ToolCallsStep) and "filters" not in relaxed.calls[0].arguments
+    messages += [
+        {"role": "assistant", "content": None, "tool_calls": [_wire(relaxed.calls[0])]},
+        {"role": "tool", "tool_call_id": relaxed.calls[0].id, "content": fence_data(json.dumps(error))},
     ]
     answer = plan(messages)
     assert isinstance(answer, AnswerStep)
@@ -445,3 +453,27 @@ def test_every_named_book_came_from_a_tool(mini_tools: MiniTools, script: list[s
     for message in script:
         c.say(message)
     assert_grounded(c)
+
+
+# --- not every message is a book request ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        ("what is 2+3", "only know about books"),
+        ("what's the weather today?", "only know about books"),
+        ("how are you?", "only know about books"),
+        ("thanks!", "You're welcome"),
+        ("hello", "in the mood for"),
+    ],
+)
+def test_small_talk_gets_a_short_answer_and_the_request_stands(chat: Chat, said: str, expected: str) -> None:
+    first = chat.say("a cozy mystery, nothing young adult")
+    assert listed(first)
+    answer = chat.say(said)
+    assert expected in answer.text and not listed(answer)
+    assert chat.tools.calls == []  # no search for "2+3" or the weather
+    more = chat.say("more please")  # the cozy mystery request is still the one refined
+    assert listed(more) and search_filters(chat)["genres_exclude"] == ["young_adult"]
+    assert search_filters(chat)["genres_include"] == ["mystery"]

@@ -329,3 +329,40 @@ async def test_no_card_of_an_excluded_author_is_shown_in_that_session(goodbooks_
             assert all(author not in card.authors for card in shown), (author, said, [c.title for c in shown])
             checked += len(shown)
     assert checked > 20
+
+
+# --- not every message is a book request --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "talk"),
+    [
+        ("what is 2+3", "other"),
+        ("what's the weather today?", "other"),
+        ("how are you?", "other"),
+        ("thanks!", "thanks"),
+        ("thank you so much", "thanks"),
+        ("hello", "greeting"),
+        ("bye!", "bye"),
+    ],
+)
+def test_small_talk_is_recognised(reader, text: str, talk: str) -> None:
+    intent = reader.read(text)
+    assert intent.small_talk == talk
+    assert intent.min_average_rating is None and not intent.query  # "2+3" is no rating floor
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "cozy and melancholic for a rainy weekend",
+        "what's a good book for a rainy day?",
+        "darker?",
+        "thanks, but something darker please",
+        "more please",
+        "any from the 90s?",
+        "what about Gone Girl?",
+    ],
+)
+def test_book_requests_are_not_small_talk(reader, text: str) -> None:
+    assert reader.read(text).small_talk is None

@@ -97,3 +97,15 @@ def cue_words() -> set[str]:
         for phrase in _lines(name):
             out.update(w for w in phrase.replace("'", " ").split() if len(w) >= 5)
     return out
+
+
+@cache
+def book_words() -> re.Pattern[str]:
+    """Words that make a message about books ("novel", "recommend", "something")."""
+    return phrase_regex(_lines("book_words.txt"))
+
+
+@cache
+def small_talk() -> list[tuple[str, re.Pattern[str]]]:
+    """(kind, phrase) of messages answered as small talk: thanks, greetings, goodbyes."""
+    return [(kind, phrase_regex([phrase])) for kind, phrase in _table("small_talk.tsv")]

@@ -201,11 +201,27 @@ class MessageReader:
             not any(a <= m.start() < b for a, b in restarts) for m in cues.correction().finditer(fixed)
         )
         intent.new_request = intent.new_request and not intent.correction
+        talk = self._small_talk(fixed, intent)
+        if talk is not None:
+            return Intent(text=text, small_talk=talk)
         if intent.popular and intent.max_ratings_count is not None and refusals:
             # "popular enough - not some obscure thing": the obscure bound was said inside a refusal.
             intent.max_ratings_count = None
             intent.min_ratings_count = intent.min_ratings_count or self.config.popular_min_ratings
         return intent
+
+    def _small_talk(self, text: str, intent: Intent) -> str | None:
+        """What kind of small talk a message is, or None when it is (or may be) about books."""
+        if _ARITHMETIC.search(text):
+            return "other"  # "what is 2+3": not "rated 2 or higher"
+        if cues.book_words().search(text) or _asks_for_books(intent):
+            return None
+        for kind, rx in cues.small_talk():
+            if rx.search(text) and len(text.split()) <= 6:
+                return kind
+        if _QUESTION.search(text.strip()):
+            return "other"  # "what's the weather today?"
+        return None
 
     def _names_item(self, segment: str) -> bool:
         """Whether a piece of text names a shelf, a theme or an author."""
@@ -292,6 +308,43 @@ def _refused_shelves(window: str) -> list[str]:
         if k + 1 < len(hits) and not window[end : hits[k + 1][0]].strip():
             return out  # the next hit is the noun this one qualifies
     return out
+
+
+_ARITHMETIC = re.compile(r"\d\s*[-+*/x×÷^]\s*\d|\b(?:plus|minus|times|divided by)\s+\d", re.IGNORECASE)
+_QUESTION = re.compile(
+    r"^(?:what|what's|whats|who|who's|when|where|why|how|is|are|do|does|did|can|could|will|would)\b",
+    re.IGNORECASE,
+)
+
+
+def _asks_for_books(intent: Intent) -> bool:
+    """Whether the reading found anything a search can use: a kind, a name, a title, a limit, a reference."""
+    limits = intent.model_dump(
+        include={
+            "genres_include",
+            "genres_all",
+            "genres_exclude",
+            "exclude_terms",
+            "exclude_authors",
+            "year_min",
+            "year_max",
+            "min_pages",
+            "max_pages",
+            "min_ratings_count",
+            "max_ratings_count",
+            "min_average_rating",
+            "like_titles",
+            "read_titles",
+            "avoid_titles",
+            "like_refs",
+            "read_refs",
+            "reject_refs",
+            "allow_genres",
+            "allow_authors",
+        }
+    )
+    flags = (intent.like_shown, intent.more, intent.lucky, intent.popular, intent.different, intent.reset)
+    return any(v not in (None, [], False) for v in limits.values()) or any(flags)
 
 
 def _add(items: list[str], value: str) -> None:
