@@ -603,6 +603,11 @@ class Intent(BaseModel):
     allow_authors: list[str] = Field(
         default_factory=list, description="'Pratchett is fine': lifts an exclusion."
     )
+    exclude_series: list[str] = Field(default_factory=list, description="'no Discworld': every book of it.")
+    echo_authors: list[str] = Field(
+        default_factory=list, description="'King too': names that take the previous message's side."
+    )
+    echo_genres: list[str] = Field(default_factory=list)
     small_talk: Literal["thanks", "greeting", "bye", "other"] | None = Field(
         default=None, description="Not a book request: 'thanks', 'what is 2+3', 'what's the weather?'."
     )
@@ -1631,6 +1636,7 @@ class Constraints(BaseModel):
     genres_exclude: list[str] = Field(default_factory=list)
     exclude_terms: list[str] = Field(default_factory=list)
     exclude_authors: list[str] = Field(default_factory=list)
+    exclude_series: list[str] = Field(default_factory=list)
     exclude_ids: list[str] = Field(default_factory=list)
     year_min: int | None = None
     year_max: int | None = None
@@ -1651,6 +1657,7 @@ class Constraints(BaseModel):
                 genres_exclude=c.genres_exclude,
                 exclude_terms=c.exclude_terms,
                 exclude_authors=c.exclude_authors,
+                exclude_series=c.exclude_series,
                 exclude_ids=c.exclude_ids,
             )
         for g in intent.genres_exclude:
@@ -1659,6 +1666,8 @@ class Constraints(BaseModel):
             _add(c.exclude_terms, v)
         for v in intent.exclude_authors:
             _add(c.exclude_authors, v)
+        for v in intent.exclude_series:
+            _add(c.exclude_series, v)
         c.genres_exclude = [g for g in c.genres_exclude if g not in intent.allow_genres]
         lifted = {_fold(a) for a in intent.allow_authors}
         c.exclude_authors = [a for a in c.exclude_authors if _fold(a) not in lifted]
@@ -1729,7 +1738,7 @@ class Constraints(BaseModel):
         return out
 
     def is_empty(self) -> bool:
-        return not self.filters()
+        return not self.filters() and not self.exclude_series
 
     def admits(
         self, book: Mapping[str, Any], *, include: Iterable[str] = (), include_all: Iterable[str] = ()
@@ -1768,6 +1777,10 @@ class Constraints(BaseModel):
                 return False
             if self.max_pages is not None and pages > self.max_pages:
                 return False
+        if self.exclude_series and _fold(str(book.get("series") or "")) in {
+            _fold(x) for x in self.exclude_series
+        }:
+            return False
         if self.exclude_authors:
             authors = _fold(" | ".join(book.get("authors") or []))
             for name in self.exclude_authors:
@@ -1801,6 +1814,8 @@ class Constraints(BaseModel):
             out.append("leaving out " + _join(names))
         if self.exclude_authors:
             out.append("nothing by " + _join(self.exclude_authors))
+        if self.exclude_series:
+            out.append("nothing from " + _join(self.exclude_series))
         if self.year_min is not None and self.year_max is not None:
             out.append(
                 f"published in {self.year_min}"

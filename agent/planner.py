@@ -431,9 +431,6 @@ def read_conversation(
         previous = subject
         if intent.small_talk is not None:
             pass  # the standing request is untouched by "thanks" or "what's the weather?"
-        elif intent.like_refs and not last_shown:
-            if current:  # "more like the second one" before any list
-                notes.append(_missing_note(intent.like_refs, last_shown))
         elif (intent.like_refs or intent.like_shown) and last_shown:
             seeds, missing = (
                 _pick_refs(intent.like_refs, last_shown)
@@ -513,6 +510,10 @@ def read_conversation(
             if subject.kind == "like" and not subject.seeds and subject.lookups:
                 _lookup_results(turn, [lk for lk in subject.lookups if not lk.looked_up])
                 subject.seeds = _seeds_of(subject.lookups)
+        if intent.like_refs and not last_shown and current and subject.kind == "none":
+            notes.append(
+                _missing_note(intent.like_refs, last_shown)
+            )  # "more like the second one", no list yet
         # A genre ruled out ("not YA", "actually not funny") leaves the request too, tone included.
         subject.genres = [g for g in subject.genres if g not in constraints.genres_exclude]
         subject.genres_all = [g for g in subject.genres_all if g not in constraints.genres_exclude]

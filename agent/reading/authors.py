@@ -23,6 +23,8 @@ _LIST_WORDS = frozenset({"or", "and", "nor", "also", "plus", "either", "neither"
 # Words after which a name stands on its own ("it's Tolkien I don't want", "just King").
 _BEFORE_A_NAME = frozenset(
     {"it's", "its", "it’s", "is", "was", "just", "only", "especially", "even", "any", "more", "some", "all"}
+    | {"everything", "every", "anything"}
+    | {"miss", "mrs", "mr", "ms", "dr", "dame", "sir", "lady", "lord"}  # "not Miss Austen herself"
 )
 _DOMINANT = 3.0  # the most read author of a surname wins alone when read this many times the next
 _MAX_SAME_SURNAME = 4
@@ -50,7 +52,9 @@ class AuthorLinker:
         out: list[AuthorMention] = []
         i = 0
         while i < len(tokens):
-            mention = self._at(text, tokens, i)
+            # A name right after another is the next of a list ("no asimov heinlein or pkd").
+            listed = bool(out) and not text[out[-1].end : tokens[i][0]].strip()
+            mention = self._at(text, tokens, i, listed)
             if mention is None:
                 i += 1
                 continue
@@ -58,7 +62,9 @@ class AuthorLinker:
             i = next((k for k, (a, _) in enumerate(tokens) if a >= mention.end), len(tokens))
         return out
 
-    def _at(self, text: str, tokens: list[tuple[int, int]], i: int) -> AuthorMention | None:
+    def _at(
+        self, text: str, tokens: list[tuple[int, int]], i: int, listed: bool = False
+    ) -> AuthorMention | None:
         by_full = self._vocab.by_full
         for length in (4, 3, 2):
             if i + length > len(tokens):
@@ -80,6 +86,14 @@ class AuthorLinker:
             if hit is not None:
                 return AuthorMention((by_full[hit[0]],), a, b, True)
         a, b = tokens[i]
+        one = name_key(text[a:b])
+        if (
+            len(one) >= 3
+            and one in by_full
+            and one not in self._vocab.by_surname
+            and not self._vocab.is_common_word(one)
+        ):
+            return AuthorMention((by_full[one],), a, b, True)  # "pkd", "grrm"
         if i + 1 < len(tokens) and (two := name_key(text[a : tokens[i + 1][1]])) in self._vocab.by_surname:
             names = self._vocab.by_surname[two]  # "du Maurier", "le Carré"
             return AuthorMention(tuple(names[:1]), a, tokens[i + 1][1], len(names) == 1)
@@ -95,6 +109,7 @@ class AuthorLinker:
         # not inside a phrase ("no king arthur stuff").
         starts_item = (
             i == 0
+            or listed
             or before in _AUTHOR_CONTEXT
             or before in _LIST_WORDS
             or before in _BEFORE_A_NAME

@@ -32,7 +32,7 @@ from vibeshelf.agent.intent import Intent, ParseConfig, TitleRef, genre_hits, pa
 from vibeshelf.agent.reading import cues
 from vibeshelf.agent.reading.authors import AuthorLinker, AuthorMention
 from vibeshelf.agent.reading.spelling import Speller
-from vibeshelf.agent.reading.titles import TitleLinker, TitleMention
+from vibeshelf.agent.reading.titles import TitleLinker, TitleMention, find_series
 from vibeshelf.agent.reading.vocabulary import Vocabulary, catalog_vocabulary, empty_vocabulary, fold
 from vibeshelf.retrieval.title_lookup import title_key
 
@@ -119,6 +119,24 @@ class MessageReader:
             if found:
                 masks.append((scope.start, scope.end))
                 out_authors += found
+        out_series: list[str] = []
+        for scope in refusals:
+            for m in find_series(self.vocab, fixed, scope.text_start, scope.text_end):
+                out_series.append(m.series)
+                masks.append((m.start, m.end))
+        # A sentence saying a reader has been through someone's books ("I've worked through every one of
+        # Christie's", "read a lot of Colleen Hoover already", "Thursday Next books are done too").
+        for a, b in _sentences(fixed):
+            sentence = fixed[a:b]
+            if not (_THROUGH_VERB.search(sentence) and _THROUGH_AMOUNT.search(sentence)):
+                continue
+            for mention in self._authors.find(fixed, a, b):
+                if not any(t.start < mention.end and mention.start < t.end for t in titles):
+                    out_authors.append(mention)
+                    masks.append((mention.start, mention.end))
+            for m in find_series(self.vocab, fixed, a, b):
+                out_series.append(m.series)
+                masks.append((m.start, m.end))
         allowed_shelves: list[str] = []
         allowed_authors: list[str] = []
         for scope in lifts:
@@ -174,6 +192,13 @@ class MessageReader:
             for name in mention.names:
                 _add(intent.exclude_authors, name)
         intent.exclude_authors = [a for a in intent.exclude_authors if a not in allowed_authors]
+        intent.exclude_series = list(dict.fromkeys(out_series))
+        if _ECHO.search(fixed):
+            # "Arthur C. Clarke too": which side these take depends on the message before (RequestTracker).
+            intent.echo_authors = [
+                n for m in self._authors.find(fixed) for n in m.names if n not in intent.exclude_authors
+            ]
+            intent.echo_genres = [g for _, _, found, _ in genre_hits(fixed) for g in found[:1]]
         for name in allowed_authors:
             _add(intent.allow_authors, name)
         for g in allowed_shelves:
@@ -345,6 +370,31 @@ def _asks_for_books(intent: Intent) -> bool:
     )
     flags = (intent.like_shown, intent.more, intent.lucky, intent.popular, intent.different, intent.reset)
     return any(v not in (None, [], False) for v in limits.values()) or any(flags)
+
+
+_THROUGH_VERB = re.compile(
+    r"\b(?:read|worked (?:my way )?through|gone through|got through|been through|finished|done|devoured|"
+    r"absorbed|binged|covered)\b",
+    re.IGNORECASE,
+)
+_THROUGH_AMOUNT = re.compile(
+    r"\b(?:all|every|everything|each|a lot of|lots of|loads of|most of|em all|them all|already|"
+    r"(?:is|are|am) done|done too)\b",
+    re.IGNORECASE,
+)
+_ECHO = re.compile(
+    r"\b(?:too|as well|either)\s*(?:[.!?,;)]|$)", re.IGNORECASE
+)  # "Clarke too", not "too rude"
+
+
+def _sentences(text: str) -> list[tuple[int, int]]:
+    out, start = [], 0
+    for m in _SENTENCE_END.finditer(text):
+        out.append((start, m.end()))
+        start = m.end()
+    if start < len(text):
+        out.append((start, len(text)))
+    return out
 
 
 def _add(items: list[str], value: str) -> None:

@@ -16,9 +16,24 @@ from vibeshelf.agent.intent import TONE_SHELVES, Intent
 class RequestTracker:
     def __init__(self) -> None:
         self.kinds: set[str] = set()
+        self.refused = False  # whether the previous message ruled something out
 
     def observe(self, intent: Intent) -> Intent:
-        """``intent`` with ``new_request`` set when it switches the kind of book; updates the kinds."""
+        """``intent`` with ``new_request`` set when it switches the kind of book; updates the kinds.
+
+        A message that only adds names with "too"/"either" after a refusal ("arthur c clarke too")
+        refuses them as well.
+        """
+        if self.refused:
+            for name in intent.echo_authors:
+                if name not in intent.exclude_authors:
+                    intent.exclude_authors.append(name)
+            for shelf in intent.echo_genres:
+                if shelf not in intent.genres_exclude:
+                    intent.genres_exclude.append(shelf)
+                if shelf in intent.genres_include:
+                    intent.genres_include.remove(shelf)
+        self.refused = bool(intent.exclude_authors or intent.genres_exclude or intent.exclude_series)
         asked = set(intent.genres_include) - TONE_SHELVES
         if intent.reset or intent.new_request:
             self.kinds = asked

@@ -24,6 +24,7 @@ _READ_LEAD = re.compile(r"(?:read|done|finished)\W*$", re.IGNORECASE)
 _NOT_A_TITLE_START = frozenset(
     {"on", "in", "at", "to", "for", "with", "about", "from", "of", "by", "and", "or"}
 )
+_LIST_GAP = re.compile(r"\s*(?:,|&|\+|/)?\s*(?:and|or|n|nor)?\s*", re.IGNORECASE)
 _QUOTES = "\"“”'‘’*_"
 
 
@@ -48,11 +49,15 @@ class TitleLinker:
         i = 0
         while i < len(tokens):
             found = None
+            # The next of a list ("read gone girl, girl on the train and big little lies") reads as the first.
+            listed = bool(out) and bool(_LIST_GAP.fullmatch(text[out[-1].end : tokens[i][0]]))
             for length in range(min(_MAX_WORDS, len(tokens) - i), 0, -1):
                 a, b = tokens[i][0], tokens[i + length - 1][1]
                 raw = text[a:b].rstrip(".:!")
                 key = title_key(raw)
-                if key in titles and self._reads_as_title(text, a, raw, key):
+                if key in titles and (
+                    (listed and len(key.split()) >= 2) or self._reads_as_title(text, a, raw, key)
+                ):
                     found = TitleMention(titles[key], a, a + len(raw))
                     break
             if found is None:
@@ -81,3 +86,36 @@ class TitleLinker:
 
     def _ordinary(self, word: str) -> bool:
         return len(word) < 4 or self._vocab.is_common_word(word) or word in self._vocab.shelf_words()
+
+
+@dataclass(frozen=True)
+class SeriesMention:
+    series: str
+    start: int
+    end: int
+
+
+def find_series(vocab: Vocabulary, text: str, start: int = 0, end: int | None = None) -> list[SeriesMention]:
+    """Catalog series named in ``text[start:end]`` ("no Discworld", "done with Jack Reacher")."""
+    if not vocab.series:
+        return []
+    end = len(text) if end is None else end
+    tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(text, start, end)]
+    out: list[SeriesMention] = []
+    i = 0
+    while i < len(tokens):
+        hit = None
+        for length in range(min(6, len(tokens) - i), 0, -1):
+            a, b = tokens[i][0], tokens[i + length - 1][1]
+            raw = text[a:b].rstrip(".:!,")
+            key = title_key(raw)
+            # A one-word series name only with a capital ("Discworld"), not "legacy" or "time".
+            if key in vocab.series and (length >= 2 or raw[:1].isupper()) and not vocab.is_common_word(key):
+                hit = SeriesMention(vocab.series[key], a, a + len(raw))
+                break
+        if hit is None:
+            i += 1
+            continue
+        out.append(hit)
+        i = next((k for k, (a, _) in enumerate(tokens) if a >= hit.end), len(tokens))
+    return out

@@ -61,6 +61,7 @@ class Vocabulary:
     by_full: dict[str, str] = field(default_factory=dict)  # name_key -> display name
     by_surname: dict[str, list[str]] = field(default_factory=dict)  # last word -> names, most read first
     titles: dict[str, str] = field(default_factory=dict)  # title_key -> the most read title with that key
+    series: dict[str, str] = field(default_factory=dict)  # title_key of a series name -> the series name
 
     @classmethod
     def build(
@@ -70,6 +71,7 @@ class Vocabulary:
         ratings_counts: list[int | None],
         texts: list[str],
         titles: list[str] | None = None,
+        series: list[str | None] | None = None,
     ) -> Vocabulary:
         reads: dict[str, int] = defaultdict(int)
         for names, count in zip(authors, ratings_counts, strict=True):
@@ -91,6 +93,11 @@ class Vocabulary:
             parts = key.split()
             if len(parts) >= 3 and len(parts[0]) > 1:  # "Sarah J. Maas" is also "sarah maas"
                 by_full.setdefault(f"{parts[0]} {parts[-1]}", name)
+            if len(parts) >= 3:  # "McCall Smith", "Le Guin": a surname of two words
+                by_full.setdefault(" ".join(parts[-2:]), name)
+            initials = "".join(p[0] if len(p) > 1 else p for p in parts)
+            if len(initials) >= 3 and len(parts) >= 2:  # "pkd", "grrm": readers' shorthand
+                by_full.setdefault(initials, name)
             parts = key.split()
             if len(parts[-1]) >= 3:
                 by_surname[parts[-1]].append(name)
@@ -102,8 +109,14 @@ class Vocabulary:
             key = title_key(title or "")
             if key:
                 by_title.setdefault(key, title)
+        by_series: dict[str, str] = {}
+        for name in series or []:
+            key = title_key(name or "")
+            if key and len(key) >= 4:
+                by_series.setdefault(key, name or "")
         return cls(
             titles=by_title,
+            series=by_series,
             shelves=frozenset(s for row in shelves for s in row or []),
             author_reads=dict(reads),
             word_counts=counts,
@@ -132,13 +145,17 @@ def empty_vocabulary() -> Vocabulary:
 def _load(path: str, mtime: float) -> Vocabulary:
     import pyarrow.parquet as pq
 
-    table = pq.read_table(path, columns=["title", "authors", "genres", "description", "ratings_count"])
+    table = pq.read_table(
+        path, columns=["title", "series", "authors", "genres", "description", "ratings_count"]
+    )
     rows = table.to_pydict()
     texts = [
         " ".join([title or "", " ".join(names or []), desc or ""])
         for title, names, desc in zip(rows["title"], rows["authors"], rows["description"], strict=True)
     ]
-    return Vocabulary.build(rows["genres"], rows["authors"], rows["ratings_count"], texts, rows["title"])
+    return Vocabulary.build(
+        rows["genres"], rows["authors"], rows["ratings_count"], texts, rows["title"], rows["series"]
+    )
 
 
 def catalog_vocabulary(catalog: Path | None) -> Vocabulary:
