@@ -89,7 +89,7 @@ class MessageReader:
         out_shelves: list[str] = []
         out_terms: list[str] = []
         out_authors: list[AuthorMention] = []
-        titles = self._titles.find(fixed)
+        titles = self._titles.find(fixed) or self._titles.near(fixed)
         masks += [(t.start, t.end) for t in titles]
         for scope in refusals:
             window = _masked(fixed, [(t.start, t.end) for t in titles])[scope.text_start : scope.text_end]
@@ -184,6 +184,8 @@ class MessageReader:
             if fold(t) in refused_text and not any(fold(t) in span or span in fold(t) for span in linked):
                 _add(intent.exclude_terms, t)
         for raw in whole.exclude_authors:
+            if genre_hits(raw) or cues.refusal().match(raw):
+                continue  # "not by atwood and not ya": the older reading's run-on, not a name
             if fold(raw) in refused_text and not any(
                 fold(raw) in span or span in fold(raw) for span in linked
             ):
@@ -285,6 +287,7 @@ class MessageReader:
 _READ_CUE = re.compile(r"\b(?:read|finished|done|already|have it|own it|seen it)\b", re.IGNORECASE)
 _LIKE_CUE = re.compile(
     r"\b(?:like|loved?|enjoyed|adored|similar|manner of|vein of|fans? of|style of|reminds?|more of|next|"
+    r"same (?:feel|vibe|vibes|spirit|vein|kind|sort|style|mood)|favou?rite|"
     r"(?:was|is) (?:so |sooo+ |really )?(?:good|great|amazing|brilliant))\b",
     re.IGNORECASE,
 )

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rapidfuzz import fuzz, process
+
 from vibeshelf.agent.reading.vocabulary import Vocabulary
 from vibeshelf.retrieval.title_lookup import title_key
 
@@ -25,6 +27,8 @@ _NOT_A_TITLE_START = frozenset(
     {"on", "in", "at", "to", "for", "with", "about", "from", "of", "by", "and", "or"}
 )
 _LIST_GAP = re.compile(r"\s*(?:,|&|\+|/)?\s*(?:and|or|n|nor)?\s*", re.IGNORECASE)
+_NEAR_CUE = re.compile(r"(?:^|\b(?:like|loved?|read|reread|finished|adored|enjoyed)\b)\s*", re.IGNORECASE)
+_NEAR_SIMILARITY = 92.0
 _QUOTES = "\"“”'‘’*_"
 
 
@@ -65,6 +69,26 @@ class TitleLinker:
                 continue
             out.append(found)
             i = next((k for k, (a, _) in enumerate(tokens) if a >= found.end), len(tokens))
+        return out
+
+    def near(self, text: str) -> list[TitleMention]:
+        """Titles written a little differently ("all the light we can not see"), looked for only right
+        after a liking or reading cue: a close match over the whole catalog is too loose anywhere else."""
+        if not self._vocab.titles:
+            return []
+        keys = [k for k in self._vocab.titles if len(k.split()) >= 3]
+        out: list[TitleMention] = []
+        for cue in _NEAR_CUE.finditer(text):
+            tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(text, cue.end())][:8]
+            best: tuple[float, TitleMention] | None = None
+            for length in range(3, len(tokens) + 1):
+                a, b = tokens[0][0], tokens[length - 1][1]
+                key = title_key(text[a:b])
+                hit = process.extractOne(key, keys, scorer=fuzz.ratio, score_cutoff=_NEAR_SIMILARITY)
+                if hit is not None and (best is None or hit[1] > best[0]):
+                    best = (hit[1], TitleMention(self._vocab.titles[hit[0]], a, b))
+            if best is not None:
+                out.append(best[1])
         return out
 
     def _reads_as_title(self, text: str, start: int, raw: str, key: str) -> bool:
