@@ -90,6 +90,13 @@ class MessageReader:
         out_terms: list[str] = []
         out_authors: list[AuthorMention] = []
         titles = self._titles.find(fixed) or self._titles.near(fixed)
+        # A series after a liking cue ("more like mistborn") seeds from its first book.
+        for m in find_series(self.vocab, fixed):
+            lead = fixed[max(0, m.start - 20) : m.start]
+            first = self.vocab.series_first.get(m.series)
+            overlaps = any(t.start < m.end and m.start < t.end for t in titles)
+            if first and not overlaps and _LIKE_LEAD.search(lead):
+                titles.append(TitleMention(first, m.start, m.end))
         masks += [(t.start, t.end) for t in titles]
         for scope in refusals:
             window = _masked(fixed, [(t.start, t.end) for t in titles])[scope.text_start : scope.text_end]
@@ -398,6 +405,9 @@ def _sentences(text: str) -> list[tuple[int, int]]:
     if start < len(text):
         out.append((start, len(text)))
     return out
+
+
+_LIKE_LEAD = re.compile(r"\b(?:like|loved?|enjoyed|adored|similar to)\W*$", re.IGNORECASE)
 
 
 def _add(items: list[str], value: str) -> None:

@@ -99,7 +99,8 @@ class TitleLinker:
         if quoted or (after_cue and capital):
             return len(words) >= 2 or not self._ordinary(words[0])
         if after_cue and _LIKE_LEAD.search(text[max(0, start - 20) : start]):
-            return len(words) >= 2  # "just finished the name of the wind", "like hunger games"
+            # "just finished the name of the wind", "like hunger games", "like neuromancer"
+            return len(words) >= 2 or (len(words[0]) >= 5 and not self._ordinary(words[0]))
         if after_cue and _READ_LEAD.search(text[max(0, start - 20) : start]):
             # "ive done the hunger games already", but not "to read on the beach"
             return len(words) >= 2 and raw.split()[0].lower() not in _NOT_A_TITLE_START
@@ -133,8 +134,9 @@ def find_series(vocab: Vocabulary, text: str, start: int = 0, end: int | None = 
             a, b = tokens[i][0], tokens[i + length - 1][1]
             raw = text[a:b].rstrip(".:!,")
             key = title_key(raw)
-            # A one-word series name only with a capital ("Discworld"), not "legacy" or "time".
-            if key in vocab.series and (length >= 2 or raw[:1].isupper()) and not vocab.is_common_word(key):
+            # A one-word series name only with a capital ("Discworld") or an unusual word ("mistborn").
+            ok = length >= 2 or raw[:1].isupper() or len(key) >= 6
+            if key in vocab.series and ok and not vocab.is_common_word(key):
                 hit = SeriesMention(vocab.series[key], a, a + len(raw))
                 break
         if hit is None:

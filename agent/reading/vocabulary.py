@@ -62,6 +62,7 @@ class Vocabulary:
     by_surname: dict[str, list[str]] = field(default_factory=dict)  # last word -> names, most read first
     titles: dict[str, str] = field(default_factory=dict)  # title_key -> the most read title with that key
     series: dict[str, str] = field(default_factory=dict)  # title_key of a series name -> the series name
+    series_first: dict[str, str] = field(default_factory=dict)  # series name -> the title of its first book
 
     @classmethod
     def build(
@@ -72,6 +73,7 @@ class Vocabulary:
         texts: list[str],
         titles: list[str] | None = None,
         series: list[str | None] | None = None,
+        series_index: list[float | None] | None = None,
     ) -> Vocabulary:
         reads: dict[str, int] = defaultdict(int)
         for names, count in zip(authors, ratings_counts, strict=True):
@@ -110,13 +112,19 @@ class Vocabulary:
             if key:
                 by_title.setdefault(key, title)
         by_series: dict[str, str] = {}
-        for name in series or []:
+        first: dict[str, tuple[float, str]] = {}
+        indexes = series_index or [None] * len(series or [])
+        for name, index, title in zip(series or [], indexes, titles or [], strict=False):
             key = title_key(name or "")
             if key and len(key) >= 4:
                 by_series.setdefault(key, name or "")
+                rank = index if index is not None else 1e9
+                if name and title and (name not in first or rank < first[name][0]):
+                    first[name] = (rank, title)
         return cls(
             titles=by_title,
             series=by_series,
+            series_first={name: title for name, (_, title) in first.items()},
             shelves=frozenset(s for row in shelves for s in row or []),
             author_reads=dict(reads),
             word_counts=counts,
@@ -146,7 +154,7 @@ def _load(path: str, mtime: float) -> Vocabulary:
     import pyarrow.parquet as pq
 
     table = pq.read_table(
-        path, columns=["title", "series", "authors", "genres", "description", "ratings_count"]
+        path, columns=["title", "series", "series_index", "authors", "genres", "description", "ratings_count"]
     )
     rows = table.to_pydict()
     texts = [
@@ -154,7 +162,13 @@ def _load(path: str, mtime: float) -> Vocabulary:
         for title, names, desc in zip(rows["title"], rows["authors"], rows["description"], strict=True)
     ]
     return Vocabulary.build(
-        rows["genres"], rows["authors"], rows["ratings_count"], texts, rows["title"], rows["series"]
+        rows["genres"],
+        rows["authors"],
+        rows["ratings_count"],
+        texts,
+        rows["title"],
+        rows["series"],
+        rows["series_index"],
     )
 
 
