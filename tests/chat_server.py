@@ -100,8 +100,9 @@ def iter_sse(response: httpx.Response) -> Iterator[AgentEvent]:
             type_, data = None, []
 
 
-def chat(server: Server, **body: Any) -> list[AgentEvent]:
-    with httpx.stream("POST", f"{server.url}/v1/chat", json=body, timeout=30) as response:
+def chat(server: Server, headers: dict[str, str] | None = None, **body: Any) -> list[AgentEvent]:
+    url = f"{server.url}/v1/chat"
+    with httpx.stream("POST", url, json=body, headers=headers, timeout=30) as response:
         assert response.status_code == 200, response.read()
         assert response.headers["content-type"].startswith("text/event-stream")
         return list(iter_sse(response))

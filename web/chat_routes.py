@@ -11,8 +11,12 @@ model. Extensions (documented in the README): every chunk that carries books has
 same cards as the ``books`` event) at the top level, the final answer also lists the books as markdown,
 and ``vibeshelf_session_id`` names the server-side session. Send it back as ``vibeshelf_session_id`` in
 the request body (``extra_body`` in the openai client) to continue a conversation with its full state;
-without it, a request whose last assistant message is a vibeshelf answer continues that answer's
-session, and anything else starts a new one.
+without it every request starts a new session, whatever history it replays (replayed text proves
+nothing: an earlier design matched the last assistant answer and let anyone who could predict an answer
+join a stranger's session).
+
+Sessions belong to the credential that created them (``web.access.principal_of``): a session id sent with
+another credential is answered like an unknown one (404), so an id seen elsewhere opens nothing.
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ from vibeshelf.agent.state_db import StateDBError
 from vibeshelf.layout import Layout
 from vibeshelf.settings import Settings
 from vibeshelf.tools.models import SearchFilters
+from vibeshelf.web.access import principal_of
 from vibeshelf.web.errors import error_body
 from vibeshelf.web.limits import (
     BodySizeLimit,
@@ -307,18 +312,18 @@ def _agent_for(chat: ChatServices, filters: SearchFilters | None) -> Any:
     return agent
 
 
-async def _load_or_start(chat: ChatServices, session_id: str | None) -> StoredSession:
+async def _load_or_start(chat: ChatServices, session_id: str | None, owner: str) -> StoredSession:
     settings = chat.settings
     if session_id is None:
         now = datetime.now(UTC).replace(tzinfo=None)
-        fresh = StoredSession(id=new_session_id(), created_at=now, updated_at=now)
-        chat.store.create_soon(fresh.id)
+        fresh = StoredSession(id=new_session_id(), created_at=now, updated_at=now, owner=owner)
+        chat.store.create_soon(fresh.id, owner=owner)
         return fresh
     try:
         stored = await chat.store.get(session_id, history_turns=settings.chat_history_turns)
     except StateDBError as err:
         raise limit_error(503, "state_unavailable", str(err)) from err
-    if stored is None:
+    if stored is None or stored.owner != owner:  # someone else's session reads as unknown
         raise limit_error(
             404,
             "session_not_found",
@@ -349,7 +354,7 @@ async def chat_stream(body: ChatRequest, request: Request, chat: Chat) -> EventS
     started = time.perf_counter()
     chat.limiter.check(_client(request))
     check_message(body.message, chat.settings.chat_max_message_chars)
-    session = await _load_or_start(chat, body.session_id)
+    session = await _load_or_start(chat, body.session_id, principal_of(request))
     turn = Turn(
         session=session,
         message=body.message,
@@ -374,17 +379,19 @@ async def feedback(body: FeedbackRequest, request: Request, chat: Chat) -> Sessi
     """Thumbs up, thumbs down or "already read" for a book; down and read exclude it from later answers."""
     chat.limiter.check(_client(request))
     try:
-        stored = await chat.store.add_feedback(body.session_id, body.book_id, body.kind)
+        stored = await chat.store.add_feedback(
+            body.session_id, body.book_id, body.kind, owner=principal_of(request)
+        )
     except SessionNotFound as err:
         raise limit_error(404, "session_not_found", str(err), "session_id") from err
     return SessionView.of(stored, chat.settings.session_idle_expiry_s)
 
 
 @router.get("/sessions/{session_id}")
-async def get_session(session_id: SessionId, chat: Chat) -> SessionView:
+async def get_session(session_id: SessionId, request: Request, chat: Chat) -> SessionView:
     """A session's turns, books shown, feedback and exclusions."""
     stored = await chat.store.get(session_id, history_turns=chat.settings.session_max_turns)
-    if stored is None:
+    if stored is None or stored.owner != principal_of(request):
         raise limit_error(
             404, "session_not_found", f"session {session_id} is unknown or expired", "session_id"
         )
@@ -426,14 +433,8 @@ async def _completion_turn(chat: ChatServices, body: CompletionRequest, request:
         )
     message = _text(messages[last].content)
     check_message(message, settings.chat_max_message_chars, f"messages.{last}.content")
-    session_id = body.vibeshelf_session_id
-    if session_id is None:
-        answers = [m for m in messages[:last] if m.role == "assistant" and _text(m.content).strip()]
-        if answers:
-            # The session stored the answer text; the client has it with the markdown book list appended.
-            answer = _text(answers[-1].content).split(_BOOKS_HEADING)[0]
-            session_id = await chat.store.find_by_answer(answer)
-    session = await _load_or_start(chat, session_id)
+    # Only an explicit id continues a session: replayed history starts a new one (module docstring).
+    session = await _load_or_start(chat, body.vibeshelf_session_id, principal_of(request))
     if session.turns or session.turn_count:
         history = session.history_messages()
     else:
