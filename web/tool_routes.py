@@ -31,8 +31,9 @@ router = APIRouter(prefix="/v1")
 
 
 def get_services(request: Request) -> Services:
-    """The process-wide services the app's lifespan opened."""
-    return request.app.state.services
+    """The services of the live index, one snapshot per request (a reindex swaps them between requests)."""
+    services = request.app.state.services
+    return getattr(services, "current", services)  # LiveServices in the app; a plain Services in tests
 
 
 def get_registry(request: Request) -> ToolRegistry:
