@@ -148,6 +148,11 @@ class Settings(BaseSettings):
     slack_update_interval_s: float = Field(
         default=1.0, gt=0, description="At most one chat.update/chat.appendStream per reply this often."
     )
+    slack_max_body_bytes: int = Field(
+        default=256 * 1024,
+        ge=1024,
+        description="Largest /slack/events body read (Slack's event payloads are a few KB); bigger is 413.",
+    )
     slack_concurrency: int = Field(
         default=8, ge=1, description="Slack messages answered at once per server process (the rest queue)."
     )
