@@ -50,6 +50,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # The live object, not a snapshot, so the agent's tools follow a reindex too.
         agent = Agent(app.state.tool_registry, ToolContext(deps=app.state.services), settings)
         app.state.chat = open_chat(settings, layout, agent)
+        live = app.state.services
+        app.state.chat.book_exists = lambda book_id: bool(live.search.rows([book_id]))
         await app.state.chat.warm_up()  # litellm's import and the first search happen here, not in a request
         release_free_memory()  # start-up's one-off allocations (catalog scan, model load) back to the OS
         # The Slack bot (web/slack_bot.py) answers in its own worker tasks; None without a bot token.

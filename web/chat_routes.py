@@ -26,7 +26,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -90,6 +90,8 @@ class ChatServices:
     store: SessionStore
     agent: Any  # vibeshelf.agent.loop.Agent
     limiter: RateLimiter
+    # Whether a book id is in the live catalog; None (the chat tests' shelf) accepts any id.
+    book_exists: Callable[[str], bool] | None = None
 
     def close(self) -> None:
         self.store.close()
@@ -378,6 +380,9 @@ async def chat_stream(body: ChatRequest, request: Request, chat: Chat) -> EventS
 async def feedback(body: FeedbackRequest, request: Request, chat: Chat) -> SessionView:
     """Thumbs up, thumbs down or "already read" for a book; down and read exclude it from later answers."""
     chat.limiter.check(_client(request))
+    if chat.book_exists is not None and not chat.book_exists(body.book_id):
+        # Votes for ids outside the catalog could rig the public chart with any string.
+        raise limit_error(422, "unknown_book", f"no book {body.book_id!r} in the catalog", "book_id")
     try:
         stored = await chat.store.add_feedback(
             body.session_id, body.book_id, body.kind, owner=principal_of(request)
