@@ -46,11 +46,27 @@ def uvicorn_server(
     timeout_s: float = 30.0,
     python: str = sys.executable,
     cwd: Path | None = None,
+    cli: bool = False,
 ) -> Iterator[Server]:
-    """Run ``app`` (a factory) under uvicorn; yields its URL and log, and stops it afterwards."""
+    """Run ``app`` (a factory) under uvicorn, or with ``cli`` the real app as ``vibeshelf serve`` runs it;
+    yields its URL and log, and stops it afterwards."""
     port = free_port()
-    cmd = [python, "-m", "uvicorn", app, "--factory", "--app-dir", str(TESTS)]
-    cmd += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--log-level", "warning"]
+    if cli:
+        vibeshelf = str(Path(python).parent / "vibeshelf")
+        cmd = [vibeshelf, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    else:
+        # --no-proxy-headers as `vibeshelf serve` runs it: the app, not uvicorn, decides whom to believe.
+        cmd = [python, "-m", "uvicorn", app, "--factory", "--app-dir", str(TESTS), "--no-proxy-headers"]
+        cmd += [
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+        ]
     full_env = {
         **os.environ,
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",

@@ -64,6 +64,8 @@ from vibeshelf.web.errors import error_body
 from vibeshelf.web.limits import (
     BodySizeLimit,
     RateLimiter,
+    RateLimitMiddleware,
+    TrustedProxies,
     check_history,
     check_message,
     check_turns,
@@ -133,8 +135,13 @@ def open_chat(settings: Settings, layout: Layout, agent: Any) -> ChatServices:
 
 
 def install_chat(app: FastAPI, settings: Settings) -> None:
-    """Add the chat routes and the body-size limit to ``app`` (call before it starts)."""
+    """Add the chat routes, the body-size limit and the per-group rate limit to ``app`` (before it starts)."""
     app.add_middleware(BodySizeLimit, max_bytes=settings.chat_max_body_bytes)
+    app.add_middleware(
+        RateLimitMiddleware,
+        per_minute=settings.rate_limit_per_minute,
+        proxies=TrustedProxies(settings.trusted_proxies),
+    )
     app.include_router(router)
 
 
@@ -149,6 +156,10 @@ Chat = Annotated[ChatServices, Depends(get_chat)]
 
 
 def _client(request: Request) -> str:
+    # The rate-limit middleware decided who the client is (trusted proxies only); else the TCP peer.
+    decided = request.scope.get("state", {}).get("client")
+    if decided:
+        return decided
     return request.client.host if request.client else "unknown"
 
 
