@@ -42,6 +42,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
+            # FastAPI's answer to a body it cannot decode at all (invalid UTF-8): a bad field like any other.
+            message = "request body is not valid JSON (not UTF-8 text)"
+            return JSONResponse(
+                status_code=422,
+                content=error_body("invalid_request", message, [{"field": "body", "message": message}]),
+            )
         if isinstance(exc.detail, dict) and "error" in exc.detail:
             content = exc.detail
         else:

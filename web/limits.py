@@ -126,7 +126,7 @@ class BodySizeLimit:
     A declared ``Content-Length`` is refused up front; a chunked body is counted as it arrives.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int, path_prefix: str = "/v1/") -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, path_prefix: tuple[str, ...] = ("/v1/", "/mcp")) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.path_prefix = path_prefix
