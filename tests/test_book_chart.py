@@ -39,7 +39,7 @@ def test_votes_for_books_outside_the_catalog_are_refused(client: TestClient) -> 
     sid = _session(client)
     for _ in range(30):
         response = client.post("/v1/feedback", json={"session_id": sid, "book_id": "RIGGED", "kind": "up"})
-        assert response.status_code == 422
+        assert response.status_code == 404
         assert response.json()["error"]["fields"][0]["field"] == "book_id"
     assert "RIGGED" not in _liked(client)
 

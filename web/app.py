@@ -13,7 +13,7 @@ from vibeshelf.layout import Layout
 from vibeshelf.settings import Settings, get_settings
 from vibeshelf.web.access import AccessMiddleware, AccessPolicy
 from vibeshelf.web.chat_routes import install_chat
-from vibeshelf.web.errors import error_body, install_error_handlers
+from vibeshelf.web.errors import document_errors, error_body, install_error_handlers
 from vibeshelf.web.mcp_endpoint import McpHttp
 from vibeshelf.web.memory import release_free_memory, tune_allocators
 from vibeshelf.web.pages import router as pages_router
@@ -103,4 +103,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         }
         return JSONResponse(body)
 
+    document_errors(app)  # last: every route above documents the one error body
     return app

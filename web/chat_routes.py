@@ -172,7 +172,12 @@ class ChatRequest(BaseModel):
     session_id: SessionId | None = Field(
         default=None, description="Continue this session; omit to start one."
     )
-    message: str = Field(description="What the reader says.")
+    message: str = Field(
+        min_length=1,
+        pattern=r"\S",
+        description="What the reader says (not blank; at most VIBESHELF_CHAT_MAX_MESSAGE_CHARS characters, "
+        "2000 by default).",
+    )
     filters: SearchFilters | None = Field(
         default=None, description="Hard filters applied to every search in this message (UI toggles)."
     )
@@ -392,8 +397,9 @@ async def feedback(body: FeedbackRequest, request: Request, chat: Chat) -> Sessi
     """Thumbs up, thumbs down or "already read" for a book; down and read exclude it from later answers."""
     chat.limiter.check(_client(request))
     if chat.book_exists is not None and not chat.book_exists(body.book_id):
-        # Votes for ids outside the catalog could rig the public chart with any string.
-        raise limit_error(422, "unknown_book", f"no book {body.book_id!r} in the catalog", "book_id")
+        # Votes for ids outside the catalog could rig the public chart with any string. 404 like any
+        # other unknown id (GET /v1/books/{id}); the request itself is well formed.
+        raise limit_error(404, "book_not_found", f"no book {body.book_id!r} in the catalog", "book_id")
     try:
         stored = await chat.store.add_feedback(
             body.session_id, body.book_id, body.kind, owner=principal_of(request)
