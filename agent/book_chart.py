@@ -26,10 +26,13 @@ async def book_chart(store: SessionStore, *, limit: int = 20) -> BookChart:
             "WHERE status = 'ok') GROUP BY book_id ORDER BY n DESC, book_id LIMIT ?",
             [limit],
         ).fetchall()
-        # Net likes: thumbs up minus thumbs down, so a book many readers reject does not chart.
+        # Net likes: thumbs up minus thumbs down, so a book many readers reject does not chart. One
+        # vote per session and book (its latest), so repeating a click cannot push a book up.
         liked = conn.execute(
             "SELECT book_id, sum(CASE kind WHEN 'up' THEN 1 WHEN 'down' THEN -1 ELSE 0 END) AS n "
-            "FROM feedback GROUP BY book_id HAVING n > 0 ORDER BY n DESC, book_id LIMIT ?",
+            "FROM (SELECT session_id, book_id, arg_max(kind, ts) AS kind FROM feedback "
+            "WHERE kind IN ('up', 'down') GROUP BY session_id, book_id) "
+            "GROUP BY book_id HAVING n > 0 ORDER BY n DESC, book_id LIMIT ?",
             [limit],
         ).fetchall()
         return BookChart(

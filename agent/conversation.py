@@ -131,6 +131,7 @@ async def save_turn(
         fell_back=run.fell_back,
         state_before=before,
         state_after=state,
+        owner=turn.session.owner,
     )
     try:
         await store.append_turn(turn.session.id, record)

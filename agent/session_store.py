@@ -8,6 +8,9 @@ field existed loads with that field's default.
 Sessions expire after ``Settings.session_idle_expiry_s`` without a message; expired ones read as
 unknown and are purged.
 
+A session belongs to the credential that created it (``owner``: an API key's hash, a site key, ``open``
+or ``slack``); the HTTP surfaces refuse a session whose owner is not the caller (``web/chat_routes.py``).
+
 Every statement runs on the process's single :class:`~vibeshelf.agent.state_db.StateDB` thread, so several
 uvicorn workers can share the file (see that module). Writes that change a session are read-modify-write
 jobs on that thread, so feedback arriving during a streamed answer is not overwritten when the turn is saved.
@@ -15,7 +18,6 @@ jobs on that thread, so feedback arriving during a streamed answer is not overwr
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 import time
@@ -43,7 +45,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     updated_at TIMESTAMP NOT NULL,
     turn_count INTEGER NOT NULL,
     state JSON NOT NULL,
-    last_answer_sha VARCHAR
+    last_answer_sha VARCHAR,
+    owner VARCHAR
 );
 CREATE TABLE IF NOT EXISTS turns (
     session_id VARCHAR NOT NULL,
@@ -96,11 +99,6 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def answer_fingerprint(text: str) -> str:
-    """Hash of an answer's text, so an OpenAI-style client that replays it can be matched to its session."""
-    return hashlib.sha256(" ".join(text.split()).encode()).hexdigest()[:32]
-
-
 def new_session_id() -> str:
     return uuid.uuid4().hex
 
@@ -127,6 +125,7 @@ class StoredSession(BaseModel):
     id: str
     created_at: datetime
     updated_at: datetime
+    owner: str | None = Field(default=None, description="The credential that created it; None: legacy row.")
     turn_count: int = 0
     turns: list[Turn] = Field(default_factory=list, description="The most recent turns, oldest first.")
     state: SessionState = Field(default_factory=SessionState)
@@ -155,6 +154,7 @@ class TurnRecord(BaseModel):
     fell_back: bool = False
     state_before: SessionState = Field(default_factory=SessionState)
     state_after: SessionState = Field(default_factory=SessionState)
+    owner: str | None = None  # the session's owner, for recreating it if it expired meanwhile
 
 
 class QueryLogEntry(BaseModel):
@@ -288,13 +288,28 @@ class SessionStore:
                 self._cached_bytes -= dropped
 
     def _current(self, conn: Any, session_id: str) -> StoredSession | None:
-        """Inside a job: the session with ``cache_turns`` turns, from the cache when it is current."""
+        """Inside a job: the session with ``cache_turns`` turns, from the cache when it is current.
+
+        An earlier job of the same batch may have changed the session already; the cache only learns of
+        that at commit, so that job's version (kept for the transaction) comes first, else two writes in
+        one batch would each start from the same old state and the second would erase the first.
+        """
+        pending = self.db.txn_local.get(("session", session_id))
+        if pending is not None:
+            return pending
         cached = self._cached(session_id, self.cache_turns, self.db.valid_epoch())
         return cached if cached is not None else self._load(conn, session_id, self.cache_turns)
+
+    def _written(self, stored: StoredSession) -> None:
+        """Inside a job, after writing ``stored``: later jobs of the batch see it, the cache at commit."""
+        self.db.txn_local[("session", stored.id)] = stored
+        self.db.on_commit(lambda: self._remember(stored))
 
     # --- jobs run on the writer thread ------------------------------------------------------------
     def _init(self, conn: Any) -> None:
         conn.execute(_SCHEMA)
+        # Files from before sessions had owners (their rows stay NULL: no credential matches them).
+        conn.execute("ALTER TABLE sessions ADD COLUMN IF NOT EXISTS owner VARCHAR")
 
     def _cutoff(self) -> datetime:
         return _now() - timedelta(seconds=self.idle_expiry_s)
@@ -317,7 +332,7 @@ class SessionStore:
 
     def _load(self, conn: Any, session_id: str, history_turns: int) -> StoredSession | None:
         row = conn.execute(
-            "SELECT id, created_at, updated_at, turn_count, state FROM sessions "
+            "SELECT id, created_at, updated_at, turn_count, state, owner FROM sessions "
             "WHERE id = ? AND updated_at >= ?",
             [session_id, self._cutoff()],
         ).fetchone()
@@ -350,32 +365,34 @@ class SessionStore:
             turn_count=row[3],
             turns=turns,
             state=SessionState.model_validate_json(row[4]),
+            owner=row[5],
         )
 
-    def _insert_session(self, conn: Any, session_id: str) -> StoredSession:
+    def _insert_session(self, conn: Any, session_id: str, owner: str | None) -> StoredSession:
         now = _now()
         conn.execute(
-            "INSERT INTO sessions VALUES (?, ?, ?, 0, ?, NULL) ON CONFLICT DO NOTHING",
-            [session_id, now, now, SessionState().model_dump_json()],
+            "INSERT INTO sessions (id, created_at, updated_at, turn_count, state, owner) "
+            "VALUES (?, ?, ?, 0, ?, ?) ON CONFLICT DO NOTHING",
+            [session_id, now, now, SessionState().model_dump_json(), owner],
         )
         stored = self._load(conn, session_id, self.cache_turns)
         assert stored is not None
-        self.db.on_commit(lambda: self._remember(stored))
+        self._written(stored)
         return stored
 
     # --- public API (async; every call runs on the writer thread) ---------------------------------
-    async def create(self, session_id: str | None = None) -> StoredSession:
+    async def create(self, session_id: str | None = None, *, owner: str | None = None) -> StoredSession:
         session_id = session_id or new_session_id()
 
         def job(conn: Any) -> StoredSession:
             self._maybe_purge(conn)
-            return self._insert_session(conn, session_id)
+            return self._insert_session(conn, session_id, owner)
 
         return await self.db.call(job)
 
-    def create_soon(self, session_id: str) -> None:
+    def create_soon(self, session_id: str, *, owner: str | None = None) -> None:
         """Create the row without waiting (the first SSE event must not wait for the disk)."""
-        self.db.submit(lambda conn: self._insert_session(conn, session_id))
+        self.db.submit(lambda conn: self._insert_session(conn, session_id, owner))
 
     async def get(self, session_id: str, *, history_turns: int = 0) -> StoredSession | None:
         """The live session with its last ``history_turns`` turns, or None when unknown or expired."""
@@ -412,7 +429,7 @@ class SessionStore:
                 # Expired (or purged) while the answer streamed: start it afresh rather than lose the turn.
                 conn.execute("DELETE FROM turns WHERE session_id = ?", [session_id])
                 conn.execute("DELETE FROM sessions WHERE id = ?", [session_id])
-                stored = self._insert_session(conn, session_id)
+                stored = self._insert_session(conn, session_id, turn.owner)
             now = _now()
             record = Turn(
                 index=stored.turn_count,
@@ -440,15 +457,8 @@ class SessionStore:
             )
             state = merge_turn_state(stored.state, turn.state_before, turn.state_after, stored.turn_count + 1)
             conn.execute(
-                "UPDATE sessions SET updated_at = ?, turn_count = ?, state = ?, last_answer_sha = ? "
-                "WHERE id = ?",
-                [
-                    now,
-                    stored.turn_count + 1,
-                    state.model_dump_json(),
-                    answer_fingerprint(turn.answer) if turn.answer.strip() else None,
-                    session_id,
-                ],
+                "UPDATE sessions SET updated_at = ?, turn_count = ?, state = ? WHERE id = ?",
+                [now, stored.turn_count + 1, state.model_dump_json(), session_id],
             )
             fresh = stored.model_copy(
                 update={
@@ -458,17 +468,22 @@ class SessionStore:
                     "state": state,
                 }
             )
-            self.db.on_commit(lambda: self._remember(fresh))
+            self._written(fresh)
             return fresh.model_copy(update={"state": state.model_copy(deep=True)})
 
         return await self.db.call(job)
 
-    async def add_feedback(self, session_id: str, book_id: str, kind: FeedbackKind) -> StoredSession:
-        """Record up/down/read for a book; down and read exclude it from later answers in the session."""
+    async def add_feedback(
+        self, session_id: str, book_id: str, kind: FeedbackKind, *, owner: str | None = None
+    ) -> StoredSession:
+        """Record up/down/read for a book; down and read exclude it from later answers in the session.
+
+        With ``owner``, a session someone else owns is reported as not found (its existence is not told).
+        """
 
         def job(conn: Any) -> StoredSession:
             stored = self._current(conn, session_id)
-            if stored is None:
+            if stored is None or (owner is not None and stored.owner != owner):
                 raise SessionNotFound(session_id)
             state = stored.state.model_copy(deep=True)
             if kind == "up":
@@ -486,23 +501,10 @@ class SessionStore:
                 [now, state.model_dump_json(), session_id],
             )
             fresh = stored.model_copy(update={"updated_at": now, "state": state})
-            self.db.on_commit(lambda: self._remember(fresh))
+            self._written(fresh)
             return fresh.model_copy(update={"turns": [], "state": state.model_copy(deep=True)})
 
         return await self.db.call(job)
-
-    async def find_by_answer(self, answer_text: str) -> str | None:
-        """The live session whose last answer was this text (OpenAI clients replay history, not ids)."""
-        sha = answer_fingerprint(answer_text)
-        row = await self.db.call(
-            lambda conn: conn.execute(
-                "SELECT id FROM sessions WHERE last_answer_sha = ? AND updated_at >= ? "
-                "ORDER BY updated_at DESC LIMIT 1",
-                [sha, self._cutoff()],
-            ).fetchone(),
-            write=False,
-        )
-        return row[0] if row else None
 
     def log_query(self, entry: QueryLogEntry) -> None:
         """Append to the query log without waiting (nothing in a request waits on the log)."""

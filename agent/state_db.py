@@ -91,6 +91,9 @@ class StateDB:
         self._exclusive = False  # holding the file, with nobody else's writes since our caches were filled
         self._last_gen: int | None = None
         self._after_commit: list[Callable[[], None]] = []
+        # Scratch space of the running transaction (cleared at its start): jobs of one batch leave
+        # each other what they wrote that a cache only learns at commit.
+        self.txn_local: dict[Any, Any] = {}
         self.epoch = 0
         # Counters for tests and the bench: how often this process opened the file / handed it over.
         self.opens = 0
@@ -221,6 +224,7 @@ class StateDB:
 
     def _transaction(self, works: list[_Work]) -> list[Any]:
         self._after_commit = []
+        self.txn_local = {}
         try:
             self._conn.execute("BEGIN TRANSACTION")
             results = [w.fn(self._conn) for w in works]
@@ -230,11 +234,13 @@ class StateDB:
             self._conn.execute("COMMIT")
         except BaseException:
             self._after_commit = []
+            self.txn_local = {}
             with contextlib.suppress(Exception):
                 self._conn.execute("ROLLBACK")
             raise
         if gen is not None:
             self._last_gen = gen
+        self.txn_local = {}
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
             try:

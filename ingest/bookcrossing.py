@@ -278,7 +278,8 @@ def _stage_interactions(con: duckdb.DuckDBPyConnection, file: str) -> None:
             WINDOW pair AS (PARTITION BY uid, book_id, implicit, _first_drop IS NULL)
         )
         SELECT uid AS user_id, book_id, implicit,
-            CASE WHEN r > 0 THEN CAST(ceil(r / 2) AS TINYINT) END AS rating,
+            -- Out-of-range ratings are dropped rows (above); the cast must not see them either.
+            CASE WHEN r > 0 AND r <= 10 THEN CAST(ceil(r / 2) AS TINYINT) END AS rating,
             {sql_str(file)} AS _file, _row,
             CASE WHEN _first_drop IS NULL AND _rank > 1
                 THEN 'duplicate (user, book) pair (the last one is kept)' ELSE _first_drop END AS _drop,

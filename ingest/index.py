@@ -2,7 +2,8 @@
 
 A build writes a new table ``books_<build_id>`` completely (rows, FTS indexes, the vector index
 when it pays), then switches ``index.json`` to it with ``os.replace``. Tables older than the
-previous one, and leftovers of interrupted builds, are dropped after the switch. Rerunning an
+previous one, and leftovers of interrupted builds, are dropped after the switch, except those some
+process still has open (``retrieval.book_index.TableLease``): a later build drops them once released. Rerunning an
 interrupted build is cheap: the embedding cache already holds what was embedded.
 """
 
@@ -49,6 +50,7 @@ from vibeshelf.retrieval.book_index import (
     VECTOR_COLUMN,
     IndexCounts,
     IndexManifest,
+    TableLease,
     VectorIndexInfo,
     read_manifest,
 )
@@ -178,12 +180,22 @@ def write_manifest(layout: Layout, manifest: IndexManifest) -> None:
     os.replace(tmp, path)
 
 
-def _drop_stale_tables(db, keep: set[str]) -> list[str]:
+def _drop_stale_tables(layout: Layout, db, keep: set[str]) -> list[str]:
     dropped = []
     for name in _table_names(db):
-        if name.startswith(TABLE_PREFIX) and name not in keep:
+        if not name.startswith(TABLE_PREFIX) or name in keep:
+            continue
+        lease = TableLease.try_exclusive(layout, name)
+        if lease is None:
+            continue  # a server (or a query still running) reads it: a later build drops it
+        try:
             db.drop_table(name)
             dropped.append(name)
+            # Gone only after the drop: a reader that opened the old file finds the table missing and
+            # rereads the manifest (BookIndex.open).
+            TableLease.path(layout, name).unlink(missing_ok=True)
+        finally:
+            lease.release()
     return dropped
 
 
@@ -294,7 +306,7 @@ def build_index(
     )
     write_manifest(layout, manifest)
     keep = {table_name} | ({previous.table} if previous else set())
-    dropped = _drop_stale_tables(db, keep)
+    dropped = _drop_stale_tables(layout, db, keep)
     if dropped and progress:
         print(f"dropped old index tables: {', '.join(dropped)}", file=sys.stderr)
     return manifest

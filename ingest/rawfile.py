@@ -111,7 +111,13 @@ def csv_header(
     (``optional`` columns may be absent).
     """
     head = read_head(path, 2, encoding)
-    names = [c.strip().strip('"').strip() for c in next(csv.reader([head[0]], delimiter=delimiter))]
+    try:
+        fields = next(csv.reader([head[0]], delimiter=delimiter))
+    except csv.Error as err:  # e.g. a stray carriage return inside an unquoted header field
+        raise InputFileError(
+            path, f"header line is not valid CSV ({err})", row=1, expected="a header line"
+        ) from None
+    names = [c.strip().strip('"').strip() for c in fields]
     listing = ", ".join(expected)
     sep = _DELIMITERS.get(delimiter, repr(delimiter))
     if len(names) == 1 and len(expected) > 1:

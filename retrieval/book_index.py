@@ -3,12 +3,19 @@
 ``Layout.index_manifest`` (JSON) names the table of the last *complete* build. Ingest builds a
 new ``books_<build_id>`` table (data and indexes) and only then replaces the manifest with
 ``os.replace``, so a reader opens either the old table or the new one, never a half-built one.
-No torch on this import path.
+
+A reader *leases* the table it opens: a shared ``flock`` on ``index_leases/<table>.lock``, held until
+the table object is garbage. Ingest drops an old table only when it can take that lock exclusively, so
+a table is never deleted while a process may still read it (a server that has not switched yet, an
+answer still running on the previous table). No torch on this import path.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +89,60 @@ def read_manifest(layout: Layout) -> IndexManifest | None:
         ) from exc
 
 
+class TableLease:
+    """A shared lock on one table's lease file; :meth:`try_exclusive` is ingest's side of it."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    @staticmethod
+    def path(layout: Layout, table: str) -> Path:
+        return layout.index_leases / f"{table}.lock"
+
+    @classmethod
+    def shared(cls, layout: Layout, table: str) -> TableLease:
+        import fcntl
+
+        layout.index_leases.mkdir(parents=True, exist_ok=True)
+        fd = os.open(cls.path(layout, table), os.O_RDWR | os.O_CREAT, 0o644)
+        # Blocks only while an ingest is deciding to drop this very table (a few ms); the caller then
+        # finds the table gone and reads the manifest again.
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        return cls(fd)
+
+    @classmethod
+    def try_exclusive(cls, layout: Layout, table: str) -> TableLease | None:
+        """The exclusive lock when no process holds the table, else None (it is in use)."""
+        import fcntl
+
+        layout.index_leases.mkdir(parents=True, exist_ok=True)
+        fd = os.open(cls.path(layout, table), os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return None
+        return cls(fd)
+
+    def release(self) -> None:
+        if self._fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)  # closing drops the flock
+            self._fd = -1
+
+
+def open_leased_table(layout: Layout, db, table_name: str):
+    """``db.open_table(table_name)`` with a lease that lasts as long as the returned table object."""
+    lease = TableLease.shared(layout, table_name)
+    try:
+        table = db.open_table(table_name)
+    except BaseException:
+        lease.release()
+        raise
+    weakref.finalize(table, lease.release)
+    return table
+
+
 class BookIndex:
     """An open handle on the live table. Holding one keeps working across rebuilds: the old
     table stays on disk until the build after next."""
@@ -104,8 +165,12 @@ class BookIndex:
             )
         db = lancedb.connect(str(layout.lancedb))
         try:
-            table = db.open_table(manifest.table)
+            table = open_leased_table(layout, db, manifest.table)
         except (FileNotFoundError, ValueError) as exc:
+            # An ingest may have switched the manifest and dropped this table since we read it.
+            newer = read_manifest(layout)
+            if newer is not None and newer.table != manifest.table:
+                return cls.open(layout)
             raise IndexNotBuiltError(
                 f"index manifest names table {manifest.table!r} but {layout.lancedb} has no such table; "
                 "run `vibeshelf ingest` to rebuild the index"

@@ -17,6 +17,22 @@ from vibeshelf.retrieval.hybrid_search import HybridSearcher, Mode, SearchHit
 from vibeshelf.retrieval.reranker import DEFAULT_WEIGHTS, QualityPrior, RerankWeights, Scored, rerank
 from vibeshelf.tools.models import SearchFilters
 
+# Arrow and LanceDB compare counts as int64; a bigger bound would fail the query instead of meaning
+# "no limit" (an upper bound) or "nothing" (a lower bound).
+_INT64_MAX = 2**63 - 1
+_COUNT_BOUNDS = ("min_ratings_count", "max_ratings_count", "min_pages", "max_pages")
+
+
+def _within_int64(filters: SearchFilters | None) -> SearchFilters | None:
+    if filters is None:
+        return None
+    update: dict[str, int | None] = {}
+    for name in _COUNT_BOUNDS:
+        value = getattr(filters, name)
+        if value is not None and value > _INT64_MAX:
+            update[name] = None if name.startswith("max_") else _INT64_MAX
+    return filters.model_copy(update=update) if update else filters
+
 
 @dataclass
 class SearchOutcome:
@@ -70,7 +86,7 @@ class BookSearch:
         Every tool that takes filters calls this first: page bounds on a catalog without page counts
         would rule out every book, so they are dropped and a note says so (``filters.drop_unknowable_pages``).
         """
-        return drop_unknowable_pages(filters, self.searcher.page_counts)
+        return drop_unknowable_pages(_within_int64(filters), self.searcher.page_counts)
 
     def constrains(self, filters: SearchFilters | None) -> bool:
         """Whether ``filters`` rule out any book at all (False for None or all-null filters)."""

@@ -92,3 +92,105 @@ def open_services(
         cf=cf,
         rng=random.Random(seed),
     )
+
+
+class LiveServices:
+    """The services of the index the manifest names *now*: switches to a rebuilt index without a pause.
+
+    ``vibeshelf ingest`` replaces ``index.json`` atomically when a build completes. Every access checks
+    (at most every ``check_every_s``) whether the manifest changed; when it did, the new index, encoder
+    and CF model are opened in a background thread while requests keep using the old ones, then swapped
+    in with one assignment. In-flight work holds the old objects (and so the old table's lease, see
+    ``retrieval.book_index.TableLease``) until it finishes. Attribute access delegates to the current
+    :class:`Services`, so tools may hold this object as ``ctx.deps``; :attr:`current` is a snapshot for
+    work that wants one index throughout.
+    """
+
+    def __init__(
+        self, layout: Layout, opener: Any = None, *, check_every_s: float = 0.2, **open_kwargs: Any
+    ) -> None:
+        import threading
+
+        self._layout = layout
+        self._open = opener or (lambda: open_services(layout, **open_kwargs))
+        self._check_every_s = check_every_s
+        self._lock = threading.Lock()
+        self._reloading: threading.Thread | None = None
+        self._next_check = 0.0
+        self._seen = self._manifest_stamp()
+        self._services: Services = self._open()
+        self.reloads = 0
+        self.reload_error: str | None = None
+
+    def _manifest_stamp(self) -> tuple[int, int, int] | None:
+        import os
+
+        try:
+            st = os.stat(self._layout.index_manifest)
+        except OSError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    @property
+    def current(self) -> Services:
+        import time
+
+        now = time.monotonic()
+        if now >= self._next_check:
+            self._next_check = now + self._check_every_s
+            self.check()
+        return self._services
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for names LiveServices itself lacks: everything a Services has.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.current, name)
+
+    def check(self) -> None:
+        """Start a background reload when the manifest changed since the last look (never blocks)."""
+        import threading
+
+        stamp = self._manifest_stamp()
+        if stamp == self._seen or stamp is None:
+            return
+        with self._lock:
+            if self._reloading is not None and self._reloading.is_alive():
+                return
+            self._seen = stamp
+            self._reloading = threading.Thread(target=self._reload, name="index-reload", daemon=True)
+            self._reloading.start()
+
+    def wait_reloaded(self, timeout_s: float | None = None) -> None:
+        """Check now and wait for a reload in progress (tests, the CLI)."""
+        self.check()
+        thread = self._reloading
+        if thread is not None:
+            thread.join(timeout_s)
+
+    def _reload(self) -> None:
+        from vibeshelf.retrieval.book_index import read_manifest
+
+        try:
+            manifest = read_manifest(self._layout)
+            if manifest is None or manifest.table == self._services.index.manifest.table:
+                return
+            fresh = self._open()
+        except Exception as err:  # the old index keeps serving; /healthz shows why
+            logger.exception("could not open the rebuilt index; still serving the previous one")
+            self.reload_error = f"{type(err).__name__}: {err}"
+            return
+        self._services = fresh  # one assignment: each request sees the old or the new, whole
+        self.reloads += 1
+        self.reload_error = None
+        logger.info("switched to index %s", fresh.index.manifest.table)
+
+    def health(self) -> tuple[bool, str]:
+        """(usable, reason): a one-row read of the live table, which fails once its files are gone."""
+        services = self.current
+        try:
+            services.table.search().select(["id"]).limit(1).to_list()
+        except Exception as err:
+            self.check()  # the manifest may already name a usable table
+            return False, f"index table {services.index.manifest.table} is unusable: {str(err)[:300]}"
+        return True, "ok"

@@ -46,11 +46,27 @@ def uvicorn_server(
     timeout_s: float = 30.0,
     python: str = sys.executable,
     cwd: Path | None = None,
+    cli: bool = False,
 ) -> Iterator[Server]:
-    """Run ``app`` (a factory) under uvicorn; yields its URL and log, and stops it afterwards."""
+    """Run ``app`` (a factory) under uvicorn, or with ``cli`` the real app as ``vibeshelf serve`` runs it;
+    yields its URL and log, and stops it afterwards."""
     port = free_port()
-    cmd = [python, "-m", "uvicorn", app, "--factory", "--app-dir", str(TESTS)]
-    cmd += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--log-level", "warning"]
+    if cli:
+        vibeshelf = str(Path(python).parent / "vibeshelf")
+        cmd = [vibeshelf, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    else:
+        # --no-proxy-headers as `vibeshelf serve` runs it: the app, not uvicorn, decides whom to believe.
+        cmd = [python, "-m", "uvicorn", app, "--factory", "--app-dir", str(TESTS), "--no-proxy-headers"]
+        cmd += [
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+        ]
     full_env = {
         **os.environ,
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",
@@ -100,8 +116,9 @@ def iter_sse(response: httpx.Response) -> Iterator[AgentEvent]:
             type_, data = None, []
 
 
-def chat(server: Server, **body: Any) -> list[AgentEvent]:
-    with httpx.stream("POST", f"{server.url}/v1/chat", json=body, timeout=30) as response:
+def chat(server: Server, headers: dict[str, str] | None = None, **body: Any) -> list[AgentEvent]:
+    url = f"{server.url}/v1/chat"
+    with httpx.stream("POST", url, json=body, headers=headers, timeout=30) as response:
         assert response.status_code == 200, response.read()
         assert response.headers["content-type"].startswith("text/event-stream")
         return list(iter_sse(response))

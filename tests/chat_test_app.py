@@ -54,6 +54,7 @@ from vibeshelf.tools.models import (
 )
 from vibeshelf.tools.registry import ToolRegistry
 from vibeshelf.tools.tool import ToolContext, ToolFailure, tool
+from vibeshelf.web.access import AccessMiddleware, AccessPolicy
 from vibeshelf.web.chat_routes import install_chat, open_chat
 from vibeshelf.web.errors import install_error_handlers
 
@@ -310,6 +311,8 @@ def create_app() -> FastAPI:
     app = FastAPI(lifespan=lifespan)
     install_error_handlers(app)
     install_chat(app, settings)
+    # The real access check, so sessions belong to credentials here as in the real app.
+    app.add_middleware(AccessMiddleware, policy=AccessPolicy(settings))
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -102,4 +102,13 @@ def create_app() -> FastAPI:
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "pid": str(os.getpid())}
 
+    @app.get("/test/slack-sessions/{session_id}")
+    async def slack_session(session_id: str) -> Any:
+        # Test-only view: Slack's sessions are no HTTP credential's, so /v1/sessions answers 404 for them.
+        from vibeshelf.web.chat_routes import SessionView
+
+        stored = await app.state.chat.store.get(session_id, history_turns=settings.session_max_turns)
+        assert stored is not None and stored.owner == "slack"
+        return SessionView.of(stored, settings.session_idle_expiry_s)
+
     return app

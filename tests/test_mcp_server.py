@@ -87,7 +87,7 @@ async def test_invalid_argument_is_an_error_result_naming_the_field(mode: str, s
         result = await client.call_tool("search_books", {"query": "mystery", "filters": {"year_min": "soon"}})
         missing = await client.call_tool("readers_also_liked", {})
     error = error_of(result)
-    assert error["type"] == "invalid_arguments"
+    assert error["code"] == "invalid_arguments" and "type" not in error  # the REST error shape
     assert [f["field"] for f in error["fields"]] == ["filters.year_min"]
     assert "filters.year_min" in error["message"]
     missing_error = error_of(missing)
@@ -101,7 +101,7 @@ async def test_tool_failure_is_an_error_result(server: Any) -> None:
         book_id = hits.structured_content["books"][0]["id"]
         found = await client.call_tool("get_book", {"book_id": book_id})
     error = error_of(result)
-    assert error["type"] == "not_found"
+    assert error["code"] == "not_found"
     assert error["fields"][0]["field"] == "book_id"
     assert found.is_error is False
     assert found.structured_content["book"]["id"] == book_id

@@ -54,7 +54,7 @@ async def test_stdio_lists_and_calls_the_tools(goodbooks_mini_index: Layout, tmp
 
     assert bad.is_error is True
     error = json.loads(bad.content[0].text)["error"]
-    assert error["type"] == "invalid_arguments"
+    assert error["code"] == "invalid_arguments" and "type" not in error
     assert [f["field"] for f in error["fields"]] == ["limit"]
 
     # The protocol worked, so stdout carried only JSON-RPC; the logs went to stderr.

@@ -55,13 +55,35 @@ def test_one_post_operation_per_tool_in_registry_order(doc: dict[str, Any]) -> N
         op = item["post"]
         operation_ids.append(op["operationId"])
         assert op["operationId"] == tool.name
-        # The request body is the tool's strict parameters schema, unchanged.
+        # The request body is the tool's strict parameters schema plus the length limits it enforces.
         body = op["requestBody"]
         assert body["required"] is True
-        assert body["content"]["application/json"]["schema"] == tool.parameters_schema
+        schema = body["content"]["application/json"]["schema"]
+        assert _without_lengths(schema) == tool.parameters_schema
         assert len(op["description"]) <= MAX_OPERATION_DESCRIPTION
         assert op["description"].split()[:3] == tool.description.split()[:3]
     assert len(set(operation_ids)) == len(registry) == 6
+
+
+def _without_lengths(node):
+    if isinstance(node, dict):
+        return {k: _without_lengths(v) for k, v in node.items() if k not in ("minLength", "maxLength")}
+    if isinstance(node, list):
+        return [_without_lengths(v) for v in node]
+    return node
+
+
+def test_the_documented_bodies_state_the_length_limits(doc: dict) -> None:
+    props = {
+        name: doc["paths"][f"/v1/tools/{name}"]["post"]["requestBody"]["content"]["application/json"][
+            "schema"
+        ]["properties"]
+        for name in ("search_books", "find_book", "get_book", "readers_also_liked")
+    }
+    assert props["search_books"]["query"]["minLength"] == 1
+    assert props["find_book"]["title"]["minLength"] == 1
+    assert props["get_book"]["book_id"]["minLength"] == 1
+    assert props["readers_also_liked"]["book_ids"]["items"]["minLength"] == 1
 
 
 def test_success_response_is_the_output_schema_with_refs_hoisted(doc: dict[str, Any]) -> None:

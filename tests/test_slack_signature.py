@@ -139,3 +139,37 @@ async def test_events_without_a_running_bot_say_which_setting_is_missing() -> No
         event = await c.post("/slack/events", content=body, headers=signed_headers(body))
     assert verified.status_code == 200
     assert event.status_code == 503 and "VIBESHELF_SLACK_BOT_TOKEN" in event.json()["error"]["message"]
+
+
+class _CountingBody:
+    """A request body streamed in 1 MiB chunks that records how many the server pulled."""
+
+    def __init__(self, chunks: int) -> None:
+        self.chunks = chunks
+        self.pulled = 0
+
+    async def __aiter__(self):
+        for _ in range(self.chunks):
+            self.pulled += 1
+            yield b"x" * (1 << 20)
+
+
+async def test_an_unsigned_body_is_refused_before_it_is_read(client: httpx.AsyncClient) -> None:
+    # The audit's 300 MB unsigned POST grew the server by 600 MB before the 401: headers come first now.
+    body = _CountingBody(300)
+    response = await client.post("/slack/events", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 401 and "missing" in response.json()["error"]["message"]
+    assert body.pulled <= 1
+
+
+async def test_a_signed_looking_body_is_read_only_up_to_the_cap(client: httpx.AsyncClient) -> None:
+    headers = signed_headers(b"whatever")  # fresh timestamp and a v0 signature: the body decides
+    body = _CountingBody(300)
+    response = await client.post("/slack/events", content=body, headers=headers)
+    assert response.status_code == 413
+    error = response.json()["error"]
+    assert error["code"] == "body_too_large" and error["fields"][0]["field"] == "body"
+    assert body.pulled <= 2  # the cap is 256 KiB: the first chunk is over it
+    declared = {**headers, "Content-Length": str(300 << 20)}
+    response = await client.post("/slack/events", content=b"x" * 10, headers=declared)
+    assert response.status_code == 413

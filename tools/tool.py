@@ -421,9 +421,10 @@ def _append(description: str | None, note: str) -> str:
 class _StrictSchema:
     """Rewrites a pydantic JSON schema into OpenAI strict-mode form (see the module docstring)."""
 
-    def __init__(self, root: dict[str, Any], where: str) -> None:
+    def __init__(self, root: dict[str, Any], where: str, keep_lengths: bool = False) -> None:
         self.defs: dict[str, Any] = root.get("$defs", {})
         self.where = where
+        self.keep_lengths = keep_lengths
 
     def fail(self, path: str, why: str) -> ToolDefinitionError:
         return ToolDefinitionError(
@@ -455,6 +456,8 @@ class _StrictSchema:
         for key, value in node.items():
             if key in _DROP or key in {"default", "$defs", "description"}:
                 continue
+            if key in ("minLength", "maxLength") and self.keep_lengths:
+                out[key] = value
             if key == "minLength":
                 if not (value == 1 and "maxLength" in node):  # "1-200 characters" is said below
                     description = _append(description, f"(at least {value} characters)")
@@ -522,10 +525,16 @@ class _StrictSchema:
         return {"description": description, **converted} if description else converted
 
 
-def strict_json_schema(model: type[BaseModel], where: str | None = None) -> dict[str, Any]:
-    """The OpenAI strict-mode JSON schema of an arguments model (self-contained, no ``$defs``)."""
+def strict_json_schema(
+    model: type[BaseModel], where: str | None = None, *, keep_lengths: bool = False
+) -> dict[str, Any]:
+    """The OpenAI strict-mode JSON schema of an arguments model (self-contained, no ``$defs``).
+
+    ``keep_lengths`` keeps ``minLength``/``maxLength`` as keywords too (for OpenAPI documents, which
+    accept them; strict function calling does not).
+    """
     schema = model.model_json_schema(mode="validation")
-    converter = _StrictSchema(schema, where or model.__name__)
+    converter = _StrictSchema(schema, where or model.__name__, keep_lengths)
     out = converter.convert(copy.deepcopy(schema), "")
     if out.get("type") != "object":
         raise ToolDefinitionError(f"{converter.where}: the arguments must be an object")

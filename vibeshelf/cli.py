@@ -171,6 +171,9 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
         host=host or settings.host,
         port=port or settings.port,
         workers=workers,
+        # uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1; the app decides instead,
+        # from VIBESHELF_TRUSTED_PROXIES (web/limits.py).
+        proxy_headers=False,
     )
 
 

@@ -42,6 +42,11 @@ class Layout:
         return self.home / "index.json"
 
     @property
+    def index_leases(self) -> Path:
+        """Lock files, one per index table a process has open (shared locks); ingest drops no leased table."""
+        return self.home / "index_leases"
+
+    @property
     def embed_cache(self) -> Path:
         """Embeddings keyed by hash(model, document text), reused by reruns and rebuilds."""
         return self.home / "embed_cache"

@@ -98,6 +98,19 @@ class Settings(BaseSettings):
         ge=0,
         description="Chat requests per client IP per minute (per server process); 0 turns the limit off.",
     )
+    rate_limit_per_minute: int = Field(
+        default=600,
+        ge=0,
+        description="Requests per client per minute for each route group (widget, api, slack, pages; see "
+        "docs/access.md), per server process; /healthz is exempt. 0 turns it off. Chat messages also "
+        "count against VIBESHELF_CHAT_RATE_LIMIT_PER_MINUTE.",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For names the client, "
+        'e.g. ["127.0.0.1", "10.0.0.0/8"]. Empty (the default): the TCP peer is the client and the header is '
+        "ignored.",
+    )
     state_db: Path | None = Field(
         default=None,
         description="Sessions/query-log DuckDB file; defaults to <home>/state.duckdb (benchmarks point it "
@@ -147,6 +160,11 @@ class Settings(BaseSettings):
     )
     slack_update_interval_s: float = Field(
         default=1.0, gt=0, description="At most one chat.update/chat.appendStream per reply this often."
+    )
+    slack_max_body_bytes: int = Field(
+        default=256 * 1024,
+        ge=1024,
+        description="Largest /slack/events body read (Slack's event payloads are a few KB); bigger is 413.",
     )
     slack_concurrency: int = Field(
         default=8, ge=1, description="Slack messages answered at once per server process (the rest queue)."

@@ -6,13 +6,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from vibeshelf import __version__
 from vibeshelf.layout import Layout
 from vibeshelf.settings import Settings, get_settings
 from vibeshelf.web.access import AccessMiddleware, AccessPolicy
 from vibeshelf.web.chat_routes import install_chat
-from vibeshelf.web.errors import install_error_handlers
+from vibeshelf.web.errors import document_errors, error_body, install_error_handlers
 from vibeshelf.web.mcp_endpoint import McpHttp
 from vibeshelf.web.memory import release_free_memory, tune_allocators
 from vibeshelf.web.pages import router as pages_router
@@ -34,18 +35,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.layout = layout
         # Retrieval services and the six tools (retrieval/services.py, tools/default_registry.py):
         # handlers get them through web.tool_routes.get_services / get_registry.
-        from vibeshelf.retrieval.services import open_services
+        # LiveServices follows `vibeshelf ingest`: a rebuilt index is opened beside the old one and
+        # swapped in (docs/reindex.md).
+        from vibeshelf.retrieval.services import LiveServices
         from vibeshelf.tools.default_registry import default_registry
+        from vibeshelf.tools.tool import ToolContext
 
-        app.state.services = open_services(layout)
-        app.state.book_index = app.state.services.index  # one LanceDB handle, not two
+        app.state.services = LiveServices(layout)
         app.state.tool_registry = default_registry()
         # The conversation (web/chat_routes.py): the agent over the same tools, sessions in DuckDB.
         from vibeshelf.agent.loop import Agent
         from vibeshelf.web.chat_routes import open_chat
 
-        agent = Agent(app.state.tool_registry, app.state.services.context(), settings)
+        # The live object, not a snapshot, so the agent's tools follow a reindex too.
+        agent = Agent(app.state.tool_registry, ToolContext(deps=app.state.services), settings)
         app.state.chat = open_chat(settings, layout, agent)
+        live = app.state.services
+        app.state.chat.book_exists = lambda book_id: bool(live.search.rows([book_id]))
         await app.state.chat.warm_up()  # imports and the first search happen here, not in a request
         release_free_memory()  # start-up's one-off allocations (catalog scan, model load) back to the OS
         # The Slack bot (web/slack_bot.py) answers in its own worker tasks; None without a bot token.
@@ -73,9 +79,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     mcp_http = McpHttp.for_app(app, settings)  # MCP over streamable HTTP at /mcp, started on first use
     install_slack(app, settings)  # POST /slack/events (web/slack_routes.py; bot opened in the lifespan)
 
-    @app.get("/healthz", tags=["ops"])
-    async def healthz(request: Request) -> dict[str, object]:
-        manifest = request.app.state.book_index.manifest
-        return {"status": "ok", "version": __version__, "index": manifest.table, "books": manifest.counts}
+    @app.get(
+        "/healthz",
+        tags=["ops"],
+        responses={503: {"description": "The index cannot answer searches; the error message says why."}},
+    )
+    async def healthz(request: Request) -> JSONResponse:
+        """200 while searches work; 503 (with the reason) when the live index table is unusable."""
+        from starlette.concurrency import run_in_threadpool
 
+        services = request.app.state.services
+        usable, reason = await run_in_threadpool(services.health)
+        manifest = services.current.index.manifest
+        if not usable:
+            return JSONResponse(status_code=503, content=error_body("index_unavailable", reason))
+        body = {
+            "status": "ok",
+            "version": __version__,
+            "index": manifest.table,
+            "books": manifest.counts.model_dump(),
+            "reloads": services.reloads,
+            "reload_error": services.reload_error,
+        }
+        return JSONResponse(body)
+
+    document_errors(app)  # last: every route above documents the one error body
     return app

@@ -11,8 +11,12 @@ model. Extensions (documented in the README): every chunk that carries books has
 same cards as the ``books`` event) at the top level, the final answer also lists the books as markdown,
 and ``vibeshelf_session_id`` names the server-side session. Send it back as ``vibeshelf_session_id`` in
 the request body (``extra_body`` in the openai client) to continue a conversation with its full state;
-without it, a request whose last assistant message is a vibeshelf answer continues that answer's
-session, and anything else starts a new one.
+without it every request starts a new session, whatever history it replays (replayed text proves
+nothing: an earlier design matched the last assistant answer and let anyone who could predict an answer
+join a stranger's session).
+
+Sessions belong to the credential that created them (``web.access.principal_of``): a session id sent with
+another credential is answered like an unknown one (404), so an id seen elsewhere opens nothing.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -55,10 +59,13 @@ from vibeshelf.agent.state_db import StateDBError
 from vibeshelf.layout import Layout
 from vibeshelf.settings import Settings
 from vibeshelf.tools.models import SearchFilters
+from vibeshelf.web.access import principal_of
 from vibeshelf.web.errors import error_body
 from vibeshelf.web.limits import (
     BodySizeLimit,
     RateLimiter,
+    RateLimitMiddleware,
+    TrustedProxies,
     check_history,
     check_message,
     check_turns,
@@ -85,6 +92,8 @@ class ChatServices:
     store: SessionStore
     agent: Any  # vibeshelf.agent.loop.Agent
     limiter: RateLimiter
+    # Whether a book id is in the live catalog; None (the chat tests' shelf) accepts any id.
+    book_exists: Callable[[str], bool] | None = None
 
     def close(self) -> None:
         self.store.close()
@@ -126,8 +135,13 @@ def open_chat(settings: Settings, layout: Layout, agent: Any) -> ChatServices:
 
 
 def install_chat(app: FastAPI, settings: Settings) -> None:
-    """Add the chat routes and the body-size limit to ``app`` (call before it starts)."""
+    """Add the chat routes, the body-size limit and the per-group rate limit to ``app`` (before it starts)."""
     app.add_middleware(BodySizeLimit, max_bytes=settings.chat_max_body_bytes)
+    app.add_middleware(
+        RateLimitMiddleware,
+        per_minute=settings.rate_limit_per_minute,
+        proxies=TrustedProxies(settings.trusted_proxies),
+    )
     app.include_router(router)
 
 
@@ -142,6 +156,10 @@ Chat = Annotated[ChatServices, Depends(get_chat)]
 
 
 def _client(request: Request) -> str:
+    # The rate-limit middleware decided who the client is (trusted proxies only); else the TCP peer.
+    decided = request.scope.get("state", {}).get("client")
+    if decided:
+        return decided
     return request.client.host if request.client else "unknown"
 
 
@@ -154,7 +172,12 @@ class ChatRequest(BaseModel):
     session_id: SessionId | None = Field(
         default=None, description="Continue this session; omit to start one."
     )
-    message: str = Field(description="What the reader says.")
+    message: str = Field(
+        min_length=1,
+        pattern=r"\S",
+        description="What the reader says (not blank; at most VIBESHELF_CHAT_MAX_MESSAGE_CHARS characters, "
+        "2000 by default).",
+    )
     filters: SearchFilters | None = Field(
         default=None, description="Hard filters applied to every search in this message (UI toggles)."
     )
@@ -307,18 +330,18 @@ def _agent_for(chat: ChatServices, filters: SearchFilters | None) -> Any:
     return agent
 
 
-async def _load_or_start(chat: ChatServices, session_id: str | None) -> StoredSession:
+async def _load_or_start(chat: ChatServices, session_id: str | None, owner: str) -> StoredSession:
     settings = chat.settings
     if session_id is None:
         now = datetime.now(UTC).replace(tzinfo=None)
-        fresh = StoredSession(id=new_session_id(), created_at=now, updated_at=now)
-        chat.store.create_soon(fresh.id)
+        fresh = StoredSession(id=new_session_id(), created_at=now, updated_at=now, owner=owner)
+        chat.store.create_soon(fresh.id, owner=owner)
         return fresh
     try:
         stored = await chat.store.get(session_id, history_turns=settings.chat_history_turns)
     except StateDBError as err:
         raise limit_error(503, "state_unavailable", str(err)) from err
-    if stored is None:
+    if stored is None or stored.owner != owner:  # someone else's session reads as unknown
         raise limit_error(
             404,
             "session_not_found",
@@ -349,7 +372,7 @@ async def chat_stream(body: ChatRequest, request: Request, chat: Chat) -> EventS
     started = time.perf_counter()
     chat.limiter.check(_client(request))
     check_message(body.message, chat.settings.chat_max_message_chars)
-    session = await _load_or_start(chat, body.session_id)
+    session = await _load_or_start(chat, body.session_id, principal_of(request))
     turn = Turn(
         session=session,
         message=body.message,
@@ -373,18 +396,24 @@ async def chat_stream(body: ChatRequest, request: Request, chat: Chat) -> EventS
 async def feedback(body: FeedbackRequest, request: Request, chat: Chat) -> SessionView:
     """Thumbs up, thumbs down or "already read" for a book; down and read exclude it from later answers."""
     chat.limiter.check(_client(request))
+    if chat.book_exists is not None and not chat.book_exists(body.book_id):
+        # Votes for ids outside the catalog could rig the public chart with any string. 404 like any
+        # other unknown id (GET /v1/books/{id}); the request itself is well formed.
+        raise limit_error(404, "book_not_found", f"no book {body.book_id!r} in the catalog", "book_id")
     try:
-        stored = await chat.store.add_feedback(body.session_id, body.book_id, body.kind)
+        stored = await chat.store.add_feedback(
+            body.session_id, body.book_id, body.kind, owner=principal_of(request)
+        )
     except SessionNotFound as err:
         raise limit_error(404, "session_not_found", str(err), "session_id") from err
     return SessionView.of(stored, chat.settings.session_idle_expiry_s)
 
 
 @router.get("/sessions/{session_id}")
-async def get_session(session_id: SessionId, chat: Chat) -> SessionView:
+async def get_session(session_id: SessionId, request: Request, chat: Chat) -> SessionView:
     """A session's turns, books shown, feedback and exclusions."""
     stored = await chat.store.get(session_id, history_turns=chat.settings.session_max_turns)
-    if stored is None:
+    if stored is None or stored.owner != principal_of(request):
         raise limit_error(
             404, "session_not_found", f"session {session_id} is unknown or expired", "session_id"
         )
@@ -426,14 +455,8 @@ async def _completion_turn(chat: ChatServices, body: CompletionRequest, request:
         )
     message = _text(messages[last].content)
     check_message(message, settings.chat_max_message_chars, f"messages.{last}.content")
-    session_id = body.vibeshelf_session_id
-    if session_id is None:
-        answers = [m for m in messages[:last] if m.role == "assistant" and _text(m.content).strip()]
-        if answers:
-            # The session stored the answer text; the client has it with the markdown book list appended.
-            answer = _text(answers[-1].content).split(_BOOKS_HEADING)[0]
-            session_id = await chat.store.find_by_answer(answer)
-    session = await _load_or_start(chat, session_id)
+    # Only an explicit id continues a session: replayed history starts a new one (module docstring).
+    session = await _load_or_start(chat, body.vibeshelf_session_id, principal_of(request))
     if session.turns or session.turn_count:
         history = session.history_messages()
     else:

@@ -126,7 +126,7 @@ class BodySizeLimit:
     A declared ``Content-Length`` is refused up front; a chunked body is counted as it arrives.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int, path_prefix: str = "/v1/") -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, path_prefix: tuple[str, ...] = ("/v1/", "/mcp")) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.path_prefix = path_prefix
@@ -186,3 +186,99 @@ class BodySizeLimit:
             }
         )
         await send({"type": "http.response.body", "body": body.encode()})
+
+
+# --- who the client is, and a limit for every route group -----------------------------------------
+
+
+class TrustedProxies:
+    """The reverse proxies whose ``X-Forwarded-For`` is believed (``VIBESHELF_TRUSTED_PROXIES``).
+
+    Empty by default: the client is the TCP peer, whatever headers it sends (a client that rotates a
+    forged header must not get a fresh rate-limit bucket per request).
+    """
+
+    def __init__(self, entries: list[str]) -> None:
+        import ipaddress
+
+        self._networks = [ipaddress.ip_network(e.strip(), strict=False) for e in entries if e.strip()]
+
+    def trusts(self, address: str) -> bool:
+        import ipaddress
+
+        if not self._networks:
+            return False
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in net for net in self._networks)
+
+    def client(self, scope: Scope) -> str:
+        """The client's address: the peer, or, behind trusted proxies, the nearest untrusted hop."""
+        peer = (scope.get("client") or ("unknown", 0))[0]
+        if not self.trusts(peer):
+            return peer
+        forwarded = [
+            v.decode("latin-1") for k, v in scope.get("headers") or [] if k.lower() == b"x-forwarded-for"
+        ]
+        hops = [h.strip() for line in forwarded for h in line.split(",") if h.strip()]
+        # Right to left: each trusted proxy appended the address it saw; the first untrusted one is the client.
+        for hop in reversed(hops):
+            if not self.trusts(hop):
+                return hop
+        return hops[0] if hops else peer
+
+
+class RateLimitMiddleware:
+    """A token bucket per route group and client (``VIBESHELF_RATE_LIMIT_PER_MINUTE``), before any route.
+
+    Groups are those of the access table (web/access.py), each with its own buckets so a burst of tool
+    calls does not use up a reader's chat. ``/healthz`` is exempt (orchestrators poll it). The client's
+    address is stored as ``scope["state"]["client"]`` for the chat routes' own, stricter limit.
+    """
+
+    def __init__(
+        self, app: ASGIApp, per_minute: int, proxies: TrustedProxies, exempt: tuple[str, ...] = ("/healthz",)
+    ) -> None:
+        self.app = app
+        self.limiter = RateLimiter(per_minute)
+        self.proxies = proxies
+        self.exempt = exempt
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        from vibeshelf.web.access import route_group
+
+        client = self.proxies.client(scope)
+        scope.setdefault("state", {})["client"] = client
+        path = scope["path"]
+        if self.limiter.per_minute > 0 and not path.startswith(self.exempt):
+            wait = self.limiter.acquire(f"{route_group(path)}:{client}")
+            if wait is not None:
+                await self._refuse(send, client, max(1, math.ceil(wait)))
+                return
+        await self.app(scope, receive, send)
+
+    async def _refuse(self, send: Send, client: str, retry_after: int) -> None:
+        import json
+
+        message = (
+            f"too many requests from {client}: the limit is {self.limiter.per_minute} a minute per route "
+            f"group (VIBESHELF_RATE_LIMIT_PER_MINUTE); retry in {retry_after}s"
+        )
+        body = json.dumps(error_body("rate_limited", message)).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 429,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"retry-after", str(retry_after).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})

@@ -71,10 +71,19 @@ def mcp_tool(tool: Tool) -> types.Tool:
 
 def call_result(result: ToolResult) -> types.CallToolResult:
     """A registry call's outcome as an MCP result: JSON text plus structuredContent, or isError."""
-    text = types.TextContent(type="text", text=result.to_json())
     if result.error is not None:
+        # The REST error shape (web.errors.error_body: code, message, fields), not the tool model's
+        # `type`, so a client sees one contract on every surface.
+        import json
+
+        from vibeshelf.web.errors import error_body
+
+        err = result.error.error
+        fields = [{"field": f.field, "message": f.message} for f in err.fields]
+        body = json.dumps(error_body(err.type, err.message, fields))
         # No structuredContent: it must match the output schema, which describes successes only.
-        return types.CallToolResult(content=[text], is_error=True)
+        return types.CallToolResult(content=[types.TextContent(type="text", text=body)], is_error=True)
+    text = types.TextContent(type="text", text=result.to_json())
     return types.CallToolResult(content=[text], structured_content=result.to_dict(), is_error=False)
 
 

@@ -77,6 +77,9 @@ async def popular_page(request: Request) -> HTMLResponse:
     chart: BookChart = await book_chart(request.app.state.chat.store)
     ids = sorted({r.book_id for r in chart.most_recommended + chart.most_liked})
     books = request.app.state.services.search.rows(ids) if ids else {}
+    # Only books of the live catalog chart (votes from before ids were checked, or a rebuilt catalog).
+    chart.most_liked = [r for r in chart.most_liked if r.book_id in books]
+    chart.most_recommended = [r for r in chart.most_recommended if r.book_id in books]
     return _page(
         "<!doctype html><html lang=en><head><meta charset=utf-8><title>vibeshelf: popular</title>"
         '<meta name="viewport" content="width=device-width, initial-scale=1">'

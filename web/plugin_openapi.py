@@ -21,6 +21,7 @@ from fastapi.responses import Response
 
 from vibeshelf import __version__
 from vibeshelf.tools.registry import ToolRegistry
+from vibeshelf.tools.tool import strict_json_schema
 from vibeshelf.web.access import API_KEY_HEADER
 from vibeshelf.web.tool_routes import RegistryDep
 
@@ -67,9 +68,13 @@ ERROR_SCHEMA: dict[str, Any] = {
 }
 
 _ERROR_RESPONSES = {
+    "400": "The request body could not be read.",
     "401": "Missing or invalid API key.",
+    "403": "A site key: it does not open the tools (docs/access.md).",
     "404": "Unknown tool, or an id that names no book.",
+    "413": "The body is larger than the limit (VIBESHELF_CHAT_MAX_BODY_BYTES).",
     "422": "Invalid arguments; `error.fields` names each one.",
+    "429": "Over the rate limit; `Retry-After` says when to retry.",
     "500": "The tool failed internally; try other arguments or another tool.",
 }
 
@@ -173,7 +178,13 @@ def plugin_openapi(
                 "tags": ["tools"],
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {"schema": copy.deepcopy(tool.parameters_schema)}},
+                    # The strict schema plus the length limits the server enforces (strict function
+                    # calling cannot state them; OpenAPI can, so a valid-by-schema body is accepted).
+                    "content": {
+                        "application/json": {
+                            "schema": strict_json_schema(tool.args_model, tool.name, keep_lengths=True)
+                        }
+                    },
                 },
                 "responses": responses,
             }

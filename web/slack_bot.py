@@ -192,7 +192,8 @@ class SlackBot:
             if stored is not None:
                 await self.threads.touch(key)
                 return stored
-        stored = await self.store.create()  # a new thread, or its session expired
+        # A new thread, or its session expired. Slack's sessions are no HTTP credential's to open.
+        stored = await self.store.create(owner="slack")
         await self.threads.bind(key, stored.id)
         return stored
 

@@ -1,6 +1,8 @@
 """``POST /slack/events``: the Slack Events API endpoint (see docs/slack.md for setting up the app).
 
-Order matters: the signature is checked on the raw body before anything is parsed; then
+Order matters: the signature headers (present, fresh) are checked before the body is read, the body is
+read only up to ``Settings.slack_max_body_bytes`` (Slack's payloads are a few KB; a bigger one is 413),
+the signature is checked on the raw body before anything is parsed; then
 ``url_verification`` is answered with its challenge, and an ``event_callback`` is queued on the
 :class:`~vibeshelf.web.slack_bot.SlackBot` and acknowledged at once (Slack retries anything not
 acknowledged within 3 s). ``/slack/`` is a public prefix in ``web/access.py``: Slack proves itself
@@ -19,7 +21,13 @@ from pydantic import ValidationError
 from vibeshelf.settings import Settings
 from vibeshelf.web.errors import error_body
 from vibeshelf.web.slack_events import SlackEnvelope
-from vibeshelf.web.slack_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, SlackSignatureError, verify
+from vibeshelf.web.slack_signature import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    SlackSignatureError,
+    check_headers,
+    verify,
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +45,21 @@ def install_slack(app: FastAPI, settings: Settings) -> None:
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse(status_code=status, content=error_body(code, message))
+    fields = [{"field": "body", "message": message}] if code == "body_too_large" else None
+    return JSONResponse(status_code=status, content=error_body(code, message, fields))
+
+
+async def _read_capped(request: Request, max_bytes: int) -> bytes | None:
+    """The body, or None as soon as it is over ``max_bytes`` (declared or counted while arriving)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > max_bytes:
+            return None
+    return bytes(body)
 
 
 @router.post(
@@ -45,6 +67,7 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
     responses={
         200: {"description": "Acknowledged (or the url_verification challenge)."},
         401: {"description": "Missing, stale or wrong X-Slack-Signature."},
+        413: {"description": "Body larger than VIBESHELF_SLACK_MAX_BODY_BYTES (checked while reading)."},
         503: {"description": "Slack is not configured on this server."},
     },
 )
@@ -59,9 +82,22 @@ async def slack_events(request: Request) -> JSONResponse:
             "Slack is not configured on this server: set VIBESHELF_SLACK_SIGNING_SECRET and "
             "VIBESHELF_SLACK_BOT_TOKEN (see docs/slack.md).",
         )
-    body = await request.body()
+    timestamp, signature = request.headers.get(TIMESTAMP_HEADER), request.headers.get(SIGNATURE_HEADER)
     try:
-        verify(secret, request.headers.get(TIMESTAMP_HEADER), request.headers.get(SIGNATURE_HEADER), body)
+        check_headers(timestamp, signature)  # before a byte of the body is read
+    except SlackSignatureError as err:
+        log.warning("Slack request refused: %s", err)
+        return _error(401, "invalid_signature", str(err))
+    body = await _read_capped(request, settings.slack_max_body_bytes)
+    if body is None:
+        return _error(
+            413,
+            "body_too_large",
+            f"request body is larger than {settings.slack_max_body_bytes:,} bytes "
+            "(VIBESHELF_SLACK_MAX_BODY_BYTES)",
+        )
+    try:
+        verify(secret, timestamp, signature, body)
     except SlackSignatureError as err:
         log.warning("Slack request refused: %s", err)
         return _error(401, "invalid_signature", str(err))

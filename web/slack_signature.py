@@ -30,16 +30,13 @@ def sign(secret: str, timestamp: str | int, body: bytes) -> str:
     return f"{VERSION}={digest}"
 
 
-def verify(
-    secret: str,
-    timestamp: str | None,
-    signature: str | None,
-    body: bytes,
-    *,
-    now: float | None = None,
-    max_skew_s: float = MAX_SKEW_S,
+def check_headers(
+    timestamp: str | None, signature: str | None, *, now: float | None = None, max_skew_s: float = MAX_SKEW_S
 ) -> None:
-    """Raise :class:`SlackSignatureError` unless ``signature`` is Slack's v0 signature of ``body``."""
+    """The checks that need no body: both headers present, a fresh timestamp, a v0 signature.
+
+    Run before the body is read, so an unsigned or stale request costs no more than its headers.
+    """
     if not timestamp:
         raise SlackSignatureError(f"missing {TIMESTAMP_HEADER} header")
     if not signature:
@@ -55,6 +52,20 @@ def verify(
         raise SlackSignatureError(f"request timestamp is {-skew:.0f}s in the future")
     if not signature.startswith(f"{VERSION}="):
         raise SlackSignatureError(f"unsupported signature version (expected {VERSION}=...)")
+
+
+def verify(
+    secret: str,
+    timestamp: str | None,
+    signature: str | None,
+    body: bytes,
+    *,
+    now: float | None = None,
+    max_skew_s: float = MAX_SKEW_S,
+) -> None:
+    """Raise :class:`SlackSignatureError` unless ``signature`` is Slack's v0 signature of ``body``."""
+    check_headers(timestamp, signature, now=now, max_skew_s=max_skew_s)
+    assert timestamp is not None and signature is not None
     expected = sign(secret, timestamp, body)
     # Constant-time: how long the comparison takes reveals nothing about how much of it matched.
     if not hmac.compare_digest(expected.encode(), signature.encode()):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
@@ -17,6 +17,8 @@ from vibeshelf.retrieval.services import Services
 from vibeshelf.retrieval.title_lookup import TitleMatch
 from vibeshelf.tools.models import (
     MAX_LIMIT,
+    YEAR_MAX,
+    YEAR_MIN,
     FieldError,
     GetBookResult,
     SearchFilters,
@@ -31,8 +33,9 @@ router = APIRouter(prefix="/v1")
 
 
 def get_services(request: Request) -> Services:
-    """The process-wide services the app's lifespan opened."""
-    return request.app.state.services
+    """The services of the live index, one snapshot per request (a reindex swaps them between requests)."""
+    services = request.app.state.services
+    return getattr(services, "current", services)  # LiveServices in the app; a plain Services in tests
 
 
 def get_registry(request: Request) -> ToolRegistry:
@@ -106,19 +109,20 @@ async def search_books(
     services: ServicesDep,
     q: Annotated[str, Query(min_length=1, max_length=500, description="What to search for.")],
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 10,
-    year_min: int | None = None,
-    year_max: int | None = None,
+    # The same bounds as SearchFilters, so the OpenAPI document states what the server accepts.
+    year_min: Annotated[int | None, Query(ge=YEAR_MIN, le=YEAR_MAX)] = None,
+    year_max: Annotated[int | None, Query(ge=YEAR_MIN, le=YEAR_MAX)] = None,
     genre: Annotated[list[str] | None, Query(description="Genre to include (repeatable).")] = None,
     genre_all: Annotated[
         list[str] | None, Query(description="Genre every book must have (repeatable), e.g. humor.")
     ] = None,
     exclude_genre: Annotated[list[str] | None, Query(description="Genre to exclude (repeatable).")] = None,
-    min_rating: float | None = None,
-    min_ratings_count: int | None = None,
-    max_ratings_count: int | None = None,
-    min_pages: int | None = None,
-    max_pages: int | None = None,
-    language: str | None = None,
+    min_rating: Annotated[float | None, Query(ge=0, le=5)] = None,
+    min_ratings_count: Annotated[int | None, Query(ge=0)] = None,
+    max_ratings_count: Annotated[int | None, Query(ge=0)] = None,
+    min_pages: Annotated[int | None, Query(ge=1)] = None,
+    max_pages: Annotated[int | None, Query(ge=1)] = None,
+    language: Annotated[str | None, Query(max_length=20)] = None,
     exclude_author: Annotated[list[str] | None, Query()] = None,
     exclude_id: Annotated[list[str] | None, Query()] = None,
     exclude_term: Annotated[list[str] | None, Query(description="Word the books must not mention.")] = None,
@@ -157,7 +161,9 @@ async def search_books(
 
 
 @router.get("/books/{book_id}", tags=["books"], response_model=GetBookResult)
-async def get_book(book_id: str, registry: RegistryDep, services: ServicesDep) -> Any:
+async def get_book(
+    book_id: Annotated[str, Path(min_length=1, max_length=200)], registry: RegistryDep, services: ServicesDep
+) -> Any:
     return await _run(registry, services, "get_book", {"book_id": book_id})
 
 

@@ -1,0 +1,44 @@
+"""Every acknowledged feedback mark is in the session state (issue 10, Medium 4).
+
+Marks used to be lost when several landed in one state-DB batch: each job read the session from the
+cache, which learns of a write only at commit, so the second job of a batch erased the first's mark.
+Concurrent writers against a real server, one and two worker processes, with a chat turn of the same
+session answering meanwhile.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+from chat_server import chat, uvicorn_server
+
+MARKS = 100
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_concurrent_read_marks_are_all_kept(tmp_path, workers: int) -> None:
+    env = {"VIBESHELF_HOME": str(tmp_path), "VIBESHELF_CHAT_RATE_LIMIT_PER_MINUTE": "0"}
+    with uvicorn_server(env, workers=workers) as server:
+        sid = chat(server, message="cozy rainy weekend")[0].session_id
+        # A turn of the same session streams (slowly) while the marks arrive; its save must keep them.
+        turn = threading.Thread(
+            target=chat, args=(server,), kwargs={"session_id": sid, "message": "slow-text cozy"}
+        )
+        turn.start()
+
+        def mark(n: int) -> int:
+            body = {"session_id": sid, "book_id": f"t:mark{n}", "kind": "read"}
+            return httpx.post(f"{server.url}/v1/feedback", json=body, timeout=60).status_code
+
+        with ThreadPoolExecutor(16) as pool:
+            statuses = list(pool.map(mark, range(MARKS)))
+        turn.join(120)
+        assert statuses == [200] * MARKS
+        view = httpx.get(f"{server.url}/v1/sessions/{sid}", timeout=30).json()
+        missing = {f"t:mark{n}" for n in range(MARKS)} - set(view["read_ids"])
+        assert not missing, f"{len(missing)} of {MARKS} acknowledged marks lost"
+        assert set(view["read_ids"]) <= set(view["excluded_ids"])
+        assert view["turn_count"] == 2
