@@ -1,8 +1,12 @@
-"""CF benchmark: fit time and peak memory (goodbooks, Book-Crossing 1.15M rows), recommend() latency.
+"""CF benchmark: fit time, peak memory and model size on disk (goodbooks, Book-Crossing 1.15M rows),
+recommend() latency, and the held-out comparison.
 
-    python bench/cf.py                 # goodbooks + Book-Crossing fits, latency
-    python bench/cf.py --eval          # also the held-out comparison table on goodbooks (a few minutes)
-    python bench/cf.py --eval --tune   # ... with hyper-parameters re-tuned on a validation split
+    python bench/cf.py                 # goodbooks + Book-Crossing fits of the shipped models, latency
+    python bench/cf.py --eval          # also both protocols on goodbooks, every grid point tried on the
+                                       # validation split (tens of minutes on 2 busy cores)
+    python bench/cf.py --eval --no-tune   # ... only the configured models (minutes)
+    python bench/cf.py --threshold     # validation Recall@20 of the shipped models per min_item_ratings,
+                                       # on Book-Crossing (where the threshold matters)
 
 Each fit runs in a fresh child process so its peak RSS is its own. Data is read in place from
 ../shared/data (override with --data).
@@ -82,12 +86,37 @@ def fit_in_child(home: Path, algorithm: str = "auto", **overrides: object) -> tu
     return result
 
 
+def _disk_mib(folder: Path) -> float:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 2**20
+
+
 def _print_fit(label: str, rows_read: int, report: dict, base_mb: float, peak_mb: float) -> None:
     print(
         f"  {label}: {rows_read:,} rows -> {report['items']:,} books in model ({report['cold_books']:,} cold)"
+        f" | seeds {report['algorithm']}, histories {report['history_algorithm']}"
         f" | fit {report['fit_seconds']:.1f} s, fit_cf total {report['total_seconds']:.1f} s"
         f" | peak RSS {peak_mb:,.0f} MiB (after imports {base_mb:,.0f} MiB)"
+        f" | on disk {_disk_mib(Path(report['path'])):,.1f} MiB"
     )
+
+
+def bench_threshold(codes, thresholds: tuple[int, ...]) -> None:
+    """Validation Recall@20 of the shipped seeds and history models per min_item_ratings."""
+    from vibeshelf.retrieval.cf_config import CFConfig
+    from vibeshelf.retrieval.cf_eval import evaluate_cf
+
+    config = CFConfig()
+    for t in thresholds:
+        trial = config.model_copy(update={"min_item_ratings": t})
+        specs = [trial.seeds] + ([trial.history] if trial.history != trial.seeds else [])
+        started = time.perf_counter()
+        rows = evaluate_cf(codes, config=trial, candidates=specs, progress=sys.stderr.isatty())
+        best = {r.protocol: r for r in rows if r.chosen}
+        print(
+            f"  min_item_ratings={t}: {rows[0].items:,} books | val Recall@20 history "
+            f"{best['history'].val_recall:.4f} ({best['history'].model}), seeds "
+            f"{best['seeds'].val_recall:.4f} ({best['seeds'].model}) | {time.perf_counter() - started:.0f} s"
+        )
 
 
 def bench_latency(layout: Layout, *, requests: int = 2000, seed: int = 0) -> None:
@@ -123,11 +152,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--eval", action="store_true", help="print the held-out comparison on goodbooks")
-    parser.add_argument("--tune", action="store_true", help="with --eval: re-tune hyper-parameters")
+    parser.add_argument("--no-tune", action="store_true", help="with --eval: only the configured models")
+    parser.add_argument("--threshold", action="store_true", help="score min_item_ratings on Book-Crossing")
     parser.add_argument("--skip-bookcrossing", action="store_true")
     args = parser.parse_args(argv)
 
     from vibeshelf.retrieval.cf_eval import evaluate_cf, goodbooks_ratings, render_cf_table
+    from vibeshelf.retrieval.cf_models import encode_ratings
 
     with tempfile.TemporaryDirectory(prefix="vibeshelf-cf-bench-") as tmp:
         print("goodbooks")
@@ -138,7 +169,7 @@ def main(argv: list[str] | None = None) -> None:
         _print_fit(f"{report['algorithm']} {report['params']}", ratings.num_rows, report, base, peak)
         bench_latency(gb)
         if args.eval:
-            rows = evaluate_cf(ratings, tune=args.tune, progress=sys.stderr.isatty())
+            rows = evaluate_cf(ratings, tune=not args.no_tune, progress=sys.stderr.isatty())
             print(render_cf_table(rows))
 
         if not args.skip_bookcrossing:
@@ -153,11 +184,10 @@ def main(argv: list[str] | None = None) -> None:
                 f"  read + convert {total:,} rows ({ratings.num_rows:,} explicit, {implicit.num_rows:,}"
                 f" implicit): {time.perf_counter() - started:.1f} s"
             )
-            report, base, peak = fit_in_child(bx.home, "item_knn")
-            _print_fit("item_knn (sparse, no item cap, liked ratings)", total, report, base, peak)
-            report, base, peak = fit_in_child(bx.home)  # the shipped model, last: latency runs on it
-            label = f"auto={report['algorithm']} (item cap, explicit + implicit)"
-            _print_fit(label, total, report, base, peak)
+            if args.threshold:
+                bench_threshold(encode_ratings(ratings, implicit=implicit), (1, 2, 3, 5, 10))
+            report, base, peak = fit_in_child(bx.home)  # the shipped models: latency runs on them
+            _print_fit("auto (min_item_ratings rule, no item cap)", total, report, base, peak)
             bench_latency(bx)
 
 

@@ -32,7 +32,7 @@ class Services:
     prior: QualityPrior
     genres: dict[str, int]  # genre -> number of books, for validating genre names
     source: str | None  # the catalog's id prefix ("goodbooks"), to accept bare native ids
-    cf: Any | None = None  # ReadersAlsoLiked; None when no CF model was fitted
+    cf: Any | None = None  # ReloadingReadersAlsoLiked; None when opened with load_cf=False
     rng: random.Random = field(default_factory=random.Random)  # feeling_lucky draws
 
     @property
@@ -74,12 +74,13 @@ def open_services(
     id_prefix = ids[0].split(":", 1)[0] if ids and ":" in ids[0] else None
     cf = None
     if load_cf:
-        try:
-            from vibeshelf.retrieval.readers_also_liked import ReadersAlsoLiked
+        # Reloads itself when `vibeshelf fit-cf` swaps in a new model, so it is kept even while there
+        # is none yet (every seed is cold until then: content similarity answers).
+        from vibeshelf.retrieval.readers_also_liked import ReloadingReadersAlsoLiked
 
-            cf = ReadersAlsoLiked.load(layout)
-        except (FileNotFoundError, ImportError, OSError) as err:
-            logger.warning("readers-also-liked model not loaded (%s); content similarity will answer", err)
+        cf = ReloadingReadersAlsoLiked.load(layout)
+        if cf.current() is None:
+            logger.warning("no readers-also-liked model at %s yet; content similarity will answer", layout.cf)
     return Services(
         layout=layout,
         index=index,

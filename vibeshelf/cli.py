@@ -107,7 +107,8 @@ def ingest(
             console.rule("[bold]3/3 readers-also-liked model")
             cf = fit_cf(layout)
             console.print(
-                f"{cf.algorithm} over {cf.items:,} books x {cf.users:,} readers "
+                f"{cf.algorithm} (seeds) / {cf.history_algorithm} (histories) over {cf.items:,} books x "
+                f"{cf.users:,} readers "
                 f"({cf.ratings:,} ratings) fitted in {cf.fit_seconds:.1f}s; "
                 f"{cf.cold_books:,} rated books too sparse for CF -> content fallback"
             )
@@ -119,6 +120,50 @@ def ingest(
     console.print(
         f"[bold green]done[/] in {time.perf_counter() - started:.1f}s -> {layout.home} "
         f"(report: {layout.ingest_report})"
+    )
+
+
+@main.command(name="fit-cf")
+@click.option(
+    "--algorithm",
+    type=click.Choice(["auto", "popularity", "item_knn", "rp3beta", "ease"]),
+    default="auto",
+    show_default=True,
+    help="auto: the validation winners (one model for a few seed books, one for whole histories); "
+    "a named algorithm serves both.",
+)
+@click.option("--out", type=click.Path(path_type=Path), help="Index folder (default: VIBESHELF_HOME).")
+def fit_cf_command(algorithm: str, out: Path | None) -> None:
+    """Refit the readers-also-liked model alone from the catalog's ratings (no re-ingest).
+
+    The new model is written beside the old one and swapped in by rename; a running server picks it up
+    on its next request. Interrupting leaves the previous model in place; rerun to finish.
+    """
+    from vibeshelf.ingest.cf_fit import fit_cf
+    from vibeshelf.retrieval.cf_models import CFDataError
+
+    layout = _layout(get_settings(), out)
+    if not layout.home.is_dir():
+        _fail(f"no index folder at {layout.home}: run `vibeshelf ingest` first, or set VIBESHELF_HOME")
+    try:
+        cf = fit_cf(layout, algorithm=algorithm)  # type: ignore[arg-type]
+    except (FileNotFoundError, CFDataError) as err:
+        _fail(str(err))
+    except KeyboardInterrupt:
+        _fail(
+            "interrupted; the previous model is still in place. Rerun `vibeshelf fit-cf` to refit.", code=130
+        )
+    history = (
+        ""
+        if cf.history_algorithm == cf.algorithm and cf.history_params == cf.params
+        else (f", whole histories {cf.history_algorithm}")
+    )
+    # One unwrapped line (rich would wrap it at the terminal width).
+    click.echo(
+        f"{click.style('done', fg='green', bold=True)}: seeds {cf.algorithm}{history} over {cf.items:,} books "
+        f"x {cf.users:,} readers ({cf.ratings:,} ratings) fitted in {cf.fit_seconds:.1f}s -> {cf.path}; "
+        f"{cf.cold_books:,} rated books too sparse for CF -> content fallback",
+        err=True,
     )
 
 
