@@ -63,17 +63,23 @@ def _read_parquet(path: Path, columns: list[str]) -> pa.Table:
         raise CFDataError(f"{path}: cannot read columns {columns} ({exc})") from exc
 
 
-def _fit_neighbours(inter: Interactions, spec: CFModelSpec) -> sp.csr_matrix:
-    """Fit one spec and return its served item -> item table."""
+def _fit_neighbours(inter: Interactions, spec: CFModelSpec, catalog: pa.Table | None = None) -> sp.csr_matrix:
+    """Fit one spec and return its served item -> item table (content similarity blended in when the
+    spec asks for it and the catalog is there)."""
     model = make_model(spec.algorithm, **spec.full_params())
     model.fit(inter)
     if isinstance(model, EASE):
         table = model.neighbours_table(spec.served_neighbours)
         model.weights = None  # free the dense matrix at once
-        return table
-    if isinstance(model, ItemKNN | RP3beta):
-        return model.neighbours_table()
-    return sp.csr_matrix((inter.n_items, inter.n_items), dtype=np.float32)
+    elif isinstance(model, ItemKNN | RP3beta):
+        table = model.neighbours_table()
+    else:
+        return sp.csr_matrix((inter.n_items, inter.n_items), dtype=np.float32)
+    if spec.content_weight > 0 and catalog is not None:
+        from vibeshelf.retrieval.cf_content import blend, content_table
+
+        table = blend(table, content_table(inter.item_ids, catalog), spec.content_weight)
+    return table
 
 
 def _size(n_bytes: float) -> str:
@@ -108,9 +114,13 @@ def build_artifacts(
     algorithm: str,
     config: CFConfig,
     source: str,
+    catalog: pa.Table | None = None,
     on_step: Callable[[str], None] | None = None,
 ) -> tuple[CFArtifacts, float]:
-    """Fit the seeds and history models on coded ratings; return what is saved and the fit seconds."""
+    """Fit the seeds and history models on coded ratings; return what is saved and the fit seconds.
+
+    ``catalog`` (id, authors, series, genres) feeds the content blend of specs with a content_weight;
+    without it they are fitted without the blend."""
     step = on_step or (lambda _msg: None)
     items = select_items(codes, min_ratings=config.min_item_ratings)
     if len(items) == 0:
@@ -122,7 +132,7 @@ def build_artifacts(
     started = time.perf_counter()
     step(f"fitting {seeds_spec.algorithm} (seeds) on {len(items):,} books x {codes.n_users:,} readers")
     seeds_table = _fit_neighbours(
-        Interactions.build(codes, items=items, min_rating=seeds_spec.min_rating), seeds_spec
+        Interactions.build(codes, items=items, min_rating=seeds_spec.min_rating), seeds_spec, catalog
     )
     if history_spec == seeds_spec:
         history_table = None
@@ -130,7 +140,7 @@ def build_artifacts(
     else:
         step(f"fitting {history_spec.algorithm} (whole histories) on {len(items):,} books")
         history_table = _fit_neighbours(
-            Interactions.build(codes, items=items, min_rating=history_spec.min_rating), history_spec
+            Interactions.build(codes, items=items, min_rating=history_spec.min_rating), history_spec, catalog
         )
     fit_seconds = time.perf_counter() - started
     kept = int(np.diff(seeds_table.indptr).max(initial=0))
@@ -201,8 +211,16 @@ def fit_cf(
         codes = encode_ratings(
             ratings, implicit=implicit, source=str(layout.ratings), implicit_source=str(layout.implicit)
         )
+        catalog = None
+        if any(spec.content_weight > 0 for spec in specs) and layout.catalog.is_file():
+            catalog = _read_parquet(layout.catalog, ["id", "authors", "series", "genres"])
         artifacts, fit_seconds = build_artifacts(
-            codes, algorithm=algorithm, config=config, source=str(layout.ratings), on_step=step
+            codes,
+            algorithm=algorithm,
+            config=config,
+            source=str(layout.ratings),
+            catalog=catalog,
+            on_step=step,
         )
         step(f"saving to {layout.cf}")
         write_cf(layout.cf, artifacts)

@@ -61,6 +61,12 @@ class CFModelSpec(BaseModel):
     served_neighbours: int = Field(
         default=500, ge=1, description="EASE only: strongest weights per seed kept in the shipped table."
     )
+    content_weight: float = Field(
+        default=0.0,
+        ge=0,
+        description="Blend of content similarity (author, series, shelves; ``retrieval.cf_content``) "
+        "into the table: 1 gives it as much say as the co-read neighbours on average; 0 leaves it out.",
+    )
 
     def full_params(self) -> dict[str, float]:
         return {**DEFAULT_PARAMS[self.algorithm], **self.params}

@@ -253,12 +253,20 @@ def default_candidates(
 
 
 def _fit_specs(
-    codes: CodedRatings, specs: Sequence[CFModelSpec], items: np.ndarray
+    codes: CodedRatings, specs: Sequence[CFModelSpec], items: np.ndarray, catalog: pa.Table | None = None
 ) -> Iterator[tuple[CFModelSpec, CFModel, Interactions, float]]:
     """Fit each spec on ``codes`` over ``items``; EASE specs sharing a min_rating share one Gram matrix.
 
-    EASE is yielded in its served form (each row's ``served_neighbours`` strongest weights)."""
+    EASE is yielded in its served form (each row's ``served_neighbours`` strongest weights), and a spec
+    with a ``content_weight`` with the content table blended in, as ``ingest.cf_fit`` ships them."""
     grams: dict[int, np.ndarray] = {}
+    content: sp.csr_matrix | None = None
+    if any(spec.content_weight > 0 for spec in specs):
+        if catalog is None:
+            raise ValueError("a content_weight > 0 needs the catalog (catalog=...)")
+        from vibeshelf.retrieval.cf_content import content_table
+
+        content = content_table(codes.item_ids[items], catalog)
     for spec in sorted(specs, key=lambda s: (s.algorithm != "ease", s.min_rating)):
         inter = Interactions.build(codes, items=items, min_rating=spec.min_rating)
         started = time.perf_counter()
@@ -273,6 +281,12 @@ def _fit_specs(
             del model
         else:
             served = model.fit(inter)
+        if spec.content_weight > 0 and content is not None:
+            from vibeshelf.retrieval.cf_content import blend
+
+            table = served.table if isinstance(served, NeighbourTable) else served.neighbours_table()  # type: ignore[attr-defined]
+            served = NeighbourTable(blend(table, content, spec.content_weight), source=spec.algorithm)
+            served.name = spec.algorithm
         yield spec, served, inter, time.perf_counter() - started
     grams.clear()
 
@@ -309,6 +323,7 @@ def evaluate_cf(
     candidates: Sequence[CFModelSpec] | None = None,
     seed_counts: Sequence[int] = SEED_COUNTS,
     seed_rating: int = SEED_RATING,
+    catalog: pa.Table | None = None,
     progress: bool = True,
 ) -> list[CFEvalRow]:
     """Both protocols, each algorithm at its validation-chosen setting, scored on test.
@@ -316,8 +331,9 @@ def evaluate_cf(
     With ``tune`` every spec in ``candidates`` (default: ``default_candidates()``) is fitted on the
     validation split's training part and scored there; per protocol and algorithm the best is kept.
     Without it the configured ``config.seeds`` and ``config.history`` (plus popularity) are measured
-    as they are. Rows come back per protocol (history, then seeds), one per algorithm, the validation
-    winner marked ``chosen``.
+    as they are. ``catalog`` (the catalog table) is needed by specs that blend in content similarity;
+    without it they are measured without the blend. Rows come back per protocol (history, then seeds),
+    one per algorithm, the validation winner marked ``chosen``.
     """
     config = config or CFConfig()
     codes = ratings if isinstance(ratings, CodedRatings) else encode_ratings(ratings)
@@ -327,6 +343,8 @@ def evaluate_cf(
         specs = list(candidates if candidates is not None else default_candidates())
     else:
         specs = _unique([CFModelSpec(algorithm="popularity"), config.history, config.seeds])
+    if catalog is None:
+        specs = _unique([s.model_copy(update={"content_weight": 0.0}) for s in specs])
 
     def seed_queries(split: HoldoutSplit, items: np.ndarray, offset: int) -> dict[int, Query]:
         eligible = np.zeros(split.train.n_items, dtype=bool)
@@ -341,7 +359,7 @@ def evaluate_cf(
     val_seeds = seed_queries(val, val_items, 100)
     scored: list[tuple[CFModelSpec, float, dict[int, float]]] = []
     with tqdm(total=len(specs), desc="cf validation", disable=not progress, leave=False) as bar:
-        for spec, model, inter, _ in _fit_specs(val.train, specs, val_items):
+        for spec, model, inter, _ in _fit_specs(val.train, specs, val_items, catalog):
             (h, _, _), by_n = _score_both(model, inter, spec, val, val_seeds, k)
             scored.append((spec, h, {n: r for n, (r, _, _) in by_n.items()}))
             bar.set_postfix_str(f"{Candidate(spec).label}: history {h:.4f}")
@@ -365,7 +383,7 @@ def evaluate_cf(
     results: dict[str, tuple[tuple[float, float, int], dict[int, tuple[float, float, int]], float, int]]
     results = {}
     with tqdm(total=len(to_fit), desc="cf test", disable=not progress, leave=False) as bar:
-        for spec, model, inter, fit_s in _fit_specs(test.train, to_fit, test_items):
+        for spec, model, inter, fit_s in _fit_specs(test.train, to_fit, test_items, catalog):
             history, by_n = _score_both(model, inter, spec, test, test_seeds, k)
             results[_key(spec)] = (history, by_n, fit_s, inter.n_items)
             bar.update()
@@ -391,6 +409,8 @@ def evaluate_cf(
             params: dict[str, float | int] = {**spec.full_params(), "min_rating": spec.min_rating}
             if spec.algorithm == "ease":
                 params["served_neighbours"] = spec.served_neighbours
+            if spec.content_weight > 0:
+                params["content_weight"] = spec.content_weight
             rows.append(
                 CFEvalRow(
                     protocol=protocol,
@@ -418,13 +438,16 @@ def chosen_config(rows: Sequence[CFEvalRow], base: CFConfig | None = None) -> CF
     for row in rows:
         if row.chosen:
             params = {
-                k: float(v) for k, v in row.params.items() if k not in ("min_rating", "served_neighbours")
+                k: float(v)
+                for k, v in row.params.items()
+                if k not in ("min_rating", "served_neighbours", "content_weight")
             }
             spec = CFModelSpec(
                 algorithm=row.model,  # type: ignore[arg-type]
                 params=params,
                 min_rating=int(row.params["min_rating"]),
                 served_neighbours=int(row.params.get("served_neighbours", 500)),
+                content_weight=float(row.params.get("content_weight", 0.0)),
             )
             update["history" if row.protocol == "history" else "seeds"] = spec
     return base.model_copy(update=update)
