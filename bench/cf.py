@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--skip-bookcrossing", action="store_true")
     args = parser.parse_args(argv)
 
-    from vibeshelf.retrieval.cf_eval import evaluate_cf, goodbooks_ratings, render_cf_table
+    from vibeshelf.retrieval.cf_eval import chosen_config, evaluate_cf, goodbooks_ratings, render_cf_table
     from vibeshelf.retrieval.cf_models import encode_ratings
 
     with tempfile.TemporaryDirectory(prefix="vibeshelf-cf-bench-") as tmp:
@@ -169,8 +169,13 @@ def main(argv: list[str] | None = None) -> None:
         _print_fit(f"{report['algorithm']} {report['params']}", ratings.num_rows, report, base, peak)
         bench_latency(gb)
         if args.eval:
-            rows = evaluate_cf(ratings, tune=not args.no_tune, progress=sys.stderr.isatty())
+            from vibeshelf.ingest.normalize import normalize
+
+            normalize("goodbooks", args.data / "goodbooks", gb)  # the catalog, for the content blend
+            catalog = pq.read_table(gb.catalog, columns=["id", "authors", "series", "genres"])
+            rows = evaluate_cf(ratings, tune=not args.no_tune, catalog=catalog, progress=sys.stderr.isatty())
             print(render_cf_table(rows))
+            print(f"chosen: {chosen_config(rows)!r}")
 
         if not args.skip_bookcrossing:
             print("Book-Crossing")

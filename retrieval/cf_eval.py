@@ -51,10 +51,22 @@ SEED_COUNTS = (1, 3, 5)
 SEED_RATING = 5  # seeds are books the user rated five stars: the favourites a reader would name
 
 # The grids tried on the validation split (``vibeshelf eval``, ``python bench/cf.py --eval``).
-DEFAULT_L2_GRID = (50.0, 100.0, 200.0, 500.0, 1000.0, 3000.0)
-DEFAULT_KNN_GRID = tuple((n, s) for n in (20, 50, 100, 200) for s in (0.0, 10.0, 50.0))
-DEFAULT_RP3_GRID = tuple((n, 1.0, b) for n in (50, 100, 200) for b in (0.3, 0.5, 0.7))
+# Earlier, wider runs on goodbooks (neighbours 5-200, shrink 0-100, beta 0.1-0.7, lambda 50-3000,
+# EDLAE dropout 0-0.5) found every winner inside these.
+DEFAULT_EASE_GRID = (
+    (50.0, 0.0),
+    (100.0, 0.0),
+    (200.0, 0.0),
+    (50.0, 0.25),
+    (100.0, 0.25),
+    (1000.0, 0.0),
+    (3000.0, 0.25),
+)
+DEFAULT_KNN_GRID = ((5, 10.0), (10, 10.0), (20, 10.0), (50, 10.0), (20, 0.0), (20, 50.0))
+DEFAULT_RP3_GRID = tuple((n, a, b) for n in (20, 50) for a in (0.5, 1.0) for b in (0.2, 0.3, 0.5))
 DEFAULT_MIN_RATING_GRID = (0, 4)
+# Content blend weights tried on each algorithm's best seeds setting (needs the catalog).
+DEFAULT_CONTENT_GRID = (0.5, 1.0, 2.0)
 
 
 class CFEvalRow(BaseModel):
@@ -227,7 +239,7 @@ class Candidate:
 
 def default_candidates(
     *,
-    l2_grid: Sequence[float] = DEFAULT_L2_GRID,
+    ease_grid: Sequence[tuple[float, float]] = DEFAULT_EASE_GRID,
     knn_grid: Sequence[tuple[int, float]] = DEFAULT_KNN_GRID,
     rp3_grid: Sequence[tuple[int, float, float]] = DEFAULT_RP3_GRID,
     min_rating_grid: Sequence[int] = DEFAULT_MIN_RATING_GRID,
@@ -245,9 +257,12 @@ def default_candidates(
         ]
         specs += [
             CFModelSpec(
-                algorithm="ease", params={"l2": l2}, min_rating=mr, served_neighbours=served_neighbours
+                algorithm="ease",
+                params={"l2": l2, "dropout": dropout},
+                min_rating=mr,
+                served_neighbours=served_neighbours,
             )
-            for l2 in l2_grid
+            for l2, dropout in ease_grid
         ]
     return specs
 
@@ -324,6 +339,7 @@ def evaluate_cf(
     seed_counts: Sequence[int] = SEED_COUNTS,
     seed_rating: int = SEED_RATING,
     catalog: pa.Table | None = None,
+    content_grid: Sequence[float] = DEFAULT_CONTENT_GRID,
     progress: bool = True,
 ) -> list[CFEvalRow]:
     """Both protocols, each algorithm at its validation-chosen setting, scored on test.
@@ -332,8 +348,9 @@ def evaluate_cf(
     validation split's training part and scored there; per protocol and algorithm the best is kept.
     Without it the configured ``config.seeds`` and ``config.history`` (plus popularity) are measured
     as they are. ``catalog`` (the catalog table) is needed by specs that blend in content similarity;
-    without it they are measured without the blend. Rows come back per protocol (history, then seeds),
-    one per algorithm, the validation winner marked ``chosen``.
+    without it they are measured without the blend. With it (and ``tune``), each neighbour algorithm's
+    best seeds setting is then tried again with each ``content_grid`` blend weight. Rows come back per
+    protocol (history, then seeds), one per algorithm, the validation winner marked ``chosen``.
     """
     config = config or CFConfig()
     codes = ratings if isinstance(ratings, CodedRatings) else encode_ratings(ratings)
@@ -358,13 +375,17 @@ def evaluate_cf(
     val_items = select_items(val.train, min_ratings=config.min_item_ratings)
     val_seeds = seed_queries(val, val_items, 100)
     scored: list[tuple[CFModelSpec, float, dict[int, float]]] = []
-    with tqdm(total=len(specs), desc="cf validation", disable=not progress, leave=False) as bar:
-        for spec, model, inter, _ in _fit_specs(val.train, specs, val_items, catalog):
-            (h, _, _), by_n = _score_both(model, inter, spec, val, val_seeds, k)
-            scored.append((spec, h, {n: r for n, (r, _, _) in by_n.items()}))
-            bar.set_postfix_str(f"{Candidate(spec).label}: history {h:.4f}")
-            bar.update()
-            del model
+
+    def validate(specs: Sequence[CFModelSpec], desc: str) -> None:
+        with tqdm(total=len(specs), desc=desc, disable=not progress, leave=False) as bar:
+            for spec, model, inter, _ in _fit_specs(val.train, specs, val_items, catalog):
+                (h, _, _), by_n = _score_both(model, inter, spec, val, val_seeds, k)
+                scored.append((spec, h, {n: r for n, (r, _, _) in by_n.items()}))
+                bar.set_postfix_str(f"{Candidate(spec).label}: history {h:.4f}")
+                bar.update()
+                del model
+
+    validate(specs, "cf validation")
 
     def best_per_algorithm(protocol: Protocol) -> dict[str, tuple[CFModelSpec, float, dict[int, float]]]:
         best: dict[str, tuple[CFModelSpec, float, dict[int, float]]] = {}
@@ -374,6 +395,18 @@ def evaluate_cf(
                 best[spec.algorithm] = (spec, value, by_n)
         return best
 
+    if tune and catalog is not None and content_grid:
+        # A blend with content similarity, on top of each neighbour model's best seeds setting.
+        base = [spec for alg, (spec, _, _) in best_per_algorithm("seeds").items() if alg != "popularity"]
+        validate(
+            [
+                b.model_copy(update={"content_weight": w})
+                for b in base
+                if b.content_weight == 0
+                for w in content_grid
+            ],
+            "cf validation, content blend",
+        )
     winners = {p: best_per_algorithm(p) for p in ("history", "seeds")}
 
     # Test: refit each protocol's per-algorithm best on the full training part, once.

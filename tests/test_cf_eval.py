@@ -125,7 +125,7 @@ def test_both_protocols_choose_on_validation_and_report_test(shared_data: Path) 
     assert ratings.schema.equals(RATINGS_SCHEMA) and ratings.num_rows == 161_410
     assert ratings["book_id"][0].as_py().startswith("goodbooks:")
     candidates = default_candidates(
-        l2_grid=(100.0, 1000.0),
+        ease_grid=((100.0, 0.0), (1000.0, 0.0)),
         knn_grid=((50, 10.0),),
         rp3_grid=((100, 1.0, 0.0), (100, 1.0, 0.5)),
         min_rating_grid=(4,),
@@ -158,6 +158,32 @@ def test_both_protocols_choose_on_validation_and_report_test(shared_data: Path) 
     assert config.history.algorithm == next(r.model for r in rows if r.protocol == "history" and r.chosen)
     table = render_cf_table(rows)
     assert "test R@20" in table and "seeds" in table and "*" in table
+
+
+@pytest.mark.slow
+def test_content_blend_is_tried_on_validation_when_the_catalog_is_given(goodbooks_mini_catalog) -> None:
+    import pyarrow.parquet as pq
+
+    ratings = pq.read_table(goodbooks_mini_catalog.ratings)
+    catalog = pq.read_table(goodbooks_mini_catalog.catalog)
+    candidates = default_candidates(
+        ease_grid=((1000.0, 0.0),), knn_grid=((20, 10.0),), rp3_grid=((20, 0.5, 0.2),), min_rating_grid=(0,)
+    )
+    plain = evaluate_cf(ratings, candidates=candidates, progress=False)
+    mixed = evaluate_cf(
+        ratings, candidates=candidates, catalog=catalog, content_grid=(1.0, 3.0), progress=False
+    )
+    best = {
+        name: max(r.val_recall for r in rows if r.protocol == "seeds")
+        for name, rows in (("plain", plain), ("mixed", mixed))
+    }
+    # Same splits, more candidates: the blend can only match or beat the plain models on validation.
+    assert best["mixed"] >= best["plain"]
+    blended = [r for r in mixed if r.protocol == "seeds" and "content_weight" in r.params]
+    for row in blended:
+        assert row.params["content_weight"] in (1.0, 3.0) and row.model in ("item_knn", "rp3beta")
+    winner = next(r for r in mixed if r.protocol == "seeds" and r.chosen)
+    assert chosen_config(mixed).seeds.content_weight == winner.params.get("content_weight", 0.0)
 
 
 def test_goodbooks_ratings_reports_a_missing_file(tmp_path: Path) -> None:
