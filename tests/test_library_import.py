@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -241,3 +245,45 @@ def test_a_50_book_goodreads_library_drives_whole_history_picks(
     hits, popular_hits = len(liked_rest & set(picks)), len(liked_rest & set(popular[:20]))
     # Measured: 11 of the reader's 89 other liked books in the top 20, against 4 for popularity.
     assert hits >= 8 and hits >= 2 * popular_hits, (hits, popular_hits)
+
+
+def _cli(args: list[str], home: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "vibeshelf.cli", *args],
+        env={**os.environ, "VIBESHELF_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=home.parent,
+    )
+
+
+@pytest.mark.slow
+def test_library_command_matches_reports_and_picks(goodbooks_mini_catalog, tmp_path: Path) -> None:
+    from vibeshelf.ingest.cf_fit import fit_cf
+
+    layout = Layout(tmp_path / "home").ensure()
+    shutil.copy(goodbooks_mini_catalog.catalog, layout.catalog)
+    shutil.copy(goodbooks_mini_catalog.ratings, layout.ratings)
+    export = tmp_path / "goodreads_library_export.csv"
+    export.write_text(GOODREADS, encoding="utf-8")
+    done = _cli(["library", str(export)], layout.home)
+    assert done.returncode == 2 and "Traceback" not in done.stderr and "vibeshelf fit-cf" in done.stderr
+
+    fit_cf(layout, progress=False)
+    done = _cli(["library", str(export), "--json", "-k", "5"], layout.home)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["format"] == "goodreads" and out["matched"] == 2 and out["history"] == ["goodbooks:1"]
+    assert [u["row"] for u in out["unmatched"]] == [4]
+    picks = [p["book_id"] for p in out["picks"]]
+    assert len(picks) == 5 and "goodbooks:1" not in picks and "goodbooks:17" in picks  # Catching Fire
+
+    done = _cli(["library", str(export)], layout.home)
+    assert "2 books matched, 1 not in the catalog" in done.stdout
+    assert "unmatched row 4: 'Some Unknown Pamphlet, Vol. 2' by Nobody Known" in done.stdout
+
+    export.write_text(GOODREADS_HEADER + "\n1,Dune,Frank Herbert,,,,,six,,,,,,,,,,,read,,,,1,0\n")
+    done = _cli(["library", str(export)], layout.home)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert f"{export}: row 2, column 'My Rating': 'six' is not a star rating" in done.stderr

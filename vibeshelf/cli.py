@@ -167,6 +167,73 @@ def fit_cf_command(algorithm: str, out: Path | None) -> None:
     )
 
 
+@main.command(name="library")
+@click.argument("export", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "-k", "--limit", type=click.IntRange(1, 100), default=10, show_default=True, help="Picks to show."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def library_command(export: Path, limit: int, as_json: bool) -> None:
+    """Match a Goodreads or StoryGraph CSV EXPORT to the catalog and show what to read next.
+
+    Books are matched by ISBN, then title + author; unmatched rows are listed. The books rated 4+ are the
+    history for the whole-history model; every book read (or rated) is left out of the picks.
+    """
+    import pyarrow.parquet as pq
+
+    from vibeshelf.retrieval.cf_store import CFModelMissing
+    from vibeshelf.retrieval.library_import import LibraryFormatError, LibraryMatcher, import_library
+    from vibeshelf.retrieval.readers_also_liked import ReadersAlsoLiked
+
+    layout = _layout(get_settings())
+    if not layout.catalog.is_file():
+        _fail(f"no catalog at {layout.catalog}: run `vibeshelf ingest` first, or set VIBESHELF_HOME")
+    try:
+        data = export.read_bytes()
+    except OSError as err:
+        _fail(f"{export}: cannot read ({err.strerror or err})")
+    catalog = pq.read_table(layout.catalog)
+    try:
+        library = import_library(data, LibraryMatcher.from_table(catalog))
+    except LibraryFormatError as err:
+        _fail(f"{export}: {err}")
+    history, read = library.history_ids(), library.read_ids()
+    picks = []
+    if history:
+        try:
+            cf = ReadersAlsoLiked.load(layout)
+        except CFModelMissing as err:
+            _fail(str(err))
+        picks = cf.recommend_history(history, avoid_ids=read, k=limit).hits
+    titles = dict(zip(catalog["id"].to_pylist(), catalog["title"].to_pylist(), strict=True))
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "format": library.format,
+                    "matched": len(library.matched),
+                    "unmatched": [u.model_dump() for u in library.unmatched],
+                    "history": history,
+                    "picks": [{**h.model_dump(), "title": titles.get(h.book_id)} for h in picks],
+                },
+                indent=2,
+            )
+        )
+        return
+    click.echo(
+        f"{library.format} export: {len(library.matched)} books matched, {len(library.unmatched)} not in the "
+        f"catalog; history = {len(history)} books rated 4+"
+    )
+    for row in library.unmatched:
+        click.echo(
+            f"  unmatched row {row.row}: {row.title!r} by {', '.join(row.authors) or '?'} ({row.reason})"
+        )
+    for n, hit in enumerate(picks, start=1):
+        click.echo(f"{n:>3}. {titles.get(hit.book_id, hit.book_id)}  ({hit.co_readers} co-readers)")
+    if not picks:
+        click.echo("no picks: no matched book rated 4+ (or read) that the model knows")
+
+
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def stats(as_json: bool) -> None:
