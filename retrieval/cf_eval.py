@@ -373,6 +373,8 @@ def evaluate_cf(
 
     # Validation: score every spec under both protocols.
     val_items = select_items(val.train, min_ratings=config.min_item_ratings)
+    if not config.ease_fits(len(val_items)):  # as at fit time: EASE only within its memory budget
+        specs = [spec for spec in specs if spec.algorithm != "ease"]
     val_seeds = seed_queries(val, val_items, 100)
     scored: list[tuple[CFModelSpec, float, dict[int, float]]] = []
 

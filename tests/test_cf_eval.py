@@ -189,3 +189,40 @@ def test_content_blend_is_tried_on_validation_when_the_catalog_is_given(goodbook
 def test_goodbooks_ratings_reports_a_missing_file(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="ratings file not found"):
         goodbooks_ratings(tmp_path / "ratings.csv")
+
+
+def test_vibeshelf_eval_table_shows_both_protocols_validation_and_test() -> None:
+    from rich.console import Console
+
+    from vibeshelf.retrieval.cf_eval import CFEvalRow
+    from vibeshelf.retrieval.evaluation import cf_table
+
+    def row(
+        protocol: str, model: str, val: float, test: float, chosen: bool, by: dict[int, float]
+    ) -> CFEvalRow:
+        return CFEvalRow(
+            protocol=protocol,
+            model=model,
+            params={"l2": 50.0},
+            k=20,
+            val_recall=val,
+            recall=test,
+            ndcg=0.3,
+            by_seeds=by,
+            val_by_seeds=by,
+            fit_seconds=1.0,
+            items=9934,
+            users=1000,
+            chosen=chosen,
+        )
+
+    rows = [
+        row("history", "ease", 0.2385, 0.3063, True, {}),
+        row("seeds", "rp3beta", 0.0829, 0.0870, True, {1: 0.07, 3: 0.09, 5: 0.1}),
+        row("seeds", "ease", 0.0758, 0.0813, False, {1: 0.06, 3: 0.08, 5: 0.09}),
+    ]
+    console = Console(width=200, record=True)
+    console.print(cf_table(rows, 455_867))
+    text = console.export_text()
+    assert "455,867 ratings" in text and "val R@20" in text and "test R@20" in text
+    assert "ease *" in text and "rp3beta *" in text and "0.3063" in text and "0.070/0.090/0.100" in text
