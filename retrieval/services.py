@@ -6,10 +6,11 @@ benchmark); tools reach the result as ``ctx.deps`` through ``ToolContext[Service
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vibeshelf.layout import Layout
 from vibeshelf.retrieval.book_search import BookSearch
@@ -18,6 +19,9 @@ from vibeshelf.retrieval.reranker import DEFAULT_WEIGHTS, QualityPrior, RerankWe
 from vibeshelf.retrieval.title_lookup import TitleLookup
 from vibeshelf.settings import Settings
 from vibeshelf.tools.tool import ToolContext
+
+if TYPE_CHECKING:
+    from vibeshelf.retrieval.library_import import LibraryMatcher
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +42,18 @@ class Services:
     @property
     def table(self) -> Any:
         return self.index.table
+
+    @functools.cached_property
+    def library_matcher(self) -> LibraryMatcher:
+        """Matches a reader's Goodreads/StoryGraph export to the catalog (``retrieval.library_import``).
+        Built on first use, from the catalog's ISBNs and the title lookup already held."""
+        import pyarrow.parquet as pq
+
+        from vibeshelf.retrieval.library_import import LibraryMatcher
+
+        return LibraryMatcher.from_table(
+            pq.read_table(self.layout.catalog, columns=["id", "isbn"]), self.titles
+        )
 
     def context(self, request_id: str | None = None) -> ToolContext[Services]:
         return ToolContext(deps=self, request_id=request_id)

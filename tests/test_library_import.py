@@ -287,3 +287,15 @@ def test_library_command_matches_reports_and_picks(goodbooks_mini_catalog, tmp_p
     done = _cli(["library", str(export)], layout.home)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert f"{export}: row 2, column 'My Rating': 'six' is not a star rating" in done.stderr
+
+
+def test_services_hold_a_matcher_and_a_history_model(mini_services) -> None:
+    """What the upload route will call: the matcher built once from the served catalog, then the
+    whole-history model on the result."""
+    library = import_library(STORYGRAPH.encode(), mini_services.library_matcher)
+    assert mini_services.library_matcher is mini_services.library_matcher  # built once
+    assert {m.book_id for m in library.matched} == {"goodbooks:17", "goodbooks:3", "goodbooks:10"}
+    picks = mini_services.cf.recommend_history(library.history_ids(), avoid_ids=library.read_ids(), k=10)
+    ids = [h.book_id for h in picks.hits]
+    assert len(ids) == 10 and not {"goodbooks:17", "goodbooks:3"} & set(ids)
+    assert picks.warm_seeds == ["goodbooks:17"] and picks.method == mini_services.cf.current().history_method
