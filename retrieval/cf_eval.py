@@ -65,8 +65,9 @@ DEFAULT_EASE_GRID = (
 DEFAULT_KNN_GRID = ((5, 10.0), (10, 10.0), (20, 10.0), (50, 10.0), (20, 0.0), (20, 50.0))
 DEFAULT_RP3_GRID = tuple((n, a, b) for n in (20, 50) for a in (0.5, 1.0) for b in (0.2, 0.3, 0.5))
 DEFAULT_MIN_RATING_GRID = (0, 4)
-# Content blend weights tried on each algorithm's best seeds setting (needs the catalog).
-DEFAULT_CONTENT_GRID = (0.5, 1.0, 2.0)
+# Content blend weights tried on each algorithm's best settings (needs the catalog). Small weights suit
+# EASE (whose rows sum to little: positive and negative weights), larger ones the neighbour models.
+DEFAULT_CONTENT_GRID = (0.05, 0.1, 0.5, 1.0)
 
 
 class CFEvalRow(BaseModel):
@@ -348,8 +349,8 @@ def evaluate_cf(
     validation split's training part and scored there; per protocol and algorithm the best is kept.
     Without it the configured ``config.seeds`` and ``config.history`` (plus popularity) are measured
     as they are. ``catalog`` (the catalog table) is needed by specs that blend in content similarity;
-    without it they are measured without the blend. With it (and ``tune``), each neighbour algorithm's
-    best seeds setting is then tried again with each ``content_grid`` blend weight. Rows come back per
+    without it they are measured without the blend. With it (and ``tune``), each algorithm's best
+    setting for either protocol is then tried again with each ``content_grid`` blend weight. Rows come back per
     protocol (history, then seeds), one per algorithm, the validation winner marked ``chosen``.
     """
     config = config or CFConfig()
@@ -398,15 +399,17 @@ def evaluate_cf(
         return best
 
     if tune and catalog is not None and content_grid:
-        # A blend with content similarity, on top of each neighbour model's best seeds setting.
-        base = [spec for alg, (spec, _, _) in best_per_algorithm("seeds").items() if alg != "popularity"]
-        validate(
+        # A blend with content similarity, on top of each model's best setting for either protocol.
+        base = _unique(
             [
-                b.model_copy(update={"content_weight": w})
-                for b in base
-                if b.content_weight == 0
-                for w in content_grid
-            ],
+                spec
+                for protocol in ("history", "seeds")
+                for alg, (spec, _, _) in best_per_algorithm(protocol).items()  # type: ignore[arg-type]
+                if alg != "popularity" and spec.content_weight == 0
+            ]
+        )
+        validate(
+            [b.model_copy(update={"content_weight": w}) for b in base for w in content_grid],
             "cf validation, content blend",
         )
     winners = {p: best_per_algorithm(p) for p in ("history", "seeds")}

@@ -181,7 +181,7 @@ def test_content_blend_is_tried_on_validation_when_the_catalog_is_given(goodbook
     assert best["mixed"] >= best["plain"]
     blended = [r for r in mixed if r.protocol == "seeds" and "content_weight" in r.params]
     for row in blended:
-        assert row.params["content_weight"] in (1.0, 3.0) and row.model in ("item_knn", "rp3beta")
+        assert row.params["content_weight"] in (1.0, 3.0) and row.model in ("item_knn", "rp3beta", "ease")
     winner = next(r for r in mixed if r.protocol == "seeds" and r.chosen)
     assert chosen_config(mixed).seeds.content_weight == winner.params.get("content_weight", 0.0)
 
