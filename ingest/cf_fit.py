@@ -31,6 +31,7 @@ from vibeshelf.retrieval.cf_models import (
     encode_ratings,
     make_model,
     select_items,
+    with_tail,
 )
 from vibeshelf.retrieval.cf_store import CFArtifacts, CFMeta, write_cf
 
@@ -73,6 +74,9 @@ def _fit_neighbours(inter: Interactions, spec: CFModelSpec, catalog: pa.Table | 
         model.weights = None  # free the dense matrix at once
     elif isinstance(model, ItemKNN | RP3beta):
         table = model.neighbours_table()
+        if spec.pool > int(spec.full_params().get("neighbours", 0)):
+            deep = make_model(spec.algorithm, **{**spec.full_params(), "neighbours": spec.pool}).fit(inter)
+            table = with_tail(table, deep.neighbours_table())  # type: ignore[attr-defined]
     else:
         return sp.csr_matrix((inter.n_items, inter.n_items), dtype=np.float32)
     if spec.content_weight > 0 and catalog is not None:

@@ -43,6 +43,7 @@ from vibeshelf.retrieval.cf_models import (
     gram_matrix,
     make_model,
     select_items,
+    with_tail,
 )
 from vibeshelf.retrieval.cf_split import HoldoutSplit, split_liked
 
@@ -297,11 +298,17 @@ def _fit_specs(
             del model
         else:
             served = model.fit(inter)
-        if spec.content_weight > 0 and content is not None:
-            from vibeshelf.retrieval.cf_content import blend
-
+        deepen = spec.pool > int(spec.full_params().get("neighbours", 0)) and spec.algorithm != "ease"
+        if (spec.content_weight > 0 and content is not None) or deepen:
             table = served.table if isinstance(served, NeighbourTable) else served.neighbours_table()  # type: ignore[attr-defined]
-            served = NeighbourTable(blend(table, content, spec.content_weight), source=spec.algorithm)
+            if spec.content_weight > 0 and content is not None:
+                from vibeshelf.retrieval.cf_content import blend
+
+                table = blend(table, content, spec.content_weight)
+            if deepen:  # after the blend, whose scale is taken from the kept neighbours
+                deep = make_model(spec.algorithm, **{**spec.full_params(), "neighbours": spec.pool})
+                table = with_tail(table, deep.fit(inter).neighbours_table())  # type: ignore[attr-defined]
+            served = NeighbourTable(table, source=spec.algorithm)
             served.name = spec.algorithm
         yield spec, served, inter, time.perf_counter() - started
     grams.clear()
@@ -449,6 +456,8 @@ def evaluate_cf(
                 params["served_neighbours"] = spec.served_neighbours
             if spec.content_weight > 0:
                 params["content_weight"] = spec.content_weight
+            if spec.pool > 0:
+                params["pool"] = spec.pool
             rows.append(
                 CFEvalRow(
                     protocol=protocol,
@@ -478,7 +487,7 @@ def chosen_config(rows: Sequence[CFEvalRow], base: CFConfig | None = None) -> CF
             params = {
                 k: float(v)
                 for k, v in row.params.items()
-                if k not in ("min_rating", "served_neighbours", "content_weight")
+                if k not in ("min_rating", "served_neighbours", "content_weight", "pool")
             }
             spec = CFModelSpec(
                 algorithm=row.model,  # type: ignore[arg-type]
@@ -486,6 +495,7 @@ def chosen_config(rows: Sequence[CFEvalRow], base: CFConfig | None = None) -> CF
                 min_rating=int(row.params["min_rating"]),
                 served_neighbours=int(row.params.get("served_neighbours", 500)),
                 content_weight=float(row.params.get("content_weight", 0.0)),
+                pool=int(row.params.get("pool", 0)),
             )
             update["history" if row.protocol == "history" else "seeds"] = spec
     return base.model_copy(update=update)

@@ -221,6 +221,37 @@ def _top_n_csr(
     return sp.csr_matrix((values[kept].astype(np.float32), cols[kept], new_indptr), shape=(n_rows, n_cols))
 
 
+def with_tail(head: sp.csr_matrix, deep: sp.csr_matrix, *, fraction: float = 0.5) -> sp.csr_matrix:
+    """``head`` plus the entries of ``deep`` that ``head`` lacks, scaled per row so that the strongest
+    added one weighs ``fraction`` of the row's weakest head entry.
+
+    A neighbour model keeps few neighbours per book because that ranks best; the tail keeps more co-read
+    books behind them, so a filtered request ("like X but not YA") still finds co-read books while the
+    head's order is untouched.
+    """
+    head = head.tocsr()
+    deep = deep.tocsr()
+    extra = (deep - deep.multiply(head != 0)).tocsr()
+    extra.eliminate_zeros()
+    extra.data[extra.data < 0] = 0.0
+    extra.eliminate_zeros()
+    n_rows = head.shape[0]
+    head_min = np.zeros(n_rows, dtype=np.float64)
+    tail_max = np.zeros(n_rows, dtype=np.float64)
+    for matrix, out, reduce in ((head, head_min, np.minimum), (extra, tail_max, np.maximum)):
+        positive = matrix.copy()
+        positive.data[positive.data <= 0] = 0.0
+        positive.eliminate_zeros()
+        counts = np.diff(positive.indptr)
+        rows = np.flatnonzero(counts)
+        if rows.size:
+            out[rows] = reduce.reduceat(positive.data.astype(np.float64), positive.indptr[rows])
+    scale = np.divide(
+        fraction * head_min, tail_max, out=np.zeros(n_rows), where=(tail_max > 0) & (head_min > 0)
+    )
+    return (head + sp.diags(scale.astype(np.float32)) @ extra).tocsr().astype(np.float32)
+
+
 class CFModel(Protocol):
     name: str
 

@@ -242,3 +242,24 @@ def test_select_items_applies_the_minimum_and_keeps_the_most_rated() -> None:
     liked = Interactions.build(codes, items=select_items(codes), min_rating=4)
     assert liked.matrix.sum() == 5 + 3 + 1  # the 2-star ratings of c are not interactions here
     assert liked.item_ids.tolist() == ids[liked.items].tolist()
+
+
+def test_with_tail_keeps_the_head_order_and_adds_weaker_co_reads() -> None:
+    from vibeshelf.retrieval.cf_models import with_tail
+
+    rng = np.random.default_rng(8)
+    matrix = sp.csr_matrix((rng.random((120, 40)) < 0.2).astype(np.float32))
+    head = RP3beta(neighbours=3).fit(interactions(matrix)).neighbours_table()
+    deep = RP3beta(neighbours=15).fit(interactions(matrix)).neighbours_table()
+    served = with_tail(head, deep).toarray()
+    h, d = head.toarray(), deep.toarray()
+    for row in range(40):
+        kept = np.flatnonzero(h[row])
+        assert np.allclose(served[row, kept], h[row, kept])  # the head is untouched
+        tail = np.setdiff1d(np.flatnonzero(d[row]), kept)
+        assert set(np.flatnonzero(served[row])) == set(kept) | set(tail)
+        if tail.size:
+            # Every added book weighs less than every kept one, in the deep model's order.
+            assert served[row, tail].max() == pytest.approx(0.5 * h[row, kept].min(), rel=1e-5)
+            order = tail[np.argsort(-d[row, tail], kind="stable")]
+            assert (np.diff(served[row, order]) <= 1e-9).all()
