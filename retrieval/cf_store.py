@@ -59,8 +59,8 @@ class CFArtifacts:
 
     Neighbours, CSR by seed item: row i's books are ``neighbours_indices[indptr[i]:indptr[i+1]]`` with
     ``neighbours_weights`` (empty rows for popularity); ``history_*`` is the same for the whole-history
-    model (the same arrays again when one model serves both). Liked-by, CSC by item: the user codes who rated
-    item i >= ``meta.liked_rating``, sorted.
+    model (saved empty, and read as the seeds arrays, when one model serves both). Liked-by, CSC by
+    item: the user codes who rated item i >= ``meta.liked_rating``, sorted.
     """
 
     meta: CFMeta
@@ -91,7 +91,12 @@ class CFArtifacts:
 
         nb = sp.csr_matrix(neighbours, dtype=np.float32)
         nb.sort_indices()
-        hi = nb if history is None else sp.csr_matrix(history, dtype=np.float32)
+        # One model for both protocols: the history arrays are left empty and read as the seeds ones.
+        hi = (
+            sp.csr_matrix((0, 0), dtype=np.float32)
+            if history is None
+            else sp.csr_matrix(history, dtype=np.float32)
+        )
         hi.sort_indices()
         lb = sp.csc_matrix(liked, dtype=np.float32)
         lb.sum_duplicates()
@@ -102,7 +107,7 @@ class CFArtifacts:
             neighbours_indptr=nb.indptr.astype(np.int64),
             neighbours_indices=nb.indices.astype(np.int32),
             neighbours_weights=nb.data.astype(np.float32),
-            history_indptr=hi.indptr.astype(np.int64),
+            history_indptr=hi.indptr[: 0 if history is None else None].astype(np.int64),
             history_indices=hi.indices.astype(np.int32),
             history_weights=hi.data.astype(np.float32),
             popularity=np.asarray(popularity, dtype=np.float32),
@@ -184,6 +189,9 @@ def read_cf(path: Path, *, mmap: bool = True) -> CFArtifacts:
         arrays = {name: np.load(path / f"{name}.npy", mmap_mode=mode, allow_pickle=False) for name in _ARRAYS}
     except (OSError, ValueError) as exc:
         raise CFModelMissing(f"{path}: damaged model ({exc}); refit with `vibeshelf fit-cf`") from exc
+    if len(arrays["history_indptr"]) == 0:  # written once, for both protocols
+        for part in ("indptr", "indices", "weights"):
+            arrays[f"history_{part}"] = arrays[f"neighbours_{part}"]
     n = len(arrays["item_ids"])
     if any(len(arrays[a]) != n + 1 for a in ("neighbours_indptr", "history_indptr", "liked_by_indptr")):
         raise CFModelMissing(f"{path}: arrays disagree on the number of books; refit with `vibeshelf fit-cf`")

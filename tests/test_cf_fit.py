@@ -307,3 +307,13 @@ def test_fit_cf_command_errors_are_one_line_naming_the_file(layout: Layout, tmp_
     layout.ratings.unlink()
     done = _cli(["fit-cf"], layout.home)
     assert done.returncode == 2 and "ratings.parquet not found" in done.stderr
+
+
+def test_one_model_for_both_protocols_is_written_once(layout: Layout) -> None:
+    fit_cf(layout, algorithm="item_knn", config=CONFIG, progress=False)
+    import numpy as np
+
+    assert len(np.load(layout.cf / "history_indptr.npy")) == 0  # not a second copy on disk
+    cf = ReadersAlsoLiked.load(layout)
+    assert cf.recommend_history(["t:hobbit"]).hits == cf.recommend(["t:hobbit"]).hits
+    assert cf.meta.history_algorithm == "item_knn"
