@@ -1,8 +1,12 @@
-"""CF benchmark: fit time and peak memory (goodbooks, Book-Crossing 1.15M rows), recommend() latency.
+"""CF benchmark: fit time, peak memory and model size on disk (goodbooks, Book-Crossing 1.15M rows),
+recommend() latency, and the held-out comparison.
 
-    python bench/cf.py                 # goodbooks + Book-Crossing fits, latency
-    python bench/cf.py --eval          # also the held-out comparison table on goodbooks (a few minutes)
-    python bench/cf.py --eval --tune   # ... with hyper-parameters re-tuned on a validation split
+    python bench/cf.py                 # goodbooks + Book-Crossing fits of the shipped models, latency
+    python bench/cf.py --eval          # also both protocols on goodbooks, every grid point tried on the
+                                       # validation split (tens of minutes on 2 busy cores)
+    python bench/cf.py --eval --no-tune   # ... only the configured models (minutes)
+    python bench/cf.py --threshold     # validation Recall@20 of the shipped models per min_item_ratings,
+                                       # on Book-Crossing (where the threshold matters)
 
 Each fit runs in a fresh child process so its peak RSS is its own. Data is read in place from
 ../shared/data (override with --data).
@@ -82,12 +86,52 @@ def fit_in_child(home: Path, algorithm: str = "auto", **overrides: object) -> tu
     return result
 
 
+def _disk_mib(folder: Path) -> float:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 2**20
+
+
 def _print_fit(label: str, rows_read: int, report: dict, base_mb: float, peak_mb: float) -> None:
     print(
         f"  {label}: {rows_read:,} rows -> {report['items']:,} books in model ({report['cold_books']:,} cold)"
+        f" | seeds {report['algorithm']}, histories {report['history_algorithm']}"
         f" | fit {report['fit_seconds']:.1f} s, fit_cf total {report['total_seconds']:.1f} s"
         f" | peak RSS {peak_mb:,.0f} MiB (after imports {base_mb:,.0f} MiB)"
+        f" | on disk {_disk_mib(Path(report['path'])):,.1f} MiB"
     )
+
+
+def bench_threshold(codes, thresholds: tuple[int, ...]) -> None:
+    """Validation Recall@20 of the shipped seeds model per min_item_ratings (Book-Crossing).
+
+    On the validation split only (never test). Seeds are drawn among books warm at the strictest
+    threshold, so every threshold answers the same requests; a hidden book below the threshold is a miss.
+    Whole histories use the seeds model here too (EASE does not fit the memory budget below ~20k books).
+    """
+    from vibeshelf.retrieval.cf_config import CFConfig
+    from vibeshelf.retrieval.cf_eval import _fit_specs, evaluate_query, history_query, seed_query
+    from vibeshelf.retrieval.cf_models import select_items
+    from vibeshelf.retrieval.cf_split import split_liked
+
+    spec = CFConfig().seeds
+    val = split_liked(split_liked(codes, seed=0).train, seed=1)
+    strict = np.zeros(val.train.n_items, dtype=bool)
+    strict[select_items(val.train, min_ratings=max(thresholds))] = True
+    seeds = seed_query(val, 3, eligible=strict, seed=103)
+    history = history_query(val, spec.min_rating)
+    catalog = None  # Book-Crossing has no shelves or series: the content blend has little to add
+    for t in thresholds:
+        started = time.perf_counter()
+        items = select_items(val.train, min_ratings=t)
+        plain = spec.model_copy(update={"content_weight": 0.0})
+        for _, model, inter, seconds in _fit_specs(val.train, [plain], items, catalog):
+            h = evaluate_query(model, inter, history, val)[0]
+            s3 = evaluate_query(model, inter, seeds, val)[0]
+            fit_s = seconds
+        print(
+            f"  min_item_ratings={t}: {len(items):,} books | val Recall@20 history {h:.4f}, 3 seeds {s3:.4f}"
+            f" ({spec.algorithm}) | fit {fit_s:.1f} s, all {time.perf_counter() - started:.0f} s",
+            flush=True,
+        )
 
 
 def bench_latency(layout: Layout, *, requests: int = 2000, seed: int = 0) -> None:
@@ -110,6 +154,17 @@ def bench_latency(layout: Layout, *, requests: int = 2000, seed: int = 0) -> Non
         t = time.perf_counter()
         model.recommend(seeds, avoid_ids=avoid, k=10)
         times.append(time.perf_counter() - t)
+    history_times = []
+    for _ in range(requests // 4):
+        history = list(rng.choice(ids, size=30, replace=False, p=weights))
+        t = time.perf_counter()
+        model.recommend_history(history[:20], avoid_ids=history, k=10)
+        history_times.append(time.perf_counter() - t)
+    hist_ms = np.array(history_times) * 1e3
+    print(
+        f"  recommend_history (20 liked of 30 read, k=10, {len(hist_ms)} requests): p50 "
+        f"{np.percentile(hist_ms, 50):.3f} ms, p99 {np.percentile(hist_ms, 99):.3f} ms"
+    )
     ms = np.array(times) * 1e3
     print(
         f"  recommend (1-3 seeds, 3 avoid, k=10, {requests} requests): p50 {np.percentile(ms, 50):.3f} ms,"
@@ -123,11 +178,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--eval", action="store_true", help="print the held-out comparison on goodbooks")
-    parser.add_argument("--tune", action="store_true", help="with --eval: re-tune hyper-parameters")
+    parser.add_argument("--no-tune", action="store_true", help="with --eval: only the configured models")
+    parser.add_argument("--threshold", action="store_true", help="score min_item_ratings on Book-Crossing")
     parser.add_argument("--skip-bookcrossing", action="store_true")
     args = parser.parse_args(argv)
 
-    from vibeshelf.retrieval.cf_eval import evaluate_cf, goodbooks_ratings, render_cf_table
+    from vibeshelf.retrieval.cf_eval import chosen_config, evaluate_cf, goodbooks_ratings, render_cf_table
+    from vibeshelf.retrieval.cf_models import encode_ratings
 
     with tempfile.TemporaryDirectory(prefix="vibeshelf-cf-bench-") as tmp:
         print("goodbooks")
@@ -138,8 +195,13 @@ def main(argv: list[str] | None = None) -> None:
         _print_fit(f"{report['algorithm']} {report['params']}", ratings.num_rows, report, base, peak)
         bench_latency(gb)
         if args.eval:
-            rows = evaluate_cf(ratings, tune=args.tune, progress=sys.stderr.isatty())
+            from vibeshelf.ingest.normalize import normalize
+
+            normalize("goodbooks", args.data / "goodbooks", gb)  # the catalog, for the content blend
+            catalog = pq.read_table(gb.catalog, columns=["id", "authors", "series", "genres"])
+            rows = evaluate_cf(ratings, tune=not args.no_tune, catalog=catalog, progress=sys.stderr.isatty())
             print(render_cf_table(rows))
+            print(f"chosen: {chosen_config(rows)!r}")
 
         if not args.skip_bookcrossing:
             print("Book-Crossing")
@@ -153,11 +215,10 @@ def main(argv: list[str] | None = None) -> None:
                 f"  read + convert {total:,} rows ({ratings.num_rows:,} explicit, {implicit.num_rows:,}"
                 f" implicit): {time.perf_counter() - started:.1f} s"
             )
-            report, base, peak = fit_in_child(bx.home, "item_knn")
-            _print_fit("item_knn (sparse, no item cap, liked ratings)", total, report, base, peak)
-            report, base, peak = fit_in_child(bx.home)  # the shipped model, last: latency runs on it
-            label = f"auto={report['algorithm']} (item cap, explicit + implicit)"
-            _print_fit(label, total, report, base, peak)
+            if args.threshold:
+                bench_threshold(encode_ratings(ratings, implicit=implicit), (1, 2, 3, 5, 10))
+            report, base, peak = fit_in_child(bx.home)  # the shipped models: latency runs on them
+            _print_fit("auto (min_item_ratings rule, no item cap)", total, report, base, peak)
             bench_latency(bx)
 
 

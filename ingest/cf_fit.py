@@ -20,37 +20,37 @@ from pydantic import BaseModel
 from tqdm import tqdm
 
 from vibeshelf.layout import Layout
-from vibeshelf.retrieval.cf_config import ALGORITHMS, LIKED_RATING, CFConfig
+from vibeshelf.retrieval.cf_config import ALGORITHMS, LIKED_RATING, CFConfig, CFModelSpec
 from vibeshelf.retrieval.cf_models import (
     EASE,
     CFDataError,
     CodedRatings,
     Interactions,
     ItemKNN,
+    RP3beta,
     encode_ratings,
     make_model,
     select_items,
+    with_tail,
 )
 from vibeshelf.retrieval.cf_store import CFArtifacts, CFMeta, write_cf
 
-# EASE won the goodbooks held-out comparison (Recall@20 0.29 vs item-kNN 0.22, popularity 0.06; see
-# retrieval/cf_eval.py). Its item cap (CFConfig.ease_max_items) keeps the fit bounded on big catalogs.
-AUTO_ALGORITHM = "ease"
-
-Algorithm = Literal["auto", "popularity", "item_knn", "ease"]
+Algorithm = Literal["auto", "popularity", "item_knn", "rp3beta", "ease"]
 
 
 class CFFitReport(BaseModel):
-    algorithm: str
+    algorithm: str  # the seeds model
     params: dict[str, float | int]
+    history_algorithm: str  # the whole-history model
+    history_params: dict[str, float | int]
     ratings: int  # explicit ratings read
     implicit: int  # implicit interactions read (used when the algorithm's min_rating is 0)
     users: int
     books_rated: int
     items: int  # books the model knows
-    cold_books: int  # rated books left out (too few interactions or over the item cap)
+    cold_books: int  # rated books left out (fewer than min_item_ratings interactions)
     neighbours_kept: int
-    fit_seconds: float  # the model fit alone
+    fit_seconds: float  # the model fits alone
     total_seconds: float  # read + fit + save
     path: str
 
@@ -64,38 +64,95 @@ def _read_parquet(path: Path, columns: list[str]) -> pa.Table:
         raise CFDataError(f"{path}: cannot read columns {columns} ({exc})") from exc
 
 
+def _fit_neighbours(inter: Interactions, spec: CFModelSpec, catalog: pa.Table | None = None) -> sp.csr_matrix:
+    """Fit one spec and return its served item -> item table (content similarity blended in when the
+    spec asks for it and the catalog is there)."""
+    model = make_model(spec.algorithm, **spec.full_params())
+    model.fit(inter)
+    if isinstance(model, EASE):
+        table = model.neighbours_table(spec.served_neighbours)
+        model.weights = None  # free the dense matrix at once
+    elif isinstance(model, ItemKNN | RP3beta):
+        table = model.neighbours_table()
+        if spec.pool > int(spec.full_params().get("neighbours", 0)):
+            deep = make_model(spec.algorithm, **{**spec.full_params(), "neighbours": spec.pool}).fit(inter)
+            table = with_tail(table, deep.neighbours_table())  # type: ignore[attr-defined]
+    else:
+        return sp.csr_matrix((inter.n_items, inter.n_items), dtype=np.float32)
+    if spec.content_weight > 0 and catalog is not None:
+        from vibeshelf.retrieval.cf_content import blend, content_table
+
+        table = blend(table, content_table(inter.item_ids, catalog), spec.content_weight)
+    return table
+
+
+def _size(n_bytes: float) -> str:
+    return f"{n_bytes / 2**30:.1f} GiB" if n_bytes >= 2**30 else f"{n_bytes / 2**20:.1f} MiB"
+
+
+def resolve_specs(
+    algorithm: str, config: CFConfig, n_items: int
+) -> tuple[CFModelSpec, CFModelSpec, str | None]:
+    """(seeds spec, history spec, note). ``auto`` serves the configured pair; a named algorithm serves
+    both protocols. EASE past the memory budget is replaced by the seeds model, with a note saying so."""
+    if algorithm == "auto":
+        seeds, history = config.seeds, config.history
+    else:
+        seeds = history = config.spec_for(algorithm)
+    note = None
+    over = (
+        f"EASE over {n_items:,} books needs {_size(8 * n_items * n_items)}, over the "
+        f"{_size(config.ease_max_bytes)} budget (CFConfig.ease_max_bytes)"
+    )
+    if seeds.algorithm == "ease" and not config.ease_fits(n_items):
+        raise CFDataError(f"{over}; fit rp3beta or item_knn instead")
+    if history.algorithm == "ease" and not config.ease_fits(n_items):
+        note = f"{over}; whole histories use the seeds model ({seeds.algorithm}) instead"
+        history = seeds
+    return seeds, history, note
+
+
 def build_artifacts(
     codes: CodedRatings,
     *,
     algorithm: str,
     config: CFConfig,
     source: str,
+    catalog: pa.Table | None = None,
     on_step: Callable[[str], None] | None = None,
 ) -> tuple[CFArtifacts, float]:
-    """Fit ``algorithm`` on coded ratings and return what is saved, plus the fit time in seconds."""
+    """Fit the seeds and history models on coded ratings; return what is saved and the fit seconds.
+
+    ``catalog`` (id, authors, series, genres) feeds the content blend of specs with a content_weight;
+    without it they are fitted without the blend."""
     step = on_step or (lambda _msg: None)
-    items = select_items(codes, min_ratings=config.min_item_ratings, max_items=config.max_items(algorithm))
+    items = select_items(codes, min_ratings=config.min_item_ratings)
     if len(items) == 0:
         raise CFDataError(f"{source}: no book has {config.min_item_ratings}+ ratings; nothing to fit")
-    inter = Interactions.build(codes, items=items, min_rating=config.min_rating(algorithm))
+    seeds_spec, history_spec, note = resolve_specs(algorithm, config, len(items))
+    if note:
+        step(note)
     liked = Interactions.build(codes, items=items, min_rating=LIKED_RATING).matrix
-    step(f"fitting {algorithm} on {len(items):,} books x {codes.n_users:,} readers")
-    model = make_model(algorithm, **config.model_params(algorithm))
     started = time.perf_counter()
-    model.fit(inter)
-    fit_seconds = time.perf_counter() - started
-    step("exporting neighbours")
-    if isinstance(model, EASE):
-        neighbours = model.neighbours_table(config.served_neighbours)
-        model.weights = None  # free the dense matrix before saving
-    elif isinstance(model, ItemKNN):
-        neighbours = model.neighbours_table()
+    step(f"fitting {seeds_spec.algorithm} (seeds) on {len(items):,} books x {codes.n_users:,} readers")
+    seeds_table = _fit_neighbours(
+        Interactions.build(codes, items=items, min_rating=seeds_spec.min_rating), seeds_spec, catalog
+    )
+    if history_spec == seeds_spec:
+        history_table = None
+        step("history model = seeds model")
     else:
-        neighbours = sp.csr_matrix((len(items), len(items)), dtype=np.float32)
-    kept = int(np.diff(neighbours.indptr).max(initial=0))
+        step(f"fitting {history_spec.algorithm} (whole histories) on {len(items):,} books")
+        history_table = _fit_neighbours(
+            Interactions.build(codes, items=items, min_rating=history_spec.min_rating), history_spec, catalog
+        )
+    fit_seconds = time.perf_counter() - started
+    kept = int(np.diff(seeds_table.indptr).max(initial=0))
     meta = CFMeta(
-        algorithm=algorithm,  # type: ignore[arg-type]
-        params=model.params(),
+        algorithm=seeds_spec.algorithm,
+        params=seeds_spec.full_params(),
+        history_algorithm=history_spec.algorithm,
+        history_params=history_spec.full_params(),
         config=config,
         liked_rating=LIKED_RATING,
         users=codes.n_users,
@@ -110,8 +167,9 @@ def build_artifacts(
     )
     artifacts = CFArtifacts.from_matrices(
         meta=meta,
-        item_ids=inter.item_ids,
-        neighbours=neighbours,
+        item_ids=codes.item_ids[items],
+        neighbours=seeds_table,
+        history=history_table,
         popularity=np.asarray(liked.sum(axis=0)).reshape(-1),
         liked=liked,
     )
@@ -125,20 +183,21 @@ def fit_cf(
     config: CFConfig | None = None,
     progress: bool = True,
 ) -> CFFitReport:
-    """Fit the CF model on ``layout.ratings`` (plus ``layout.implicit`` when the algorithm uses implicit
-    interactions and the file exists) and save it atomically under ``layout.cf``.
+    """Fit the CF models on ``layout.ratings`` (plus ``layout.implicit`` when a model trains on implicit
+    interactions and the file exists) and save them atomically under ``layout.cf``.
 
-    ``algorithm="auto"`` picks the comparison winner (EASE). Raises FileNotFoundError when ratings are
+    ``algorithm="auto"`` serves the validation winners (``config.seeds`` for a few named books,
+    ``config.history`` for whole histories); a named algorithm serves both. Raises FileNotFoundError when ratings are
     missing and CFDataError when they are malformed (the message names the file, row and field).
     """
     if algorithm != "auto" and algorithm not in ALGORITHMS:
         raise ValueError(
             f"unknown CF algorithm {algorithm!r}; expected auto or one of {', '.join(ALGORITHMS)}"
         )
-    chosen = AUTO_ALGORITHM if algorithm == "auto" else algorithm
     config = config or CFConfig()
+    specs = (config.seeds, config.history) if algorithm == "auto" else (config.spec_for(algorithm),)
     started = time.perf_counter()
-    with tqdm(total=5, desc="cf", unit="step", disable=not progress, leave=True) as bar:
+    with tqdm(total=6, desc="cf", unit="step", disable=not progress, leave=True) as bar:
 
         def step(message: str) -> None:
             bar.set_description_str(f"cf: {message}")
@@ -147,7 +206,7 @@ def fit_cf(
         bar.set_description_str(f"cf: reading {layout.ratings.name}")
         ratings = _read_parquet(layout.ratings, ["user_id", "book_id", "rating"])
         implicit = None
-        if config.min_rating(chosen) == 0 and layout.implicit.is_file():
+        if any(spec.min_rating == 0 for spec in specs) and layout.implicit.is_file():
             implicit = _read_parquet(layout.implicit, ["user_id", "book_id"])
         step(
             f"coding {ratings.num_rows:,} ratings"
@@ -156,8 +215,16 @@ def fit_cf(
         codes = encode_ratings(
             ratings, implicit=implicit, source=str(layout.ratings), implicit_source=str(layout.implicit)
         )
+        catalog = None
+        if any(spec.content_weight > 0 for spec in specs) and layout.catalog.is_file():
+            catalog = _read_parquet(layout.catalog, ["id", "authors", "series", "genres"])
         artifacts, fit_seconds = build_artifacts(
-            codes, algorithm=chosen, config=config, source=str(layout.ratings), on_step=step
+            codes,
+            algorithm=algorithm,
+            config=config,
+            source=str(layout.ratings),
+            catalog=catalog,
+            on_step=step,
         )
         step(f"saving to {layout.cf}")
         write_cf(layout.cf, artifacts)
@@ -167,6 +234,8 @@ def fit_cf(
     return CFFitReport(
         algorithm=meta.algorithm,
         params=meta.params,
+        history_algorithm=meta.history_algorithm,
+        history_params=meta.history_params,
         ratings=meta.ratings,
         implicit=meta.implicit,
         users=meta.users,

@@ -2,9 +2,19 @@
 
 ``retrieval.cf_store`` reads a saved model's metadata (which includes this config) in the server, where
 the fitting code (``retrieval.cf_models``: scipy, LAPACK) is never needed.
+
+Two models are served, because the two ways the product asks differ:
+
+* ``seeds``: "readers also liked" for the one to five books a reader names (``readers_also_liked``);
+* ``history``: a reader's whole rated history (an imported library) -> what to read next.
+
+Each is chosen on a validation split by ``retrieval.cf_eval`` (``vibeshelf eval``); the defaults below
+are what won there on goodbooks (see the README's CF table).
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -12,54 +22,110 @@ from pydantic import BaseModel, ConfigDict, Field
 # the metrics count as relevant and what ``co_readers`` counts.
 LIKED_RATING = 4
 
-ALGORITHMS = ("popularity", "item_knn", "ease")
+ALGORITHMS = ("popularity", "item_knn", "rp3beta", "ease")
+Algorithm = Literal["popularity", "item_knn", "rp3beta", "ease"]
+
+# Why a book needs this many liked-or-rated interactions to be in the model: with one reader, every
+# co-occurrence is that one reader's taste (the neighbour row is a copy of one shelf); two readers who
+# agree are the least evidence of a shared audience. Below it a book is cold and content similarity
+# answers for it, as for books nobody rated. The validation split checks the choice:
+# ``python bench/cf.py --threshold`` scores 1, 2, 3, 5 and 10.
+DEFAULT_MIN_ITEM_RATINGS = 2
+
+# EASE's dense item x item matrix costs 4 * n^2 bytes, held about twice during the fit. Past this budget
+# the history model is not EASE but the (sparse) seeds model: a memory rule, not a cap on books, so every
+# book with enough ratings is still covered. 4 GiB allows ~23k books (goodbooks-10k: 0.8 GiB).
+DEFAULT_EASE_MAX_BYTES = 4 << 30
+
+DEFAULT_PARAMS: dict[str, dict[str, float]] = {
+    "popularity": {},
+    "item_knn": {"neighbours": 20.0, "shrink": 10.0},
+    "rp3beta": {"neighbours": 100.0, "alpha": 1.0, "beta": 0.5},
+    "ease": {"l2": 100.0, "dropout": 0.0},
+}
 
 
-class CFConfig(BaseModel):
-    """Model choices and hyper-parameters. Defaults won the held-out comparisons
-    (``retrieval.cf_eval``, ``python bench/cf.py --eval --tune``): on goodbooks lambda=100 and item-kNN
-    on liked books only. item-kNN scores best with 5 neighbours (shrink 10), but its default keeps 20 so
-    that a single seed can still fill a page of results when item_knn is served. On Book-Crossing, EASE
-    gained from implicit rows (Recall@20 0.065 vs 0.050 without them)."""
+class CFModelSpec(BaseModel):
+    """One served model: the algorithm, its hyper-parameters and which ratings it trains on."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    ease_min_rating: int = Field(
-        default=0,
+    algorithm: Algorithm
+    params: dict[str, float] = Field(default_factory=dict)
+    min_rating: int = Field(
+        default=LIKED_RATING,
         ge=0,
         le=5,
-        description="Ratings >= this are EASE's training interactions; 0 also counts implicit ones.",
+        description="Ratings >= this are training interactions; 0 also counts implicit ones.",
     )
-    knn_min_rating: int = Field(
-        default=4, ge=0, le=5, description="The same for item-kNN (it does best on liked books only)."
-    )
-    min_item_ratings: int = Field(
-        default=3, ge=1, description="Books with fewer interactions are left out of the model (cold seeds)."
-    )
-    ease_max_items: int = Field(
-        default=8000,
-        ge=1,
-        description="EASE trains on at most this many most-rated books: its dense item x item matrix "
-        "needs 4*n^2 bytes (8000 -> 256 MB) and O(n^3) time (about 15 s on 2 cores).",
-    )
-    knn_max_items: int = Field(default=300_000, ge=1, description="Cap for sparse item-kNN.")
-    l2: float = Field(default=100.0, gt=0, description="EASE ridge penalty lambda.")
-    neighbours: int = Field(default=20, ge=1, description="item-kNN neighbours kept per item.")
-    shrink: float = Field(default=10.0, ge=0, description="item-kNN cosine shrinkage.")
     served_neighbours: int = Field(
-        default=500, ge=1, description="Strongest weights per seed kept in the shipped EASE table."
+        default=500, ge=1, description="EASE only: strongest weights per seed kept in the shipped table."
+    )
+    pool: int = Field(
+        default=0,
+        ge=0,
+        description="item_knn/rp3beta: co-read books kept per seed in all, beyond ``neighbours`` at a weight "
+        "below every kept neighbour's (``cf_models.with_tail``), so filtered requests still find co-read books; "
+        "0 keeps ``neighbours`` only.",
+    )
+    content_weight: float = Field(
+        default=0.0,
+        ge=0,
+        description="Blend of content similarity (author, series, shelves; ``retrieval.cf_content``) "
+        "into the table: 1 gives it as much say as the co-read neighbours on average; 0 leaves it out.",
     )
 
-    def min_rating(self, algorithm: str) -> int:
-        """Smallest rating that counts as a training interaction (0: implicit interactions count too)."""
-        return {"ease": self.ease_min_rating, "item_knn": self.knn_min_rating}.get(algorithm, LIKED_RATING)
+    def full_params(self) -> dict[str, float]:
+        return {**DEFAULT_PARAMS[self.algorithm], **self.params}
 
-    def max_items(self, algorithm: str) -> int | None:
-        return {"ease": self.ease_max_items, "item_knn": self.knn_max_items}.get(algorithm)
 
-    def model_params(self, algorithm: str) -> dict[str, float]:
-        if algorithm == "ease":
-            return {"l2": self.l2}
-        if algorithm == "item_knn":
-            return {"neighbours": self.neighbours, "shrink": self.shrink}
-        return {}
+# Chosen on goodbooks' validation split (``vibeshelf eval``; README "Readers also liked"): for a few seeds,
+# RP3beta on every rating with content similarity blended in (validation Recall@20 0.087 over 1/3/5 seeds,
+# test 0.091); for whole histories, EASE with EDLAE dropout and a touch of content (validation 0.243,
+# test 0.309).
+DEFAULT_SEEDS = CFModelSpec(
+    algorithm="rp3beta",
+    params={"neighbours": 20.0, "alpha": 0.5, "beta": 0.2},
+    min_rating=0,
+    pool=200,
+    content_weight=1.0,
+)
+DEFAULT_HISTORY = CFModelSpec(
+    algorithm="ease",
+    params={"l2": 50.0, "dropout": 0.25},
+    min_rating=0,
+    served_neighbours=500,
+    content_weight=0.05,
+)
+
+
+class CFConfig(BaseModel):
+    """Which models are served and on which books."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    min_item_ratings: int = Field(
+        default=DEFAULT_MIN_ITEM_RATINGS,
+        ge=1,
+        description="Books with fewer interactions are cold (content similarity answers for them).",
+    )
+    ease_max_bytes: int = Field(
+        default=DEFAULT_EASE_MAX_BYTES,
+        ge=1,
+        description="Memory budget of EASE's dense matrix; past it the history model is the seeds model.",
+    )
+    seeds: CFModelSpec = DEFAULT_SEEDS
+    history: CFModelSpec = DEFAULT_HISTORY
+
+    def spec_for(self, algorithm: str) -> CFModelSpec:
+        """The configured spec for ``algorithm`` (history first, then seeds), else its defaults."""
+        for spec in (self.history, self.seeds):
+            if spec.algorithm == algorithm:
+                return spec
+        if algorithm not in ALGORITHMS:
+            raise ValueError(f"unknown CF algorithm {algorithm!r}; expected one of {', '.join(ALGORITHMS)}")
+        return CFModelSpec(algorithm=algorithm)  # type: ignore[arg-type]
+
+    def ease_fits(self, n_items: int) -> bool:
+        """Whether EASE over ``n_items`` books stays within the memory budget (2 dense float32 copies)."""
+        return 2 * 4 * n_items * n_items <= self.ease_max_bytes

@@ -1,9 +1,18 @@
-"""Offline comparison of the CF models on a held-out split: Recall@k, NDCG@k and fit time.
+"""Offline comparison of the CF models on a held-out split, under the two protocols the product serves.
 
-Protocol: per user, hide 20% of the books rated >= 4 (seeded, ``cf_split``); train on everything else;
-rank every book the user has not rated in training and count how many hidden books reach the top k.
-Hyper-parameters are tuned on a second split carved out of the training part (never on the test
-users' hidden books), then each model is refitted on the full training part and measured once.
+Split: per user, hide 20% of the books rated >= 4 (seeded, ``cf_split``); train on everything else.
+
+* ``history``: the model reads the user's whole training history, ranks every book the user has not
+  rated in training, and we count how many hidden books reach the top k (an imported library ->
+  "what should I read next").
+* ``seeds``: the model reads only 1, 3 or 5 of the user's five-star training books (how
+  ``readers_also_liked`` is called); only the seeds are excluded from the ranking, since a caller
+  naming seeds knows nothing else about the reader; hits are again the hidden books.
+
+Algorithms and hyper-parameters are chosen on a second split carved out of the training part
+(validation: never the test users' hidden books), separately per protocol (the seeds protocol scores
+the mean over 1, 3 and 5 seeds). Each protocol's best setting per algorithm is then refitted on the full
+training part and measured once on test.
 
 Recall@k = hits / min(k, hidden), as in the EASE and Mult-VAE papers, so a user with 50 hidden books can
 still reach 1.0. NDCG@k uses binary relevance: sum(1/log2(rank+1)) over hits, divided by its best value.
@@ -11,10 +20,11 @@ still reach 1.0. NDCG@k uses binary relevance: sum(1/log2(rank+1)) over hits, di
 
 from __future__ import annotations
 
-import itertools
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pyarrow as pa
@@ -22,42 +32,63 @@ import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict
 from tqdm import tqdm
 
-from vibeshelf.retrieval.cf_config import CFConfig
+from vibeshelf.retrieval.cf_config import CFConfig, CFModelSpec
 from vibeshelf.retrieval.cf_models import (
     EASE,
     CFModel,
     CodedRatings,
     Interactions,
-    ItemKNN,
     NeighbourTable,
-    Popularity,
     encode_ratings,
     gram_matrix,
+    make_model,
     select_items,
+    with_tail,
 )
 from vibeshelf.retrieval.cf_split import HoldoutSplit, split_liked
 
-# Grids around the values that won on goodbooks (see CFConfig's defaults).
-DEFAULT_L2_GRID = (50.0, 100.0, 200.0, 500.0)
-DEFAULT_NEIGHBOURS_GRID = (5, 10, 20, 50)
-DEFAULT_SHRINK_GRID = (0.0, 10.0, 20.0)
+Protocol = Literal["history", "seeds"]
+SEED_COUNTS = (1, 3, 5)
+SEED_RATING = 5  # seeds are books the user rated five stars: the favourites a reader would name
+
+# The grids tried on the validation split (``vibeshelf eval``, ``python bench/cf.py --eval``).
+# Earlier, wider runs on goodbooks (neighbours 5-200, shrink 0-100, beta 0.1-0.7, lambda 50-3000,
+# EDLAE dropout 0-0.5) found every winner inside these.
+DEFAULT_EASE_GRID = (
+    (50.0, 0.0),
+    (100.0, 0.0),
+    (200.0, 0.0),
+    (50.0, 0.25),
+    (100.0, 0.25),
+    (1000.0, 0.0),
+    (3000.0, 0.25),
+)
+DEFAULT_KNN_GRID = ((5, 10.0), (10, 10.0), (20, 10.0), (50, 10.0), (20, 0.0), (20, 50.0))
+DEFAULT_RP3_GRID = tuple((n, a, b) for n in (20, 50) for a in (0.5, 1.0) for b in (0.2, 0.3, 0.5))
 DEFAULT_MIN_RATING_GRID = (0, 4)
-DEFAULT_SERVED_GRID = (200, 500, 1000)
+# Content blend weights tried on each algorithm's best settings (needs the catalog). Small weights suit
+# EASE (whose rows sum to little: positive and negative weights), larger ones the neighbour models.
+DEFAULT_CONTENT_GRID = (0.05, 0.1, 0.5, 1.0)
 
 
 class CFEvalRow(BaseModel):
-    """One line of the CF comparison table."""
+    """One line of the CF comparison: an algorithm's validation-chosen setting for one protocol."""
 
     model_config = ConfigDict(frozen=True)
 
+    protocol: Protocol
     model: str
     params: dict[str, float | int]
     k: int
-    recall: float
+    val_recall: float  # the validation score it was chosen on (seeds: mean over SEED_COUNTS)
+    recall: float  # test; seeds: mean over SEED_COUNTS
     ndcg: float
+    by_seeds: dict[int, float]  # seeds protocol: test Recall@k per seed count
+    val_by_seeds: dict[int, float]
     fit_seconds: float
     items: int  # books the model can recommend
-    users: int  # users averaged over
+    users: int  # users averaged over (seeds: with 3 seeds)
+    chosen: bool  # the protocol's winner on validation: what is served
 
 
 def batch_metrics(hits: np.ndarray, n_relevant: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -94,38 +125,85 @@ def ndcg_at_k(ranked: Sequence[object], relevant: Iterable[object], k: int) -> f
     return float(batch_metrics(hits, np.array([len(rel)]))[1][0])
 
 
-def _seen_matrix(codes: CodedRatings, inter: Interactions) -> sp.csr_matrix:
-    """Every training rating (any value) in the model's columns: books never to recommend back."""
-    full = Interactions.build(codes, items=inter.items, min_rating=0)
-    return full.matrix
+@dataclass(frozen=True)
+class Query:
+    """What one protocol shows the models: per user, the books they read (global item codes)."""
+
+    users: np.ndarray  # int64 user codes, one per row
+    rows: sp.csr_matrix  # users x all items (global codes): the books the model reads
+    exclude_all_rated: bool  # history: never recommend a book rated in training; seeds: only the seeds
 
 
-def evaluate_model(
+def history_query(split: HoldoutSplit, min_rating: int) -> Query:
+    """Each test user's training ratings >= ``min_rating`` (what a history model reads)."""
+    users = split.test_users.astype(np.int64)
+    keep = split.train.ratings >= min_rating
+    rows = _global_matrix(split.train, keep)
+    return Query(users=users, rows=rows[users], exclude_all_rated=True)
+
+
+def seed_query(
+    split: HoldoutSplit, n: int, *, eligible: np.ndarray, seed: int = 0, seed_rating: int = SEED_RATING
+) -> Query:
+    """``n`` random training books rated >= ``seed_rating`` per test user, among ``eligible`` items
+    (a boolean mask over global codes: the books every model knows). Users with fewer are left out."""
+    train = split.train
+    is_test = np.zeros(train.n_users, dtype=bool)
+    is_test[split.test_users] = True
+    rows = np.flatnonzero((train.ratings >= seed_rating) & eligible[train.items] & is_test[train.users])
+    users = train.users[rows]
+    keys = np.random.default_rng(seed).random(len(rows))
+    order = np.lexsort((keys, users))
+    sorted_users = users[order]
+    rank = np.arange(len(order)) - np.searchsorted(sorted_users, sorted_users, side="left")
+    counts = np.bincount(users, minlength=train.n_users)
+    take = order[(rank < n) & (counts[sorted_users] >= n)]
+    mask = np.zeros(len(train), dtype=bool)
+    mask[rows[take]] = True
+    matrix = _global_matrix(train, mask)
+    chosen = np.flatnonzero(np.diff(matrix.indptr) > 0).astype(np.int64)
+    return Query(users=chosen, rows=matrix[chosen], exclude_all_rated=False)
+
+
+def _global_matrix(codes: CodedRatings, mask: np.ndarray) -> sp.csr_matrix:
+    return sp.csr_matrix(
+        (np.ones(int(mask.sum()), dtype=np.float32), (codes.users[mask], codes.items[mask])),
+        shape=(codes.n_users, codes.n_items),
+    )
+
+
+def evaluate_query(
     model: CFModel,
     inter: Interactions,
-    seen: sp.csr_matrix,
+    query: Query,
     split: HoldoutSplit,
     *,
     k: int = 20,
     batch_users: int | None = None,
 ) -> tuple[float, float, int]:
-    """Mean Recall@k, NDCG@k and the number of users, for a fitted model on the split's hidden books.
+    """Mean Recall@k, NDCG@k and the number of users for a fitted model under one protocol.
 
-    Hidden books outside the model's columns count as misses, so capping items is not free.
+    Books outside the model's columns can be neither read nor recommended: a hidden one is a miss.
     """
     n_global = len(split.train.item_ids)
     hidden_keys = split.hidden_users.astype(np.int64) * n_global + split.hidden_items
     hidden_keys.sort()
-    users = split.test_users
     n_rel = np.bincount(split.hidden_users, minlength=split.train.n_users)
+    to_columns = query.rows[:, inter.items].tocsr()  # the model's view of each user's books
+    if query.exclude_all_rated:
+        rated = _global_matrix(split.train, np.ones(len(split.train), dtype=bool))
+        seen = rated[query.users][:, inter.items].tocsr()
+    else:
+        seen = to_columns
     if batch_users is None:
         batch_users = max(1, min(2048, (32 << 20) // max(inter.n_items, 1)))
     recalls, ndcgs = [], []
     kk = min(k, inter.n_items)
-    for start in range(0, len(users), batch_users):
-        batch = users[start : start + batch_users]
-        scores = model.score_users(inter.matrix[batch])
-        rows, cols = seen[batch].nonzero()
+    for start in range(0, len(query.users), batch_users):
+        batch = query.users[start : start + batch_users]
+        part = slice(start, start + len(batch))
+        scores = model.score_users(to_columns[part])
+        rows, cols = seen[part].nonzero()
         scores[rows, cols] = -np.inf
         top = np.argpartition(-scores, kk - 1, axis=1)[:, :kk]
         order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
@@ -139,72 +217,122 @@ def evaluate_model(
         r, n = batch_metrics(hits, n_rel[batch])
         recalls.append(r)
         ndcgs.append(n)
-    return float(np.concatenate(recalls).mean()), float(np.concatenate(ndcgs).mean()), len(users)
+    if not recalls:
+        return 0.0, 0.0, 0
+    return float(np.concatenate(recalls).mean()), float(np.concatenate(ndcgs).mean()), len(query.users)
 
 
-def _interactions(codes: CodedRatings, config: CFConfig, algorithm: str) -> Interactions:
-    items = select_items(codes, min_ratings=config.min_item_ratings, max_items=config.max_items(algorithm))
-    return Interactions.build(codes, items=items, min_rating=config.min_rating(algorithm))
+def evaluate_model(
+    model: CFModel, inter: Interactions, split: HoldoutSplit, *, k: int = 20, min_rating: int = 0
+) -> tuple[float, float, int]:
+    """The whole-history protocol for one fitted model (Recall@k, NDCG@k, users)."""
+    return evaluate_query(model, inter, history_query(split, min_rating), split, k=k)
 
 
-def _tune_ease(
-    val: HoldoutSplit,
-    config: CFConfig,
-    l2_grid: Sequence[float],
-    min_ratings: Sequence[int],
-    served_grid: Sequence[int],
-    k: int,
-    bar: tqdm,
-) -> dict[str, float]:
-    best: tuple[float, dict[str, float]] = (-1.0, {})
-    best_model = best_inter = best_seen = None
-    for min_rating in min_ratings:
-        trial = config.model_copy(update={"ease_min_rating": min_rating})
-        inter = _interactions(val.train, trial, "ease")
-        seen = _seen_matrix(val.train, inter)
-        gram = gram_matrix(inter)  # shared by every lambda
-        for l2 in l2_grid:
-            model = EASE(l2).fit(inter, gram=gram)
-            recall, _, _ = evaluate_model(model, inter, seen, val, k=k)
-            bar.set_postfix_str(f"ease min_rating={min_rating} l2={l2:g} val recall={recall:.4f}")
-            bar.update()
-            if recall > best[0]:
-                best = (recall, {"ease_min_rating": min_rating, "l2": l2})
-                best_model, best_inter, best_seen = model, inter, seen
+@dataclass(frozen=True)
+class Candidate:
+    spec: CFModelSpec
+
+    @property
+    def label(self) -> str:
+        params = ", ".join(f"{k}={v:g}" for k, v in self.spec.full_params().items())
+        return f"{self.spec.algorithm}({params}, min_rating={self.spec.min_rating})"
+
+
+def default_candidates(
+    *,
+    ease_grid: Sequence[tuple[float, float]] = DEFAULT_EASE_GRID,
+    knn_grid: Sequence[tuple[int, float]] = DEFAULT_KNN_GRID,
+    rp3_grid: Sequence[tuple[int, float, float]] = DEFAULT_RP3_GRID,
+    min_rating_grid: Sequence[int] = DEFAULT_MIN_RATING_GRID,
+    served_neighbours: int = 500,
+) -> list[CFModelSpec]:
+    specs = [CFModelSpec(algorithm="popularity", min_rating=4)]
+    for mr in min_rating_grid:
+        specs += [
+            CFModelSpec(algorithm="item_knn", params={"neighbours": n, "shrink": s}, min_rating=mr)
+            for n, s in knn_grid
+        ]
+        specs += [
+            CFModelSpec(algorithm="rp3beta", params={"neighbours": n, "alpha": a, "beta": b}, min_rating=mr)
+            for n, a, b in rp3_grid
+        ]
+        specs += [
+            CFModelSpec(
+                algorithm="ease",
+                params={"l2": l2, "dropout": dropout},
+                min_rating=mr,
+                served_neighbours=served_neighbours,
+            )
+            for l2, dropout in ease_grid
+        ]
+    return specs
+
+
+def _fit_specs(
+    codes: CodedRatings, specs: Sequence[CFModelSpec], items: np.ndarray, catalog: pa.Table | None = None
+) -> Iterator[tuple[CFModelSpec, CFModel, Interactions, float]]:
+    """Fit each spec on ``codes`` over ``items``; EASE specs sharing a min_rating share one Gram matrix.
+
+    EASE is yielded in its served form (each row's ``served_neighbours`` strongest weights), and a spec
+    with a ``content_weight`` with the content table blended in, as ``ingest.cf_fit`` ships them."""
+    grams: dict[int, np.ndarray] = {}
+    content: sp.csr_matrix | None = None
+    if any(spec.content_weight > 0 for spec in specs):
+        if catalog is None:
+            raise ValueError("a content_weight > 0 needs the catalog (catalog=...)")
+        from vibeshelf.retrieval.cf_content import content_table
+
+        content = content_table(codes.item_ids[items], catalog)
+    for spec in sorted(specs, key=lambda s: (s.algorithm != "ease", s.min_rating)):
+        inter = Interactions.build(codes, items=items, min_rating=spec.min_rating)
+        started = time.perf_counter()
+        model = make_model(spec.algorithm, **spec.full_params())
+        if isinstance(model, EASE):
+            if spec.min_rating not in grams:
+                grams.clear()  # one dense Gram matrix at a time
+                grams[spec.min_rating] = gram_matrix(inter)
+            model.fit(inter, gram=grams[spec.min_rating])
+            served: CFModel = NeighbourTable(model.neighbours_table(spec.served_neighbours), source="ease")
+            served.name = "ease"
             del model
-    # How many weights per seed to ship, on the best model.
-    served_best = (-1.0, config.served_neighbours)
-    for top_n in served_grid:
-        served = NeighbourTable(best_model.neighbours_table(top_n), source="ease")
-        recall, _, _ = evaluate_model(served, best_inter, best_seen, val, k=k)
-        bar.set_postfix_str(f"ease served top {top_n} val recall={recall:.4f}")
-        bar.update()
-        served_best = max(served_best, (recall, top_n))
-    return {**best[1], "served_neighbours": served_best[1]}
+        else:
+            served = model.fit(inter)
+        deepen = spec.pool > int(spec.full_params().get("neighbours", 0)) and spec.algorithm != "ease"
+        if (spec.content_weight > 0 and content is not None) or deepen:
+            table = served.table if isinstance(served, NeighbourTable) else served.neighbours_table()  # type: ignore[attr-defined]
+            if spec.content_weight > 0 and content is not None:
+                from vibeshelf.retrieval.cf_content import blend
+
+                table = blend(table, content, spec.content_weight)
+            if deepen:  # after the blend, whose scale is taken from the kept neighbours
+                deep = make_model(spec.algorithm, **{**spec.full_params(), "neighbours": spec.pool})
+                table = with_tail(table, deep.fit(inter).neighbours_table())  # type: ignore[attr-defined]
+            served = NeighbourTable(table, source=spec.algorithm)
+            served.name = spec.algorithm
+        yield spec, served, inter, time.perf_counter() - started
+    grams.clear()
 
 
-def _tune_knn(
-    val: HoldoutSplit,
-    config: CFConfig,
-    neighbours_grid: Sequence[int],
-    shrink_grid: Sequence[float],
-    min_ratings: Sequence[int],
+def _score_both(
+    model: CFModel,
+    inter: Interactions,
+    spec: CFModelSpec,
+    split: HoldoutSplit,
+    seed_queries: dict[int, Query],
     k: int,
-    bar: tqdm,
-) -> dict[str, float]:
-    best: tuple[float, dict[str, float]] = (-1.0, {})
-    for min_rating in min_ratings:
-        trial = config.model_copy(update={"knn_min_rating": min_rating})
-        inter = _interactions(val.train, trial, "item_knn")
-        seen = _seen_matrix(val.train, inter)
-        for neighbours, shrink in itertools.product(neighbours_grid, shrink_grid):
-            model = ItemKNN(neighbours=neighbours, shrink=shrink).fit(inter)
-            recall, _, _ = evaluate_model(model, inter, seen, val, k=k)
-            bar.set_postfix_str(f"knn min_rating={min_rating} n={neighbours} s={shrink:g} val={recall:.4f}")
-            bar.update()
-            if recall > best[0]:
-                best = (recall, {"knn_min_rating": min_rating, "neighbours": neighbours, "shrink": shrink})
-    return best[1]
+) -> tuple[tuple[float, float, int], dict[int, tuple[float, float, int]]]:
+    history = evaluate_query(model, inter, history_query(split, spec.min_rating), split, k=k)
+    seeds = {n: evaluate_query(model, inter, q, split, k=k) for n, q in seed_queries.items()}
+    return history, seeds
+
+
+def _key(spec: CFModelSpec) -> str:
+    return spec.model_dump_json()
+
+
+def _unique(specs: Sequence[CFModelSpec]) -> list[CFModelSpec]:
+    return list({_key(s): s for s in specs}.values())
 
 
 def evaluate_cf(
@@ -215,101 +343,180 @@ def evaluate_cf(
     fraction: float = 0.2,
     seed: int = 0,
     tune: bool = True,
-    l2_grid: Sequence[float] = DEFAULT_L2_GRID,
-    neighbours_grid: Sequence[int] = DEFAULT_NEIGHBOURS_GRID,
-    shrink_grid: Sequence[float] = DEFAULT_SHRINK_GRID,
-    min_rating_grid: Sequence[int] = DEFAULT_MIN_RATING_GRID,
-    served_grid: Sequence[int] = DEFAULT_SERVED_GRID,
+    candidates: Sequence[CFModelSpec] | None = None,
+    seed_counts: Sequence[int] = SEED_COUNTS,
+    seed_rating: int = SEED_RATING,
+    catalog: pa.Table | None = None,
+    content_grid: Sequence[float] = DEFAULT_CONTENT_GRID,
     progress: bool = True,
 ) -> list[CFEvalRow]:
-    """Compare popularity, item-kNN and EASE (raw and in the shipped sparse form) on a held-out split.
+    """Both protocols, each algorithm at its validation-chosen setting, scored on test.
 
-    ``ratings`` is a RATINGS_SCHEMA table (or already coded ratings). With ``tune`` the EASE lambda and
-    the kNN neighbourhood size/shrinkage are chosen on a validation split of the training part; without
-    it the values in ``config`` are used. ``min_rating_grid`` also tunes which ratings count as training
-    interactions (0: all, including implicit; 4: liked only) and ``served_grid`` how many weights per
-    seed the shipped EASE table keeps. Rows come back in a fixed order:
-    popularity, item_knn, ease, ease (served).
+    With ``tune`` every spec in ``candidates`` (default: ``default_candidates()``) is fitted on the
+    validation split's training part and scored there; per protocol and algorithm the best is kept.
+    Without it the configured ``config.seeds`` and ``config.history`` (plus popularity) are measured
+    as they are. ``catalog`` (the catalog table) is needed by specs that blend in content similarity;
+    without it they are measured without the blend. With it (and ``tune``), each algorithm's best
+    setting for either protocol is then tried again with each ``content_grid`` blend weight. Rows come back per
+    protocol (history, then seeds), one per algorithm, the validation winner marked ``chosen``.
     """
     config = config or CFConfig()
     codes = ratings if isinstance(ratings, CodedRatings) else encode_ratings(ratings)
     test = split_liked(codes, fraction=fraction, seed=seed)
-    n_tune = len(min_rating_grid) * (len(l2_grid) + len(neighbours_grid) * len(shrink_grid)) + len(
-        served_grid
-    )
-    n_steps = 4 + (n_tune if tune else 0)
-    with tqdm(total=n_steps, desc="cf eval", disable=not progress, leave=False) as bar:
-        if tune:
-            val = split_liked(test.train, fraction=fraction, seed=seed + 1)
-            knn = _tune_knn(val, config, neighbours_grid, shrink_grid, min_rating_grid, k, bar)
-            ease = _tune_ease(val, config, l2_grid, min_rating_grid, served_grid, k, bar)
-            config = config.model_copy(update={**knn, **ease})
+    val = split_liked(test.train, fraction=fraction, seed=seed + 1)
+    if tune:
+        specs = list(candidates if candidates is not None else default_candidates())
+    else:
+        specs = _unique([CFModelSpec(algorithm="popularity"), config.history, config.seeds])
+    if catalog is None:
+        specs = _unique([s.model_copy(update={"content_weight": 0.0}) for s in specs])
 
-        rows: list[CFEvalRow] = []
+    def seed_queries(split: HoldoutSplit, items: np.ndarray, offset: int) -> dict[int, Query]:
+        eligible = np.zeros(split.train.n_items, dtype=bool)
+        eligible[items] = True
+        return {
+            n: seed_query(split, n, eligible=eligible, seed=seed + offset + n, seed_rating=seed_rating)
+            for n in seed_counts
+        }
 
-        def run(algorithm: str, model: CFModel) -> CFModel:
-            inter = _interactions(test.train, config, algorithm)
-            seen = _seen_matrix(test.train, inter)
-            started = time.perf_counter()
-            model.fit(inter)
-            fit_seconds = time.perf_counter() - started
-            recall, ndcg, users = evaluate_model(model, inter, seen, test, k=k)
-            params = {**model.params(), "min_rating": config.min_rating(algorithm)}
+    # Validation: score every spec under both protocols.
+    val_items = select_items(val.train, min_ratings=config.min_item_ratings)
+    if not config.ease_fits(len(val_items)):  # as at fit time: EASE only within its memory budget
+        specs = [spec for spec in specs if spec.algorithm != "ease"]
+    val_seeds = seed_queries(val, val_items, 100)
+    scored: list[tuple[CFModelSpec, float, dict[int, float]]] = []
+
+    def validate(specs: Sequence[CFModelSpec], desc: str) -> None:
+        with tqdm(total=len(specs), desc=desc, disable=not progress, leave=False) as bar:
+            for spec, model, inter, _ in _fit_specs(val.train, specs, val_items, catalog):
+                (h, _, _), by_n = _score_both(model, inter, spec, val, val_seeds, k)
+                scored.append((spec, h, {n: r for n, (r, _, _) in by_n.items()}))
+                bar.set_postfix_str(f"{Candidate(spec).label}: history {h:.4f}")
+                bar.update()
+                del model
+
+    validate(specs, "cf validation")
+
+    def best_per_algorithm(protocol: Protocol) -> dict[str, tuple[CFModelSpec, float, dict[int, float]]]:
+        best: dict[str, tuple[CFModelSpec, float, dict[int, float]]] = {}
+        for spec, h, by_n in scored:
+            value = h if protocol == "history" else float(np.mean(list(by_n.values())))
+            if spec.algorithm not in best or value > best[spec.algorithm][1]:
+                best[spec.algorithm] = (spec, value, by_n)
+        return best
+
+    if tune and catalog is not None and content_grid:
+        # A blend with content similarity, on top of each model's best setting for either protocol.
+        base = _unique(
+            [
+                spec
+                for protocol in ("history", "seeds")
+                for alg, (spec, _, _) in best_per_algorithm(protocol).items()  # type: ignore[arg-type]
+                if alg != "popularity" and spec.content_weight == 0
+            ]
+        )
+        validate(
+            [b.model_copy(update={"content_weight": w}) for b in base for w in content_grid],
+            "cf validation, content blend",
+        )
+    winners = {p: best_per_algorithm(p) for p in ("history", "seeds")}
+
+    # Test: refit each protocol's per-algorithm best on the full training part, once.
+    test_items = select_items(test.train, min_ratings=config.min_item_ratings)
+    test_seeds = seed_queries(test, test_items, 200)
+    to_fit = _unique([spec for w in winners.values() for spec, _, _ in w.values()])
+    results: dict[str, tuple[tuple[float, float, int], dict[int, tuple[float, float, int]], float, int]]
+    results = {}
+    with tqdm(total=len(to_fit), desc="cf test", disable=not progress, leave=False) as bar:
+        for spec, model, inter, fit_s in _fit_specs(test.train, to_fit, test_items, catalog):
+            history, by_n = _score_both(model, inter, spec, test, test_seeds, k)
+            results[_key(spec)] = (history, by_n, fit_s, inter.n_items)
+            bar.update()
+            del model
+
+    rows: list[CFEvalRow] = []
+    for protocol in ("history", "seeds"):
+        best = winners[protocol]
+        top = max(best.values(), key=lambda t: t[1])[0]
+        for algorithm in sorted(best, key=lambda a: ("popularity", "item_knn", "rp3beta", "ease").index(a)):
+            spec, val_value, val_by_n = best[algorithm]
+            history, by_n, fit_s, n_items = results[_key(spec)]
+            if protocol == "history":
+                recall, ndcg, users = history
+                test_by_n: dict[int, float] = {}
+                val_by: dict[int, float] = {}
+            else:
+                recall = float(np.mean([r for r, _, _ in by_n.values()]))
+                ndcg = float(np.mean([g for _, g, _ in by_n.values()]))
+                users = by_n.get(3, next(iter(by_n.values())))[2]
+                test_by_n = {n: r for n, (r, _, _) in by_n.items()}
+                val_by = dict(val_by_n)
+            params: dict[str, float | int] = {**spec.full_params(), "min_rating": spec.min_rating}
+            if spec.algorithm == "ease":
+                params["served_neighbours"] = spec.served_neighbours
+            if spec.content_weight > 0:
+                params["content_weight"] = spec.content_weight
+            if spec.pool > 0:
+                params["pool"] = spec.pool
             rows.append(
                 CFEvalRow(
-                    model=model.name,
+                    protocol=protocol,
+                    model=algorithm,
                     params=params,
                     k=k,
+                    val_recall=val_value,
                     recall=recall,
                     ndcg=ndcg,
-                    fit_seconds=fit_seconds,
-                    items=inter.n_items,
+                    by_seeds=test_by_n,
+                    val_by_seeds=val_by,
+                    fit_seconds=fit_s,
+                    items=n_items,
                     users=users,
+                    chosen=_key(spec) == _key(top),
                 )
             )
-            bar.set_postfix_str(f"{model.name} recall={recall:.4f}")
-            bar.update()
-            if isinstance(model, EASE):
-                # The shipped form keeps each seed's top neighbours only: measure what is served.
-                started = time.perf_counter()
-                served = NeighbourTable(model.neighbours_table(config.served_neighbours), source=model.name)
-                export_seconds = time.perf_counter() - started
-                recall, ndcg, users = evaluate_model(served, inter, seen, test, k=k)
-                rows.append(
-                    CFEvalRow(
-                        model=served.name,
-                        params={**params, **served.params()},
-                        k=k,
-                        recall=recall,
-                        ndcg=ndcg,
-                        fit_seconds=fit_seconds + export_seconds,
-                        items=inter.n_items,
-                        users=users,
-                    )
-                )
-                bar.update()
-            return model
-
-        run("popularity", Popularity())
-        run("item_knn", ItemKNN(neighbours=config.neighbours, shrink=config.shrink))
-        run("ease", EASE(l2=config.l2))
     return rows
 
 
+def chosen_config(rows: Sequence[CFEvalRow], base: CFConfig | None = None) -> CFConfig:
+    """The config that serves each protocol's validation winner."""
+    base = base or CFConfig()
+    update = {}
+    for row in rows:
+        if row.chosen:
+            params = {
+                k: float(v)
+                for k, v in row.params.items()
+                if k not in ("min_rating", "served_neighbours", "content_weight", "pool")
+            }
+            spec = CFModelSpec(
+                algorithm=row.model,  # type: ignore[arg-type]
+                params=params,
+                min_rating=int(row.params["min_rating"]),
+                served_neighbours=int(row.params.get("served_neighbours", 500)),
+                content_weight=float(row.params.get("content_weight", 0.0)),
+                pool=int(row.params.get("pool", 0)),
+            )
+            update["history" if row.protocol == "history" else "seeds"] = spec
+    return base.model_copy(update=update)
+
+
 def render_cf_table(rows: Sequence[CFEvalRow]) -> str:
-    """The comparison as a plain-text table (what ``vibeshelf eval`` prints)."""
+    """The comparison as a plain-text table (what ``bench/cf.py`` prints)."""
     k = rows[0].k if rows else 20
-    header = (
-        f"{'model':<20} {'Recall@' + str(k):>10} {'NDCG@' + str(k):>10} {'fit s':>8} {'items':>7}  params"
-    )
+    header = f"{'protocol':<9} {'model':<11} {'val R@' + str(k):>9} {'test R@' + str(k):>10} "
+    header += f"{'NDCG@' + str(k):>8} {'seeds 1/3/5 (test)':>20} {'fit s':>6} {'items':>7}  params"
     lines = [header, "-" * len(header)]
     for r in rows:
         params = ", ".join(f"{key}={value:g}" for key, value in r.params.items())
+        per = "/".join(f"{v:.3f}" for v in r.by_seeds.values()) if r.by_seeds else ""
+        mark = "*" if r.chosen else " "
         lines.append(
-            f"{r.model:<20} {r.recall:>10.4f} {r.ndcg:>10.4f} {r.fit_seconds:>8.1f} {r.items:>7}  {params}"
+            f"{r.protocol:<9} {r.model + mark:<11} {r.val_recall:>9.4f} {r.recall:>10.4f} {r.ndcg:>8.4f} "
+            f"{per:>20} {r.fit_seconds:>6.1f} {r.items:>7}  {params}"
         )
     if rows:
-        lines.append(f"({rows[0].users} users, 20% of each user's books rated >= 4 hidden)")
+        lines.append("* chosen on validation (served). 20% of each user's books rated >= 4 hidden.")
     return "\n".join(lines)
 
 

@@ -221,6 +221,37 @@ def _top_n_csr(
     return sp.csr_matrix((values[kept].astype(np.float32), cols[kept], new_indptr), shape=(n_rows, n_cols))
 
 
+def with_tail(head: sp.csr_matrix, deep: sp.csr_matrix, *, fraction: float = 0.5) -> sp.csr_matrix:
+    """``head`` plus the entries of ``deep`` that ``head`` lacks, scaled per row so that the strongest
+    added one weighs ``fraction`` of the row's weakest head entry.
+
+    A neighbour model keeps few neighbours per book because that ranks best; the tail keeps more co-read
+    books behind them, so a filtered request ("like X but not YA") still finds co-read books while the
+    head's order is untouched.
+    """
+    head = head.tocsr()
+    deep = deep.tocsr()
+    extra = (deep - deep.multiply(head != 0)).tocsr()
+    extra.eliminate_zeros()
+    extra.data[extra.data < 0] = 0.0
+    extra.eliminate_zeros()
+    n_rows = head.shape[0]
+    head_min = np.zeros(n_rows, dtype=np.float64)
+    tail_max = np.zeros(n_rows, dtype=np.float64)
+    for matrix, out, reduce in ((head, head_min, np.minimum), (extra, tail_max, np.maximum)):
+        positive = matrix.copy()
+        positive.data[positive.data <= 0] = 0.0
+        positive.eliminate_zeros()
+        counts = np.diff(positive.indptr)
+        rows = np.flatnonzero(counts)
+        if rows.size:
+            out[rows] = reduce.reduceat(positive.data.astype(np.float64), positive.indptr[rows])
+    scale = np.divide(
+        fraction * head_min, tail_max, out=np.zeros(n_rows), where=(tail_max > 0) & (head_min > 0)
+    )
+    return (head + sp.diags(scale.astype(np.float32)) @ extra).tocsr().astype(np.float32)
+
+
 class CFModel(Protocol):
     name: str
 
@@ -324,6 +355,82 @@ class ItemKNN:
         return {"neighbours": self.neighbours, "shrink": self.shrink}
 
 
+class RP3beta:
+    """RP3beta (Paudel et al., 2017): a three-step random walk item -> user -> item, popularity-damped.
+
+    W[i, j] = sum_u P(u | i)^alpha P(j | u)^alpha / pop(j)^beta, where P(u | i) = 1/|U_i| and
+    P(j | u) = 1/|I_u| on a binary matrix. Dividing by pop(j)^beta pushes down the books every reader has
+    read, which is what a few seeds need: with one seed, plain co-occurrence recommends the bestsellers.
+    Each row keeps its ``neighbours`` strongest weights, then is scaled to sum to 1 so that every seed has
+    the same say. Sparse and computed in row blocks like ``ItemKNN``: no item cap is needed.
+    """
+
+    name = "rp3beta"
+
+    def __init__(
+        self, neighbours: int = 100, alpha: float = 1.0, beta: float = 0.5, block_items: int = 2048
+    ) -> None:
+        if neighbours < 1:
+            raise ValueError("neighbours must be >= 1")
+        if alpha <= 0 or beta < 0:
+            raise ValueError("alpha must be > 0 and beta >= 0")
+        self.neighbours = neighbours
+        self.alpha = alpha
+        self.beta = beta
+        self.block_items = block_items
+        self.weights: sp.csr_matrix | None = None
+
+    def fit(self, interactions: Interactions) -> Self:
+        x = interactions.matrix.tocsr().astype(np.float32)
+        x.data[:] = 1.0
+        per_user = np.asarray(x.sum(axis=1), dtype=np.float64).reshape(-1)
+        per_item = np.asarray(x.sum(axis=0), dtype=np.float64).reshape(-1)
+        inv_user = np.zeros_like(per_user)
+        np.divide(1.0, per_user, out=inv_user, where=per_user > 0)
+        inv_item = np.zeros_like(per_item)
+        np.divide(1.0, per_item, out=inv_item, where=per_item > 0)
+        # P(j | u)^alpha: each user's row scaled by 1/|I_u|; P(u | i)^alpha: each item's row of X^T by 1/|U_i|.
+        p_ui = sp.diags((inv_user**self.alpha).astype(np.float32)) @ x
+        p_iu = (x @ sp.diags((inv_item**self.alpha).astype(np.float32))).T.tocsr()
+        damp = np.zeros_like(per_item)
+        np.power(per_item, -self.beta, out=damp, where=per_item > 0)
+        damp = damp.astype(np.float32)
+        n = interactions.n_items
+        parts = []
+        for start in range(0, n, self.block_items):
+            stop = min(n, start + self.block_items)
+            walk = (p_iu[start:stop] @ p_ui).tocsr()
+            row = np.repeat(np.arange(stop - start), np.diff(walk.indptr))
+            values = walk.data * damp[walk.indices]
+            values[walk.indices == row + start] = 0.0  # a book is not its own neighbour
+            parts.append(_top_n_csr(walk.indptr, walk.indices, values, self.neighbours, n))
+        weights = sp.vstack(parts, format="csr").astype(np.float32)
+        sums = np.asarray(weights.sum(axis=1), dtype=np.float64).reshape(-1)
+        scale = np.zeros_like(sums)
+        np.divide(1.0, sums, out=scale, where=sums > 0)
+        self.weights = (sp.diags(scale.astype(np.float32)) @ weights).tocsr()
+        return self
+
+    def _weights(self) -> sp.csr_matrix:
+        if self.weights is None:
+            raise RuntimeError("RP3beta model is not fitted")
+        return self.weights
+
+    def score(self, seeds: Sequence[int]) -> np.ndarray:
+        w = self._weights()
+        idx = _check_seeds(seeds, w.shape[0])
+        return np.asarray(w[idx].sum(axis=0), dtype=np.float32).reshape(-1)
+
+    def score_users(self, history: sp.csr_matrix) -> np.ndarray:
+        return np.asarray((history @ self._weights()).toarray(), dtype=np.float32)
+
+    def neighbours_table(self) -> sp.csr_matrix:
+        return self._weights()
+
+    def params(self) -> dict[str, float | int]:
+        return {"neighbours": self.neighbours, "alpha": self.alpha, "beta": self.beta}
+
+
 def gram_matrix(interactions: Interactions) -> np.ndarray:
     """Dense item x item co-occurrence counts X^T X (float32)."""
     x = interactions.matrix.astype(np.float32)
@@ -343,23 +450,31 @@ def _mirror_lower_to_upper(a: np.ndarray, block: int = 1024) -> None:
 class EASE:
     """EASE (Steck, 2019): closed-form linear item-item model with a zero diagonal.
 
-    B = I - P diag(1/diag(P)), P = (X^T X + lambda I)^-1. Dense in the item count: 4 * n^2 bytes and O(n^3)
+    B = I - P diag(1/diag(P)), P = (X^T X + Lambda)^-1 with Lambda = lambda I + p/(1-p) diag(X^T X)
+    (``dropout`` p > 0: the EDLAE variant, Steck 2020, "Autoencoders that don't overfit towards the
+    identity"). Dense in the item count: 4 * n^2 bytes and O(n^3)
     time, which is why training items are capped (``select_items``).
     """
 
     name = "ease"
 
-    def __init__(self, l2: float = 500.0) -> None:
+    def __init__(self, l2: float = 500.0, dropout: float = 0.0) -> None:
         if l2 <= 0:
             raise ValueError("l2 must be > 0")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError("dropout must be in [0, 1)")
         self.l2 = l2
+        self.dropout = dropout
         self.weights: np.ndarray | None = None
 
     def fit(self, interactions: Interactions, *, gram: np.ndarray | None = None) -> Self:
         """Fit; ``gram`` (X^T X from ``gram_matrix``) may be passed to share it across several lambdas."""
         g = gram_matrix(interactions) if gram is None else gram.copy()
         n = g.shape[0]
-        g[np.diag_indices(n)] += np.float32(self.l2)
+        # EDLAE (Steck, 2020): dropout p adds p / (1 - p) * diag(X^T X) to the penalty, which shrinks the
+        # weights of popular books more; p = 0 is plain EASE.
+        penalty = self.l2 + self.dropout / (1.0 - self.dropout) * np.diag(g).astype(np.float64)
+        g[np.diag_indices(n)] += penalty.astype(np.float32)
         # Cholesky inverse (potrf + potri) in place: about half the work of a general inverse. LAPACK wants
         # Fortran order; g is symmetric, so its transpose is the same matrix in the other order (no copy).
         chol, info = lapack.spotrf(g if g.flags.f_contiguous else g.T, lower=0, overwrite_a=1, clean=0)
@@ -401,7 +516,7 @@ class EASE:
         return sp.vstack(parts, format="csr").astype(np.float32)
 
     def params(self) -> dict[str, float | int]:
-        return {"l2": self.l2}
+        return {"l2": self.l2, "dropout": self.dropout}
 
 
 class NeighbourTable:
@@ -430,11 +545,18 @@ class NeighbourTable:
 
 
 def make_model(algorithm: str, **params: float) -> CFModel:
-    """A fresh model by name: popularity, item_knn (neighbours, shrink) or ease (l2)."""
+    """A fresh model by name: popularity, item_knn (neighbours, shrink), rp3beta (neighbours, alpha, beta)
+    or ease (l2)."""
     if algorithm == "popularity":
         return Popularity()
     if algorithm == "item_knn":
         return ItemKNN(neighbours=int(params.get("neighbours", 100)), shrink=float(params.get("shrink", 10)))
     if algorithm == "ease":
-        return EASE(l2=float(params.get("l2", 500)))
+        return EASE(l2=float(params.get("l2", 500)), dropout=float(params.get("dropout", 0.0)))
+    if algorithm == "rp3beta":
+        return RP3beta(
+            neighbours=int(params.get("neighbours", 100)),
+            alpha=float(params.get("alpha", 1.0)),
+            beta=float(params.get("beta", 0.5)),
+        )
     raise ValueError(f"unknown CF algorithm {algorithm!r}; expected one of {', '.join(ALGORITHMS)}")

@@ -14,17 +14,17 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import BaseModel, ValidationError
 
-from vibeshelf.retrieval.cf_config import CFConfig
+from vibeshelf.retrieval.cf_config import Algorithm, CFConfig
 
 if TYPE_CHECKING:
     import scipy.sparse as sp
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: a second neighbour table for whole histories
 META = "meta.json"
 _TMP_PREFIX = ".cf-tmp-"
 _OLD_PREFIX = ".cf-old-"
@@ -36,8 +36,10 @@ class CFModelMissing(FileNotFoundError):
 
 class CFMeta(BaseModel):
     format_version: int = FORMAT_VERSION
-    algorithm: Literal["popularity", "item_knn", "ease"]
+    algorithm: Algorithm  # the seeds model ("readers also liked" for a few named books)
     params: dict[str, float | int]
+    history_algorithm: Algorithm  # the whole-history model (an imported library)
+    history_params: dict[str, float | int]
     config: CFConfig
     liked_rating: int
     users: int
@@ -56,8 +58,9 @@ class CFArtifacts:
     """Everything serving needs, as plain arrays (memory-mappable, no scipy copies at load).
 
     Neighbours, CSR by seed item: row i's books are ``neighbours_indices[indptr[i]:indptr[i+1]]`` with
-    ``neighbours_weights`` (empty rows for popularity). Liked-by, CSC by item: the user codes who rated
-    item i >= ``meta.liked_rating``, sorted.
+    ``neighbours_weights`` (empty rows for popularity); ``history_*`` is the same for the whole-history
+    model (saved empty, and read as the seeds arrays, when one model serves both). Liked-by, CSC by
+    item: the user codes who rated item i >= ``meta.liked_rating``, sorted.
     """
 
     meta: CFMeta
@@ -65,6 +68,9 @@ class CFArtifacts:
     neighbours_indptr: np.ndarray  # int64, items + 1
     neighbours_indices: np.ndarray  # int32
     neighbours_weights: np.ndarray  # float32
+    history_indptr: np.ndarray  # int64, items + 1
+    history_indices: np.ndarray  # int32
+    history_weights: np.ndarray  # float32
     popularity: np.ndarray  # float32, liked count per item
     liked_by_indptr: np.ndarray  # int64, items + 1
     liked_by_users: np.ndarray  # int32
@@ -76,14 +82,22 @@ class CFArtifacts:
         meta: CFMeta,
         item_ids: np.ndarray,
         neighbours: sp.spmatrix | sp.sparray,
+        history: sp.spmatrix | sp.sparray | None = None,
         popularity: np.ndarray,
         liked: sp.spmatrix | sp.sparray,
     ) -> CFArtifacts:
-        """From an items x items neighbour matrix and a users x items liked matrix."""
+        """From items x items neighbour matrices (seeds, history) and a users x items liked matrix."""
         import scipy.sparse as sp  # ingest only: the server reads the saved arrays without scipy
 
         nb = sp.csr_matrix(neighbours, dtype=np.float32)
         nb.sort_indices()
+        # One model for both protocols: the history arrays are left empty and read as the seeds ones.
+        hi = (
+            sp.csr_matrix((0, 0), dtype=np.float32)
+            if history is None
+            else sp.csr_matrix(history, dtype=np.float32)
+        )
+        hi.sort_indices()
         lb = sp.csc_matrix(liked, dtype=np.float32)
         lb.sum_duplicates()
         lb.sort_indices()
@@ -93,6 +107,9 @@ class CFArtifacts:
             neighbours_indptr=nb.indptr.astype(np.int64),
             neighbours_indices=nb.indices.astype(np.int32),
             neighbours_weights=nb.data.astype(np.float32),
+            history_indptr=hi.indptr[: 0 if history is None else None].astype(np.int64),
+            history_indices=hi.indices.astype(np.int32),
+            history_weights=hi.data.astype(np.float32),
             popularity=np.asarray(popularity, dtype=np.float32),
             liked_by_indptr=lb.indptr.astype(np.int64),
             liked_by_users=lb.indices.astype(np.int32),
@@ -104,6 +121,9 @@ _ARRAYS = (
     "neighbours_indptr",
     "neighbours_indices",
     "neighbours_weights",
+    "history_indptr",
+    "history_indices",
+    "history_weights",
     "popularity",
     "liked_by_indptr",
     "liked_by_users",
@@ -136,6 +156,16 @@ def write_cf(path: Path, artifacts: CFArtifacts) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def model_version(path: Path) -> tuple[int, int] | None:
+    """A cheap fingerprint of the model at ``path`` (one stat): changes whenever ``write_cf`` swaps in a
+    new folder, since its meta.json is a new file. None when there is no model."""
+    try:
+        st = os.stat(path / META)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns)
+
+
 def read_cf(path: Path, *, mmap: bool = True) -> CFArtifacts:
     """Load a model written by ``write_cf``; large arrays are memory-mapped unless ``mmap`` is False."""
     meta_path = path / META
@@ -159,7 +189,10 @@ def read_cf(path: Path, *, mmap: bool = True) -> CFArtifacts:
         arrays = {name: np.load(path / f"{name}.npy", mmap_mode=mode, allow_pickle=False) for name in _ARRAYS}
     except (OSError, ValueError) as exc:
         raise CFModelMissing(f"{path}: damaged model ({exc}); refit with `vibeshelf fit-cf`") from exc
+    if len(arrays["history_indptr"]) == 0:  # written once, for both protocols
+        for part in ("indptr", "indices", "weights"):
+            arrays[f"history_{part}"] = arrays[f"neighbours_{part}"]
     n = len(arrays["item_ids"])
-    if len(arrays["neighbours_indptr"]) != n + 1 or len(arrays["liked_by_indptr"]) != n + 1:
+    if any(len(arrays[a]) != n + 1 for a in ("neighbours_indptr", "history_indptr", "liked_by_indptr")):
         raise CFModelMissing(f"{path}: arrays disagree on the number of books; refit with `vibeshelf fit-cf`")
     return CFArtifacts(meta=meta, **arrays)

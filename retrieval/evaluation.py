@@ -336,24 +336,31 @@ def grid_table(results: Sequence[dict[str, Any]], top: int = 15) -> Table:
 
 
 def cf_table(rows: Sequence[Any], n_ratings: int) -> Table:
-    """The CF comparison (``cf_eval.CFEvalRow`` rows); the best Recall@k in bold green."""
+    """The CF comparison (``cf_eval.CFEvalRow`` rows), both protocols; the served winners in bold green."""
     k = rows[0].k if rows else 20
     table = Table(
         title=f"Readers also liked: held-out split of {n_ratings:,} ratings",
-        caption=f"k = {k}; per user, 20% of the books rated >= 4 are hidden",
+        caption=f"k = {k}; per user, 20% of the books rated >= 4 are hidden. history: the user's whole "
+        "training history; seeds: 1/3/5 five-star books, only the seeds excluded (mean shown). Settings "
+        "chosen on a validation split; * = served.",
     )
-    for col in ("model", "params", f"Recall@{k}", f"NDCG@{k}", "fit s", "books", "users"):
-        table.add_column(col, justify="left" if col in ("model", "params") else "right")
-    best = max((r.recall for r in rows), default=0.0)
+    for col in ("protocol", "model", "params", f"val R@{k}", f"test R@{k}", f"NDCG@{k}", "1/3/5 seeds"):
+        table.add_column(col, justify="left" if col in ("protocol", "model", "params") else "right")
+    table.add_column("fit s", justify="right")
+    table.add_column("books", justify="right")
+    table.add_column("users", justify="right")
     for r in rows:
         table.add_row(
-            r.model,
+            r.protocol,
+            r.model + (" *" if r.chosen else ""),
             ", ".join(f"{name}={value:g}" for name, value in r.params.items()),
+            f"{r.val_recall:.4f}",
             f"{r.recall:.4f}",
             f"{r.ndcg:.4f}",
+            "/".join(f"{v:.3f}" for v in r.by_seeds.values()),
             f"{r.fit_seconds:.1f}",
             f"{r.items:,}",
             f"{r.users:,}",
-            style="bold green" if r.recall == best else None,
+            style="bold green" if r.chosen else None,
         )
     return table

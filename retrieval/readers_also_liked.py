@@ -1,21 +1,31 @@
 """Serve-time "readers also liked": books the readers of the seed books rated highly.
 
-Loads the fitted CF model once (``ReadersAlsoLiked.load``, arrays memory-mapped) and answers in well under
+Loads the fitted CF model (``ReadersAlsoLiked.load``, arrays memory-mapped) and answers in well under
 a millisecond: a request only touches the seeds' neighbour rows and the hits' liked-by lists. Seeds the
-model does not know (unrated, too few ratings, or beyond the item cap) are listed in ``cold_seeds``; the
-tool layer answers those with content similarity.
+model does not know (unrated or too few ratings) are listed in ``cold_seeds``; the tool layer answers
+those with content similarity.
+
+Two tables are served: ``recommend`` (a few named books) reads the seeds model, ``recommend_history``
+(a reader's whole rated history) the history model; each won its own protocol on validation.
+``ReloadingReadersAlsoLiked`` is what the server holds: one ``stat`` per request notices a model that
+``vibeshelf fit-cf`` swapped in, and loads it without a restart.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Sequence
-from typing import Literal
+from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel, Field
 
 from vibeshelf.layout import Layout
-from vibeshelf.retrieval.cf_store import CFArtifacts, CFMeta, read_cf
+from vibeshelf.retrieval.cf_config import Algorithm
+from vibeshelf.retrieval.cf_store import CFArtifacts, CFMeta, CFModelMissing, model_version, read_cf
+
+logger = logging.getLogger(__name__)
 
 MAX_K = 500
 
@@ -23,7 +33,7 @@ MAX_K = 500
 class CFHit(BaseModel):
     book_id: str
     score: float = Field(
-        description="ease/item_knn: the seeds' mean neighbour weight for this book; popularity: the "
+        description="ease/item_knn/rp3beta: the seeds' mean neighbour weight for this book; popularity: the "
         "book's liked count over the most liked book's. Comparable within one result only."
     )
     co_readers: int = Field(description="Readers who rated a seed and this book >= 4.")
@@ -31,11 +41,9 @@ class CFHit(BaseModel):
 
 class CFResult(BaseModel):
     hits: list[CFHit]
-    cold_seeds: list[str] = Field(
-        description="Seeds the model cannot use (unknown, too few ratings or beyond the item cap)."
-    )
+    cold_seeds: list[str] = Field(description="Seeds the model cannot use (unknown or too few ratings).")
     warm_seeds: list[str] = Field(description="Seeds the hits are computed from.")
-    method: Literal["ease", "item_knn", "popularity"]
+    method: Algorithm
 
 
 class ReadersAlsoLiked:
@@ -61,8 +69,12 @@ class ReadersAlsoLiked:
         return self._a.meta
 
     @property
-    def method(self) -> Literal["ease", "item_knn", "popularity"]:
+    def method(self) -> Algorithm:
         return self._a.meta.algorithm
+
+    @property
+    def history_method(self) -> Algorithm:
+        return self._a.meta.history_algorithm
 
     def __len__(self) -> int:
         return len(self._index)
@@ -80,6 +92,19 @@ class ReadersAlsoLiked:
         ``avoid_ids`` never are. No warm seed means no hits: the caller falls back to content
         similarity for the ``cold_seeds``.
         """
+        return self._recommend(seed_ids, avoid_ids, k, history=False)
+
+    def recommend_history(
+        self, history_ids: Sequence[str], avoid_ids: Sequence[str] = (), k: int = 10
+    ) -> CFResult:
+        """Up to ``k`` books for a reader whose whole history (books they rated highly) is
+        ``history_ids``, from the history model. As ``recommend`` otherwise: the history and
+        ``avoid_ids`` (e.g. every book the reader has read, liked or not) are never returned."""
+        return self._recommend(history_ids, avoid_ids, k, history=True)
+
+    def _recommend(
+        self, seed_ids: Sequence[str], avoid_ids: Sequence[str], k: int, *, history: bool
+    ) -> CFResult:
         if isinstance(seed_ids, str) or isinstance(avoid_ids, str):
             raise TypeError("seed_ids and avoid_ids must be sequences of book ids, not one string")
         if not seed_ids:
@@ -89,16 +114,23 @@ class ReadersAlsoLiked:
         seeds = list(dict.fromkeys(seed_ids))  # de-duplicate, keep order
         warm = [s for s in seeds if s in self._index]
         cold = [s for s in seeds if s not in self._index]
+        method = self.history_method if history else self.method
         if not warm:
-            return CFResult(hits=[], cold_seeds=cold, warm_seeds=[], method=self.method)
+            return CFResult(hits=[], cold_seeds=cold, warm_seeds=[], method=method)
         warm_idx = np.fromiter((self._index[s] for s in warm), dtype=np.int64, count=len(warm))
         excluded = set(warm_idx.tolist())
         excluded.update(self._index[a] for a in avoid_ids if a in self._index)
 
-        if self.method == "popularity":
+        if method == "popularity":
             candidates, scores = self._popular(excluded, k)
+        elif history:
+            a = self._a
+            table = (a.history_indptr, a.history_indices, a.history_weights)
+            candidates, scores = self._neighbours(warm_idx, excluded, table)
         else:
-            candidates, scores = self._neighbours(warm_idx, excluded)
+            a = self._a
+            table = (a.neighbours_indptr, a.neighbours_indices, a.neighbours_weights)
+            candidates, scores = self._neighbours(warm_idx, excluded, table)
         if len(candidates) > k:
             top = np.argpartition(-scores, k - 1)[:k]
             candidates, scores = candidates[top], scores[top]
@@ -110,15 +142,17 @@ class ReadersAlsoLiked:
             CFHit(book_id=str(ids[i]), score=round(float(s), 6), co_readers=int(c))
             for i, s, c in zip(candidates.tolist(), scores.tolist(), co_readers.tolist(), strict=True)
         ]
-        return CFResult(hits=hits, cold_seeds=cold, warm_seeds=warm, method=self.method)
+        return CFResult(hits=hits, cold_seeds=cold, warm_seeds=warm, method=method)
 
-    def _neighbours(self, warm_idx: np.ndarray, excluded: set[int]) -> tuple[np.ndarray, np.ndarray]:
-        a = self._a
+    def _neighbours(
+        self, warm_idx: np.ndarray, excluded: set[int], table: tuple[np.ndarray, np.ndarray, np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        indptr, indices, values = table
         cols, weights = [], []
         for i in warm_idx.tolist():
-            lo, hi = int(a.neighbours_indptr[i]), int(a.neighbours_indptr[i + 1])
-            cols.append(np.asarray(a.neighbours_indices[lo:hi]))
-            weights.append(np.asarray(a.neighbours_weights[lo:hi]))
+            lo, hi = int(indptr[i]), int(indptr[i + 1])
+            cols.append(np.asarray(indices[lo:hi]))
+            weights.append(np.asarray(values[lo:hi]))
         candidates, inverse = np.unique(np.concatenate(cols), return_inverse=True)
         scores = np.bincount(inverse, weights=np.concatenate(weights), minlength=len(candidates))
         scores = scores.astype(np.float64) / len(warm_idx)  # bincount of nothing is int64
@@ -145,3 +179,88 @@ class ReadersAlsoLiked:
             readers = a.liked_by_users[a.liked_by_indptr[j] : a.liked_by_indptr[j + 1]]
             counts[n] = int(seed_readers[readers].sum())
         return counts
+
+
+class ReloadingReadersAlsoLiked:
+    """The server's handle on the CF model: the same methods as ``ReadersAlsoLiked``, and each call
+    first checks (one ``stat`` of meta.json) whether ``vibeshelf fit-cf`` swapped in a new model.
+
+    A new model is loaded once, by whichever request sees it first; requests already running keep the
+    arrays they started with (the old files stay readable while mapped). A model that is missing or
+    damaged leaves the previous one serving; with none at all, every seed is cold (content similarity).
+    """
+
+    def __init__(self, path: Path, *, mmap: bool = True) -> None:
+        self._path = path
+        self._mmap = mmap
+        self._lock = threading.Lock()
+        self._version: tuple[int, int] | None = None
+        self._model: ReadersAlsoLiked | None = None
+        self.current()
+
+    @classmethod
+    def load(cls, layout: Layout, *, mmap: bool = True) -> ReloadingReadersAlsoLiked:
+        return cls(layout.cf, mmap=mmap)
+
+    def current(self) -> ReadersAlsoLiked | None:
+        """The newest complete model on disk (None when there has never been one)."""
+        version = model_version(self._path)
+        if version is None or version == self._version:
+            return self._model
+        with self._lock:
+            if version != self._version:
+                try:
+                    self._model = ReadersAlsoLiked(read_cf(self._path, mmap=self._mmap))
+                    logger.info("readers-also-liked model (re)loaded from %s", self._path)
+                except CFModelMissing as err:  # half-replaced or damaged: keep serving the last one
+                    logger.warning(
+                        "CF model at %s not loaded (%s); keeping the previous one", self._path, err
+                    )
+                self._version = version
+        return self._model
+
+    def _required(self) -> ReadersAlsoLiked:
+        model = self.current()
+        if model is None:
+            raise CFModelMissing(f"no CF model at {self._path}: run `vibeshelf fit-cf` first")
+        return model
+
+    @property
+    def meta(self) -> CFMeta:
+        return self._required().meta
+
+    @property
+    def method(self) -> Algorithm:
+        return self._required().method
+
+    def __len__(self) -> int:
+        model = self.current()
+        return len(model) if model is not None else 0
+
+    def knows(self, book_id: str) -> bool:
+        model = self.current()
+        return model is not None and model.knows(book_id)
+
+    def recommend(self, seed_ids: Sequence[str], avoid_ids: Sequence[str] = (), k: int = 10) -> CFResult:
+        model = self.current()
+        if model is None:
+            return _all_cold(seed_ids, k)
+        return model.recommend(seed_ids, avoid_ids, k)
+
+    def recommend_history(
+        self, history_ids: Sequence[str], avoid_ids: Sequence[str] = (), k: int = 10
+    ) -> CFResult:
+        model = self.current()
+        if model is None:
+            return _all_cold(history_ids, k)
+        return model.recommend_history(history_ids, avoid_ids, k)
+
+
+def _all_cold(seed_ids: Sequence[str], k: int) -> CFResult:
+    if isinstance(seed_ids, str):
+        raise TypeError("seed_ids must be a sequence of book ids, not one string")
+    if not seed_ids:
+        raise ValueError("at least one seed book id is required")
+    if not 1 <= k <= MAX_K:
+        raise ValueError(f"k must be between 1 and {MAX_K}, got {k}")
+    return CFResult(hits=[], cold_seeds=list(dict.fromkeys(seed_ids)), warm_seeds=[], method="popularity")

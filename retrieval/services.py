@@ -6,10 +6,11 @@ benchmark); tools reach the result as ``ctx.deps`` through ``ToolContext[Service
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vibeshelf.layout import Layout
 from vibeshelf.retrieval.book_search import BookSearch
@@ -18,6 +19,9 @@ from vibeshelf.retrieval.reranker import DEFAULT_WEIGHTS, QualityPrior, RerankWe
 from vibeshelf.retrieval.title_lookup import TitleLookup
 from vibeshelf.settings import Settings
 from vibeshelf.tools.tool import ToolContext
+
+if TYPE_CHECKING:
+    from vibeshelf.retrieval.library_import import LibraryMatcher
 
 logger = logging.getLogger(__name__)
 
@@ -32,12 +36,24 @@ class Services:
     prior: QualityPrior
     genres: dict[str, int]  # genre -> number of books, for validating genre names
     source: str | None  # the catalog's id prefix ("goodbooks"), to accept bare native ids
-    cf: Any | None = None  # ReadersAlsoLiked; None when no CF model was fitted
+    cf: Any | None = None  # ReloadingReadersAlsoLiked; None when opened with load_cf=False
     rng: random.Random = field(default_factory=random.Random)  # feeling_lucky draws
 
     @property
     def table(self) -> Any:
         return self.index.table
+
+    @functools.cached_property
+    def library_matcher(self) -> LibraryMatcher:
+        """Matches a reader's Goodreads/StoryGraph export to the catalog (``retrieval.library_import``).
+        Built on first use, from the catalog's ISBNs and the title lookup already held."""
+        import pyarrow.parquet as pq
+
+        from vibeshelf.retrieval.library_import import LibraryMatcher
+
+        return LibraryMatcher.from_table(
+            pq.read_table(self.layout.catalog, columns=["id", "isbn"]), self.titles
+        )
 
     def context(self, request_id: str | None = None) -> ToolContext[Services]:
         return ToolContext(deps=self, request_id=request_id)
@@ -74,12 +90,13 @@ def open_services(
     id_prefix = ids[0].split(":", 1)[0] if ids and ":" in ids[0] else None
     cf = None
     if load_cf:
-        try:
-            from vibeshelf.retrieval.readers_also_liked import ReadersAlsoLiked
+        # Reloads itself when `vibeshelf fit-cf` swaps in a new model, so it is kept even while there
+        # is none yet (every seed is cold until then: content similarity answers).
+        from vibeshelf.retrieval.readers_also_liked import ReloadingReadersAlsoLiked
 
-            cf = ReadersAlsoLiked.load(layout)
-        except (FileNotFoundError, ImportError, OSError) as err:
-            logger.warning("readers-also-liked model not loaded (%s); content similarity will answer", err)
+        cf = ReloadingReadersAlsoLiked.load(layout)
+        if cf.current() is None:
+            logger.warning("no readers-also-liked model at %s yet; content similarity will answer", layout.cf)
     return Services(
         layout=layout,
         index=index,

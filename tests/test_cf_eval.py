@@ -12,11 +12,15 @@ import pytest
 from vibeshelf.ingest.catalog import RATINGS_SCHEMA
 from vibeshelf.retrieval.cf_eval import (
     batch_metrics,
+    chosen_config,
+    default_candidates,
     evaluate_cf,
     goodbooks_ratings,
+    history_query,
     ndcg_at_k,
     recall_at_k,
     render_cf_table,
+    seed_query,
 )
 from vibeshelf.retrieval.cf_models import encode_ratings
 from vibeshelf.retrieval.cf_split import split_liked
@@ -88,24 +92,137 @@ def test_batch_metrics_average_per_user() -> None:
         batch_metrics(hits, np.array([1, 0, 2]))
 
 
+def test_seed_query_draws_five_star_training_books_and_excludes_only_them() -> None:
+    # u10 rated b0..b9 4/5 alternately (b1, b3, ... five stars); u7 b0..b6; u3 three liked books.
+    codes = encode_ratings(user_ratings())
+    split = split_liked(codes, fraction=0.2, seed=0)
+    eligible = np.ones(codes.n_items, dtype=bool)
+    q3 = seed_query(split, 3, eligible=eligible, seed=1)
+    # Users with 3+ five-star books left in training, among those with a hidden book (u3 has only b1
+    # rated five, u2 hides nothing).
+    five = split.train.users[split.train.ratings == 5]
+    expected = [u for u in split.test_users.tolist() if (five == u).sum() >= 3]
+    assert q3.users.tolist() == expected and 0 in expected and 1 not in expected and 2 not in expected
+    assert (np.diff(q3.rows.indptr) == 3).all() and not q3.exclude_all_rated
+    train = set(zip(split.train.users.tolist(), split.train.items.tolist(), strict=True))
+    pairs = zip(codes.users.tolist(), codes.items.tolist(), strict=True)
+    rating = dict(zip(pairs, codes.ratings.tolist(), strict=True))
+    for row, user in enumerate(q3.users.tolist()):
+        for item in q3.rows[row].indices.tolist():
+            assert (user, item) in train and rating[(user, item)] == 5
+    # Books outside ``eligible`` are never seeds.
+    only_b1 = np.array([name == "b1" for name in codes.item_ids])
+    q1 = seed_query(split, 1, eligible=only_b1, seed=1)
+    assert set(q1.rows.indices.tolist()) <= {int(np.flatnonzero(only_b1)[0])}
+    assert seed_query(split, 3, eligible=eligible, seed=1).rows.nnz == q3.rows.nnz  # seeded
+    history = history_query(split, 4)
+    assert history.exclude_all_rated and sorted(history.users.tolist()) == sorted(split.test_users.tolist())
+
+
 @pytest.mark.slow
-def test_ease_beats_popularity_and_item_knn_on_goodbooks_mini(shared_data: Path) -> None:
+def test_both_protocols_choose_on_validation_and_report_test(shared_data: Path) -> None:
     ratings = goodbooks_ratings(shared_data / "goodbooks-mini" / "ratings.csv")
     assert ratings.schema.equals(RATINGS_SCHEMA) and ratings.num_rows == 161_410
     assert ratings["book_id"][0].as_py().startswith("goodbooks:")
-    rows = evaluate_cf(ratings, tune=False, progress=False)
-    by_model = {r.model: r for r in rows}
-    assert list(by_model) == ["popularity", "item_knn", "ease", "ease (served)"]
+    candidates = default_candidates(
+        ease_grid=((100.0, 0.0), (1000.0, 0.0)),
+        knn_grid=((50, 10.0),),
+        rp3_grid=((100, 1.0, 0.0), (100, 1.0, 0.5)),
+        min_rating_grid=(4,),
+    )
+    rows = evaluate_cf(ratings, candidates=candidates, progress=False)
+    assert [(r.protocol, r.model) for r in rows] == [
+        (p, m) for p in ("history", "seeds") for m in ("popularity", "item_knn", "rp3beta", "ease")
+    ]
     for r in rows:
-        assert 0.0 <= r.recall <= 1.0 and 0.0 <= r.ndcg <= 1.0 and r.k == 20
-        assert r.items == 500 and r.users > 3000
-    ease, knn, pop = by_model["ease"], by_model["item_knn"], by_model["popularity"]
-    assert ease.recall > knn.recall > pop.recall
-    assert by_model["ease (served)"].recall > knn.recall
+        assert 0.0 <= r.recall <= 1.0 and 0.0 <= r.ndcg <= 1.0 and 0.0 <= r.val_recall <= 1.0
+        assert r.k == 20 and r.items == 500 and r.users > 1000
+    by = {(r.protocol, r.model): r for r in rows}
+    for protocol in ("history", "seeds"):
+        chosen = [r for r in rows if r.protocol == protocol and r.chosen]
+        # The winner is the best on validation, whatever test says.
+        assert len(chosen) == 1
+        assert chosen[0].val_recall == max(r.val_recall for r in rows if r.protocol == protocol)
+        assert (
+            min(by[(protocol, m)].recall for m in ("item_knn", "rp3beta", "ease"))
+            > by[(protocol, "popularity")].recall
+        )
+    seeds = by[("seeds", "rp3beta")]
+    assert set(seeds.by_seeds) == set(seeds.val_by_seeds) == {1, 3, 5}
+    assert seeds.recall == pytest.approx(np.mean(list(seeds.by_seeds.values())))
+    assert seeds.by_seeds[5] > seeds.by_seeds[1]  # more seeds, better picks
+    # Each protocol keeps its own best setting: seeds favour the larger EASE lambda here.
+    assert by[("history", "ease")].params["l2"] == 100 and by[("seeds", "ease")].params["l2"] == 1000
+    config = chosen_config(rows)
+    assert config.seeds.algorithm == next(r.model for r in rows if r.protocol == "seeds" and r.chosen)
+    assert config.history.algorithm == next(r.model for r in rows if r.protocol == "history" and r.chosen)
     table = render_cf_table(rows)
-    assert "Recall@20" in table and "ease (served)" in table
+    assert "test R@20" in table and "seeds" in table and "*" in table
+
+
+@pytest.mark.slow
+def test_content_blend_is_tried_on_validation_when_the_catalog_is_given(goodbooks_mini_catalog) -> None:
+    import pyarrow.parquet as pq
+
+    ratings = pq.read_table(goodbooks_mini_catalog.ratings)
+    catalog = pq.read_table(goodbooks_mini_catalog.catalog)
+    candidates = default_candidates(
+        ease_grid=((1000.0, 0.0),), knn_grid=((20, 10.0),), rp3_grid=((20, 0.5, 0.2),), min_rating_grid=(0,)
+    )
+    plain = evaluate_cf(ratings, candidates=candidates, progress=False)
+    mixed = evaluate_cf(
+        ratings, candidates=candidates, catalog=catalog, content_grid=(1.0, 3.0), progress=False
+    )
+    best = {
+        name: max(r.val_recall for r in rows if r.protocol == "seeds")
+        for name, rows in (("plain", plain), ("mixed", mixed))
+    }
+    # Same splits, more candidates: the blend can only match or beat the plain models on validation.
+    assert best["mixed"] >= best["plain"]
+    blended = [r for r in mixed if r.protocol == "seeds" and "content_weight" in r.params]
+    for row in blended:
+        assert row.params["content_weight"] in (1.0, 3.0) and row.model in ("item_knn", "rp3beta", "ease")
+    winner = next(r for r in mixed if r.protocol == "seeds" and r.chosen)
+    assert chosen_config(mixed).seeds.content_weight == winner.params.get("content_weight", 0.0)
 
 
 def test_goodbooks_ratings_reports_a_missing_file(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="ratings file not found"):
         goodbooks_ratings(tmp_path / "ratings.csv")
+
+
+def test_vibeshelf_eval_table_shows_both_protocols_validation_and_test() -> None:
+    from rich.console import Console
+
+    from vibeshelf.retrieval.cf_eval import CFEvalRow
+    from vibeshelf.retrieval.evaluation import cf_table
+
+    def row(
+        protocol: str, model: str, val: float, test: float, chosen: bool, by: dict[int, float]
+    ) -> CFEvalRow:
+        return CFEvalRow(
+            protocol=protocol,
+            model=model,
+            params={"l2": 50.0},
+            k=20,
+            val_recall=val,
+            recall=test,
+            ndcg=0.3,
+            by_seeds=by,
+            val_by_seeds=by,
+            fit_seconds=1.0,
+            items=9934,
+            users=1000,
+            chosen=chosen,
+        )
+
+    rows = [
+        row("history", "ease", 0.2385, 0.3063, True, {}),
+        row("seeds", "rp3beta", 0.0829, 0.0870, True, {1: 0.07, 3: 0.09, 5: 0.1}),
+        row("seeds", "ease", 0.0758, 0.0813, False, {1: 0.06, 3: 0.08, 5: 0.09}),
+    ]
+    console = Console(width=200, record=True)
+    console.print(cf_table(rows, 455_867))
+    text = console.export_text()
+    assert "455,867 ratings" in text and "val R@20" in text and "test R@20" in text
+    assert "ease *" in text and "rp3beta *" in text and "0.3063" in text and "0.070/0.090/0.100" in text

@@ -1,8 +1,12 @@
-"""fit_cf -> saved model -> ReadersAlsoLiked: round trip, cold seeds, avoid ids, co-reader counts."""
+"""fit_cf -> saved model -> ReadersAlsoLiked: round trip, cold seeds, avoid ids, co-reader counts, the
+seeds and history models, reloading a swapped-in model, and `vibeshelf fit-cf`."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -12,10 +16,10 @@ import pytest
 from vibeshelf.ingest.catalog import IMPLICIT_SCHEMA, RATINGS_SCHEMA
 from vibeshelf.ingest.cf_fit import fit_cf
 from vibeshelf.layout import Layout
-from vibeshelf.retrieval.cf_config import CFConfig
+from vibeshelf.retrieval.cf_config import CFConfig, CFModelSpec
 from vibeshelf.retrieval.cf_models import CFDataError
 from vibeshelf.retrieval.cf_store import CFModelMissing
-from vibeshelf.retrieval.readers_also_liked import ReadersAlsoLiked
+from vibeshelf.retrieval.readers_also_liked import ReadersAlsoLiked, ReloadingReadersAlsoLiked
 
 # Tiny world: fantasy readers f0-f5 and crime readers c0-c3 never share a liked book.
 FANTASY = ["t:hobbit", "t:earthsea", "t:narnia"]
@@ -38,7 +42,11 @@ def write_ratings(layout: Layout, rows: list[tuple[str, str, int]]) -> None:
     pq.write_table(table, layout.ratings)
 
 
-CONFIG = CFConfig(min_item_ratings=2, l2=1.0, neighbours=10)
+CONFIG = CFConfig(
+    min_item_ratings=2,
+    seeds=CFModelSpec(algorithm="rp3beta", params={"neighbours": 10}),
+    history=CFModelSpec(algorithm="ease", params={"l2": 1.0}, min_rating=0),
+)
 
 
 @pytest.fixture
@@ -48,10 +56,10 @@ def layout(tmp_path: Path) -> Layout:
     return layout
 
 
-@pytest.mark.parametrize("algorithm", ["ease", "item_knn"])
+@pytest.mark.parametrize("algorithm", ["ease", "item_knn", "rp3beta"])
 def test_round_trip_recommends_the_seeds_reader_group(layout: Layout, algorithm: str) -> None:
     report = fit_cf(layout, algorithm=algorithm, config=CONFIG, progress=False)
-    assert report.algorithm == algorithm and report.path == str(layout.cf)
+    assert report.algorithm == report.history_algorithm == algorithm and report.path == str(layout.cf)
     assert report.ratings == len(tiny_ratings()) and report.users == 10
     assert report.books_rated == 6 and report.items == 5 and report.cold_books == 1
     meta = json.loads((layout.cf / "meta.json").read_text())
@@ -88,7 +96,7 @@ def test_cold_seeds_are_reported_not_guessed(layout: Layout) -> None:
     assert [h.book_id for h in result.hits] == ["t:marlowe"]
     all_cold = cf.recommend(["t:once", "t:nope"])
     assert all_cold.hits == [] and all_cold.warm_seeds == [] and all_cold.cold_seeds == ["t:once", "t:nope"]
-    assert all_cold.method == "ease"
+    assert all_cold.method == "rp3beta"  # the seeds model answered (with nothing)
 
 
 def test_avoid_ids_and_seeds_are_never_returned(layout: Layout) -> None:
@@ -116,7 +124,7 @@ def test_implicit_interactions_feed_ease_but_not_co_readers(layout: Layout) -> N
         schema=IMPLICIT_SCHEMA,
     )
     pq.write_table(implicit, layout.implicit)
-    report = fit_cf(layout, config=CONFIG, progress=False)
+    report = fit_cf(layout, algorithm="ease", config=CONFIG, progress=False)  # min_rating 0: implicit too
     assert report.implicit == 16 and report.users == 18
     cf = ReadersAlsoLiked.load(layout)
     hits = {h.book_id: h for h in cf.recommend(["t:marlowe"]).hits}
@@ -140,6 +148,11 @@ def test_missing_or_bad_inputs_give_clear_errors(tmp_path: Path) -> None:
         fit_cf(layout, progress=False)
     with pytest.raises(CFModelMissing, match=r"no CF model at .*vibeshelf fit-cf"):
         ReadersAlsoLiked.load(layout)
+
+    (layout.home / "cf").mkdir()
+    with pytest.raises(CFModelMissing, match=r"no CF model at .*vibeshelf fit-cf"):
+        ReadersAlsoLiked.load(layout)  # a folder without meta.json is no model
+    (layout.home / "cf").rmdir()
 
     write_ratings(layout, [("u1", "t:a", 5), ("u2", "t:a", 6)])
     with pytest.raises(CFDataError, match=r"ratings.parquet row 1: rating=6 is outside 1..5"):
@@ -183,8 +196,124 @@ def test_fit_on_goodbooks_mini_ratings(shared_data: Path, tmp_path: Path) -> Non
     layout = Layout(tmp_path / "mini").ensure()
     pq.write_table(goodbooks_ratings(shared_data / "goodbooks-mini" / "ratings.csv"), layout.ratings)
     report = fit_cf(layout, progress=False)
-    assert report.algorithm == "ease" and report.items == 500 and report.ratings == 161_410
+    defaults = CFConfig()
+    assert (report.algorithm, report.history_algorithm) == (
+        defaults.seeds.algorithm,
+        defaults.history.algorithm,
+    )
+    assert report.items == 500 and report.cold_books == 0 and report.ratings == 161_410
     cf = ReadersAlsoLiked.load(layout)
     hits = cf.recommend(["goodbooks:1"], k=10).hits  # The Hunger Games
     assert len(hits) == 10 and all(h.co_readers > 0 for h in hits)
     assert "goodbooks:17" in [h.book_id for h in hits[:3]]  # Catching Fire, its sequel
+    # Whole history: the trilogy's first two books read -> Mockingjay (goodbooks:20) near the top.
+    history = cf.recommend_history(["goodbooks:1", "goodbooks:17"], k=10).hits
+    assert "goodbooks:20" in [h.book_id for h in history[:3]]
+
+
+def test_auto_serves_a_seeds_model_and_a_history_model(layout: Layout) -> None:
+    report = fit_cf(layout, config=CONFIG, progress=False)
+    assert (report.algorithm, report.history_algorithm) == ("rp3beta", "ease")
+    assert report.history_params == {"l2": 1.0, "dropout": 0.0}
+    meta = json.loads((layout.cf / "meta.json").read_text())
+    assert meta["algorithm"] == "rp3beta" and meta["history_algorithm"] == "ease"
+
+    cf = ReadersAlsoLiked.load(layout)
+    seeds = cf.recommend(["t:hobbit"])
+    history = cf.recommend_history(["t:hobbit"])
+    assert seeds.method == "rp3beta" and history.method == "ease"
+    assert [h.book_id for h in seeds.hits] == [h.book_id for h in history.hits] == ["t:earthsea", "t:narnia"]
+    # Different tables, so different weights: RP3beta rows sum to 1, EASE's do not.
+    assert sum(h.score for h in seeds.hits) == pytest.approx(1.0, abs=1e-5)
+    assert [h.score for h in seeds.hits] != [h.score for h in history.hits]
+    # A whole history never comes back, nor does what the reader read and disliked (avoid_ids).
+    picks = cf.recommend_history(["t:hobbit", "t:earthsea"], avoid_ids=["t:narnia"]).hits
+    assert picks == []
+    picks = cf.recommend_history(["t:poirot", "t:once"]).hits
+    assert [h.book_id for h in picks] == ["t:marlowe"]
+
+
+def test_ease_over_the_memory_budget_leaves_histories_to_the_seeds_model(layout: Layout) -> None:
+    small = CONFIG.model_copy(update={"ease_max_bytes": 8 * 4 * 4})  # room for 4 books; there are 5
+    report = fit_cf(layout, config=small, progress=False)
+    assert report.items == 5  # no book is dropped to make EASE fit
+    assert (report.algorithm, report.history_algorithm) == ("rp3beta", "rp3beta")
+    with pytest.raises(
+        CFDataError, match=r"EASE over 5 books needs 0.0 MiB, over the 0.0 MiB budget .*; fit rp3beta"
+    ):
+        fit_cf(layout, algorithm="ease", config=small, progress=False)
+    assert ReadersAlsoLiked.load(layout).meta.history_algorithm == "rp3beta"  # the old model stays
+
+
+def test_running_server_handle_picks_up_a_refit_without_restart(layout: Layout) -> None:
+    handle = ReloadingReadersAlsoLiked.load(layout)
+    # No model yet: every seed is cold (content similarity answers), nothing fails.
+    assert handle.current() is None and len(handle) == 0 and not handle.knows("t:hobbit")
+    assert handle.recommend(["t:hobbit"]).cold_seeds == ["t:hobbit"]
+
+    fit_cf(layout, algorithm="item_knn", config=CONFIG, progress=False)
+    assert handle.method == "item_knn" and handle.knows("t:hobbit")
+    first = handle.current()
+    assert handle.current() is first  # unchanged model: not reloaded
+
+    rows = [*tiny_ratings(), *[(f"n{u}", b, 5) for u in range(3) for b in ("t:new", "t:hobbit")]]
+    write_ratings(layout, rows)
+    fit_cf(layout, algorithm="ease", config=CONFIG, progress=False)
+    assert handle.method == "ease" and handle.current() is not first
+    assert handle.knows("t:new") and "t:new" in [h.book_id for h in handle.recommend(["t:hobbit"]).hits]
+    assert handle.meta.items == 6
+
+    # A damaged swap-in keeps the last good model serving.
+    good = handle.current()
+    meta = layout.cf / "meta.json"
+    meta.write_text("{not json")
+    assert handle.current() is good and handle.method == "ease"
+
+
+def _cli(args: list[str], home: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "vibeshelf.cli", *args],
+        env={**os.environ, "VIBESHELF_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=home.parent,
+    )
+
+
+def test_fit_cf_command_refits_the_model_alone(layout: Layout) -> None:
+    done = _cli(["fit-cf"], layout.home)
+    assert done.returncode == 0, done.stderr
+    assert "done" in done.stderr and "rated books too sparse" in done.stderr
+    cf = ReadersAlsoLiked.load(layout)
+    assert cf.meta.items == 5 and cf.meta.algorithm == CFConfig().seeds.algorithm
+    assert sorted(p.name for p in layout.home.iterdir()) == ["cf", "ratings.parquet"]  # no temp left
+
+    done = _cli(["fit-cf", "--algorithm", "item_knn"], layout.home)
+    assert done.returncode == 0 and ReadersAlsoLiked.load(layout).method == "item_knn"
+
+
+def test_fit_cf_command_errors_are_one_line_naming_the_file(layout: Layout, tmp_path: Path) -> None:
+    done = _cli(["fit-cf"], tmp_path / "nowhere")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "no index folder" in done.stderr and "vibeshelf ingest" in done.stderr
+
+    write_ratings(layout, [("u1", "t:a", 5), ("u2", "t:a", 9)])
+    done = _cli(["fit-cf"], layout.home)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "ratings.parquet row 1: rating=9 is outside 1..5" in lines[0]
+
+    layout.ratings.unlink()
+    done = _cli(["fit-cf"], layout.home)
+    assert done.returncode == 2 and "ratings.parquet not found" in done.stderr
+
+
+def test_one_model_for_both_protocols_is_written_once(layout: Layout) -> None:
+    fit_cf(layout, algorithm="item_knn", config=CONFIG, progress=False)
+    import numpy as np
+
+    assert len(np.load(layout.cf / "history_indptr.npy")) == 0  # not a second copy on disk
+    cf = ReadersAlsoLiked.load(layout)
+    assert cf.recommend_history(["t:hobbit"]).hits == cf.recommend(["t:hobbit"]).hits
+    assert cf.meta.history_algorithm == "item_knn"

@@ -15,6 +15,7 @@ from vibeshelf.retrieval.cf_models import (
     ItemKNN,
     NeighbourTable,
     Popularity,
+    RP3beta,
     encode_ratings,
     make_model,
     select_items,
@@ -51,7 +52,11 @@ def ranking(scores: np.ndarray, exclude: set[int]) -> list[int]:
     return [int(i) for i in np.argsort(-scores, kind="stable") if int(i) not in exclude]
 
 
-@pytest.mark.parametrize("model", [ItemKNN(neighbours=3, shrink=0.0), EASE(l2=1.0)], ids=["knn", "ease"])
+@pytest.mark.parametrize(
+    "model",
+    [ItemKNN(neighbours=3, shrink=0.0), EASE(l2=1.0), RP3beta(neighbours=3, beta=0.5)],
+    ids=["knn", "ease", "rp3beta"],
+)
 def test_neighbour_models_recommend_within_the_seeds_reader_group(model) -> None:
     inter = two_groups()
     model.fit(inter)
@@ -80,12 +85,15 @@ def test_popularity_ignores_the_seed() -> None:
     assert scores.tolist() == [12, 12, 12, 4, 8, 8, 8]
 
 
-def test_ease_matches_the_closed_form() -> None:
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+def test_ease_matches_the_closed_form(dropout: float) -> None:
     rng = np.random.default_rng(3)
     matrix = sp.csr_matrix((rng.random((60, 25)) < 0.3).astype(np.float32))
     inter = interactions(matrix)
-    model = EASE(l2=7.0).fit(inter)
-    gram = (matrix.T @ matrix).toarray().astype(np.float64) + 7.0 * np.eye(25)
+    model = EASE(l2=7.0, dropout=dropout).fit(inter)
+    gram = (matrix.T @ matrix).toarray().astype(np.float64)
+    # EDLAE: the penalty grows with each book's own count when dropout > 0.
+    gram += np.diag(7.0 + dropout / (1 - dropout) * np.diag(gram))
     p = np.linalg.inv(gram)
     expected = -p / np.diag(p)[None, :]
     np.fill_diagonal(expected, 0.0)
@@ -111,6 +119,47 @@ def test_item_knn_is_shrunk_cosine_with_top_neighbours(shrink: float) -> None:
         assert np.allclose(weights[row, kept], cosine[row, kept], atol=1e-5)
         # Nothing left out beats what was kept.
         assert np.sort(cosine[row])[::-1][3] <= weights[row, kept].min() + 1e-6
+
+
+@pytest.mark.parametrize(("alpha", "beta"), [(1.0, 0.0), (1.0, 0.6), (0.5, 0.3)])
+def test_rp3beta_is_the_damped_three_step_walk(alpha: float, beta: float) -> None:
+    rng = np.random.default_rng(6)
+    dense = (rng.random((70, 20)) < 0.3).astype(np.float32)
+    dense[:, 19] = 0.0  # a book nobody read: an empty row, no division by zero
+    model = RP3beta(neighbours=5, alpha=alpha, beta=beta, block_items=6).fit(
+        interactions(sp.csr_matrix(dense))
+    )
+    per_user, per_item = dense.sum(axis=1), dense.sum(axis=0)
+    p_ui = np.divide(dense, per_user[:, None], out=np.zeros_like(dense), where=per_user[:, None] > 0) ** alpha
+    p_iu = np.divide(dense.T, per_item[:, None], out=np.zeros_like(dense.T), where=per_item[:, None] > 0)
+    walk = (p_iu**alpha) @ p_ui
+    walk = walk / np.where(per_item > 0, per_item, 1.0)[None, :] ** beta
+    np.fill_diagonal(walk, 0.0)
+    weights = model.weights.toarray()
+    assert (np.diff(model.weights.indptr) <= 5).all() and not weights[19].any()
+    for row in range(19):
+        kept = np.flatnonzero(weights[row])
+        # The kept entries are the row's 5 strongest, rescaled to sum to 1 (each seed has the same say).
+        assert set(kept) == set(np.argsort(-walk[row], kind="stable")[:5])
+        assert np.allclose(weights[row, kept], walk[row, kept] / walk[row, kept].sum(), atol=1e-5)
+    assert np.allclose(model.score([0, 3]), weights[0] + weights[3], atol=1e-6)
+    assert make_model("rp3beta", neighbours=5, beta=0.2).params() == {
+        "neighbours": 5,
+        "alpha": 1.0,
+        "beta": 0.2,
+    }
+
+
+def test_rp3beta_popularity_damping_lifts_the_niche_co_read() -> None:
+    # Everyone read book 0 and book 1 (a bestseller); readers 0-4 also read the niche book 2 with seed 3.
+    rows = [(u, 0) for u in range(40)] + [(u, 1) for u in range(40)] + [(u, 2) for u in range(5)]
+    rows += [(u, 3) for u in range(5)]
+    users, items = zip(*rows, strict=True)
+    matrix = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (users, items)), shape=(40, 4))
+    plain = RP3beta(neighbours=3, beta=0.0).fit(interactions(matrix)).score([3])
+    damped = RP3beta(neighbours=3, beta=0.8).fit(interactions(matrix)).score([3])
+    assert plain[2] == pytest.approx(plain[0])  # undamped: the niche book only ties the bestsellers
+    assert damped[2] > damped[0] and damped[2] > damped[1]
 
 
 def test_served_table_keeps_the_strongest_weights_with_their_sign() -> None:
@@ -193,3 +242,24 @@ def test_select_items_applies_the_minimum_and_keeps_the_most_rated() -> None:
     liked = Interactions.build(codes, items=select_items(codes), min_rating=4)
     assert liked.matrix.sum() == 5 + 3 + 1  # the 2-star ratings of c are not interactions here
     assert liked.item_ids.tolist() == ids[liked.items].tolist()
+
+
+def test_with_tail_keeps_the_head_order_and_adds_weaker_co_reads() -> None:
+    from vibeshelf.retrieval.cf_models import with_tail
+
+    rng = np.random.default_rng(8)
+    matrix = sp.csr_matrix((rng.random((120, 40)) < 0.2).astype(np.float32))
+    head = RP3beta(neighbours=3).fit(interactions(matrix)).neighbours_table()
+    deep = RP3beta(neighbours=15).fit(interactions(matrix)).neighbours_table()
+    served = with_tail(head, deep).toarray()
+    h, d = head.toarray(), deep.toarray()
+    for row in range(40):
+        kept = np.flatnonzero(h[row])
+        assert np.allclose(served[row, kept], h[row, kept])  # the head is untouched
+        tail = np.setdiff1d(np.flatnonzero(d[row]), kept)
+        assert set(np.flatnonzero(served[row])) == set(kept) | set(tail)
+        if tail.size:
+            # Every added book weighs less than every kept one, in the deep model's order.
+            assert served[row, tail].max() == pytest.approx(0.5 * h[row, kept].min(), rel=1e-5)
+            order = tail[np.argsort(-d[row, tail], kind="stable")]
+            assert (np.diff(served[row, order]) <= 1e-9).all()

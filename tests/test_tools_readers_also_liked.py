@@ -237,7 +237,9 @@ async def test_co_read_books_that_share_the_seeds_shelves_come_first(registry, m
     specific shelf with the seed ("thriller", "dystopian", not "fiction") are shown first."""
     from vibeshelf.retrieval.genre_shelves import specific_genres
 
-    seed = HUNGER_GAMES
+    # The Shining: half of its plain top 6 shares none of its shelves. (Most seeds no longer show the
+    # problem: the served model damps the most read books and blends in shelf similarity itself.)
+    seed = "goodbooks:72"
     wanted = set(specific_genres(mini_services.search.rows([seed])[seed]["genres"]))
     pool = mini_services.cf.recommend([seed], [seed], 6 * 3 * 4).hits
     genres = {

@@ -95,7 +95,9 @@ def readers_also_liked(ctx: ToolContext[Services], args: ReadersAlsoLikedArgs) -
     cold = [c for c in cold if c in seeds]
     items: list[tuple[str, MatchEvidence]] = []
     for rank, hit in enumerate(cf_hits, start=1):
-        reason = f"{hit.co_readers} readers who liked the seed books rated it highly"
+        # The seeds model blends content similarity into its co-read neighbours: a book no seed reader
+        # liked is there for its author, series or shelves, and says so.
+        co_read = hit.co_readers > 0
         items.append(
             (
                 hit.book_id,
@@ -103,8 +105,10 @@ def readers_also_liked(ctx: ToolContext[Services], args: ReadersAlsoLikedArgs) -
                     co_readers=int(hit.co_readers),
                     fused_rank=rank,
                     score=round(float(hit.score), 4),
-                    method="collaborative",
-                    reason=reason,
+                    method="collaborative" if co_read else "content",
+                    reason=f"{hit.co_readers} readers who liked the seed books rated it highly"
+                    if co_read
+                    else "same author, series or shelves as the seed books",
                 ),
             )
         )

@@ -107,7 +107,8 @@ def ingest(
             console.rule("[bold]3/3 readers-also-liked model")
             cf = fit_cf(layout)
             console.print(
-                f"{cf.algorithm} over {cf.items:,} books x {cf.users:,} readers "
+                f"{cf.algorithm} (seeds) / {cf.history_algorithm} (histories) over {cf.items:,} books x "
+                f"{cf.users:,} readers "
                 f"({cf.ratings:,} ratings) fitted in {cf.fit_seconds:.1f}s; "
                 f"{cf.cold_books:,} rated books too sparse for CF -> content fallback"
             )
@@ -120,6 +121,117 @@ def ingest(
         f"[bold green]done[/] in {time.perf_counter() - started:.1f}s -> {layout.home} "
         f"(report: {layout.ingest_report})"
     )
+
+
+@main.command(name="fit-cf")
+@click.option(
+    "--algorithm",
+    type=click.Choice(["auto", "popularity", "item_knn", "rp3beta", "ease"]),
+    default="auto",
+    show_default=True,
+    help="auto: the validation winners (one model for a few seed books, one for whole histories); "
+    "a named algorithm serves both.",
+)
+@click.option("--out", type=click.Path(path_type=Path), help="Index folder (default: VIBESHELF_HOME).")
+def fit_cf_command(algorithm: str, out: Path | None) -> None:
+    """Refit the readers-also-liked model alone from the catalog's ratings (no re-ingest).
+
+    The new model is written beside the old one and swapped in by rename; a running server picks it up
+    on its next request. Interrupting leaves the previous model in place; rerun to finish.
+    """
+    from vibeshelf.ingest.cf_fit import fit_cf
+    from vibeshelf.retrieval.cf_models import CFDataError
+
+    layout = _layout(get_settings(), out)
+    if not layout.home.is_dir():
+        _fail(f"no index folder at {layout.home}: run `vibeshelf ingest` first, or set VIBESHELF_HOME")
+    try:
+        cf = fit_cf(layout, algorithm=algorithm)  # type: ignore[arg-type]
+    except (FileNotFoundError, CFDataError) as err:
+        _fail(str(err))
+    except KeyboardInterrupt:
+        _fail(
+            "interrupted; the previous model is still in place. Rerun `vibeshelf fit-cf` to refit.", code=130
+        )
+    history = (
+        ""
+        if cf.history_algorithm == cf.algorithm and cf.history_params == cf.params
+        else (f", whole histories {cf.history_algorithm}")
+    )
+    # One unwrapped line (rich would wrap it at the terminal width).
+    click.echo(
+        f"{click.style('done', fg='green', bold=True)}: seeds {cf.algorithm}{history} over {cf.items:,} books "
+        f"x {cf.users:,} readers ({cf.ratings:,} ratings) fitted in {cf.fit_seconds:.1f}s -> {cf.path}; "
+        f"{cf.cold_books:,} rated books too sparse for CF -> content fallback",
+        err=True,
+    )
+
+
+@main.command(name="library")
+@click.argument("export", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "-k", "--limit", type=click.IntRange(1, 100), default=10, show_default=True, help="Picks to show."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def library_command(export: Path, limit: int, as_json: bool) -> None:
+    """Match a Goodreads or StoryGraph CSV EXPORT to the catalog and show what to read next.
+
+    Books are matched by ISBN, then title + author; unmatched rows are listed. The books rated 4+ are the
+    history for the whole-history model; every book read (or rated) is left out of the picks.
+    """
+    import pyarrow.parquet as pq
+
+    from vibeshelf.retrieval.cf_store import CFModelMissing
+    from vibeshelf.retrieval.library_import import LibraryFormatError, LibraryMatcher, import_library
+    from vibeshelf.retrieval.readers_also_liked import ReadersAlsoLiked
+
+    layout = _layout(get_settings())
+    if not layout.catalog.is_file():
+        _fail(f"no catalog at {layout.catalog}: run `vibeshelf ingest` first, or set VIBESHELF_HOME")
+    try:
+        data = export.read_bytes()
+    except OSError as err:
+        _fail(f"{export}: cannot read ({err.strerror or err})")
+    catalog = pq.read_table(layout.catalog)
+    try:
+        library = import_library(data, LibraryMatcher.from_table(catalog))
+    except LibraryFormatError as err:
+        _fail(f"{export}: {err}")
+    history, read = library.history_ids(), library.read_ids()
+    picks = []
+    if history:
+        try:
+            cf = ReadersAlsoLiked.load(layout)
+        except CFModelMissing as err:
+            _fail(str(err))
+        picks = cf.recommend_history(history, avoid_ids=read, k=limit).hits
+    titles = dict(zip(catalog["id"].to_pylist(), catalog["title"].to_pylist(), strict=True))
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "format": library.format,
+                    "matched": len(library.matched),
+                    "unmatched": [u.model_dump() for u in library.unmatched],
+                    "history": history,
+                    "picks": [{**h.model_dump(), "title": titles.get(h.book_id)} for h in picks],
+                },
+                indent=2,
+            )
+        )
+        return
+    click.echo(
+        f"{library.format} export: {len(library.matched)} books matched, {len(library.unmatched)} not in the "
+        f"catalog; history = {len(history)} books rated 4+"
+    )
+    for row in library.unmatched:
+        click.echo(
+            f"  unmatched row {row.row}: {row.title!r} by {', '.join(row.authors) or '?'} ({row.reason})"
+        )
+    for n, hit in enumerate(picks, start=1):
+        click.echo(f"{n:>3}. {titles.get(hit.book_id, hit.book_id)}  ({hit.co_readers} co-readers)")
+    if not picks:
+        click.echo("no picks: no matched book rated 4+ (or read) that the model knows")
 
 
 @main.command()
@@ -232,7 +344,11 @@ def mcp_command() -> None:
     "on it), then the held-out eval/test_queries.jsonl.",
 )
 @click.option("--no-cf", is_flag=True, help="Skip the collaborative-filtering table.")
-@click.option("--no-tune", is_flag=True, help="CF: use the configured hyper-parameters, do not tune them.")
+@click.option(
+    "--no-tune",
+    is_flag=True,
+    help="CF: measure the configured models only (the full validation grid takes ~15 min on goodbooks).",
+)
 @click.option("--grid", is_flag=True, help="Also grid-search the fusion and rerank weights (slow).")
 @click.option(
     "--dialogs",
@@ -304,7 +420,14 @@ def eval_command(
     from vibeshelf.retrieval.cf_eval import evaluate_cf
 
     ratings = pq.read_table(layout.ratings)
-    out.print(ev.cf_table(evaluate_cf(ratings, tune=not no_tune), ratings.num_rows))
+    # The catalog's authors, series and shelves let the seeds model try a blend with content similarity.
+    catalog = (
+        pq.read_table(layout.catalog, columns=["id", "authors", "series", "genres"])
+        if layout.catalog.is_file()
+        else None
+    )
+    rows = evaluate_cf(ratings, tune=not no_tune, catalog=catalog)
+    out.print(ev.cf_table(rows, ratings.num_rows))
 
 
 def _eval_dialogs(dialog_set: Path | None, model: str | None, show_failures: bool) -> None:
