@@ -39,6 +39,7 @@ from vibeshelf.agent.llm import PLANNER_MODEL, LLMClient, ModelRouter, ProviderE
 from vibeshelf.agent.prompt import fence_data, render, unfence_data
 from vibeshelf.agent.reading.reader import MessageReader, catalog_reader
 from vibeshelf.agent.session_state import SessionState, ShownBook
+from vibeshelf.agent.text_calls import TextCallGate, parse_text_calls, strip_text_calls
 from vibeshelf.settings import Settings
 from vibeshelf.tools.models import BookCard, FindBookResult, GetBookResult, ToolError
 from vibeshelf.tools.tool import ToolContext, ToolResult
@@ -93,43 +94,55 @@ class ToolCallAccumulator:
     """Rebuilds tool calls from streamed fragments: same ``index`` -> same call, arguments concatenated.
 
     A provider that omits ``index`` is handled too: a fragment with a new id starts a call, one
-    without an id continues the latest.
+    without an id continues the latest. So is one that sends every call at index 0, each whole with
+    its own id (Ollama, some Gemini proxies): a new id at a used index starts a new call.
     """
 
     def __init__(self) -> None:
-        self._calls: dict[int, dict[str, Any]] = {}
-        self._last: int | None = None
+        # Keyed (provider index, n-th call sent at that index), so calls come out in index order.
+        self._calls: dict[tuple[int, int], dict[str, Any]] = {}
+        self._slot: dict[int, tuple[int, int]] = {}  # the provider's index -> the latest call sent at it
+        self._last: tuple[int, int] | None = None
 
     def __bool__(self) -> bool:
         return bool(self._calls)
 
+    def _next_free(self) -> tuple[int, int]:
+        return (max((k[0] for k in self._calls), default=-1) + 1, 0)
+
     def add(self, deltas: Iterable[ToolCallDelta]) -> None:
         for d in deltas:
-            index = d.index
-            if index is None:
-                known = {c["id"]: i for i, c in self._calls.items() if c["id"]}
+            key = self._slot.get(d.index) if d.index is not None else None
+            if d.index is not None:
+                if key is None:
+                    key = (d.index, 0)
+                elif d.id and self._calls[key]["id"] not in (None, d.id):
+                    key = (d.index, key[1] + 1)
+                self._slot[d.index] = key
+            else:
+                known = {c["id"]: k for k, c in self._calls.items() if c["id"]}
                 if d.id and d.id in known:
-                    index = known[d.id]
+                    key = known[d.id]
                 elif d.id or self._last is None:
-                    index = max(self._calls, default=-1) + 1
+                    key = self._next_free()
                 else:
-                    index = self._last
-            call = self._calls.setdefault(index, {"id": None, "name": "", "arguments": ""})
+                    key = self._last
+            call = self._calls.setdefault(key, {"id": None, "name": "", "arguments": ""})
             if d.id and not call["id"]:
                 call["id"] = d.id
             if d.name and d.name != call["name"]:
                 call["name"] += d.name  # a name is normally sent once; some providers split it
             call["arguments"] += d.arguments
-            self._last = index
+            self._last = key
 
     def calls(self, turn: int) -> list[ToolCall]:
         out = []
-        for index in sorted(self._calls):
-            call = self._calls[index]
+        for n, key in enumerate(sorted(self._calls)):
+            call = self._calls[key]
             if not call["name"]:
                 log.warning("dropping a streamed tool call without a name: %s", call)
                 continue
-            out.append(ToolCall(call["id"] or f"call_{turn}_{index}", call["name"], call["arguments"]))
+            out.append(ToolCall(call["id"] or f"call_{turn}_{n}", call["name"], call["arguments"]))
         return out
 
 
@@ -536,14 +549,17 @@ class Agent:
         """Stream one completion: yields grounded TextEvents as lines complete, then the outcome."""
         loop = asyncio.get_running_loop()
         calls = ToolCallAccumulator()
+        gate = TextCallGate()  # tool calls written as text never reach the reader
         stream = StreamingGrounder(grounder)
         raw: list[str] = []
         streamed = False
+        finished = False  # a finish_reason arrived: the stream was not cut short
         pending_break = separate  # a paragraph break before text that follows earlier text
         step_usage: Usage | None = None
         agen = self.llm.stream(model, convo, tools)
         # Timed from here: the client's one-off set-up (importing litellm) is not the provider's delay.
         deadline = loop.time() + self.settings.stream_deadline_s
+        first = True
         try:
             while True:
                 remaining = deadline - loop.time()
@@ -551,22 +567,36 @@ class Agent:
                     raise ProviderError(
                         model, "timeout", f"no complete answer within {self.settings.stream_deadline_s}s"
                     )
-                wait = min(self.settings.llm_timeout_s, remaining)
+                limit = self.settings.first_token_timeout_s if first else self.settings.llm_timeout_s
+                wait = min(limit, remaining)
                 try:
                     delta = await asyncio.wait_for(anext(agen), timeout=wait)
                 except StopAsyncIteration:
                     break
                 except TimeoutError:
-                    raise ProviderError(model, "timeout", f"no data for {wait:.1f}s") from None
+                    what = "no first token" if first else "no data"
+                    raise ProviderError(model, "timeout", f"{what} for {wait:.1f}s") from None
+                first = False
                 if delta.usage is not None:
                     step_usage = delta.usage
+                finished = finished or bool(delta.finish_reason)
                 calls.add(delta.tool_calls)
                 if delta.text:
                     raw.append(delta.text)
-                    safe = stream.feed(delta.text)
+                    safe = stream.feed(gate.feed(delta.text))
                     if safe:
                         yield TextEvent(delta=("\n\n" if pending_break else "") + safe)
                         pending_break, streamed = False, True
+            text_calls = parse_text_calls(gate.held) if gate.holding and not calls else None
+            if text_calls is not None and text_calls.looked_like_call and not text_calls.calls:
+                raise ProviderError(
+                    model, "bad_response", "the reply looked like a tool call but could not be read"
+                )
+            said = "".join(raw).strip()
+            if not calls and not said:
+                raise ProviderError(model, "empty_response", "the model sent no text and no tool call")
+            if not finished:
+                raise ProviderError(model, "truncated", "the stream ended before the model finished")
         except ProviderError as exc:
             yield ProviderFailed(model, exc, streamed)
             return
@@ -577,11 +607,23 @@ class Agent:
             usage.prompt_tokens += step_usage.prompt_tokens
             usage.completion_tokens += step_usage.completion_tokens
             usage.total_tokens += step_usage.total_tokens
-        tail = stream.flush()
+        if text_calls is not None and text_calls.calls:
+            for index, (name, arguments) in enumerate(text_calls.calls):
+                calls.add([ToolCallDelta(index=index, name=name, arguments=arguments)])
+            # What the model said around the calls goes through the grounder like any text.
+            tail = stream.feed(gate.flush()) + stream.flush()
+            prose = text_calls.prose
+            if prose:
+                tail = (tail + "\n" if tail else "") + grounder.ground(prose)
+            raw = [strip_text_calls("".join(raw))]
+        else:
+            # Held text that was no call after all (a code block, a JSON example) is answer text.
+            held = gate.held if text_calls is not None else ""  # beside real calls: dropped
+            tail = stream.feed(gate.flush() + held) + stream.flush()
         if calls:
             if tail.strip():  # "Let me look that up." before tool calls reads best as a status line
                 yield StatusEvent(message=tail.strip())
-            yield ToolCallsStep(calls.calls(turn=len(convo)), "".join(raw))
+            yield ToolCallsStep(calls.calls(turn=len(convo)), "".join(raw).strip())
             return
         if tail:
             yield TextEvent(delta=("\n\n" if pending_break else "") + tail)
