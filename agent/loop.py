@@ -72,7 +72,8 @@ class ToolCallsStep:
 
 @dataclass
 class FinalAnswerStep:
-    text: str  # the grounded text that was streamed
+    text: str  # the model's text (grounded before any of it is shown)
+    held: list[AgentEvent] = field(default_factory=list)  # its grounded text events, when held back
 
 
 @dataclass
@@ -465,6 +466,8 @@ class Agent:
         llm_ms = tools_ms = 0.0
         streamed_any_text = False
         outcome: StepOutcome | MaxTurnsReached | None = None
+        called_tools = False  # a tool ran for this message
+        before_nudge: list[dict[str, Any]] | None = None  # the conversation before the nudge, once sent
 
         while True:
             if turn >= self.settings.max_turns:
@@ -473,7 +476,13 @@ class Agent:
             model = chain[model_index]
             step_start = time.perf_counter()
             outcome = None
-            async for item in self._step(model, convo, tools, grounder, usage, separate=streamed_any_text):
+            # Until a tool has run, a model's answer is held back: one that names books from memory is
+            # not shown (see the nudge below).
+            hold = not called_tools and model != PLANNER_MODEL
+            removed_before = len(grounder.removed)
+            async for item in self._step(
+                model, convo, tools, grounder, usage, separate=streamed_any_text, hold=hold
+            ):
                 if isinstance(item, (ToolCallsStep, FinalAnswerStep, ProviderFailed)):
                     outcome = item
                 else:
@@ -499,8 +508,29 @@ class Agent:
                 continue  # the same turn again, on the next model
             turn += 1
             if isinstance(outcome, FinalAnswerStep):
+                if hold and len(grounder.removed) > removed_before:
+                    # No grounding, no answer: it named books no tool returned. Nudged once, then the
+                    # planner answers from the same tools.
+                    if before_nudge is None and turn < self.settings.max_turns:
+                        before_nudge = list(convo)
+                        convo.append({"role": "assistant", "content": strip_text_calls(outcome.text)})
+                        convo.append({"role": "user", "content": render("nudge").strip()})
+                        yield StatusEvent(message="looking the books up in the catalog first")
+                        continue
+                    convo[:] = before_nudge or convo
+                    model_index = chain.index(PLANNER_MODEL)
+                    yield StatusEvent(
+                        message=f"{model} answered without looking any book up; "
+                        "answering with the offline planner instead"
+                    )
+                    run.fell_back = True
+                    continue
+                for event in outcome.held:
+                    streamed_any_text = True
+                    yield event
                 break
             assert isinstance(outcome, ToolCallsStep)
+            called_tools = True
             if turn >= self.settings.max_turns:
                 outcome = MaxTurnsReached(turn)  # calls the model asked for on its last turn are not run
                 break
@@ -545,8 +575,14 @@ class Agent:
         usage: Usage,
         *,
         separate: bool,
+        hold: bool = False,
     ) -> AsyncGenerator[AgentEvent | StepOutcome, None]:
-        """Stream one completion: yields grounded TextEvents as lines complete, then the outcome."""
+        """Stream one completion: yields grounded TextEvents as lines complete, then the outcome.
+
+        ``hold``: keep the text events back; a final answer carries them (``FinalAnswerStep.held``),
+        text before tool calls is released with them, and a failed call shows nothing.
+        """
+        held: list[AgentEvent] = []
         loop = asyncio.get_running_loop()
         calls = ToolCallAccumulator()
         gate = TextCallGate()  # tool calls written as text never reach the reader
@@ -585,8 +621,13 @@ class Agent:
                     raw.append(delta.text)
                     safe = stream.feed(gate.feed(delta.text))
                     if safe:
-                        yield TextEvent(delta=("\n\n" if pending_break else "") + safe)
-                        pending_break, streamed = False, True
+                        event = TextEvent(delta=("\n\n" if pending_break else "") + safe)
+                        pending_break = False
+                        if hold:
+                            held.append(event)
+                        else:
+                            streamed = True
+                            yield event
             text_calls = parse_text_calls(gate.held) if gate.holding and not calls else None
             if text_calls is not None and text_calls.looked_like_call and not text_calls.calls:
                 raise ProviderError(
@@ -618,16 +659,22 @@ class Agent:
             raw = [strip_text_calls("".join(raw))]
         else:
             # Held text that was no call after all (a code block, a JSON example) is answer text.
-            held = gate.held if text_calls is not None else ""  # beside real calls: dropped
-            tail = stream.feed(gate.flush() + held) + stream.flush()
+            not_calls = gate.held if text_calls is not None else ""  # beside real calls: dropped
+            tail = stream.feed(gate.flush() + not_calls) + stream.flush()
         if calls:
+            for event in held:
+                yield event
             if tail.strip():  # "Let me look that up." before tool calls reads best as a status line
                 yield StatusEvent(message=tail.strip())
             yield ToolCallsStep(calls.calls(turn=len(convo)), "".join(raw).strip())
             return
         if tail:
-            yield TextEvent(delta=("\n\n" if pending_break else "") + tail)
-        yield FinalAnswerStep("".join(raw))
+            event = TextEvent(delta=("\n\n" if pending_break else "") + tail)
+            if hold:
+                held.append(event)
+            else:
+                yield event
+        yield FinalAnswerStep("".join(raw), held)
 
     # --- tools ----------------------------------------------------------------------------------
 

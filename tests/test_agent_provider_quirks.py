@@ -180,3 +180,48 @@ async def test_the_first_token_timeout_defaults_to_the_llm_timeout(fake_openai: 
     events = await collect(agent_for(fake_openai.base_url, llm_timeout_s=0.3).run(user("hello")))
     assert any("(timeout)" in s for s in statuses(events))
     assert done_of(events).fell_back
+
+
+FROM_MEMORY = Text(
+    "Here are two:\n",
+    "- **Never Let Me Go** by Kazuo Ishiguro: quietly devastating.\n",
+    "- **The Remains of the Day** by Kazuo Ishiguro: restraint and regret.\n",
+)
+
+
+async def test_an_answer_from_memory_is_nudged_once_to_use_the_tools(fake_openai: FakeOpenAIServer):
+    fake_openai.script(
+        FROM_MEMORY, ToolCalls(("search_books", {"query": "melancholic", "limit": 2})), Text(ANSWER)
+    )
+    log = ToolLog()
+    events = await collect(agent_for(fake_openai.base_url, log).run(user("something melancholic")))
+    said = text_of(events)
+    assert "Ishiguro" not in said and "Here are two" not in said  # the held answer was never shown
+    assert said == ANSWER and books_of(events) == ["t:3"]
+    assert log.calls == [("search_books", {"query": "melancholic", "limit": 2})]
+    nudge = fake_openai.requests[1]["messages"][-1]
+    assert nudge["role"] == "user" and "tool" in nudge["content"]
+    done = done_of(events)
+    assert not done.fell_back and done.model == MODEL
+
+
+async def test_a_model_that_still_uses_no_tool_hands_the_turn_to_the_planner(fake_openai: FakeOpenAIServer):
+    fake_openai.script(FROM_MEMORY, FROM_MEMORY)
+    log = ToolLog()
+    events = await collect(agent_for(fake_openai.base_url, log).run(user("something melancholic")))
+    assert len(fake_openai.requests) == 2
+    assert any("without looking any book up" in s and "offline planner" in s for s in statuses(events))
+    said = text_of(events)
+    assert "Ishiguro" not in said and "Here are two" not in said
+    # The planner answered from the same tools, and never saw the nudge as the reader's words.
+    assert log.calls and log.calls[0][0] == "search_books" and "tool" not in log.calls[0][1]["query"]
+    assert books_of(events)
+    done = done_of(events)
+    assert done.fell_back and done.model == PLANNER_MODEL
+
+
+async def test_a_question_back_without_books_is_shown_without_a_nudge(fake_openai: FakeOpenAIServer):
+    fake_openai.script(Text("Happy to help! ", "Do you want something sad or something hopeful?"))
+    events = await collect(agent_for(fake_openai.base_url).run(user("a book for tonight")))
+    assert text_of(events) == "Happy to help! Do you want something sad or something hopeful?"
+    assert len(fake_openai.requests) == 1 and not done_of(events).fell_back
