@@ -161,6 +161,17 @@ def _text_of(content: Any) -> str:
     return str(content)
 
 
+def _replayable(message: dict[str, Any]) -> dict[str, Any]:
+    """A history message as the model is sent it: user text flattened; an assistant's answer without
+    any tool call it once wrote as text (a small model copies what it sees in its history)."""
+    role = message.get("role")
+    if role == "user":
+        return {**message, "content": _text_of(message.get("content"))}
+    if role == "assistant" and isinstance(message.get("content"), str):
+        return {**message, "content": strip_text_calls(message["content"]) or None}
+    return message
+
+
 def _cards_in(value: Any) -> Iterable[BookCard]:
     """Every BookCard inside a tool result model, however nested."""
     if isinstance(value, BookCard):
@@ -426,7 +437,7 @@ class Agent:
     ) -> AsyncGenerator[AgentEvent, None]:
         start = time.perf_counter()
         history = [
-            {**m, "content": _text_of(m.get("content"))} if m.get("role") == "user" else m
+            _replayable(m)
             for m in messages
             if m.get("role") in ("user", "assistant", "tool")  # a client's system prompt is not ours to obey
         ]
@@ -453,9 +464,14 @@ class Agent:
                     grounder.add_book(book["title"], book.get("authors") or [], book.get("series"))
         for shown in state.shown if state is not None else []:
             grounder.add_book(shown.title, shown.authors)
+        # Static instructions (and, in the request, the tools) first, the same for every turn and
+        # session, so a server's prompt cache holds them; the reader's limits and session come in a
+        # later message, just before the message being answered.
         convo = [
-            {"role": "system", "content": self._system_prompt(allowed, constraints, state)},
-            *history,
+            {"role": "system", "content": render("system", tool_names=", ".join(sorted(allowed)) or "none")},
+            *history[:-1],
+            {"role": "system", "content": self._context_prompt(constraints, state)},
+            history[-1],
         ]
 
         chain = self.models()
@@ -770,9 +786,7 @@ class Agent:
 
     # --- prompt and helpers ---------------------------------------------------------------------
 
-    def _system_prompt(
-        self, allowed: set[str], constraints: HardConstraints, state: SessionState | None
-    ) -> str:
+    def _context_prompt(self, constraints: HardConstraints, state: SessionState | None) -> str:
         state = state or SessionState()
         last = state.last_shown()
         session = {
@@ -791,8 +805,7 @@ class Agent:
             ),
         }
         return render(
-            "system",
-            tool_names=", ".join(sorted(allowed)) or "none",
+            "context",
             session_data=fence_data(json.dumps(session, ensure_ascii=False)),
             constraints=constraints.describe(),
         )

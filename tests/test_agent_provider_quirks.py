@@ -225,3 +225,27 @@ async def test_a_question_back_without_books_is_shown_without_a_nudge(fake_opena
     events = await collect(agent_for(fake_openai.base_url).run(user("a book for tonight")))
     assert text_of(events) == "Happy to help! Do you want something sad or something hopeful?"
     assert len(fake_openai.requests) == 1 and not done_of(events).fell_back
+
+
+async def test_static_instructions_and_tools_come_first_and_the_readers_context_later(
+    fake_openai: FakeOpenAIServer,
+):
+    fake_openai.script(Text("What mood are you in?"), Text("Noted: nothing young adult."))
+    agent = agent_for(fake_openai.base_url)
+    await collect(agent.run(user("hello")))
+    history = [
+        *user("hello"),
+        {"role": "assistant", "content": 'Sure.\n<tool_call>{"name": "search_books", "arguments": {}}'},
+        *user("something rainy, but nothing young adult and before 2000"),
+    ]
+    await collect(agent.run(history))
+    first, second = fake_openai.requests
+    # The same prefix (system prompt, tools) for both turns, though the second states limits.
+    assert first["messages"][0] == second["messages"][0] and first["tools"] == second["tools"]
+    assert "leaving out young adult" not in second["messages"][0]["content"]
+    context, last = second["messages"][-2:]
+    assert context["role"] == "system" and "leaving out young adult" in context["content"]
+    assert "<book_data>" in context["content"] and last == history[-1]
+    # The replayed assistant turn carries no call-looking text for the model to copy.
+    replayed = second["messages"][2]
+    assert replayed["role"] == "assistant" and replayed["content"] == "Sure."
