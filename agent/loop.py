@@ -41,6 +41,7 @@ from vibeshelf.agent.reading.reader import MessageReader, catalog_reader
 from vibeshelf.agent.session_state import SessionState, ShownBook
 from vibeshelf.agent.text_calls import TextCallGate, parse_text_calls, strip_text_calls
 from vibeshelf.settings import Settings
+from vibeshelf.tools.compact import FullProfile, ToolProfile, profile_for
 from vibeshelf.tools.models import BookCard, FindBookResult, GetBookResult, ToolError
 from vibeshelf.tools.tool import ToolContext, ToolResult
 
@@ -375,6 +376,13 @@ class Agent:
             chain.append(PLANNER_MODEL)
         return chain[: chain.index(PLANNER_MODEL) + 1]
 
+    def tool_profile(self, model: str) -> ToolProfile:
+        """How ``model`` sees the tools (``Settings.tool_profile``; ``auto`` picks by the model's name)."""
+        deps = getattr(self.context, "deps", None)
+        genres = getattr(deps, "genres", None) or {}
+        shelves = sorted(genres, key=lambda g: -genres[g]) if isinstance(genres, dict) else []
+        return profile_for(self.settings.tool_profile, model, self.registry, shelves)
+
     def constraints(self, messages: list[dict[str, Any]], state: SessionState | None) -> HardConstraints:
         if self._constraints_from is not None:
             return self._constraints_from(messages, state)
@@ -451,8 +459,10 @@ class Agent:
             )
             return
 
-        tools = self.registry.openai_schemas()
-        allowed = {t["function"]["name"] for t in tools}
+        # The offline planner reads the full tools; a provider model gets its profile's (see tool_profile).
+        profiles = {m: self.tool_profile(m) for m in self.models()}
+        full = FullProfile(self.registry)
+        allowed = {t["function"]["name"] for t in profiles[self.models()[0]].schemas()}
         constraints = self.constraints(history, state)
         guard = ConstraintGuard(self.registry, constraints)
         grounder = Grounder()
@@ -490,6 +500,9 @@ class Agent:
                 outcome = MaxTurnsReached(turn)
                 break
             model = chain[model_index]
+            profile = full if model == PLANNER_MODEL else profiles[model]
+            tools = profile.schemas()
+            allowed = {t["function"]["name"] for t in tools}
             step_start = time.perf_counter()
             outcome = None
             # Until a tool has run, a model's answer is held back: one that names books from memory is
@@ -552,7 +565,7 @@ class Agent:
                 break
             tools_start = time.perf_counter()
             async for event in self._run_tools(
-                outcome, convo, run, allowed, guard, grounder, seen_books, state
+                outcome, convo, run, allowed, guard, grounder, seen_books, state, profile
             ):
                 yield event
             tools_ms += (time.perf_counter() - tools_start) * 1000
@@ -704,6 +717,7 @@ class Agent:
         grounder: Grounder,
         seen_books: set[str],
         state: SessionState | None,
+        profile: ToolProfile,
     ) -> AsyncGenerator[AgentEvent, None]:
         assistant = {
             "role": "assistant",
@@ -722,7 +736,8 @@ class Agent:
             yield event
 
         tasks = [
-            asyncio.ensure_future(self._call_tool(i, c, allowed, guard)) for i, c in enumerate(step.calls)
+            asyncio.ensure_future(self._call_tool(i, c, allowed, guard, profile))
+            for i, c in enumerate(step.calls)
         ]
         results: dict[int, ToolResult] = {}
         released = 0  # calls whose books have gone out
@@ -761,13 +776,13 @@ class Agent:
                 "role": "tool",
                 "tool_call_id": call.id,
                 "name": call.name,
-                "content": fence_data(results[index].to_json()),
+                "content": fence_data(profile.result_json(results[index])),
             }
             convo.append(message)
             run.new_messages.append(message)
 
     async def _call_tool(
-        self, index: int, call: ToolCall, allowed: set[str], guard: ConstraintGuard
+        self, index: int, call: ToolCall, allowed: set[str], guard: ConstraintGuard, profile: ToolProfile
     ) -> tuple[int, ToolResult]:
         if call.name not in allowed:
             error = ToolError.of(
@@ -776,7 +791,7 @@ class Agent:
             )
             return index, ToolResult(call.name, error)
         try:
-            result = await guard.call(call.name, call.arguments, self.context)
+            result = await guard.call(call.name, profile.arguments(call.name, call.arguments), self.context)
         except Exception:
             log.exception("tool %s raised", call.name)
             result = ToolResult(

@@ -74,6 +74,13 @@ class Settings(BaseSettings):
         "on CPU reads a 2-3k token prompt for minutes: set 600 there (and VIBESHELF_STREAM_DEADLINE_S "
         "higher still). Unset: VIBESHELF_LLM_TIMEOUT_S.",
     )
+    tool_profile: Literal["auto", "full", "compact"] = Field(
+        default="auto",
+        description="Tools as the model sees them. `full`: all six tools, complete schemas and results (large "
+        "hosted models). `compact`: search_books, find_book and readers_also_liked with flat filters and slim "
+        "results (~1/4 of the tokens; small and local models). `auto`: compact for ollama/, llamafile/, "
+        "lm_studio/ models and names with a size of 14B or less (qwen2.5-1.5b-instruct), full otherwise.",
+    )
     llm_retries: int = Field(default=0, ge=0, description="Retries per model call before falling back.")
     max_tokens: int = Field(default=1024, gt=0)
     max_turns: int = Field(
