@@ -79,10 +79,14 @@ def _refused(exc: BaseException) -> bool:
     litellm reports it as an InternalServerError (500) "Connection error."; the cause says what it was.
     """
     for e in _chain(exc):
-        name = type(e).__name__
-        if isinstance(e, ConnectionRefusedError) or name in ("ConnectError", "APIConnectionError"):
+        if isinstance(e, ConnectionRefusedError) or type(e).__name__ in ("ConnectError", "gaierror"):
             return True
     return False
+
+
+def _cut_short(exc: BaseException) -> bool:
+    """The stream ended before the model finished (litellm raises this after a 200)."""
+    return any("before a finish_reason" in str(e) for e in _chain(exc))
 
 
 def _error_code(exc: BaseException) -> tuple[str, int | None]:
@@ -90,6 +94,8 @@ def _error_code(exc: BaseException) -> tuple[str, int | None]:
     name = type(exc).__name__
     if status == 429 or "RateLimit" in name:
         return "rate_limited", 429
+    if _cut_short(exc):
+        return "truncated", None
     if "Timeout" in name:
         return "timeout", status if isinstance(status, int) else None
     if "Connection" in name or _refused(exc):

@@ -42,13 +42,19 @@ class Text:
     chunks: tuple[str, ...]
     usage: tuple[int, int] = (11, 7)
     first_token_after_s: float = 0.0  # a slow prompt read (a CPU model): the 200, then this long silent
+    usage_on_finish: bool = False  # usage in the finish chunk, beside choices (llama.cpp's server)
 
     def __init__(
-        self, *chunks: str, usage: tuple[int, int] = (11, 7), first_token_after_s: float = 0.0
+        self,
+        *chunks: str,
+        usage: tuple[int, int] = (11, 7),
+        first_token_after_s: float = 0.0,
+        usage_on_finish: bool = False,
     ) -> None:
         self.chunks = chunks
         self.usage = usage
         self.first_token_after_s = first_token_after_s
+        self.usage_on_finish = usage_on_finish
 
 
 @dataclass
@@ -125,6 +131,10 @@ def _chunk(delta: dict[str, Any], finish: str | None = None, model: str = "fake-
         "model": model,
         "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
     }
+
+
+def _usage(usage: tuple[int, int]) -> dict[str, int]:
+    return {"prompt_tokens": usage[0], "completion_tokens": usage[1], "total_tokens": sum(usage)}
 
 
 def tool_call_chunks(reply: ToolCalls) -> list[dict[str, Any]]:
@@ -231,8 +241,12 @@ class _Handler(BaseHTTPRequestHandler):
                 self._event(_chunk({"role": "assistant", "content": ""}))
                 for piece in reply.chunks:
                     self._event(_chunk({"content": piece}))
-                self._event(_chunk({}, finish="stop"))
                 usage = reply.usage
+                if reply.usage_on_finish:
+                    self._event({**_chunk({}, finish="stop"), "usage": _usage(usage)})
+                    include_usage = False
+                else:
+                    self._event(_chunk({}, finish="stop"))
             elif isinstance(reply, EmptyStream):
                 self._event(_chunk({"role": "assistant", "content": ""}))
                 self._event(_chunk({}, finish="stop"))
@@ -246,11 +260,7 @@ class _Handler(BaseHTTPRequestHandler):
                     {
                         **_chunk({}),
                         "choices": [],
-                        "usage": {
-                            "prompt_tokens": usage[0],
-                            "completion_tokens": usage[1],
-                            "total_tokens": sum(usage),
-                        },
+                        "usage": _usage(usage),
                     }
                 )
             self.wfile.write(b"data: [DONE]\n\n")

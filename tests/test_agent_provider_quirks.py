@@ -106,12 +106,13 @@ async def test_an_empty_stream_is_a_provider_failure(fake_openai: FakeOpenAIServ
     assert books_of(events) and "couldn't find" not in text_of(events)
 
 
-@pytest.mark.parametrize("chunks", [(), ("Here are ",)])
-async def test_a_server_that_raises_after_the_200_is_a_provider_failure(fake_openai, chunks):
+@pytest.mark.parametrize(("chunks", "code"), [((), "empty_response"), (("Zzyzx half a ",), "truncated")])
+async def test_a_server_that_raises_after_the_200_is_a_provider_failure(fake_openai, chunks, code):
     fake_openai.script(RaiseAfter200(chunks=chunks))
     events = await collect(agent_for(fake_openai.base_url).run(user("something melancholic")))
     said = statuses(events)
-    assert any(f"{MODEL} is unavailable (" in s and "offline planner" in s for s in said), said
+    assert any(f"{MODEL} is unavailable ({code})" in s and "offline planner" in s for s in said), said
+    assert "Zzyzx" not in text_of(events)  # the cut-off line never reached the reader
     done = done_of(events)
     assert done.fell_back and done.model == PLANNER_MODEL and books_of(events)
 
@@ -249,3 +250,12 @@ async def test_static_instructions_and_tools_come_first_and_the_readers_context_
     # The replayed assistant turn carries no call-looking text for the model to copy.
     replayed = second["messages"][2]
     assert replayed["role"] == "assistant" and replayed["content"] == "Sure."
+
+
+@pytest.mark.parametrize("on_finish", [False, True])
+async def test_usage_is_counted_whether_it_comes_alone_or_with_the_finish(fake_openai, on_finish: bool):
+    fake_openai.script(Text("What are you in the mood for?", usage=(120, 9), usage_on_finish=on_finish))
+    events = await collect(agent_for(fake_openai.base_url).run(user("hello")))
+    assert fake_openai.requests[0]["stream_options"] == {"include_usage": True}
+    usage = done_of(events).usage
+    assert (usage.prompt_tokens, usage.completion_tokens, usage.total_tokens) == (120, 9, 129)
