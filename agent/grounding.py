@@ -3,8 +3,11 @@
 Title mentions are found two ways: formatted spans (``**bold**``, ``*italic*``, ``"quoted"``, “curly”,
 ``[link text](...)``, headings) and the plain ``Title by Author`` pattern. Each candidate that looks
 like a title is compared, by the catalog's own title key (case, accents, articles and series suffixes
-folded), with the titles, series and authors the tools returned, plus anything the reader wrote. An
-unknown title takes its whole list item (or, in prose, its sentence) with it, and is logged.
+folded), with the titles, series and authors the tools returned, plus anything the reader wrote.
+HTML tags are stripped first (``**<b>Title</b>**`` is the title ``Title``), and a title written with
+an author ("**Dune** by Frank Herbert") must be that author's book: a returned title under another
+author's name, or the reader's own words under any author they did not name, is invented. An unknown
+title takes its whole list item, heading section or paragraph with it, and is logged.
 
 :class:`StreamingGrounder` applies the same rules to a text stream one line at a time, so the answer
 still streams while nothing invented ever reaches the client.
@@ -37,8 +40,17 @@ _LIST_ITEM = re.compile(r"^(\s*)(?:[-*+•]|\d{1,2}[.)])\s+")
 _NUMBERING = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*+•])\s+")
 # "Title by Firstname Lastname": the author is 1-4 capitalised words (initials allowed).
 _BY_AUTHOR = re.compile(r"\s+by\s+(?=[A-Z])((?:[A-Z][\w.'’\-]*\.?)(?:\s+[A-Z][\w.'’\-]*){0,3})")
-_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[\"“*_\[(A-Z0-9])")
 _MARKUP = re.compile(r"[*_\[\]#`]")
+_HTML_TAG = re.compile(r"</?[A-Za-z][\w:-]*(?:\s[^<>]*)?/?>")
+# The author written right after a formatted title: "**Dune** by Frank Herbert", "*Dune*, by F. Herbert".
+_AUTHOR_AFTER = re.compile(
+    r"^[*_\"”’\])]*\s*,?\s*(?:—|-|–)?\s*by\s+(?=[A-Z])((?:[A-Z][\w.'’\-]*\.?)(?:\s+[A-Z][\w.'’\-]*){0,3})"
+)
+
+
+def strip_html(text: str) -> str:
+    """``text`` without HTML tags (a model's ``<b>``/``<i>``/``<br>`` around or inside a title)."""
+    return _HTML_TAG.sub("", text) if "<" in text else text
 
 
 def _word_set(words: str) -> frozenset[str]:
@@ -92,6 +104,7 @@ class Mention:
     text: str
     start: int
     end: int
+    author: str | None = None  # the author written with it ("... by Frank Herbert"), if any
 
 
 def title_mentions(line: str) -> list[Mention]:
@@ -99,11 +112,14 @@ def title_mentions(line: str) -> list[Mention]:
     found: list[Mention] = []
     taken: list[tuple[int, int]] = []
 
-    def add(text: str, start: int, end: int) -> None:
+    def add(text: str, start: int, end: int, author: str | None = None) -> None:
         if any(s <= start < e or s < end <= e for s, e in taken):
             return
         taken.append((start, end))
-        found.append(Mention(text.strip(), start, end))
+        if author is None:
+            after = _AUTHOR_AFTER.match(line[end:])
+            author = after.group(1) if after else None
+        found.append(Mention(text.strip(), start, end, author))
 
     heading = _HEADING.match(line)
     if heading:
@@ -135,7 +151,7 @@ def title_mentions(line: str) -> list[Mention]:
         if not title or fold(_words(title)[0]) in _NOT_TITLE or fold(_words(title)[0]) in _BY_STOP:
             continue
         start = max(before.rfind(title), 0)
-        add(title, start, m.end())
+        add(title, start, m.end(), m.group(1))
     return found
 
 
@@ -144,6 +160,7 @@ class Grounder:
     """What may be named: tool-returned titles, their series and authors, and the reader's own words."""
 
     titles: dict[str, str] = field(default_factory=dict)  # title key -> display title
+    authors_of: dict[str, set[str]] = field(default_factory=dict)  # title key -> folded author names
     other_names: set[str] = field(default_factory=set)  # folded authors, series, genres
     user_text: str = ""  # folded, for "since you loved <title you named>"
     removed: list[str] = field(default_factory=list)
@@ -152,12 +169,17 @@ class Grounder:
         self, title: str, authors: Iterable[str] = (), series: str | None = None, genres: Iterable[str] = ()
     ) -> None:
         key = title_key(title)
+        authors = list(authors)
         if key:
             self.titles.setdefault(key, title)
+            keys = [key]
             # "The Fellowship of the Ring: Part One" is still that book when written without the subtitle.
             main = title_key(re.split(r"[:\u2014]| - ", title)[0])
             if main and len(main) > 3:
                 self.titles.setdefault(main, title)
+                keys.append(main)
+            for k in keys:
+                self.authors_of.setdefault(k, set()).update(fold(a) for a in authors if fold(a))
         for name in [*authors, *(g.replace("_", " ") for g in genres), series or ""]:
             # Folded and title-keyed, so "the Kingkiller Chronicle" matches "Kingkiller Chronicle".
             self.other_names.update(k for k in (fold(name), title_key(name)) if k)
@@ -165,9 +187,29 @@ class Grounder:
     def add_user_text(self, text: str) -> None:
         self.user_text += " " + fold(text) + " "
 
-    def is_known(self, candidate: str) -> bool:
-        """True when ``candidate`` names a returned book, author, series or genre, or the reader said it."""
-        candidate = _NUMBERING.sub("", candidate).strip(" \t,;.!?")
+    def _author_fits(self, author: str, names: Iterable[str]) -> bool:
+        """``author`` as written names one of ``names`` (folded): by surname, initials and all."""
+        words = set(fold(author).split())
+        return any(n.split()[-1] in words for n in names if n.split())
+
+    def _said_by_reader(self, text: str) -> bool:
+        folded, key = fold(text), title_key(text)
+        if folded and f" {folded} " in self.user_text:
+            return True
+        # The title key drops articles ("The Road" -> "road"): alone, one everyday word is not a title.
+        return bool(key) and len(key.split()) > 1 and f" {key} " in self.user_text
+
+    def is_known(self, candidate: str, author: str | None = None) -> bool:
+        """True when ``candidate`` names a returned book, author, series or genre, or the reader said it.
+
+        With ``author`` (or "Title by Author" in ``candidate``) the pair must fit: a returned book by
+        that author, or a title and author the reader wrote.
+        """
+        candidate = strip_html(_NUMBERING.sub("", candidate)).strip(" \t,;.!?")
+        if author is None:
+            by = re.split(r"\s+by\s+", candidate, maxsplit=1)
+            if len(by) == 2 and by[1][:1].isupper():
+                author = by[1]
         variants = {candidate}
         # "The Hobbit by J.R.R. Tolkien", "Dune (1965)", "Dune: Deluxe Edition", "Dune — Frank Herbert"
         for sep in (r"\s+by\s+", r"\s*\(", r"\s*[:\u2014\u2013]\s*", r"\s+-\s+", r",\s+"):
@@ -178,31 +220,35 @@ class Grounder:
             key, folded = title_key(v), fold(v)
             if not folded:
                 continue
-            if key in self.titles or folded in self.other_names or key in self.other_names:
+            if key in self.titles:
+                names = self.authors_of.get(key) or set()
+                if author is None or not names or self._author_fits(author, names):
+                    return True
+            if folded in self.other_names or key in self.other_names:
                 return True
-            if f" {folded} " in self.user_text or (key and f" {key} " in self.user_text):
+            if self._said_by_reader(v) and (author is None or self._said_by_reader(author)):
                 return True
         return False
 
     def invented(self, line: str) -> list[Mention]:
-        """Title-like mentions in ``line`` that name no known book."""
-        return [m for m in title_mentions(line) if looks_like_title(m.text) and not self.is_known(m.text)]
+        """Title-like mentions in ``line`` that name no known book (or name it under another author)."""
+        line = strip_html(line)
+        return [
+            m
+            for m in title_mentions(line)
+            if looks_like_title(m.text) and not self.is_known(m.text, m.author)
+        ]
 
     def ground_line(self, line: str) -> str | None:
-        """The line with invented titles removed: None drops the whole line (a list item or heading)."""
+        """The line without HTML tags, or None when it names an invented title (the line goes whole)."""
+        line = strip_html(line)
         bad = self.invented(line)
         if not bad:
             return line
         for m in bad:
             log.warning("grounding: removed invented title %r", m.text)
             self.removed.append(m.text)
-        if _LIST_ITEM.match(line) or _HEADING.match(line):
-            return None
-        kept = []
-        for sentence in _SENTENCE_SPLIT.split(line):
-            if not self.invented(sentence) and not any(m.text in sentence for m in bad):
-                kept.append(sentence)
-        return " ".join(kept) if kept else None
+        return None
 
     def ground(self, text: str) -> str:
         """Ground a whole text (see :class:`StreamingGrounder` for the rules on what goes with a title)."""
@@ -218,6 +264,7 @@ class StreamingGrounder:
     _buffer: str = ""
     _skip_indent: int | None = None  # dropping an item's continuation lines (indented deeper than this)
     _skip_section: bool = False  # dropping a section under a removed heading
+    _skip_paragraph: bool = False  # dropping the rest of a paragraph that named an invented book
     _blank_pending: bool = False
     _emitted_any: bool = False
 
@@ -235,6 +282,7 @@ class StreamingGrounder:
     def _line(self, line: str, *, newline: bool) -> str:
         if not line.strip():
             self._skip_indent = None
+            self._skip_paragraph = False
             if self._emitted_any:
                 self._blank_pending = True
             return ""
@@ -247,13 +295,19 @@ class StreamingGrounder:
             if indent > self._skip_indent and not _LIST_ITEM.match(line):
                 return ""
             self._skip_indent = None
+        if self._skip_paragraph:
+            if not (_LIST_ITEM.match(line) or _HEADING.match(line)):
+                return ""
+            self._skip_paragraph = False
         grounded = self.grounder.ground_line(line)
         if grounded is None:
+            item = _LIST_ITEM.match(line)
             if _HEADING.match(line):
                 self._skip_section = True
+            elif item:
+                self._skip_indent = len(item.group(1))
             else:
-                item = _LIST_ITEM.match(line)
-                self._skip_indent = len(item.group(1)) if item else indent
+                self._skip_paragraph = True  # its paragraph's next lines would be orphans
             return ""
         out = ("\n" if self._blank_pending else "") + grounded + ("\n" if newline else "")
         self._blank_pending = False

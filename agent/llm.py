@@ -63,14 +63,42 @@ class LLMClient(Protocol):
         ...
 
 
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and the exceptions it was raised from (litellm wraps httpx's, which wraps the OS's)."""
+    out: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in out and len(out) < 10:
+        out.append(current)
+        current = current.__cause__ or current.__context__
+    return out
+
+
+def _refused(exc: BaseException) -> bool:
+    """A connection that could not be made: refused, no route, name not resolved.
+
+    litellm reports it as an InternalServerError (500) "Connection error."; the cause says what it was.
+    """
+    for e in _chain(exc):
+        if isinstance(e, ConnectionRefusedError) or type(e).__name__ in ("ConnectError", "gaierror"):
+            return True
+    return False
+
+
+def _cut_short(exc: BaseException) -> bool:
+    """The stream ended before the model finished (litellm raises this after a 200)."""
+    return any("before a finish_reason" in str(e) for e in _chain(exc))
+
+
 def _error_code(exc: BaseException) -> tuple[str, int | None]:
     status = getattr(exc, "status_code", None)
     name = type(exc).__name__
     if status == 429 or "RateLimit" in name:
         return "rate_limited", 429
+    if _cut_short(exc):
+        return "truncated", None
     if "Timeout" in name:
         return "timeout", status if isinstance(status, int) else None
-    if "Connection" in name:
+    if "Connection" in name or _refused(exc):
         return "unreachable", None
     if isinstance(status, int) and status >= 500:
         return "server_error", status
@@ -140,7 +168,8 @@ class LiteLLMClient:
     def _kwargs(self, model: str) -> dict[str, Any]:
         s = self.settings
         kwargs: dict[str, Any] = {
-            "timeout": s.llm_timeout_s,
+            # The HTTP client's read timeout holds for the first token too; the loop cuts both sooner.
+            "timeout": max(s.llm_timeout_s, s.first_token_timeout_s),
             "num_retries": s.llm_retries,
             "max_tokens": s.max_tokens,
         }
@@ -174,6 +203,8 @@ class LiteLLMClient:
                 model=model,
                 messages=messages,
                 tools=tools or None,
+                # Without it llama-cpp-python's chatml-function-calling leaves the tools out of the prompt.
+                tool_choice="auto" if tools else None,
                 stream=True,
                 stream_options={"include_usage": True},
                 **self._kwargs(model),

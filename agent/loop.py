@@ -39,7 +39,9 @@ from vibeshelf.agent.llm import PLANNER_MODEL, LLMClient, ModelRouter, ProviderE
 from vibeshelf.agent.prompt import fence_data, render, unfence_data
 from vibeshelf.agent.reading.reader import MessageReader, catalog_reader
 from vibeshelf.agent.session_state import SessionState, ShownBook
+from vibeshelf.agent.text_calls import TextCallGate, parse_text_calls, strip_text_calls
 from vibeshelf.settings import Settings
+from vibeshelf.tools.compact import FullProfile, ToolProfile, profile_for
 from vibeshelf.tools.models import BookCard, FindBookResult, GetBookResult, ToolError
 from vibeshelf.tools.tool import ToolContext, ToolResult
 
@@ -71,7 +73,8 @@ class ToolCallsStep:
 
 @dataclass
 class FinalAnswerStep:
-    text: str  # the grounded text that was streamed
+    text: str  # the model's text (grounded before any of it is shown)
+    held: list[AgentEvent] = field(default_factory=list)  # its grounded text events, when held back
 
 
 @dataclass
@@ -93,43 +96,55 @@ class ToolCallAccumulator:
     """Rebuilds tool calls from streamed fragments: same ``index`` -> same call, arguments concatenated.
 
     A provider that omits ``index`` is handled too: a fragment with a new id starts a call, one
-    without an id continues the latest.
+    without an id continues the latest. So is one that sends every call at index 0, each whole with
+    its own id (Ollama, some Gemini proxies): a new id at a used index starts a new call.
     """
 
     def __init__(self) -> None:
-        self._calls: dict[int, dict[str, Any]] = {}
-        self._last: int | None = None
+        # Keyed (provider index, n-th call sent at that index), so calls come out in index order.
+        self._calls: dict[tuple[int, int], dict[str, Any]] = {}
+        self._slot: dict[int, tuple[int, int]] = {}  # the provider's index -> the latest call sent at it
+        self._last: tuple[int, int] | None = None
 
     def __bool__(self) -> bool:
         return bool(self._calls)
 
+    def _next_free(self) -> tuple[int, int]:
+        return (max((k[0] for k in self._calls), default=-1) + 1, 0)
+
     def add(self, deltas: Iterable[ToolCallDelta]) -> None:
         for d in deltas:
-            index = d.index
-            if index is None:
-                known = {c["id"]: i for i, c in self._calls.items() if c["id"]}
+            key = self._slot.get(d.index) if d.index is not None else None
+            if d.index is not None:
+                if key is None:
+                    key = (d.index, 0)
+                elif d.id and self._calls[key]["id"] not in (None, d.id):
+                    key = (d.index, key[1] + 1)
+                self._slot[d.index] = key
+            else:
+                known = {c["id"]: k for k, c in self._calls.items() if c["id"]}
                 if d.id and d.id in known:
-                    index = known[d.id]
+                    key = known[d.id]
                 elif d.id or self._last is None:
-                    index = max(self._calls, default=-1) + 1
+                    key = self._next_free()
                 else:
-                    index = self._last
-            call = self._calls.setdefault(index, {"id": None, "name": "", "arguments": ""})
+                    key = self._last
+            call = self._calls.setdefault(key, {"id": None, "name": "", "arguments": ""})
             if d.id and not call["id"]:
                 call["id"] = d.id
             if d.name and d.name != call["name"]:
                 call["name"] += d.name  # a name is normally sent once; some providers split it
             call["arguments"] += d.arguments
-            self._last = index
+            self._last = key
 
     def calls(self, turn: int) -> list[ToolCall]:
         out = []
-        for index in sorted(self._calls):
-            call = self._calls[index]
+        for n, key in enumerate(sorted(self._calls)):
+            call = self._calls[key]
             if not call["name"]:
                 log.warning("dropping a streamed tool call without a name: %s", call)
                 continue
-            out.append(ToolCall(call["id"] or f"call_{turn}_{index}", call["name"], call["arguments"]))
+            out.append(ToolCall(call["id"] or f"call_{turn}_{n}", call["name"], call["arguments"]))
         return out
 
 
@@ -145,6 +160,17 @@ def _text_of(content: Any) -> str:
     if isinstance(content, list):
         return "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
     return str(content)
+
+
+def _replayable(message: dict[str, Any]) -> dict[str, Any]:
+    """A history message as the model is sent it: user text flattened; an assistant's answer without
+    any tool call it once wrote as text (a small model copies what it sees in its history)."""
+    role = message.get("role")
+    if role == "user":
+        return {**message, "content": _text_of(message.get("content"))}
+    if role == "assistant" and isinstance(message.get("content"), str):
+        return {**message, "content": strip_text_calls(message["content"]) or None}
+    return message
 
 
 def _cards_in(value: Any) -> Iterable[BookCard]:
@@ -350,6 +376,13 @@ class Agent:
             chain.append(PLANNER_MODEL)
         return chain[: chain.index(PLANNER_MODEL) + 1]
 
+    def tool_profile(self, model: str) -> ToolProfile:
+        """How ``model`` sees the tools (``Settings.tool_profile``; ``auto`` picks by the model's name)."""
+        deps = getattr(self.context, "deps", None)
+        genres = getattr(deps, "genres", None) or {}
+        shelves = sorted(genres, key=lambda g: -genres[g]) if isinstance(genres, dict) else []
+        return profile_for(self.settings.tool_profile, model, self.registry, shelves)
+
     def constraints(self, messages: list[dict[str, Any]], state: SessionState | None) -> HardConstraints:
         if self._constraints_from is not None:
             return self._constraints_from(messages, state)
@@ -412,7 +445,7 @@ class Agent:
     ) -> AsyncGenerator[AgentEvent, None]:
         start = time.perf_counter()
         history = [
-            {**m, "content": _text_of(m.get("content"))} if m.get("role") == "user" else m
+            _replayable(m)
             for m in messages
             if m.get("role") in ("user", "assistant", "tool")  # a client's system prompt is not ours to obey
         ]
@@ -426,8 +459,10 @@ class Agent:
             )
             return
 
-        tools = self.registry.openai_schemas()
-        allowed = {t["function"]["name"] for t in tools}
+        # The offline planner reads the full tools; a provider model gets its profile's (see tool_profile).
+        profiles = {m: self.tool_profile(m) for m in self.models()}
+        full = FullProfile(self.registry)
+        allowed = {t["function"]["name"] for t in profiles[self.models()[0]].schemas()}
         constraints = self.constraints(history, state)
         guard = ConstraintGuard(self.registry, constraints)
         grounder = Grounder()
@@ -439,9 +474,14 @@ class Agent:
                     grounder.add_book(book["title"], book.get("authors") or [], book.get("series"))
         for shown in state.shown if state is not None else []:
             grounder.add_book(shown.title, shown.authors)
+        # Static instructions (and, in the request, the tools) first, the same for every turn and
+        # session, so a server's prompt cache holds them; the reader's limits and session come in a
+        # later message, just before the message being answered.
         convo = [
-            {"role": "system", "content": self._system_prompt(allowed, constraints, state)},
-            *history,
+            {"role": "system", "content": render("system", tool_names=", ".join(sorted(allowed)) or "none")},
+            *history[:-1],
+            {"role": "system", "content": self._context_prompt(constraints, state)},
+            history[-1],
         ]
 
         chain = self.models()
@@ -452,15 +492,26 @@ class Agent:
         llm_ms = tools_ms = 0.0
         streamed_any_text = False
         outcome: StepOutcome | MaxTurnsReached | None = None
+        called_tools = False  # a tool ran for this message
+        before_nudge: list[dict[str, Any]] | None = None  # the conversation before the nudge, once sent
 
         while True:
             if turn >= self.settings.max_turns:
                 outcome = MaxTurnsReached(turn)
                 break
             model = chain[model_index]
+            profile = full if model == PLANNER_MODEL else profiles[model]
+            tools = profile.schemas()
+            allowed = {t["function"]["name"] for t in tools}
             step_start = time.perf_counter()
             outcome = None
-            async for item in self._step(model, convo, tools, grounder, usage, separate=streamed_any_text):
+            # Until a tool has run, a model's answer is held back: one that names books from memory is
+            # not shown (see the nudge below).
+            hold = not called_tools and model != PLANNER_MODEL
+            removed_before = len(grounder.removed)
+            async for item in self._step(
+                model, convo, tools, grounder, usage, separate=streamed_any_text, hold=hold
+            ):
                 if isinstance(item, (ToolCallsStep, FinalAnswerStep, ProviderFailed)):
                     outcome = item
                 else:
@@ -486,14 +537,35 @@ class Agent:
                 continue  # the same turn again, on the next model
             turn += 1
             if isinstance(outcome, FinalAnswerStep):
+                if hold and len(grounder.removed) > removed_before:
+                    # No grounding, no answer: it named books no tool returned. Nudged once, then the
+                    # planner answers from the same tools.
+                    if before_nudge is None and turn < self.settings.max_turns:
+                        before_nudge = list(convo)
+                        convo.append({"role": "assistant", "content": strip_text_calls(outcome.text)})
+                        convo.append({"role": "user", "content": render("nudge").strip()})
+                        yield StatusEvent(message="looking the books up in the catalog first")
+                        continue
+                    convo[:] = before_nudge or convo
+                    model_index = chain.index(PLANNER_MODEL)
+                    yield StatusEvent(
+                        message=f"{model} answered without looking any book up; "
+                        "answering with the offline planner instead"
+                    )
+                    run.fell_back = True
+                    continue
+                for event in outcome.held:
+                    streamed_any_text = True
+                    yield event
                 break
             assert isinstance(outcome, ToolCallsStep)
+            called_tools = True
             if turn >= self.settings.max_turns:
                 outcome = MaxTurnsReached(turn)  # calls the model asked for on its last turn are not run
                 break
             tools_start = time.perf_counter()
             async for event in self._run_tools(
-                outcome, convo, run, allowed, guard, grounder, seen_books, state
+                outcome, convo, run, allowed, guard, grounder, seen_books, state, profile
             ):
                 yield event
             tools_ms += (time.perf_counter() - tools_start) * 1000
@@ -532,18 +604,27 @@ class Agent:
         usage: Usage,
         *,
         separate: bool,
+        hold: bool = False,
     ) -> AsyncGenerator[AgentEvent | StepOutcome, None]:
-        """Stream one completion: yields grounded TextEvents as lines complete, then the outcome."""
+        """Stream one completion: yields grounded TextEvents as lines complete, then the outcome.
+
+        ``hold``: keep the text events back; a final answer carries them (``FinalAnswerStep.held``),
+        text before tool calls is released with them, and a failed call shows nothing.
+        """
+        held: list[AgentEvent] = []
         loop = asyncio.get_running_loop()
         calls = ToolCallAccumulator()
+        gate = TextCallGate()  # tool calls written as text never reach the reader
         stream = StreamingGrounder(grounder)
         raw: list[str] = []
         streamed = False
+        finished = False  # a finish_reason arrived: the stream was not cut short
         pending_break = separate  # a paragraph break before text that follows earlier text
         step_usage: Usage | None = None
         agen = self.llm.stream(model, convo, tools)
         # Timed from here: the client's one-off set-up (importing litellm) is not the provider's delay.
         deadline = loop.time() + self.settings.stream_deadline_s
+        first = True
         try:
             while True:
                 remaining = deadline - loop.time()
@@ -551,22 +632,41 @@ class Agent:
                     raise ProviderError(
                         model, "timeout", f"no complete answer within {self.settings.stream_deadline_s}s"
                     )
-                wait = min(self.settings.llm_timeout_s, remaining)
+                limit = self.settings.first_token_timeout_s if first else self.settings.llm_timeout_s
+                wait = min(limit, remaining)
                 try:
                     delta = await asyncio.wait_for(anext(agen), timeout=wait)
                 except StopAsyncIteration:
                     break
                 except TimeoutError:
-                    raise ProviderError(model, "timeout", f"no data for {wait:.1f}s") from None
+                    what = "no first token" if first else "no data"
+                    raise ProviderError(model, "timeout", f"{what} for {wait:.1f}s") from None
+                first = False
                 if delta.usage is not None:
                     step_usage = delta.usage
+                finished = finished or bool(delta.finish_reason)
                 calls.add(delta.tool_calls)
                 if delta.text:
                     raw.append(delta.text)
-                    safe = stream.feed(delta.text)
+                    safe = stream.feed(gate.feed(delta.text))
                     if safe:
-                        yield TextEvent(delta=("\n\n" if pending_break else "") + safe)
-                        pending_break, streamed = False, True
+                        event = TextEvent(delta=("\n\n" if pending_break else "") + safe)
+                        pending_break = False
+                        if hold:
+                            held.append(event)
+                        else:
+                            streamed = True
+                            yield event
+            text_calls = parse_text_calls(gate.held) if gate.holding and not calls else None
+            if text_calls is not None and text_calls.looked_like_call and not text_calls.calls:
+                raise ProviderError(
+                    model, "bad_response", "the reply looked like a tool call but could not be read"
+                )
+            said = "".join(raw).strip()
+            if not calls and not said:
+                raise ProviderError(model, "empty_response", "the model sent no text and no tool call")
+            if not finished:
+                raise ProviderError(model, "truncated", "the stream ended before the model finished")
         except ProviderError as exc:
             yield ProviderFailed(model, exc, streamed)
             return
@@ -577,15 +677,33 @@ class Agent:
             usage.prompt_tokens += step_usage.prompt_tokens
             usage.completion_tokens += step_usage.completion_tokens
             usage.total_tokens += step_usage.total_tokens
-        tail = stream.flush()
+        if text_calls is not None and text_calls.calls:
+            for index, (name, arguments) in enumerate(text_calls.calls):
+                calls.add([ToolCallDelta(index=index, name=name, arguments=arguments)])
+            # What the model said around the calls goes through the grounder like any text.
+            tail = stream.feed(gate.flush()) + stream.flush()
+            prose = text_calls.prose
+            if prose:
+                tail = (tail + "\n" if tail else "") + grounder.ground(prose)
+            raw = [strip_text_calls("".join(raw))]
+        else:
+            # Held text that was no call after all (a code block, a JSON example) is answer text.
+            not_calls = gate.held if text_calls is not None else ""  # beside real calls: dropped
+            tail = stream.feed(gate.flush() + not_calls) + stream.flush()
         if calls:
+            for event in held:
+                yield event
             if tail.strip():  # "Let me look that up." before tool calls reads best as a status line
                 yield StatusEvent(message=tail.strip())
-            yield ToolCallsStep(calls.calls(turn=len(convo)), "".join(raw))
+            yield ToolCallsStep(calls.calls(turn=len(convo)), "".join(raw).strip())
             return
         if tail:
-            yield TextEvent(delta=("\n\n" if pending_break else "") + tail)
-        yield FinalAnswerStep("".join(raw))
+            event = TextEvent(delta=("\n\n" if pending_break else "") + tail)
+            if hold:
+                held.append(event)
+            else:
+                yield event
+        yield FinalAnswerStep("".join(raw), held)
 
     # --- tools ----------------------------------------------------------------------------------
 
@@ -599,6 +717,7 @@ class Agent:
         grounder: Grounder,
         seen_books: set[str],
         state: SessionState | None,
+        profile: ToolProfile,
     ) -> AsyncGenerator[AgentEvent, None]:
         assistant = {
             "role": "assistant",
@@ -617,7 +736,8 @@ class Agent:
             yield event
 
         tasks = [
-            asyncio.ensure_future(self._call_tool(i, c, allowed, guard)) for i, c in enumerate(step.calls)
+            asyncio.ensure_future(self._call_tool(i, c, allowed, guard, profile))
+            for i, c in enumerate(step.calls)
         ]
         results: dict[int, ToolResult] = {}
         released = 0  # calls whose books have gone out
@@ -656,13 +776,13 @@ class Agent:
                 "role": "tool",
                 "tool_call_id": call.id,
                 "name": call.name,
-                "content": fence_data(results[index].to_json()),
+                "content": fence_data(profile.result_json(results[index])),
             }
             convo.append(message)
             run.new_messages.append(message)
 
     async def _call_tool(
-        self, index: int, call: ToolCall, allowed: set[str], guard: ConstraintGuard
+        self, index: int, call: ToolCall, allowed: set[str], guard: ConstraintGuard, profile: ToolProfile
     ) -> tuple[int, ToolResult]:
         if call.name not in allowed:
             error = ToolError.of(
@@ -671,7 +791,7 @@ class Agent:
             )
             return index, ToolResult(call.name, error)
         try:
-            result = await guard.call(call.name, call.arguments, self.context)
+            result = await guard.call(call.name, profile.arguments(call.name, call.arguments), self.context)
         except Exception:
             log.exception("tool %s raised", call.name)
             result = ToolResult(
@@ -681,9 +801,7 @@ class Agent:
 
     # --- prompt and helpers ---------------------------------------------------------------------
 
-    def _system_prompt(
-        self, allowed: set[str], constraints: HardConstraints, state: SessionState | None
-    ) -> str:
+    def _context_prompt(self, constraints: HardConstraints, state: SessionState | None) -> str:
         state = state or SessionState()
         last = state.last_shown()
         session = {
@@ -702,8 +820,7 @@ class Agent:
             ),
         }
         return render(
-            "system",
-            tool_names=", ".join(sorted(allowed)) or "none",
+            "context",
             session_data=fence_data(json.dumps(session, ensure_ascii=False)),
             constraints=constraints.describe(),
         )

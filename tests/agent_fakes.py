@@ -218,6 +218,11 @@ def books_of(events: list[AgentEvent]) -> list[str]:
     return [b.id for e in events if isinstance(e, BooksEvent) for b in e.books]
 
 
+def system_text(messages: list[dict[str, Any]]) -> str:
+    """Every system message the model was sent (instructions, then the reader's context), joined."""
+    return "\n".join(str(m.get("content") or "") for m in messages if m.get("role") == "system")
+
+
 def statuses(events: list[AgentEvent]) -> list[str]:
     return [e.message for e in events if isinstance(e, StatusEvent)]
 

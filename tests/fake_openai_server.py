@@ -9,6 +9,17 @@ the next scripted reply:
   into ``fragment``-sized pieces and the calls' fragments interleaved across chunks, as real providers do.
 * ``Error(429)`` / ``Error(500)``: an OpenAI-style error body with that status.
 * ``Hang()``: accept and say nothing; ``Hang(after_chunks=2)``: start streaming, then stall.
+* ``EmptyStream()``: a 200 whose stream holds no content and no call, just a finish and ``[DONE]``.
+* ``RaiseAfter200()``: a 200 with stream headers, then the connection closes (a server that raised
+  after answering, as llama-cpp-python does); ``RaiseAfter200(chunks=("Here ",))`` sends those first.
+
+Quirks real servers have in their tool-call streams are ``ToolCalls`` options: ``args_in_final_chunk``
+(the header names the call, the arguments arrive whole in the chunk carrying ``finish_reason``),
+``empty_deltas`` (empty argument fragments and bare-index deltas between the real ones), ``omit_ids``
+(no call id anywhere: calls are told apart by index only), ``whole_calls_at_index_0`` (each call whole
+in one chunk, every one at index 0 with its own id, as Ollama and some Gemini proxies send them).
+Tool calls written as text (Hermes/Qwen ``<tool_call>``, bare or fenced JSON) are plain ``Text``
+replies; ``Text(..., first_token_after_s=1.0)`` is a slow prompt read (a CPU model).
 
 The replies and every request received (``server.requests``: parsed JSON bodies) are inspectable. When
 the script runs out the server answers 500, so an unexpected extra call fails the test loudly.
@@ -30,10 +41,20 @@ from typing import Any
 class Text:
     chunks: tuple[str, ...]
     usage: tuple[int, int] = (11, 7)
+    first_token_after_s: float = 0.0  # a slow prompt read (a CPU model): the 200, then this long silent
+    usage_on_finish: bool = False  # usage in the finish chunk, beside choices (llama.cpp's server)
 
-    def __init__(self, *chunks: str, usage: tuple[int, int] = (11, 7)) -> None:
+    def __init__(
+        self,
+        *chunks: str,
+        usage: tuple[int, int] = (11, 7),
+        first_token_after_s: float = 0.0,
+        usage_on_finish: bool = False,
+    ) -> None:
         self.chunks = chunks
         self.usage = usage
+        self.first_token_after_s = first_token_after_s
+        self.usage_on_finish = usage_on_finish
 
 
 @dataclass
@@ -42,6 +63,10 @@ class ToolCalls:
     fragment: int = 7
     text: str = ""  # content sent before the calls ("Let me look.")
     omit_index: bool = False  # some providers send no index on continuation fragments
+    args_in_final_chunk: bool = False  # arguments whole, in the chunk that carries finish_reason
+    empty_deltas: bool = False  # empty argument fragments and bare-index deltas in between
+    omit_ids: bool = False  # no call ids at all
+    whole_calls_at_index_0: bool = False  # each call whole in one chunk, all at index 0, own ids
 
     def __init__(
         self,
@@ -49,11 +74,19 @@ class ToolCalls:
         fragment: int = 7,
         text: str = "",
         omit_index: bool = False,
+        args_in_final_chunk: bool = False,
+        empty_deltas: bool = False,
+        omit_ids: bool = False,
+        whole_calls_at_index_0: bool = False,
     ) -> None:
         self.calls = calls
         self.fragment = fragment
         self.text = text
         self.omit_index = omit_index
+        self.args_in_final_chunk = args_in_final_chunk
+        self.empty_deltas = empty_deltas
+        self.omit_ids = omit_ids
+        self.whole_calls_at_index_0 = whole_calls_at_index_0
 
 
 @dataclass
@@ -68,7 +101,17 @@ class Hang:
     seconds: float = 30.0
 
 
-Reply = Text | ToolCalls | Error | Hang
+@dataclass
+class EmptyStream:
+    """200, a role chunk, a ``stop`` finish and ``[DONE]``: nothing said, nothing called."""
+
+
+@dataclass
+class RaiseAfter200:
+    chunks: tuple[str, ...] = ()  # text chunks sent before the connection drops
+
+
+Reply = Text | ToolCalls | Error | Hang | EmptyStream | RaiseAfter200
 
 
 @dataclass
@@ -90,6 +133,10 @@ def _chunk(delta: dict[str, Any], finish: str | None = None, model: str = "fake-
     }
 
 
+def _usage(usage: tuple[int, int]) -> dict[str, int]:
+    return {"prompt_tokens": usage[0], "completion_tokens": usage[1], "total_tokens": sum(usage)}
+
+
 def tool_call_chunks(reply: ToolCalls) -> list[dict[str, Any]]:
     """The chunks of a ToolCalls reply: each call's header, then the calls' argument pieces interleaved.
 
@@ -102,16 +149,33 @@ def tool_call_chunks(reply: ToolCalls) -> list[dict[str, Any]]:
     if reply.text:
         chunks.append(_chunk({"role": "assistant", "content": reply.text}))
     pieces: list[list[str]] = []
+    if reply.whole_calls_at_index_0:
+        for index, (name, args) in enumerate(reply.calls):
+            whole = {
+                "index": 0,
+                "id": f"call_fake_{index}",
+                "type": "function",
+                "function": {"name": name, "arguments": args if isinstance(args, str) else json.dumps(args)},
+            }
+            chunks.append(_chunk({"role": "assistant", "tool_calls": [whole]}))
+        chunks.append(_chunk({}, finish="tool_calls"))
+        return chunks
     for index, (name, args) in enumerate(reply.calls):
         text = args if isinstance(args, str) else json.dumps(args)
         pieces.append([text[i : i + reply.fragment] for i in range(0, len(text), reply.fragment)] or [""])
-        head = {
+        head: dict[str, Any] = {
             "index": index,
             "id": f"call_fake_{index}",
             "type": "function",
             "function": {"name": name, "arguments": ""},
         }
+        if reply.omit_ids:
+            del head["id"]
         chunks.append(_chunk({"role": "assistant", "content": None, "tool_calls": [head]}))
+    if reply.args_in_final_chunk:
+        whole = [{"index": i, "function": {"arguments": "".join(p)}} for i, p in enumerate(pieces)]
+        chunks.append(_chunk({"tool_calls": whole}, finish="tool_calls"))
+        return chunks
     for step in range(max((len(p) for p in pieces), default=0)):
         for index, parts in enumerate(pieces):
             if step < len(parts):
@@ -119,6 +183,9 @@ def tool_call_chunks(reply: ToolCalls) -> list[dict[str, Any]]:
                 if not reply.omit_index:
                     fragment["index"] = index
                 chunks.append(_chunk({"tool_calls": [fragment]}))
+                if reply.empty_deltas:
+                    chunks.append(_chunk({"tool_calls": [{"index": index, "function": {"arguments": ""}}]}))
+                    chunks.append(_chunk({"tool_calls": [{"index": index}]}))
     chunks.append(_chunk({}, finish="tool_calls"))
     return chunks
 
@@ -158,17 +225,32 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         try:
+            if isinstance(reply, RaiseAfter200):
+                for piece in reply.chunks:
+                    self._event(_chunk({"role": "assistant", "content": piece}))
+                self.close_connection = True
+                return
             if isinstance(reply, Hang):
                 for i in range(reply.after_chunks):
                     self._event(_chunk({"role": "assistant", "content": f"part {i} "}))
                 self.state.stop.wait(reply.seconds)
                 return
             if isinstance(reply, Text):
+                if reply.first_token_after_s:
+                    self.state.stop.wait(reply.first_token_after_s)
                 self._event(_chunk({"role": "assistant", "content": ""}))
                 for piece in reply.chunks:
                     self._event(_chunk({"content": piece}))
-                self._event(_chunk({}, finish="stop"))
                 usage = reply.usage
+                if reply.usage_on_finish:
+                    self._event({**_chunk({}, finish="stop"), "usage": _usage(usage)})
+                    include_usage = False
+                else:
+                    self._event(_chunk({}, finish="stop"))
+            elif isinstance(reply, EmptyStream):
+                self._event(_chunk({"role": "assistant", "content": ""}))
+                self._event(_chunk({}, finish="stop"))
+                usage = (11, 0)
             else:
                 for chunk in tool_call_chunks(reply):
                     self._event(chunk)
@@ -178,11 +260,7 @@ class _Handler(BaseHTTPRequestHandler):
                     {
                         **_chunk({}),
                         "choices": [],
-                        "usage": {
-                            "prompt_tokens": usage[0],
-                            "completion_tokens": usage[1],
-                            "total_tokens": sum(usage),
-                        },
+                        "usage": _usage(usage),
                     }
                 )
             self.wfile.write(b"data: [DONE]\n\n")

@@ -81,19 +81,74 @@ def test_an_invented_title_takes_its_list_item_or_heading_with_it(
     assert grounder.removed == [invented]
 
 
-def test_in_prose_only_the_sentence_with_the_invented_title_goes(grounder: Grounder):
-    line = (
-        "**The Night Circus** is dreamy. You might also enjoy **The Starless Sea** by Erin Morgenstern. "
-        "Both are slow, so take your time."
+def test_in_prose_the_paragraph_with_the_invented_title_goes_whole(grounder: Grounder):
+    # Cutting only the sentence left orphans ("by Cormac McCarthy (1974)."): the paragraph goes.
+    text = (
+        "**The Night Circus** is dreamy.\n\n"
+        "You might also enjoy **The Starless Sea**\nby Erin Morgenstern (2019). Both are slow.\n\n"
+        "Take your time."
     )
-    assert grounder.ground_line(line) == "**The Night Circus** is dreamy. Both are slow, so take your time."
+    assert grounder.ground(text) == "**The Night Circus** is dreamy.\n\nTake your time."
     assert grounder.removed == ["The Starless Sea"]
 
 
 def test_plain_text_title_by_author_pattern_is_checked(grounder: Grounder):
     line = "For something darker, Rebecca by Daphne du Maurier is gothic. The Night Circus is lighter."
-    assert grounder.ground_line(line) == "The Night Circus is lighter."
+    assert grounder.ground_line(line) is None
     assert grounder.removed == ["Rebecca"]
+
+
+@pytest.mark.parametrize(
+    ("line", "invented"),
+    [
+        ("- **<b>To Kill a Mockingbird by Harper Lee</b>**", "To Kill a Mockingbird by Harper Lee"),
+        ("- <b>To Kill a Mockingbird</b> by Harper Lee", "To Kill a Mockingbird"),
+        ("- **<i>The Road</i>** by Tom Clancy", "The Road"),
+    ],
+)
+def test_html_inside_markdown_hides_no_title(grounder: Grounder, line: str, invented: str):
+    assert grounder.ground_line(line) is None
+    assert grounder.removed == [invented]
+
+
+def test_html_around_a_returned_title_is_dropped_and_the_title_kept(grounder: Grounder):
+    line = "- **<b>The Night Circus</b>** by Erin Morgenstern<br>"
+    assert grounder.ground_line(line) == "- **The Night Circus** by Erin Morgenstern"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "- **The Night Circus** by Patrick Rothfuss",  # a returned title under another author
+        "- **The Road** by Tom Clancy",  # the reader's words ("a funny road trip") under any author
+        "- The Road by Tom Clancy, a plain-text item.",
+        "- **The Road**, a title made of one word the reader used.",
+        "- *The Name of the Wind*, by Stephen King: the wrong author after a comma.",
+    ],
+)
+def test_a_title_must_come_with_its_own_author(line: str):
+    g = Grounder()
+    g.add_book("The Name of the Wind", ["Patrick Rothfuss"])
+    g.add_book("The Night Circus", ["Erin Morgenstern"])
+    g.add_user_text("a funny road trip")
+    assert g.ground_line(line) is None, g.invented(line)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "- **The Name of the Wind** by Rothfuss, the surname alone.",
+        "- **The Name of the Wind** by P. Rothfuss. It sings.",
+        "- **The Night Circus** — by Erin Morgenstern",
+        "Since you loved **The Road** by Cormac McCarthy, try these.",  # title and author the reader gave
+    ],
+)
+def test_a_title_with_its_own_author_is_kept(line: str):
+    g = Grounder()
+    g.add_book("The Name of the Wind", ["Patrick Rothfuss"])
+    g.add_book("The Night Circus", ["Erin Morgenstern"])
+    g.add_user_text("I loved The Road by Cormac McCarthy, something like it")
+    assert g.ground_line(line) == line, g.invented(line)
 
 
 def test_removals_are_logged(grounder: Grounder, caplog: pytest.LogCaptureFixture):

@@ -16,6 +16,7 @@ from agent_fakes import (
     done_of,
     make_registry,
     statuses,
+    system_text,
     text_of,
     text_reply,
     tool_reply,
@@ -56,7 +57,8 @@ async def test_text_answer_streams_and_finishes_with_done():
     # The system prompt comes first and names the tools; the user's words follow unchanged.
     _, messages, tools = llm.calls[0]
     assert messages[0]["role"] == "system" and "search_books" in messages[0]["content"]
-    assert messages[1:] == user("hi")
+    assert messages[1]["role"] == "system" and "<book_data>" in messages[1]["content"]  # the reader's context
+    assert messages[2:] == user("hi")
     assert {t["function"]["name"] for t in tools} == {"search_books", "find_book", "popular_books"}
 
 
@@ -252,7 +254,7 @@ async def test_hard_constraints_hold_when_the_model_forgets_them():
     assert "t:3" not in shown
     assert "t:1" in shown
     # The reader's constraints reach the model too.
-    assert "young adult" in llm.calls[0][1][0]["content"]
+    assert "young adult" in system_text(llm.calls[0][1])
 
 
 async def test_session_state_records_shown_books_and_turns():
@@ -264,7 +266,7 @@ async def test_session_state_records_shown_books_and_turns():
     assert [(b.id, b.turn) for b in state.shown] == [("t:9", 1), ("t:1", 2), ("t:4", 2)]
     assert state.turns == 3
     # The earlier pick was offered to the model as conversation context (fenced data).
-    assert "Old Pick" in llm.calls[0][1][0]["content"]
+    assert "Old Pick" in system_text(llm.calls[0][1])
 
 
 async def test_run_exposes_the_messages_to_persist():

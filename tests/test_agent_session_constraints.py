@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agent_fakes import BOOKS, ToolLog, books_of, make_registry, text_reply, tool_reply
+from agent_fakes import BOOKS, ToolLog, books_of, make_registry, system_text, text_reply, tool_reply
 
 from vibeshelf.agent.conversation import Turn, run_turn
 from vibeshelf.agent.events import AgentEvent, BooksEvent, DoneEvent, TextEvent
@@ -129,7 +129,7 @@ async def test_nothing_young_adult_holds_long_after_it_left_the_history(store: S
     # The model saw only the last two turns and the new message: "nothing young adult" left long ago...
     assert len(user_texts(sent)) == 3 and not any("young adult" in t for t in user_texts(sent))
     # ...yet it is still stated to the model, merged into its searches, and kept in the session.
-    assert "leaving out young adult" in sent[0]["content"]
+    assert "leaving out young adult" in system_text(sent)
     name, args = log.calls[-1]
     assert name == "search_books" and args["filters"]["genres_exclude"] == ["young_adult"]
     view = await chat.view()
@@ -150,7 +150,7 @@ async def test_a_later_lift_removes_the_kept_limit_and_stays_lifted(store: Sessi
         assert shown >= YOUNG_ADULT and not shown & BY_ADA_VALE
     view = await chat.view()
     assert view.constraints == ["nothing by Ada Vale"]
-    assert "leaving out young adult" not in model.first_call_of_last_turn()[0]["content"]
+    assert "leaving out young adult" not in system_text(model.first_call_of_last_turn())
 
 
 async def test_kept_limits_survive_reopening_the_state_file(tmp_path: Path) -> None:

@@ -61,7 +61,26 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Models tried in order when the main one fails; the planner is always the last resort.",
     )
-    llm_timeout_s: float = Field(default=30.0, gt=0, description="Per model call (connect + first token).")
+    llm_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="Longest wait for the next streamed piece of a model's answer, and for the first one "
+        "unless VIBESHELF_LLM_FIRST_TOKEN_TIMEOUT_S is set.",
+    )
+    llm_first_token_timeout_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="Longest wait for a model's first token (connect + reading the prompt). A local model "
+        "on CPU reads a 2-3k token prompt for minutes: set 600 there (and VIBESHELF_STREAM_DEADLINE_S "
+        "higher still). Unset: VIBESHELF_LLM_TIMEOUT_S.",
+    )
+    tool_profile: Literal["auto", "full", "compact"] = Field(
+        default="auto",
+        description="Tools as the model sees them. `full`: all six tools, complete schemas and results (large "
+        "hosted models). `compact`: search_books, find_book and readers_also_liked with flat filters and slim "
+        "results (~1/4 of the tokens; small and local models). `auto`: compact for ollama/, llamafile/, "
+        "lm_studio/ models and names with a size of 14B or less (qwen2.5-1.5b-instruct), full otherwise.",
+    )
     llm_retries: int = Field(default=0, ge=0, description="Retries per model call before falling back.")
     max_tokens: int = Field(default=1024, gt=0)
     max_turns: int = Field(
@@ -169,6 +188,11 @@ class Settings(BaseSettings):
     slack_concurrency: int = Field(
         default=8, ge=1, description="Slack messages answered at once per server process (the rest queue)."
     )
+
+    @property
+    def first_token_timeout_s(self) -> float:
+        """The first-token timeout in effect (``llm_first_token_timeout_s`` or ``llm_timeout_s``)."""
+        return self.llm_first_token_timeout_s or self.llm_timeout_s
 
     @property
     def home_dir(self) -> Path:

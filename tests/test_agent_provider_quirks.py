@@ -1,0 +1,261 @@
+"""What real OpenAI-compatible servers do to tool calls, reproduced by the fake server, one mode each.
+
+Seen with llama-cpp-python, llama.cpp's server, Ollama and vLLM behind litellm: tools dropped unless
+``tool_choice`` is sent, tool calls written as text in the model's own format, empty or cut streams
+after a 200, and tool-call deltas with their arguments in the last chunk, empty fragments or no ids.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+
+import pytest
+from agent_fakes import ToolLog, books_of, collect, done_of, make_registry, statuses, text_of
+from fake_openai_server import EmptyStream, FakeOpenAIServer, RaiseAfter200, Text, ToolCalls
+
+from vibeshelf.agent.events import ToolCallEvent
+from vibeshelf.agent.llm import PLANNER_MODEL
+from vibeshelf.agent.loop import Agent
+from vibeshelf.settings import Settings
+from vibeshelf.tools.tool import ToolContext
+
+MODEL = "openai/fake-model"
+ANSWER = "Try **A Winter of Small Griefs** by Tomas Lind: grief, gently told."
+
+
+@pytest.fixture
+def fake_openai() -> Iterator[FakeOpenAIServer]:
+    with FakeOpenAIServer() as server:
+        yield server
+
+
+def agent_for(base_url: str, log: ToolLog | None = None, **overrides) -> Agent:
+    values = {
+        "model": MODEL,
+        "api_base": base_url,
+        "api_key": "sk-fake",
+        "llm_retries": 0,
+        "llm_timeout_s": 2.0,
+        "stream_deadline_s": 5.0,
+        "max_turns": 4,
+        **overrides,
+    }
+    return Agent(make_registry(log or ToolLog()), ToolContext(None), Settings(**values))
+
+
+def user(text: str) -> list[dict]:
+    return [{"role": "user", "content": text}]
+
+
+async def test_tool_choice_auto_is_sent_whenever_tools_are_offered(fake_openai: FakeOpenAIServer):
+    # llama-cpp-python's chatml-function-calling leaves the tools out of the prompt without it.
+    fake_openai.script(ToolCalls(("search_books", {"query": "melancholic", "limit": 2})), Text(ANSWER))
+    await collect(agent_for(fake_openai.base_url).run(user("something melancholic")))
+    assert [r.get("tool_choice") for r in fake_openai.requests] == ["auto", "auto"]
+    assert all(r["tools"] for r in fake_openai.requests)
+
+
+TEXT_CALLS = {
+    "hermes": '<tool_call>\n{"name": "search_books", "arguments": {"query": "melancholic", "limit": 2}}\n'
+    "</tool_call>",
+    "bare_json": '{"name": "search_books", "arguments": {"query": "melancholic", "limit": 2}}',
+    "fenced_json": '```json\n{"name": "search_books", "arguments": {"query": "melancholic", "limit": 2}}\n```',
+    "double_brace": '{{"name": "search_books", "arguments": {"query": "melancholic", "limit": 2}}}',
+    "after_prose": "Let me look that up.\n<tool_call>\n"
+    '{"name": "search_books", "parameters": {"query": "melancholic", "limit": 2}}\n</tool_call>',
+}
+
+
+@pytest.mark.parametrize("form", sorted(TEXT_CALLS))
+async def test_tool_calls_written_as_text_are_run_as_calls(fake_openai: FakeOpenAIServer, form: str):
+    text = TEXT_CALLS[form]
+    # Streamed in small pieces, as a server sends them, so the markers arrive split.
+    fake_openai.script(Text(*[text[i : i + 5] for i in range(0, len(text), 5)]), Text(ANSWER))
+    log = ToolLog()
+    events = await collect(agent_for(fake_openai.base_url, log).run(user("something melancholic")))
+    assert log.calls == [("search_books", {"query": "melancholic", "limit": 2})]
+    assert books_of(events) == ["t:3"]
+    said = text_of(events)
+    assert "tool_call" not in said and '"name"' not in said and "{" not in said
+    assert "A Winter of Small Griefs" in said
+    done = done_of(events)
+    assert not done.fell_back and done.model == MODEL and done.turns == 2
+    # The replayed assistant turn is a real tool call, not the text.
+    assistant = fake_openai.requests[1]["messages"][-2]
+    assert assistant["tool_calls"][0]["function"]["name"] == "search_books"
+    assert "tool_call" not in (assistant.get("content") or "") and "{" not in (assistant.get("content") or "")
+
+
+async def test_an_unreadable_call_looking_reply_is_a_provider_failure(fake_openai: FakeOpenAIServer):
+    fake_openai.script(Text('<tool_call>\n{"name": "search_books", "arguments": {"query": "melan'))
+    events = await collect(agent_for(fake_openai.base_url).run(user("something melancholic")))
+    assert "tool_call" not in text_of(events)
+    assert any(f"{MODEL} is unavailable (bad_response)" in s for s in statuses(events))
+    done = done_of(events)
+    assert done.fell_back and done.model == PLANNER_MODEL and books_of(events)
+
+
+async def test_an_empty_stream_is_a_provider_failure(fake_openai: FakeOpenAIServer):
+    fake_openai.script(EmptyStream())
+    events = await collect(agent_for(fake_openai.base_url).run(user("something melancholic")))
+    assert any(f"{MODEL} is unavailable (empty_response)" in s for s in statuses(events))
+    done = done_of(events)
+    assert done.fell_back and done.model == PLANNER_MODEL
+    assert books_of(events) and "couldn't find" not in text_of(events)
+
+
+@pytest.mark.parametrize(("chunks", "code"), [((), "empty_response"), (("Zzyzx half a ",), "truncated")])
+async def test_a_server_that_raises_after_the_200_is_a_provider_failure(fake_openai, chunks, code):
+    fake_openai.script(RaiseAfter200(chunks=chunks))
+    events = await collect(agent_for(fake_openai.base_url).run(user("something melancholic")))
+    said = statuses(events)
+    assert any(f"{MODEL} is unavailable ({code})" in s and "offline planner" in s for s in said), said
+    assert "Zzyzx" not in text_of(events)  # the cut-off line never reached the reader
+    done = done_of(events)
+    assert done.fell_back and done.model == PLANNER_MODEL and books_of(events)
+
+
+@pytest.mark.parametrize(
+    "quirk",
+    [
+        {"args_in_final_chunk": True},
+        {"empty_deltas": True, "fragment": 3},
+        {"omit_ids": True},
+        {"whole_calls_at_index_0": True},
+    ],
+)
+async def test_tool_call_stream_quirks_rebuild_the_same_calls(fake_openai: FakeOpenAIServer, quirk):
+    fake_openai.script(
+        ToolCalls(
+            ("search_books", {"query": "melancholic", "limit": 2}),
+            ("find_book", {"title": "The Quiet Lighthouse"}),
+            **quirk,
+        ),
+        Text(ANSWER),
+    )
+    log = ToolLog()
+    events = await collect(agent_for(fake_openai.base_url, log).run(user("something melancholic")))
+    assert sorted(log.calls) == [
+        ("find_book", {"title": "The Quiet Lighthouse"}),
+        ("search_books", {"query": "melancholic", "limit": 2}),
+    ]
+    assert [e.arguments for e in events if isinstance(e, ToolCallEvent)] == [
+        {"query": "melancholic", "limit": 2},
+        {"title": "The Quiet Lighthouse"},
+    ]
+    # Each call has its own id in the replayed turn, and each result answers its own call.
+    assistant, *results = fake_openai.requests[1]["messages"][-3:]
+    ids = [c["id"] for c in assistant["tool_calls"]]
+    assert len(set(ids)) == 2 and all(ids)
+    assert [m["tool_call_id"] for m in results] == ids
+    assert [json.loads(c["function"]["arguments"]) for c in assistant["tool_calls"]] == [
+        {"query": "melancholic", "limit": 2},
+        {"title": "The Quiet Lighthouse"},
+    ]
+    assert not done_of(events).fell_back
+
+
+async def test_a_refused_connection_is_unreachable():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    # Nothing listens on the port now: the connection is refused.
+    events = await collect(agent_for(f"http://127.0.0.1:{port}/v1").run(user("something melancholic")))
+    assert any(f"{MODEL} is unavailable (unreachable)" in s for s in statuses(events)), statuses(events)
+    assert done_of(events).fell_back
+
+
+async def test_a_slow_first_token_waits_for_the_first_token_timeout(fake_openai: FakeOpenAIServer):
+    # A CPU model reads the prompt for a long time, then streams at its own pace.
+    fake_openai.script(Text("What are you in the mood for?", first_token_after_s=1.0))
+    agent = agent_for(fake_openai.base_url, llm_timeout_s=0.3, llm_first_token_timeout_s=5.0)
+    events = await collect(agent.run(user("hello")))
+    assert text_of(events) == "What are you in the mood for?"
+    assert not done_of(events).fell_back
+
+
+async def test_the_first_token_timeout_defaults_to_the_llm_timeout(fake_openai: FakeOpenAIServer):
+    fake_openai.script(Text("What are you in the mood for?", first_token_after_s=3.0))
+    events = await collect(agent_for(fake_openai.base_url, llm_timeout_s=0.3).run(user("hello")))
+    assert any("(timeout)" in s for s in statuses(events))
+    assert done_of(events).fell_back
+
+
+FROM_MEMORY = Text(
+    "Here are two:\n",
+    "- **Never Let Me Go** by Kazuo Ishiguro: quietly devastating.\n",
+    "- **The Remains of the Day** by Kazuo Ishiguro: restraint and regret.\n",
+)
+
+
+async def test_an_answer_from_memory_is_nudged_once_to_use_the_tools(fake_openai: FakeOpenAIServer):
+    fake_openai.script(
+        FROM_MEMORY, ToolCalls(("search_books", {"query": "melancholic", "limit": 2})), Text(ANSWER)
+    )
+    log = ToolLog()
+    events = await collect(agent_for(fake_openai.base_url, log).run(user("something melancholic")))
+    said = text_of(events)
+    assert "Ishiguro" not in said and "Here are two" not in said  # the held answer was never shown
+    assert said == ANSWER and books_of(events) == ["t:3"]
+    assert log.calls == [("search_books", {"query": "melancholic", "limit": 2})]
+    nudge = fake_openai.requests[1]["messages"][-1]
+    assert nudge["role"] == "user" and "tool" in nudge["content"]
+    done = done_of(events)
+    assert not done.fell_back and done.model == MODEL
+
+
+async def test_a_model_that_still_uses_no_tool_hands_the_turn_to_the_planner(fake_openai: FakeOpenAIServer):
+    fake_openai.script(FROM_MEMORY, FROM_MEMORY)
+    log = ToolLog()
+    events = await collect(agent_for(fake_openai.base_url, log).run(user("something melancholic")))
+    assert len(fake_openai.requests) == 2
+    assert any("without looking any book up" in s and "offline planner" in s for s in statuses(events))
+    said = text_of(events)
+    assert "Ishiguro" not in said and "Here are two" not in said
+    # The planner answered from the same tools, and never saw the nudge as the reader's words.
+    assert log.calls and log.calls[0][0] == "search_books" and "tool" not in log.calls[0][1]["query"]
+    assert books_of(events)
+    done = done_of(events)
+    assert done.fell_back and done.model == PLANNER_MODEL
+
+
+async def test_a_question_back_without_books_is_shown_without_a_nudge(fake_openai: FakeOpenAIServer):
+    fake_openai.script(Text("Happy to help! ", "Do you want something sad or something hopeful?"))
+    events = await collect(agent_for(fake_openai.base_url).run(user("a book for tonight")))
+    assert text_of(events) == "Happy to help! Do you want something sad or something hopeful?"
+    assert len(fake_openai.requests) == 1 and not done_of(events).fell_back
+
+
+async def test_static_instructions_and_tools_come_first_and_the_readers_context_later(
+    fake_openai: FakeOpenAIServer,
+):
+    fake_openai.script(Text("What mood are you in?"), Text("Noted: nothing young adult."))
+    agent = agent_for(fake_openai.base_url)
+    await collect(agent.run(user("hello")))
+    history = [
+        *user("hello"),
+        {"role": "assistant", "content": 'Sure.\n<tool_call>{"name": "search_books", "arguments": {}}'},
+        *user("something rainy, but nothing young adult and before 2000"),
+    ]
+    await collect(agent.run(history))
+    first, second = fake_openai.requests
+    # The same prefix (system prompt, tools) for both turns, though the second states limits.
+    assert first["messages"][0] == second["messages"][0] and first["tools"] == second["tools"]
+    assert "leaving out young adult" not in second["messages"][0]["content"]
+    context, last = second["messages"][-2:]
+    assert context["role"] == "system" and "leaving out young adult" in context["content"]
+    assert "<book_data>" in context["content"] and last == history[-1]
+    # The replayed assistant turn carries no call-looking text for the model to copy.
+    replayed = second["messages"][2]
+    assert replayed["role"] == "assistant" and replayed["content"] == "Sure."
+
+
+@pytest.mark.parametrize("on_finish", [False, True])
+async def test_usage_is_counted_whether_it_comes_alone_or_with_the_finish(fake_openai, on_finish: bool):
+    fake_openai.script(Text("What are you in the mood for?", usage=(120, 9), usage_on_finish=on_finish))
+    events = await collect(agent_for(fake_openai.base_url).run(user("hello")))
+    assert fake_openai.requests[0]["stream_options"] == {"include_usage": True}
+    usage = done_of(events).usage
+    assert (usage.prompt_tokens, usage.completion_tokens, usage.total_tokens) == (120, 9, 129)
