@@ -42,6 +42,7 @@ class TitleMention:
 class TitleLinker:
     def __init__(self, vocab: Vocabulary) -> None:
         self._vocab = vocab
+        self._shelf_words = vocab.shelf_words()
 
     def find(self, text: str) -> list[TitleMention]:
         """Catalog titles mentioned in ``text``, longest first, not overlapping."""
@@ -110,7 +111,7 @@ class TitleLinker:
         return raw.lower().startswith("the ") and not self._ordinary(words[0])
 
     def _ordinary(self, word: str) -> bool:
-        return len(word) < 4 or self._vocab.is_common_word(word) or word in self._vocab.shelf_words()
+        return len(word) < 4 or self._vocab.is_common_word(word) or word in self._shelf_words
 
 
 @dataclass(frozen=True)
