@@ -48,6 +48,8 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from vibeshelf.agent.reading.vocabulary import fold as _fold
+
 # --- lexicons -------------------------------------------------------------------------------------
 
 # Shelves that describe how a book reads rather than what kind of book it is. Said beside a kind
@@ -1601,13 +1603,6 @@ def _set_query(t: _Text, intent: Intent) -> None:
 
 
 # --- hard constraints -----------------------------------------------------------------------------
-
-
-def _fold(text: str) -> str:
-    import unicodedata
-
-    text = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
 
 
 @cache
