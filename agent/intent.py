@@ -926,12 +926,18 @@ _CENTURY = re.compile(
 _SETTING = re.compile(
     r"\b(?:set|takes? place|taking place|happens?|living|lived|life|story)\s+(?:in|during)\s+$", _I
 )
-_NEG_BEFORE = re.compile(r"\b(?:nothing|not|no|none|anything but|never)\s+(?:\w+\s+){0,2}$", _I)
+# A negation reaches a time phrase only through words that carry it there ("nothing published before",
+# "not from"), so in "nothing modern, before 1950" the "nothing" rules out "modern", not the date.
+_NEG_BEFORE = re.compile(
+    r"\b(?:nothing|not|no|none|anything but|never)\s+(?:(?:published|written|released|out|come|came|books?|"
+    r"novels?|stuff|ones?|anything|from|that'?s|thats|that|which|is|was|were|are|too|so|very)\s+){0,3}$",
+    _I,
+)
 _AGE = re.compile(r"\b(?:my|his|her|their|our|your|in (?:my|his|her|their|our|your))\s+$", _I)
 _RECENT = re.compile(
     r"\b(?:(?:from |in |within |over )?the (?:last|past) (\d+|few|couple(?: of)?|two|three|five|ten) years"
     r"|(?:the )?(?:last|past) decade|recent(?:ly published| ones| books| releases?| stuff)?|recently|"
-    r"new releases?|newer(?: books| ones| stuff)?|newly published|latest releases?|just (?:came|come) out)\b",
+    r"new releases?|newer(?! than)(?: books| ones| stuff)?|newly published|latest releases?|just (?:came|come) out)\b",
     _I,
 )
 # Page counts: "under 200 pages", "300 pages or more", "between 200 and 400 pages" (see the docstring).
@@ -1072,12 +1078,12 @@ def _part(which: str | None, lo: int, hi: int) -> tuple[int, int]:
     if not which:
         return lo, hi
     span = hi - lo + 1
-    third = max(1, span * 3 // 10)
+    third = max(1, -(-span * 35 // 100))  # a generous third: "late 90s" is 1996-1999
     which = which.lower()
     if which == "early":
-        return lo, lo + third
+        return lo, lo + third - 1
     if which == "late":
-        return hi - third, hi
+        return hi - third + 1, hi
     mid = lo + span // 2
     return mid - third // 2 - 1, mid + third // 2
 
@@ -1315,7 +1321,8 @@ def _parse_years(t: _Text, intent: Intent, cfg: ParseConfig) -> None:
         n = int(m.group(2)) if m.group(2) else _CENTURY_WORDS[m.group(4).lower().replace("-", " ")]
         if not 1 <= n <= 21:
             continue
-        lo, hi = _part(which, (n - 1) * 100 + 1, n * 100)
+        # "the 20th century" as readers say it: the 1900s.
+        lo, hi = _part(which, (n - 1) * 100, n * 100 - 1)
         lo, hi, end = _open_ended(text, m.end(), lo, hi)
         _merge_years(intent, lo, hi)
         lead = _YEAR_LEAD.search(before)

@@ -201,6 +201,41 @@ def test_time_in_words(reader, text: str, bounds) -> None:
     assert "nineteen" not in intent.query and "war" not in intent.query.lower()
 
 
+@pytest.mark.parametrize(
+    ("text", "bounds"),
+    [
+        # A comparator before a period takes that side of it, in words or digits.
+        ("nothing newer than the nineties", (None, 1999)),
+        ("nothing newer than the 1990s please", (None, 1999)),
+        ("older than the eighties", (None, 1979)),
+        ("before the 80s", (None, 1979)),
+        ("after the sixties", (1970, None)),
+        ("more recent than the '70s", (1980, None)),
+        ("since the fifties", (1950, None)),
+        ("up to the 1960s", (None, 1969)),
+        ("nothing after the sixties", (None, 1969)),
+        ("nothing before the seventies", (1970, None)),
+        ("anything from the 1800s", (1800, 1899)),
+        # The period said outside a refusal wins over the one refused beside it.
+        ("the seventies, not the fifties", (1970, 1979)),
+        ("not the fifties, the seventies", (1970, 1979)),
+        ("It says the nineteen-seventies, not the fifties.", (1970, 1979)),
+        # A negation reaches a date only through words that carry it there.
+        ("nothing modern pls, before 1950 if poss", (None, 1949)),
+        ("nothing published before 1990", (1990, None)),
+        ("not from before 2000", (2000, None)),
+        # Centuries as readers count them.
+        ("something written in the 20th century", (1900, 1999)),
+        # Ages and settings are not publication dates.
+        ("in my 30s and into thrillers", (None, None)),
+        ("set in the 1920s", (None, None)),
+    ],
+)
+def test_time_compared_to_a_period(reader, text: str, bounds) -> None:
+    intent = reader.read(text)
+    assert (intent.year_min, intent.year_max) == bounds
+
+
 # --- typing as people type ----------------------------------------------------------------------
 
 

@@ -52,6 +52,21 @@ _PRONOUN = re.compile(r"\b(?:him|her|his|hers|them|their|theirs)\b", re.IGNORECA
 _CLOSES_LIST = re.compile(r"\b(?:or|nor|too|either|as well)\b", re.IGNORECASE)
 # Another refusal after a comma starts its own scope ("no YA, nothing after 2005"), so only these go on.
 _LIST_GOES_ON = re.compile(r"\s*(?:or|nor|plus)\b", re.IGNORECASE)
+# Decades and centuries in digits: "the 90s", "'80s", "1990s", "the 1800s".
+_DIGIT_DECADE = re.compile(r"(?:\bthe\s+|['’]|\b)(\d0)['’]?s\b|\b(1[0-9]\d0|20[0-2]0)['’]?s\b", re.IGNORECASE)
+# A comparator right before a period (only "the" between): which side of the period is meant.
+_PERIOD_CMP = re.compile(
+    r"\b(before|pre|prior to|earlier than|older than|until|till|up to|through|up until|since|after|post|"
+    r"later than|newer than|more recent than|younger than)[- ]?\s*(?:the\s+)?$",
+    re.IGNORECASE,
+)
+_UPPER_CMP = {"before", "pre", "prior to", "earlier than", "older than"}
+_UPTO_CMP = {"until", "till", "up to", "through", "up until"}
+_SINCE_CMP = {"since"}
+_SETTING = re.compile(
+    r"\b(?:set|takes? place|taking place|happens?|living|lived|life|story)\s+(?:in|during)\s+$", re.IGNORECASE
+)
+_AGE = re.compile(r"\b(?:my|his|her|their|our|your|in (?:my|his|her|their|our|your))\s+$", re.IGNORECASE)
 _DECADE = re.compile(
     r"\b(?:the\s+|early\s+|late\s+|mid[- ]?)?(?:(nineteen|twenty)[- ]?)?"
     r"(twenties|thirties|forties|fifties|sixties|seventies|eighties|nineties|noughties|aughts)\b",
@@ -264,31 +279,66 @@ class MessageReader:
     def _time_words(
         self, text: str, refusals: list[Scope], masks: list[tuple[int, int]]
     ) -> tuple[int | None, int | None]:
-        """Year bounds from named periods and decades in words (the last one said wins)."""
-        found: list[tuple[int, int | None, int | None]] = []
+        """Year bounds from named periods and decades (in words or digits), with the comparator before
+        them ("newer than the nineties", "before the 1980s"). A refusal flips an open bound ("nothing
+        after the sixties" is up to 1969) and drops a closed period it cannot express ("not the fifties").
+        The last period said outside a refusal wins ("the seventies, not the fifties")."""
+        found: list[tuple[int, int | None, int | None, bool]] = []
+
+        def period(start: int, end: int, first: int | None, last: int | None) -> None:
+            before = text[:start]
+            if _SETTING.search(before) or _SETTING.search(re.sub(r"\bthe\s*$", "", before, flags=re.I)):
+                return  # "set in the fifties" is when the story happens, not when it was written
+            cmp = _PERIOD_CMP.search(before)
+            lead = cmp.start() if cmp else start
+            refused = any(s.text_start <= lead < s.text_end or s.text_start <= start < s.text_end for s in refusals)
+            if cmp:
+                word = cmp.group(1).lower()
+                if word in _UPPER_CMP:  # before / older than: up to the period's start
+                    first, last = None, (first - 1 if first is not None else None)
+                elif word in _UPTO_CMP:
+                    first = None
+                elif word in _SINCE_CMP:
+                    last = None
+                else:  # after / newer than: from the period's end
+                    first, last = (last + 1 if last is not None else None), None
+            found.append((start, first, last, refused))
+            masks.append((lead, end))
+
         for rx, first, last in cues.eras():
             for m in rx.finditer(text):
-                found.append((m.start(), first, last))
-                masks.append((m.start(), m.end()))
+                period(m.start(), m.end(), first, last)
         for m in _DECADE.finditer(text):
             decade = cues.decade_words().get(m.group(2).lower())
             if decade is None:
                 continue
             if m.group(1) and m.group(1).lower() == "twenty":
                 decade += 100
-            found.append((m.start(), decade, decade + 9))
-            masks.append((m.start(), m.end()))
+            period(m.start(), m.end(), decade, decade + 9)
+        for m in _DIGIT_DECADE.finditer(text):
+            if _AGE.search(text[: m.start()]):
+                continue  # "in my 30s" is an age
+            raw = m.group(1) or m.group(2)
+            if len(raw) == 2:
+                decade = int(raw) + (2000 if int(raw) <= 10 else 1900)
+                period(m.start(), m.end(), decade, decade + 9)
+            elif int(raw) % 100 == 0 and int(raw) < 2000:  # "the 1800s" is a century
+                period(m.start(), m.end(), int(raw), int(raw) + 99)
+            else:
+                period(m.start(), m.end(), int(raw), int(raw) + 9)
         if not found:
             return None, None
-        at, first, last = max(found, key=lambda f: f[0])
-        if any(s.text_start <= at < s.text_end for s in refusals):
-            # "not from this century": the other side of the period.
-            if first is not None and last is None:
-                return None, first - 1
-            if last is not None and first is None:
-                return last + 1, None
-            return None, None
-        return first, last
+        said = [f for f in found if not f[3]]
+        if said:
+            _, first, last, _ = max(said, key=lambda f: f[0])
+            return first, last
+        _, first, last, _ = max(found, key=lambda f: f[0])
+        # "not from this century": the other side of an open period; a closed one cannot be said as bounds.
+        if first is not None and last is None:
+            return None, first - 1
+        if last is not None and first is None:
+            return last + 1, None
+        return None, None
 
 
 _READ_CUE = re.compile(r"\b(?:read|finished|done|already|have it|own it|seen it)\b", re.IGNORECASE)
