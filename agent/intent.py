@@ -896,6 +896,32 @@ _OBSCURE = re.compile(
     r"well[- ]known|hyped|bestsell(?:ing|ers?)|best[- ]sell(?:ing|ers?)|obvious))\b",
     _I,
 )
+# How many people have read a book, said of readers rather than of the book: "one everyone's read",
+# "a book many people have read", "something not everybody already has on the shelf".
+_READERS_MANY = (
+    r"(?:everyone|everybody|every one|most people|many people|lots of people|loads of people|"
+    r"a lot of people|millions(?: of (?:people|readers))?|the whole world|all my friends|everyone else)"
+)
+_READERS_FEW = (
+    r"(?:nobody|no one|no-one|not many(?: people)?|few people|hardly anyone|hardly anybody|not everyone|"
+    r"not everybody|not all that many people|barely anyone)"
+)
+_READ_VERB = (
+    r"(?:read|heard of|heard about|knows?|talk(?:s|ed|ing)? about|owns?|got|reading|on (?:their|the|his|her) "
+    r"shel(?:f|ves))\b"
+)
+_HAVE_READ = (
+    r"(?:\s+|['’](?:s|ve)\s+)(?:(?:has|have|had|already|probably|will have|would have|has got|'s|are|is|"
+    rf"were)\s+){{0,3}}{_READ_VERB}"
+)
+_HAVE_NOT_READ = (
+    r"\s+(?:(?:has|have|had|are|is|were|do|does|did|would|will)(?:n['’]t| not)|never)\s+(?:(?:already|yet|"
+    rf"even|ever)\s+)?{_READ_VERB}"
+)
+_FEW_READERS = re.compile(rf"\b{_READERS_FEW}{_HAVE_READ}|\b{_READERS_MANY}{_HAVE_NOT_READ}", _I)
+_MANY_READERS = re.compile(
+    rf"\b{_READERS_MANY}{_HAVE_READ}|\b(?:an? )?known (?:book|one|title|novel)s?\b", _I
+)
 _POPULAR = re.compile(
     r"\b(?:popular|bestsell(?:ing|ers?)|best[- ]sell(?:ing|ers?)|well[- ]known|widely read|most read|"
     r"everyone(?:'s| is) (?:reading|talking about)|crowd[- ]pleasers?|blockbusters?|famous|hugely popular|"
@@ -1465,9 +1491,18 @@ def _parse_popularity(t: _Text, intent: Intent, cfg: ParseConfig) -> None:
         if intent.min_average_rating is None:
             intent.min_average_rating = cfg.high_rating
         t.take(m.start(), m.end())
+    for m in t.finditer(_FEW_READERS):
+        if intent.max_ratings_count is None:
+            intent.max_ratings_count = cfg.obscure_max_ratings
+        t.take(m.start(), m.end())
     for m in t.finditer(_OBSCURE):
         if intent.max_ratings_count is None:
             intent.max_ratings_count = cfg.obscure_max_ratings
+        t.take(m.start(), m.end())
+    for m in t.finditer(_MANY_READERS):
+        intent.popular = True
+        if intent.min_ratings_count is None and intent.max_ratings_count is None:
+            intent.min_ratings_count = cfg.popular_min_ratings
         t.take(m.start(), m.end())
     for m in t.finditer(_POPULAR):
         intent.popular = True

@@ -37,12 +37,16 @@ ROWS = [
     ("Twilight", ["Stephenie Meyer"], ["young_adult", "vampires", "romance"], 3_000_000, "a vampire"),
     ("Jane Eyre", ["Charlotte Brontë"], ["classics", "romance"], 1_000_000, "an orphan governess"),
     ("Wuthering Heights", ["Emily Brontë"], ["classics", "romance"], 900_000, "the moors"),
+    ("Murder on the Orient Express", ["Agatha Christie"], ["mystery", "classics"], 900_000, "a train"),
+    ("Grandfather's Journey", ["Allen Say"], ["childrens", "picture_books"], 20_000, "he says so"),
+    ("Notes from a Small Island", ["Bill Bryson"], ["non_fiction", "travel"], 200_000, "britain"),
+    ("Victorian Reading", ["Helen Small"], ["non_fiction"], 2_000, "small books"),
 ]
 
 
 def vocab() -> Vocabulary:
     # Lower-case uses of "king" and "brown" in the text make them everyday words, as in the real catalog.
-    filler = " ".join(["the king was brown and old"] * 12)
+    filler = " ".join(["the king was brown and old, she says"] * 12)
     return Vocabulary.build(
         [r[2] for r in ROWS],
         [r[1] for r in ROWS],
@@ -92,7 +96,8 @@ NAMES = [
     ("tolkein", "J.R.R. Tolkien"),  # misspelt
     ("maas", "Sarah J. Maas"),
     ("du Maurier", "Daphne du Maurier"),
-    ("grrm", None),  # not a name the catalog knows: nothing linked, nothing invented
+    ("grrm", "George R.R. Martin"),  # initials of every part of the name
+    ("qzx", None),  # not a name the catalog knows: nothing linked, nothing invented
 ]
 
 
@@ -101,7 +106,8 @@ def test_an_author_ruled_out_in_any_phrasing_is_linked(reader, template: str, na
     said, author = name
     intent = reader.read(template.format(a=said))
     if author is None:
-        assert not any("Tolkien" in a or "Martin" in a for a in intent.exclude_authors)
+        known = {a for row in ROWS for a in row[1]}
+        assert not known & set(intent.exclude_authors)
         return
     assert author in intent.exclude_authors
     assert not intent.genres_include and not intent.like_titles
@@ -401,3 +407,127 @@ def test_small_talk_is_recognised(reader, text: str, talk: str) -> None:
 )
 def test_book_requests_are_not_small_talk(reader, text: str) -> None:
     assert reader.read(text).small_talk is None
+
+
+def limits(reader: MessageReader, *said: str):
+    """The limits a conversation of these user messages leaves standing."""
+    messages = [{"role": "user", "content": text} for text in said]
+    return HardConstraints.from_conversation(messages, None, reader).rules
+
+
+# --- linking names as people write them ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["no grrm", "nothing by GRRM please", "grrm is off the table"])
+def test_initials_of_every_name_part_link_the_author(reader, text: str) -> None:
+    assert reader.read(text).exclude_authors == ["George R.R. Martin"]
+
+
+def test_initials_echoed_after_a_refusal_are_refused_too(reader) -> None:
+    rules = limits(reader, "epic fantasy pls", "gaiman is off the table", "grrm too.")
+    assert "George R.R. Martin" in rules.exclude_authors
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ive read them all twice over, lol as my grandson says",
+        "i've read loads this year, or so my husband says",
+    ],
+)
+def test_an_everyday_plural_is_no_family_name(reader, text: str) -> None:
+    assert "Allen Say" not in reader.read(text).exclude_authors
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I've already read Notes from a Small Island, so not that one",
+        "not Notes from a Small Island, I've read it",
+    ],
+)
+def test_words_inside_a_linked_title_are_not_author_names(reader, text: str) -> None:
+    intent = reader.read(text)
+    assert "Helen Small" not in intent.exclude_authors
+    assert [t.title for t in [*intent.read_titles, *intent.avoid_titles]] == ["Notes from a Small Island"]
+
+
+@pytest.mark.parametrize(
+    ("text", "author"),
+    [
+        ("oh and not agatha crispy, CHRISTIE sorry this phone!!", "Agatha Christie"),
+        ("no agatha crispy, i mean Christie", "Agatha Christie"),
+        ("nothing by neil gayman, sorry, Gaiman", "Neil Gaiman"),
+        ("not patrick rothfus, Rothfuss*", "Patrick Rothfuss"),
+    ],
+)
+def test_a_name_repaired_right_after_a_refusal_is_refused(reader, text: str, author: str) -> None:
+    assert author in reader.read(text).exclude_authors
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "scratch that - Christie's fine, she'd reread them happily",
+        "oh Christie’s ok actually",
+        "christie's fine after all",
+    ],
+)
+def test_a_contracted_is_lifts_a_refused_author(reader, text: str) -> None:
+    first = "something like agatha christie but not christie herself"
+    assert "Agatha Christie" in limits(reader, first).exclude_authors
+    rules = limits(reader, first, text)
+    assert "Agatha Christie" not in rules.exclude_authors
+
+
+# --- starting over or correcting ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "actually no, i want POPULAR ones so i can talk about them with my friends",
+        "actually no, make them older",
+        "never mind, those but shorter",
+    ],
+)
+def test_a_restart_that_points_back_at_the_request_corrects_it(reader, text: str) -> None:
+    intent = reader.read(text)
+    assert intent.correction and not intent.new_request
+
+
+@pytest.mark.parametrize("text", ["actually no, a thriller", "forget that, something cozy"])
+def test_a_restart_with_a_request_of_its_own_starts_over(reader, text: str) -> None:
+    assert reader.read(text).new_request
+
+
+# --- popularity said of readers -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a business book, one everyone's read",
+        "it should be a known book, one which many people have read",
+        "something all my friends are reading",
+        "a mystery everybody knows",
+        "one most people have heard of",
+    ],
+)
+def test_many_readers_means_popular(reader, text: str) -> None:
+    intent = reader.read(text)
+    assert intent.min_ratings_count is not None and intent.max_ratings_count is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "not so famous, something that not everybody already has on the shelf",
+        "a thriller nobody has heard of",
+        "a book most people haven't read",
+        "one hardly anyone knows",
+    ],
+)
+def test_few_readers_means_lesser_known(reader, text: str) -> None:
+    intent = reader.read(text)
+    assert intent.max_ratings_count is not None and intent.min_ratings_count is None

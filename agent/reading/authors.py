@@ -100,7 +100,12 @@ class AuthorLinker:
         raw = text[a:b]
         word = name_key(raw)
         names = self._vocab.by_surname.get(word)
-        if not names and word.endswith("s") and (family := self._vocab.by_surname.get(word[:-1])):
+        if (
+            not names
+            and word.endswith("s")
+            and (raw[0].isupper() or not self._vocab.is_common_word(word))  # "says" is no family of Say
+            and (family := self._vocab.by_surname.get(word[:-1]))
+        ):
             # "no Herberts": every author of the family name.
             return AuthorMention(tuple(family[:_MAX_SAME_SURNAME]), a, b, False)
         if not names or word in self._shelf_words:

@@ -52,6 +52,14 @@ _PRONOUN = re.compile(r"\b(?:him|her|his|hers|them|their|theirs)\b", re.IGNORECA
 _CLOSES_LIST = re.compile(r"\b(?:or|nor|too|either|as well)\b", re.IGNORECASE)
 # Another refusal after a comma starts its own scope ("no YA, nothing after 2005"), so only these go on.
 _LIST_GOES_ON = re.compile(r"\s*(?:or|nor|plus)\b", re.IGNORECASE)
+# Words that point back at the books already being talked about ("popular ones", "make them shorter").
+_ANAPHORA = re.compile(r"\b(?:ones|them|those|these|they|the same)\b", re.IGNORECASE)
+# A repair of what was just said: "<item> sorry", "i mean <item>", "<item>*" (phone keyboards and typos).
+_REPAIR = re.compile(
+    r"[\s,]*(?:(?:i mean|i meant|sorry|oops|typo|\*)[\s,:]+(?P<lead>))?(?P<item>[^\W\d][^,.;!?*]{1,40}?)"
+    r"(?(lead)(?=\s*(?:[,.;!?]|$))|\s*(?:\*|\b(?:sorry|oops|typo|autocorrect)\b))",
+    re.IGNORECASE,
+)
 # Decades and centuries in digits: "the 90s", "'80s", "1990s", "the 1800s".
 _DIGIT_DECADE = re.compile(r"(?:\bthe\s+|['’]|\b)(\d0)['’]?s\b|\b(1[0-9]\d0|20[0-2]0)['’]?s\b", re.IGNORECASE)
 # A comparator right before a period (only "the" between): which side of the period is meant.
@@ -130,6 +138,13 @@ class MessageReader:
                 authors = before[-1:]
             if shelves or themes or authors:
                 masks.append((scope.start, scope.end))
+            repair = _REPAIR.match(fixed, scope.text_end)
+            if repair:
+                # "not agatha crispy, CHRISTIE sorry": a name repaired right after a refusal is refused.
+                fixed_names = self._authors.find(fixed, repair.start("item"), repair.end("item"))
+                authors += fixed_names
+                if fixed_names:
+                    masks.append((repair.start(), repair.end()))
             out_shelves += shelves
             for _, _, terms, theme_shelves in themes:
                 out_terms += terms
@@ -137,7 +152,11 @@ class MessageReader:
             out_authors += authors
         # Authors read through ("I've read all of Bryson", "it's Jordan he's read"): names only count there.
         for scope in _refusal_scopes(fixed, self._names_item, cues.read_through(), cues.read_through_tail()):
-            found = self._authors.find(fixed, scope.text_start, scope.text_end)
+            found = [
+                a
+                for a in self._authors.find(fixed, scope.text_start, scope.text_end)
+                if not any(t.start < a.end and a.start < t.end for t in titles)  # "Notes from a Small Island"
+            ]
             if found:
                 masks.append((scope.start, scope.end))
                 out_authors += found
@@ -250,6 +269,14 @@ class MessageReader:
             not any(a <= m.start() < b for a, b in restarts) for m in cues.correction().finditer(fixed)
         )
         intent.new_request = intent.new_request and not intent.correction
+        if (
+            intent.new_request
+            and _ANAPHORA.search(_masked(fixed, restarts))
+            and not (intent.genres_include or intent.genres_all or intent.like_titles)
+        ):
+            # "actually no, i want POPULAR ones": "ones" points back at the standing request, so this
+            # corrects its bounds rather than starting another.
+            intent.new_request, intent.correction = False, True
         talk = self._small_talk(fixed, intent)
         if talk is not None:
             return Intent(text=text, small_talk=talk)
@@ -291,7 +318,9 @@ class MessageReader:
                 return  # "set in the fifties" is when the story happens, not when it was written
             cmp = _PERIOD_CMP.search(before)
             lead = cmp.start() if cmp else start
-            refused = any(s.text_start <= lead < s.text_end or s.text_start <= start < s.text_end for s in refusals)
+            refused = any(
+                s.text_start <= lead < s.text_end or s.text_start <= start < s.text_end for s in refusals
+            )
             if cmp:
                 word = cmp.group(1).lower()
                 if word in _UPPER_CMP:  # before / older than: up to the period's start

@@ -97,7 +97,8 @@ class Vocabulary:
                 by_full.setdefault(f"{parts[0]} {parts[-1]}", name)
             if len(parts) >= 3:  # "McCall Smith", "Le Guin": a surname of two words
                 by_full.setdefault(" ".join(parts[-2:]), name)
-            initials = "".join(p[0] if len(p) > 1 else p for p in parts)
+            # From the unmerged words, so "George R.R. Martin" gives "grrm", not "grm".
+            initials = "".join(w[0] for w in words(name.replace(".", " ")))
             if len(initials) >= 3 and len(parts) >= 2:  # "pkd", "grrm": readers' shorthand
                 by_full.setdefault(initials, name)
             parts = key.split()
