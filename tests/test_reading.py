@@ -41,6 +41,12 @@ ROWS = [
     ("Grandfather's Journey", ["Allen Say"], ["childrens", "picture_books"], 20_000, "he says so"),
     ("Notes from a Small Island", ["Bill Bryson"], ["non_fiction", "travel"], 200_000, "britain"),
     ("Victorian Reading", ["Helen Small"], ["non_fiction"], 2_000, "small books"),
+    ("Big Little Lies", ["Liane Moriarty"], ["fiction", "mystery"], 600_000, "a school trivia night"),
+    ("The Girl on the Train", ["Paula Hawkins"], ["thriller", "mystery"], 1_200_000, "a commuter"),
+    ("Watchmen", ["Alan Moore"], ["graphic_novels", "comics"], 400_000, "who watches"),
+    ("Good Grief", ["Lolly Winston"], ["fiction", "chick_lit"], 20_000, "a young widow"),
+    ("The Casual Vacancy", ["J.K. Rowling"], ["fiction"], 300_000, "a parish council"),
+    ("The Cuckoo's Calling", ["Robert Galbraith"], ["mystery", "crime"], 300_000, "a detective"),
 ]
 
 
@@ -531,3 +537,47 @@ def test_many_readers_means_popular(reader, text: str) -> None:
 def test_few_readers_means_lesser_known(reader, text: str) -> None:
     intent = reader.read(text)
     assert intent.max_ratings_count is not None and intent.min_ratings_count is None
+
+
+# --- titles as people write them ----------------------------------------------------------------
+
+
+def test_a_misspelt_title_in_a_list_of_titles_is_linked(reader) -> None:
+    intent = reader.read("read gone girl, girl on the train n big lttle lies already")
+    assert [t.title for t in intent.read_titles] == ["Gone Girl", "The Girl on the Train", "Big Little Lies"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["We have already covered Watchmen, thanks", "my class has read Watchmen", "loved Watchmen"],
+)
+def test_one_unusual_capitalised_word_inside_a_sentence_is_a_title(reader, text: str) -> None:
+    intent = reader.read(text)
+    assert [t.title for t in [*intent.read_titles, *intent.like_titles]] == ["Watchmen"]
+
+
+@pytest.mark.parametrize("text", ["Good grief, I need something cozy", "Good grief. a thriller please"])
+def test_a_capital_at_the_start_of_a_sentence_does_not_make_a_title(reader, text: str) -> None:
+    intent = reader.read(text)
+    assert not intent.like_titles and not intent.read_titles
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["also nothing by jk rowling / galbraith", "no jk rowling & galbraith", "no rowling/galbraith"],
+)
+def test_every_name_of_a_slash_or_ampersand_list_is_refused(reader, text: str) -> None:
+    assert {"J.K. Rowling", "Robert Galbraith"} <= set(reader.read(text).exclude_authors)
+
+
+@pytest.mark.parametrize(
+    ("text", "author"),
+    [
+        ("I'm quite done with Dame Agatha, so do leave her out", "Agatha Christie"),
+        ("no Sir Terry please", "Terry Pratchett"),
+        ("not Miss Austen herself", None),  # a surname after an honorific still works (not in this catalog)
+    ],
+)
+def test_an_honorific_and_a_given_name_link_the_author(reader, text: str, author: str | None) -> None:
+    found = reader.read(text).exclude_authors
+    assert (author in found) if author else found == []

@@ -112,7 +112,8 @@ class MessageReader:
         out_shelves: list[str] = []
         out_terms: list[str] = []
         out_authors: list[AuthorMention] = []
-        titles = self._titles.find(fixed) or self._titles.near(fixed)
+        titles = self._titles.find(fixed)
+        titles += [n for n in self._titles.near(fixed, titles) if not any(_overlap(n, t) for t in titles)]
         # A series after a liking cue ("more like mistborn") seeds from its first book.
         for m in find_series(self.vocab, fixed):
             lead = fixed[max(0, m.start - 20) : m.start]
@@ -560,6 +561,10 @@ def _refusal_scopes(
             a = _clause_start(text, m.start())
             scopes.append(Scope(a, m.end(), a, m.start()))
     return scopes + _tail_scopes(text, behind or cues.refusal_tail())
+
+
+def _overlap(a: TitleMention, b: TitleMention) -> bool:
+    return a.start < b.end and b.start < a.end
 
 
 @lru_cache(maxsize=4)

@@ -72,15 +72,25 @@ class TitleLinker:
             i = next((k for k, (a, _) in enumerate(tokens) if a >= found.end), len(tokens))
         return out
 
-    def near(self, text: str) -> list[TitleMention]:
+    def near(self, text: str, found: list[TitleMention] | None = None) -> list[TitleMention]:
         """Titles written a little differently ("all the light we can not see"), looked for only right
-        after a liking or reading cue: a close match over the whole catalog is too loose anywhere else."""
+        after a liking or reading cue, or as the next item of a list of titles already ``found`` ("read
+        gone girl n big lttle lies"): a close match over the whole catalog is too loose anywhere else."""
         if not self._vocab.titles:
             return []
         keys = [k for k in self._vocab.titles if len(k.split()) >= 3]
+        starts = [cue.end() for cue in _NEAR_CUE.finditer(text)]
+        for mention in found or []:
+            gap = re.match(
+                r"\s*(?:,|&|\+|/)\s*(?:and|or|n|nor)?\s*|\s+(?:and|or|n|nor)\s+", text[mention.end :]
+            )
+            if gap:
+                starts.append(mention.end + gap.end())
         out: list[TitleMention] = []
-        for cue in _NEAR_CUE.finditer(text):
-            tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(text, cue.end())][:8]
+        for begin in starts:
+            if any(m.start <= begin < m.end for m in found or []):
+                continue
+            tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(text, begin)][:8]
             best: tuple[float, TitleMention] | None = None
             for length in range(3, len(tokens) + 1):
                 a, b = tokens[0][0], tokens[length - 1][1]
@@ -95,7 +105,9 @@ class TitleLinker:
     def _reads_as_title(self, text: str, start: int, raw: str, key: str) -> bool:
         words = key.split()
         quoted = start > 0 and text[start - 1] in _QUOTES
-        capital = any(w[:1].isupper() for w in raw.split())
+        inside = bool(re.search(r"\w[\s,]*$", text[max(0, start - 3) : start]))
+        # A capital at the start of a sentence says nothing ("Good grief, ...").
+        capital = any(w[:1].isupper() for w in raw.split()[1:]) or (raw[:1].isupper() and inside)
         after_cue = bool(_LEAD.search(text[max(0, start - 20) : start]))
         if quoted or (after_cue and capital):
             return len(words) >= 2 or not self._ordinary(words[0])
@@ -107,8 +119,18 @@ class TitleLinker:
             return len(words) >= 2 and raw.split()[0].lower() not in _NOT_A_TITLE_START
         if len(words) >= 2:
             return capital
-        # One word alone ("The Martian", "the martian was so good") only with its article.
-        return raw.lower().startswith("the ") and not self._ordinary(words[0])
+        # One word alone ("The Martian", "the martian was so good") with its article, or an unusual word
+        # written with a capital inside a sentence ("we have covered Watchmen").
+        if raw.lower().startswith("the "):
+            return not self._ordinary(words[0])
+        return (
+            inside
+            and raw[:1].isupper()
+            and len(words[0]) >= 5
+            and not self._ordinary(words[0])
+            and words[0] not in self._vocab.by_surname
+            and words[0] not in self._vocab.by_full
+        )
 
     def _ordinary(self, word: str) -> bool:
         return len(word) < 4 or self._vocab.is_common_word(word) or word in self._shelf_words
