@@ -581,3 +581,22 @@ def test_every_name_of_a_slash_or_ampersand_list_is_refused(reader, text: str) -
 def test_an_honorific_and_a_given_name_link_the_author(reader, text: str, author: str | None) -> None:
     found = reader.read(text).exclude_authors
     assert (author in found) if author else found == []
+
+
+def test_either_inside_a_refusal_echoes_nothing(reader) -> None:
+    rules = limits(
+        reader,
+        "a gentle mystery please",
+        "no christie, I've read them all",
+        "And I tried that Gaiman fellow. Pleasant enough, but not for me, so none of his either.",
+    )
+    assert {"Agatha Christie", "Neil Gaiman"} <= set(rules.exclude_authors)
+    assert "mystery" not in rules.genres_exclude
+
+
+def test_too_in_a_clause_of_its_own_echoes_the_refusal_before(reader) -> None:
+    rules = limits(
+        reader, "epic fantasy pls", "gaiman is off the table", "grrm too. and anything but vampires lol"
+    )
+    assert {"Neil Gaiman", "George R.R. Martin"} <= set(rules.exclude_authors)
+    assert "vampires" in rules.genres_exclude

@@ -237,12 +237,18 @@ class MessageReader:
                 _add(intent.exclude_authors, name)
         intent.exclude_authors = [a for a in intent.exclude_authors if a not in allowed_authors]
         intent.exclude_series = list(dict.fromkeys(out_series))
-        if _ECHO.search(fixed):
-            # "Arthur C. Clarke too": which side these take depends on the message before (RequestTracker).
-            intent.echo_authors = [
-                n for m in self._authors.find(fixed) for n in m.names if n not in intent.exclude_authors
-            ]
-            intent.echo_genres = [g for _, _, found, _ in genre_hits(fixed) for g in found[:1]]
+        # "Arthur C. Clarke too": which side these take depends on the message before (RequestTracker).
+        # Only a clause of its own echoes: in "so none of his either" the "either" belongs to the refusal.
+        for echo in _ECHO.finditer(fixed):
+            if any(sc.start <= echo.start() < sc.end for sc in refusals):
+                continue
+            a = _clause_start(fixed, echo.start())
+            for m in self._authors.find(fixed, a, echo.start()):
+                for n in m.names:
+                    if n not in intent.exclude_authors:
+                        _add(intent.echo_authors, n)
+            for _, _, found, _ in genre_hits(fixed[a : echo.start()]):
+                _add(intent.echo_genres, found[0])
         for name in allowed_authors:
             _add(intent.allow_authors, name)
         for g in allowed_shelves:
