@@ -600,3 +600,12 @@ def test_too_in_a_clause_of_its_own_echoes_the_refusal_before(reader) -> None:
     )
     assert {"Neil Gaiman", "George R.R. Martin"} <= set(rules.exclude_authors)
     assert "vampires" in rules.genres_exclude
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["smth nonfiction abt science, easy read", "non-fiction about space science", "science, nonfiction only"],
+)
+def test_non_fiction_with_a_topic_holds_for_every_book(reader, text: str) -> None:
+    intent = reader.read(text)
+    assert intent.genres_all == ["non_fiction"] and "science" in intent.genres_include

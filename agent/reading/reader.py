@@ -258,6 +258,11 @@ class MessageReader:
         skip = {*intent.genres_exclude, *allowed_shelves}
         intent.genres_include = [g for g in intent.genres_include if g not in skip]
         intent.genres_all = [g for g in intent.genres_all if g not in skip]
+        if "non_fiction" in intent.genres_include and len(intent.genres_include) > 1:
+            # "nonfiction about science": the form holds for every book, the topic is among them (the
+            # science shelf also holds science fiction).
+            intent.genres_include.remove("non_fiction")
+            _add(intent.genres_all, "non_fiction")
         _place_titles(intent, fixed, titles, refusals)
         if self.vocab.titles:
             # The older reading's guesses in lower case ("like w grown ups in it") that the catalog does not
