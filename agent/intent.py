@@ -918,7 +918,13 @@ _HAVE_NOT_READ = (
     r"\s+(?:(?:has|have|had|are|is|were|do|does|did|would|will)(?:n['’]t| not)|never)\s+(?:(?:already|yet|"
     rf"even|ever)\s+)?{_READ_VERB}"
 )
-_FEW_READERS = re.compile(rf"\b{_READERS_FEW}{_HAVE_READ}|\b{_READERS_MANY}{_HAVE_NOT_READ}", _I)
+_FEW_READERS = re.compile(
+    rf"\b{_READERS_FEW}{_HAVE_READ}|\b{_READERS_MANY}{_HAVE_NOT_READ}"
+    # "NOT the ones everyone read in 8th grade": what many have read, ruled out.
+    rf"|\b(?:not|no|nothing|none of)\s+(?:the\s+|those\s+)?(?:ones?|books?|stuff|something|anything)?\s*"
+    rf"(?:that\s+|which\s+)?{_READERS_MANY}{_HAVE_READ}",
+    _I,
+)
 _MANY_READERS = re.compile(
     rf"\b{_READERS_MANY}{_HAVE_READ}|\b(?:an? )?known (?:book|one|title|novel)s?\b", _I
 )
@@ -944,7 +950,7 @@ _DECADE = re.compile(
     _I,
 )
 _CENTURY = re.compile(
-    r"\b(?:(early|mid|late)[- ])?(\d{1,2})(?:st|nd|rd|th)[- ]century\b"
+    r"\b(?:(early|mid|late)[- ])?(\d{1,2})(?:st|nd|rd|th)[- ]?(?:century\b|c\b\.?|cent\b\.?)"
     r"|\b(?:(early|mid|late)[- ])?(fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|"
     r"twenty[- ]first)[- ]century\b",
     _I,

@@ -609,3 +609,38 @@ def test_too_in_a_clause_of_its_own_echoes_the_refusal_before(reader) -> None:
 def test_non_fiction_with_a_topic_holds_for_every_book(reader, text: str) -> None:
     intent = reader.read(text)
     assert intent.genres_all == ["non_fiction"] and "science" in intent.genres_include
+
+
+def test_a_misspelt_series_after_a_liking_cue_seeds_from_its_first_book() -> None:
+    rows = [
+        ("Harry Potter and the Sorcerer's Stone", "Harry Potter", 1.0),
+        ("Harry Potter and the Chamber of Secrets", "Harry Potter", 2.0),
+        ("The Hunger Games", "The Hunger Games", 1.0),
+        ("Catching Fire", "The Hunger Games", 2.0),
+    ]
+    series_vocab = Vocabulary.build(
+        [["fantasy"]] * len(rows),
+        [["J.K. Rowling"], ["J.K. Rowling"], ["Suzanne Collins"], ["Suzanne Collins"]],
+        [1_000_000] * len(rows),
+        [r[0] for r in rows],
+        [r[0] for r in rows],
+        [r[1] for r in rows],
+        [r[2] for r in rows],
+    )
+    reader = MessageReader(series_vocab, ParseConfig())
+    for text, first in [
+        ("sumthing like hary potter but for grownups pls", "Harry Potter and the Sorcerer's Stone"),
+        ("loved the hunger gmes", "The Hunger Games"),
+    ]:
+        assert [t.title for t in reader.read(text).like_titles] == [first]
+
+
+@pytest.mark.parametrize(("text", "bounds"), [("20th c only", (1900, 1999)), ("19th-c novels", (1800, 1899))])
+def test_a_century_abbreviated(reader, text: str, bounds) -> None:
+    intent = reader.read(text)
+    assert (intent.year_min, intent.year_max) == bounds
+
+
+def test_what_many_have_read_ruled_out_means_lesser_known(reader) -> None:
+    intent = reader.read("and NOT the ones everyone read in 8th grade lol, hidden gems pls")
+    assert intent.max_ratings_count is not None and intent.min_ratings_count is None

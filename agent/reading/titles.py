@@ -79,6 +79,7 @@ class TitleLinker:
         if not self._vocab.titles:
             return []
         keys = [k for k in self._vocab.titles if len(k.split()) >= 3]
+        series_keys = [k for k in self._vocab.series if len(k.split()) >= 2]
         starts = [cue.end() for cue in _NEAR_CUE.finditer(text)]
         for mention in found or []:
             gap = re.match(
@@ -98,6 +99,17 @@ class TitleLinker:
                 hit = process.extractOne(key, keys, scorer=fuzz.ratio, score_cutoff=_NEAR_SIMILARITY)
                 if hit is not None and (best is None or hit[1] > best[0]):
                     best = (hit[1], TitleMention(self._vocab.titles[hit[0]], a, b))
+            # A series written a little differently after a liking cue ("like hary potter"): its first book.
+            liking = bool(_LIKE_LEAD.search(text[max(0, begin - 20) : begin]))
+            for length in range(2, min(4, len(tokens)) + 1) if liking and best is None else ():
+                a, b = tokens[0][0], tokens[length - 1][1]
+                key = title_key(text[a:b])
+                hit = process.extractOne(
+                    key, series_keys, scorer=fuzz.ratio, score_cutoff=_NEAR_SIMILARITY - 2
+                )
+                first = self._vocab.series_first.get(self._vocab.series[hit[0]]) if hit else None
+                if hit is not None and first and (best is None or hit[1] > best[0]):
+                    best = (hit[1], TitleMention(first, a, b))
             if best is not None:
                 out.append(best[1])
         return out
