@@ -888,7 +888,7 @@ _QUALITY = re.compile(
     _I,
 )
 _DEGREE = r"(?:too |so |very |that |super |overly |wildly |hugely |massively |extremely )?"
-_OBSCURE = re.compile(
+OBSCURE_PHRASES = re.compile(
     r"\b(?:less(?:er)?[- ](?:well[- ])?known|little[- ]known|not (?:very |so |that |too )?well[- ]known|"
     r"hidden gems?|underrated|under[- ]rated|under[- ]the[- ]radar|obscure|overlooked|under[- ]?appreciated|"
     r"undiscovered|off the beaten (?:path|track)|niche|deep cuts?|lesser[- ]read|"
@@ -918,17 +918,15 @@ _HAVE_NOT_READ = (
     r"\s+(?:(?:has|have|had|are|is|were|do|does|did|would|will)(?:n['’]t| not)|never)\s+(?:(?:already|yet|"
     rf"even|ever)\s+)?{_READ_VERB}"
 )
-_FEW_READERS = re.compile(
+FEW_READERS = re.compile(
     rf"\b{_READERS_FEW}{_HAVE_READ}|\b{_READERS_MANY}{_HAVE_NOT_READ}"
     # "NOT the ones everyone read in 8th grade": what many have read, ruled out.
     rf"|\b(?:not|no|nothing|none of)\s+(?:the\s+|those\s+)?(?:ones?|books?|stuff|something|anything)?\s*"
     rf"(?:that\s+|which\s+)?{_READERS_MANY}{_HAVE_READ}",
     _I,
 )
-_MANY_READERS = re.compile(
-    rf"\b{_READERS_MANY}{_HAVE_READ}|\b(?:an? )?known (?:book|one|title|novel)s?\b", _I
-)
-_POPULAR = re.compile(
+MANY_READERS = re.compile(rf"\b{_READERS_MANY}{_HAVE_READ}|\b(?:an? )?known (?:book|one|title|novel)s?\b", _I)
+POPULAR_PHRASES = re.compile(
     r"\b(?:popular|bestsell(?:ing|ers?)|best[- ]sell(?:ing|ers?)|well[- ]known|widely read|most read|"
     r"everyone(?:'s| is) (?:reading|talking about)|crowd[- ]pleasers?|blockbusters?|famous|hugely popular|"
     r"mainstream|hyped)\b",
@@ -1497,20 +1495,20 @@ def _parse_popularity(t: _Text, intent: Intent, cfg: ParseConfig) -> None:
         if intent.min_average_rating is None:
             intent.min_average_rating = cfg.high_rating
         t.take(m.start(), m.end())
-    for m in t.finditer(_FEW_READERS):
+    for m in t.finditer(FEW_READERS):
         if intent.max_ratings_count is None:
             intent.max_ratings_count = cfg.obscure_max_ratings
         t.take(m.start(), m.end())
-    for m in t.finditer(_OBSCURE):
+    for m in t.finditer(OBSCURE_PHRASES):
         if intent.max_ratings_count is None:
             intent.max_ratings_count = cfg.obscure_max_ratings
         t.take(m.start(), m.end())
-    for m in t.finditer(_MANY_READERS):
+    for m in t.finditer(MANY_READERS):
         intent.popular = True
         if intent.min_ratings_count is None and intent.max_ratings_count is None:
             intent.min_ratings_count = cfg.popular_min_ratings
         t.take(m.start(), m.end())
-    for m in t.finditer(_POPULAR):
+    for m in t.finditer(POPULAR_PHRASES):
         intent.popular = True
         if intent.min_ratings_count is None and intent.max_ratings_count is None:
             intent.min_ratings_count = cfg.popular_min_ratings

@@ -644,3 +644,39 @@ def test_a_century_abbreviated(reader, text: str, bounds) -> None:
 def test_what_many_have_read_ruled_out_means_lesser_known(reader) -> None:
     intent = reader.read("and NOT the ones everyone read in 8th grade lol, hidden gems pls")
     assert intent.max_ratings_count is not None and intent.min_ratings_count is None
+
+
+@pytest.mark.parametrize(
+    ("text", "popular"),
+    [
+        ("something a bit under the radar rather than another bestseller", False),
+        ("a lesser-known one instead of the famous ones", False),
+        ("nothing too famous", False),
+        ("popular enough - not some obscure thing", True),
+        ("not some obscure thing", True),
+    ],
+)
+def test_popularity_inside_a_refusal_means_its_opposite(reader, text: str, popular: bool) -> None:
+    intent = reader.read(text)
+    if popular:
+        assert intent.min_ratings_count is not None and intent.max_ratings_count is None
+    else:
+        assert intent.max_ratings_count is not None and intent.min_ratings_count is None
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        ("I like very much the hobit, can you recommend me similar books?", "The Hobbit"),
+        ("loved the da vinci cod", "The Da Vinci Code"),
+    ],
+)
+def test_a_typo_inside_a_title_is_corrected_against_title_words(reader, text: str, title: str) -> None:
+    assert [t.title for t in reader.read(text).like_titles] == [title]
+
+
+@pytest.mark.parametrize(
+    "text", ["And the Brontë sisters please also not.", "no Brontës", "nothing by the Brontes"]
+)
+def test_accented_names_are_whole_words_to_the_speller(reader, text: str) -> None:
+    assert {"Charlotte Brontë", "Emily Brontë"} <= set(reader.read(text).exclude_authors)

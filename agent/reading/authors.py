@@ -26,6 +26,7 @@ _BEFORE_A_NAME = frozenset(
     | {"everything", "every", "anything"}
     | {"miss", "mrs", "mr", "ms", "dr", "dame", "sir", "lady", "lord"}  # "not Miss Austen herself"
 )
+_FAMILY = re.compile(r"\s+(?:sisters|brothers|siblings|family|clan)\b", re.IGNORECASE)
 _HONORIFICS = frozenset({"miss", "mrs", "mr", "ms", "dr", "dame", "sir", "lady", "lord", "saint", "st"})
 _DOMINANT = 3.0  # the most read author of a surname wins alone when read this many times the next
 _MAX_SAME_SURNAME = 4
@@ -148,6 +149,9 @@ class AuthorLinker:
             return None
         if self._vocab.is_common_word(word) and not raw[0].isupper() and before not in _AUTHOR_CONTEXT:
             return None
+        if _FAMILY.match(text, b):
+            # "the Brontë sisters": the whole family, however much less one of them is read.
+            return AuthorMention(tuple(names[:_MAX_SAME_SURNAME]), a, b, False)
         reads = self._vocab.author_reads
         top = reads.get(names[0], 0)
         second = reads.get(names[1], 0) if len(names) > 1 else 0

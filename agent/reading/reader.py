@@ -28,7 +28,18 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from vibeshelf.agent.intent import Intent, ParseConfig, TitleRef, genre_hits, parse_intent, theme_hits
+from vibeshelf.agent.intent import (
+    FEW_READERS,
+    MANY_READERS,
+    OBSCURE_PHRASES,
+    POPULAR_PHRASES,
+    Intent,
+    ParseConfig,
+    TitleRef,
+    genre_hits,
+    parse_intent,
+    theme_hits,
+)
 from vibeshelf.agent.reading import cues
 from vibeshelf.agent.reading.authors import AuthorLinker, AuthorMention
 from vibeshelf.agent.reading.spelling import Speller
@@ -292,11 +303,31 @@ class MessageReader:
         talk = self._small_talk(fixed, intent)
         if talk is not None:
             return Intent(text=text, small_talk=talk)
-        if intent.popular and intent.max_ratings_count is not None and refusals:
-            # "popular enough - not some obscure thing": the obscure bound was said inside a refusal.
+        self._popularity_refused(fixed, refusals, intent)
+        return intent
+
+    def _popularity_refused(self, text: str, refusals: list[Scope], intent: Intent) -> None:
+        """Popularity said inside a refusal means its opposite: "not some obscure thing" asks for a known
+        book, "rather than another bestseller" for a lesser-known one."""
+
+        def refused(rx: re.Pattern[str]) -> bool | None:
+            spans = [m.start() for m in rx.finditer(text)]
+            if not spans:
+                return None
+            return all(any(s.text_start <= at < s.text_end for s in refusals) for at in spans)
+
+        popular = [refused(rx) for rx in (POPULAR_PHRASES, MANY_READERS)]
+        obscure = [refused(rx) for rx in (OBSCURE_PHRASES, FEW_READERS)]
+        popular_refused = any(p is True for p in popular) and not any(p is False for p in popular)
+        obscure_refused = any(o is True for o in obscure) and not any(o is False for o in obscure)
+        if obscure_refused and not popular_refused:
             intent.max_ratings_count = None
             intent.min_ratings_count = intent.min_ratings_count or self.config.popular_min_ratings
-        return intent
+            intent.popular = True
+        elif popular_refused and not obscure_refused:
+            intent.min_ratings_count = None
+            intent.popular = False
+            intent.max_ratings_count = intent.max_ratings_count or self.config.obscure_max_ratings
 
     def _small_talk(self, text: str, intent: Intent) -> str | None:
         """What kind of small talk a message is, or None when it is (or may be) about books."""
