@@ -69,7 +69,7 @@ class HardConstraints(ReaderConstraints):
         are resolved against ``state`` and recorded there as read / disliked ids.
         """
         reader = reader or catalog_reader(None)
-        kinds = RequestTracker()
+        kinds = RequestTracker(reader.vocab.title_authors)
         rules = Constraints()
         titles: list[str] = []
         if state is not None:

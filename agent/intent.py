@@ -589,6 +589,9 @@ class Intent(BaseModel):
         default_factory=list, description="Positions in the last shown list (-1 last)."
     )
     like_shown: bool = Field(default=False, description="'more like these': every book shown last.")
+    other_authors: bool = Field(
+        default=False, description="'by a different author': not the authors of the books liked."
+    )
     read_refs: list[int] = Field(default_factory=list, description="'I've read the first one'.")
     reject_refs: list[int] = Field(default_factory=list, description="'not the second one'.")
     different: bool = Field(

@@ -680,3 +680,28 @@ def test_a_typo_inside_a_title_is_corrected_against_title_words(reader, text: st
 )
 def test_accented_names_are_whole_words_to_the_speller(reader, text: str) -> None:
     assert {"Charlotte Brontë", "Emily Brontë"} <= set(reader.read(text).exclude_authors)
+
+
+@pytest.mark.parametrize(
+    "asked",
+    [
+        "but by a different author",
+        "other authors please",
+        "I want to try another writer",
+        "not by the same author",
+        "nothing else by her, I've read them",
+    ],
+)
+def test_a_different_author_rules_out_the_liked_books_authors(reader, asked: str) -> None:
+    rules = limits(reader, "something like Rebecca please", asked)
+    assert rules.exclude_authors == ["Daphne du Maurier"]
+
+
+def test_other_authors_in_the_same_message_as_the_liked_book(reader) -> None:
+    rules = limits(reader, "more like Good Omens, but by other writers")
+    assert {"Terry Pratchett", "Neil Gaiman"} <= set(rules.exclude_authors)
+
+
+@pytest.mark.parametrize("text", ["not her usual style", "more like Rebecca", "another book by her please"])
+def test_no_other_author_asked(reader, text: str) -> None:
+    assert not reader.read(text).other_authors

@@ -63,6 +63,16 @@ _PRONOUN = re.compile(r"\b(?:him|her|his|hers|them|their|theirs)\b", re.IGNORECA
 _CLOSES_LIST = re.compile(r"\b(?:or|nor|too|either|as well)\b", re.IGNORECASE)
 # Another refusal after a comma starts its own scope ("no YA, nothing after 2005"), so only these go on.
 _LIST_GOES_ON = re.compile(r"\s*(?:or|nor|plus)\b", re.IGNORECASE)
+_NOT_A_NAME = re.compile(
+    r"^\s*(?:him|her|them|his|hers|theirs|me|us|you)\s*$|\b(?:authors?|writers?)\b", re.IGNORECASE
+)
+# Asking for other authors than those of the books liked: "a different author", "another writer",
+# "other authors please", "not by the same author", "nothing else by her".
+_OTHER_AUTHOR = re.compile(
+    r"\b(?:different|other|another|new|someone else'?s?)\s+(?:authors?|writers?|novelists?)\b|"
+    r"\b(?:not|nothing|none)\s+(?:(?:else|more)\s+)?(?:by|from)\s+(?:the same (?:authors?|writers?)|him|her|them)\b",
+    re.IGNORECASE,
+)
 # Words that point back at the books already being talked about ("popular ones", "make them shorter").
 _ANAPHORA = re.compile(r"\b(?:ones|them|those|these|they|the same)\b", re.IGNORECASE)
 # A repair of what was just said: "<item> sorry", "i mean <item>", "<item>*" (phone keyboards and typos).
@@ -237,8 +247,8 @@ class MessageReader:
             if fold(t) in refused_text and not any(fold(t) in span or span in fold(t) for span in linked):
                 _add(intent.exclude_terms, t)
         for raw in whole.exclude_authors:
-            if genre_hits(raw) or cues.refusal().match(raw):
-                continue  # "not by atwood and not ya": the older reading's run-on, not a name
+            if genre_hits(raw) or cues.refusal().match(raw) or _NOT_A_NAME.search(raw):
+                continue  # "not by atwood and not ya", "not by her": the older reading's run-on, not a name
             if fold(raw) in refused_text and not any(
                 fold(raw) in span or span in fold(raw) for span in linked
             ):
@@ -304,6 +314,7 @@ class MessageReader:
         if talk is not None:
             return Intent(text=text, small_talk=talk)
         self._popularity_refused(fixed, refusals, intent)
+        intent.other_authors = bool(_OTHER_AUTHOR.search(fixed))
         return intent
 
     def _popularity_refused(self, text: str, refusals: list[Scope], intent: Intent) -> None:
