@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from vibeshelf.agent.intent import Constraints
 from vibeshelf.agent.reading.reader import MessageReader, catalog_reader
 from vibeshelf.agent.reading.request import RequestTracker
-from vibeshelf.agent.session_state import ReaderConstraints, SessionState
+from vibeshelf.agent.session_state import ReaderConstraints, SessionState, StandingRequest
 from vibeshelf.retrieval.title_lookup import title_key
 from vibeshelf.tools.models import BookCard, FeelingLuckyResult, SearchFilters
 from vibeshelf.tools.tool import ToolContext, ToolResult
@@ -69,13 +69,17 @@ class HardConstraints(ReaderConstraints):
         are resolved against ``state`` and recorded there as read / disliked ids.
         """
         reader = reader or catalog_reader(None)
-        kinds = RequestTracker(reader.vocab.title_authors)
         rules = Constraints()
         titles: list[str] = []
+        request = StandingRequest()
         if state is not None:
             kept = state.constraints
             rules = kept.rules.model_copy(update={"exclude_ids": []}, deep=True)
             titles = list(kept.exclude_titles)
+            request = kept.request
+        kinds = RequestTracker(
+            reader.vocab.title_authors, kinds=request.kinds, liked=request.liked_titles, topic=request.topic
+        )
         last = None
         for message in messages:
             if message.get("role") != "user":
@@ -87,7 +91,13 @@ class HardConstraints(ReaderConstraints):
             titles += [ref.title for ref in [*last.read_titles, *last.avoid_titles]]
         titles = list(dict.fromkeys(titles))
         if state is not None:
-            state.constraints = ReaderConstraints(rules=rules.model_copy(deep=True), exclude_titles=titles)
+            state.constraints = ReaderConstraints(
+                rules=rules.model_copy(deep=True),
+                exclude_titles=titles,
+                request=StandingRequest(
+                    topic=kinds.topic, kinds=sorted(kinds.kinds), liked_titles=kinds.liked
+                ),
+            )
             shown = state.last_shown()
 
             def pick(refs: list[int]) -> list[str]:

@@ -22,6 +22,14 @@ class ShownBook(BaseModel):
     turn: int = Field(default=0, ge=0, description="The user turn (0-based) in which it was shown.")
 
 
+class StandingRequest(BaseModel):
+    """What the reader is asking for now, kept across turns: a refinement keeps it, starting over replaces it."""
+
+    topic: str = Field(default="", description="The words of the message that started the request.")
+    kinds: list[str] = Field(default_factory=list, description="Shelves the request asks for.")
+    liked_titles: list[str] = Field(default_factory=list, description="Books the request is 'more like'.")
+
+
 class ReaderConstraints(BaseModel):
     """The reader's hard limits ("nothing young adult", "before 2000", "I've read Dune"), as data.
 
@@ -33,6 +41,7 @@ class ReaderConstraints(BaseModel):
     exclude_titles: list[str] = Field(
         default_factory=list, description="Titles the reader has read or ruled out ('I've read Dune')."
     )
+    request: StandingRequest = Field(default_factory=StandingRequest)
 
     def phrases(self) -> list[str]:
         """The limits in plain words, one phrase each (books excluded by id are not listed)."""

@@ -47,7 +47,7 @@ from vibeshelf.agent.events import (
     TextEvent,
     encode_sse,
 )
-from vibeshelf.agent.session_state import ShownBook
+from vibeshelf.agent.session_state import ReaderConstraints, ShownBook
 from vibeshelf.agent.session_store import (
     FeedbackKind,
     SessionNotFound,
@@ -203,6 +203,43 @@ class TurnView(BaseModel):
     fell_back: bool
 
 
+class RequestView(BaseModel):
+    """The conversation's standing request and limits, as data (what the next answer is planned from)."""
+
+    topic: str = Field(description="The words of the message that started the current request.")
+    liked_titles: list[str] = Field(description="Books the request is 'more like'.")
+    shelves_in: list[str] = Field(description="Shelves asked for.")
+    shelves_out: list[str] = Field(description="Shelves ruled out.")
+    exclude_authors: list[str]
+    exclude_series: list[str]
+    exclude_terms: list[str]
+    exclude_titles: list[str] = Field(description="Books read or ruled out by name.")
+    year_min: int | None
+    year_max: int | None
+    min_average_rating: float | None
+    min_ratings_count: int | None
+    max_ratings_count: int | None
+
+    @classmethod
+    def of(cls, kept: ReaderConstraints) -> RequestView:
+        rules, request = kept.rules, kept.request
+        return cls(
+            topic=request.topic,
+            liked_titles=request.liked_titles,
+            shelves_in=list(dict.fromkeys([*request.kinds, *rules.genres_include, *rules.genres_all])),
+            shelves_out=rules.genres_exclude,
+            exclude_authors=rules.exclude_authors,
+            exclude_series=rules.exclude_series,
+            exclude_terms=rules.exclude_terms,
+            exclude_titles=kept.exclude_titles,
+            year_min=rules.year_min,
+            year_max=rules.year_max,
+            min_average_rating=rules.min_average_rating,
+            min_ratings_count=rules.min_ratings_count,
+            max_ratings_count=rules.max_ratings_count,
+        )
+
+
 class SessionView(BaseModel):
     id: str
     created_at: datetime
@@ -220,6 +257,7 @@ class SessionView(BaseModel):
         description="The reader's standing limits in plain words ('leaving out young adult'), kept for the "
         "whole session until the reader lifts them.",
     )
+    request: RequestView | None = Field(default=None, description="The standing request and limits as data.")
 
     @classmethod
     def of(cls, stored: StoredSession, idle_expiry_s: float) -> SessionView:
@@ -240,6 +278,7 @@ class SessionView(BaseModel):
             read_ids=stored.state.read_ids,
             excluded_ids=stored.state.excluded_ids,
             constraints=stored.state.constraints.phrases(),
+            request=RequestView.of(stored.state.constraints),
         )
 
 
