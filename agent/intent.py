@@ -589,6 +589,9 @@ class Intent(BaseModel):
         default_factory=list, description="Positions in the last shown list (-1 last)."
     )
     like_shown: bool = Field(default=False, description="'more like these': every book shown last.")
+    next_read: bool = Field(
+        default=False, description="'what should I read next?': from the reader's own history."
+    )
     other_authors: bool = Field(
         default=False, description="'by a different author': not the authors of the books liked."
     )

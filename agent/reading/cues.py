@@ -57,6 +57,12 @@ def lift() -> re.Pattern[str]:
 
 
 @cache
+def next_read() -> re.Pattern[str]:
+    """Cues asking for the next book from the reader's own history ("what should I read next?")."""
+    return phrase_regex(_lines("next_read_cues.txt"))
+
+
+@cache
 def restart() -> re.Pattern[str]:
     """Cues by which the reader drops the current request ("forget that", "instead")."""
     return phrase_regex(_lines("restart_cues.txt"))

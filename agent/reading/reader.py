@@ -211,7 +211,7 @@ class MessageReader:
             allowed_shelves += shelves
             allowed_authors += names
         year_min, year_max = self._time_words(fixed, refusals, masks)
-        for rx in (cues.restart(), cues.correction()):
+        for rx in (cues.restart(), cues.correction(), cues.next_read()):
             masks += [(m.start(), m.end()) for m in rx.finditer(fixed)]
         for m in cues.restart().finditer(fixed):
             # "forget poems, I need ...": what is dropped is the old request, not the new one.
@@ -315,6 +315,7 @@ class MessageReader:
             return Intent(text=text, small_talk=talk)
         self._popularity_refused(fixed, refusals, intent)
         intent.other_authors = bool(_OTHER_AUTHOR.search(fixed))
+        intent.next_read = bool(cues.next_read().search(fixed))
         return intent
 
     def _popularity_refused(self, text: str, refusals: list[Scope], intent: Intent) -> None:
