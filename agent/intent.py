@@ -49,6 +49,8 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from vibeshelf.agent.reading.vocabulary import fold as _fold
+from vibeshelf.retrieval.filters import admits
+from vibeshelf.tools.models import SearchFilters
 
 # --- lexicons -------------------------------------------------------------------------------------
 
@@ -1657,14 +1659,6 @@ def _set_query(t: _Text, intent: Intent) -> None:
 # --- hard constraints -----------------------------------------------------------------------------
 
 
-@cache
-def _term_regex(term: str, plurals: bool) -> re.Pattern[str] | None:
-    # The retrieval filter's own word pattern, so "the planner drops it" and "the search drops it" agree.
-    from vibeshelf.retrieval.filters import term_regex
-
-    return term_regex(term, plurals=plurals)
-
-
 class Constraints(BaseModel):
     """The reader's hard constraints so far, as ``SearchFilters`` fields plus a check on any book card.
 
@@ -1790,65 +1784,28 @@ class Constraints(BaseModel):
     def admits(
         self, book: Mapping[str, Any], *, include: Iterable[str] = (), include_all: Iterable[str] = ()
     ) -> bool:
-        """True when a book card (a dict as the tools return it) breaks none of the constraints."""
-        if book.get("id") in self.exclude_ids:
+        """True when a book card (a dict as the tools return it) breaks none of the constraints: the
+        search filters' own check (``retrieval.filters.admits``, the same table as the SQL and the mask),
+        with an unknown page count passing (see the class docstring), plus the series ruled out."""
+        limits = SearchFilters.model_construct(
+            genres_include=[*self.genres_include, *include] or None,
+            genres_all=[*self.genres_all, *include_all] or None,
+            genres_exclude=self.genres_exclude or None,
+            exclude_terms=self.exclude_terms or None,
+            exclude_authors=self.exclude_authors or None,
+            exclude_ids=self.exclude_ids or None,
+            year_min=self.year_min,
+            year_max=self.year_max,
+            min_average_rating=self.min_average_rating,
+            min_ratings_count=self.min_ratings_count,
+            max_ratings_count=self.max_ratings_count,
+            min_pages=self.min_pages,
+            max_pages=self.max_pages,
+        )
+        if not admits(limits, book, unknown_pages_pass=True):
             return False
-        genres = set(book.get("genres") or [])
-        if genres & set(self.genres_exclude):
-            return False
-        wanted = [*self.genres_include, *include]
-        if wanted and not genres & set(wanted):
-            return False
-        if not {*self.genres_all, *include_all} <= genres:
-            return False
-        year = book.get("year")
-        if (self.year_min is not None or self.year_max is not None) and year is None:
-            return False
-        if self.year_min is not None and year < self.year_min:
-            return False
-        if self.year_max is not None and year > self.year_max:
-            return False
-        rating = book.get("average_rating")
-        if self.min_average_rating is not None and (
-            rating is None or rating < self.min_average_rating - 1e-4
-        ):
-            return False
-        count = book.get("ratings_count")
-        if self.min_ratings_count is not None and (count is None or count < self.min_ratings_count):
-            return False
-        if self.max_ratings_count is not None and (count is None or count > self.max_ratings_count):
-            return False
-        pages = book.get("num_pages")
-        if pages is not None:  # an unknown length passes a page bound (see the class docstring)
-            if self.min_pages is not None and pages < self.min_pages:
-                return False
-            if self.max_pages is not None and pages > self.max_pages:
-                return False
-        if self.exclude_series and _fold(str(book.get("series") or "")) in {
-            _fold(x) for x in self.exclude_series
-        }:
-            return False
-        if self.exclude_authors:
-            authors = _fold(" | ".join(book.get("authors") or []))
-            for name in self.exclude_authors:
-                rx = _term_regex(name, False)
-                if rx and rx.search(authors):
-                    return False
-        if self.exclude_terms:
-            haystack = _fold(
-                " ".join(
-                    [
-                        str(book.get("title") or ""),
-                        str(book.get("excerpt") or book.get("description") or ""),
-                        " ".join(g.replace("_", " ") for g in genres),
-                    ]
-                )
-            )
-            for term in self.exclude_terms:
-                rx = _term_regex(term, True)
-                if rx and rx.search(haystack):
-                    return False
-        return True
+        series = _fold(str(book.get("series") or ""))
+        return not (self.exclude_series and series in {_fold(x) for x in self.exclude_series})
 
     def describe(self) -> list[str]:
         """Plain-English phrases for the constraints, for the answer ("leaving out young adult")."""
