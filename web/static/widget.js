@@ -81,7 +81,7 @@
   var side = POSITION === "left" ? "left" : "right";
 
   var CSS = [
-    ":host{all:initial!important}",
+    ":host{all:initial!important;display:contents!important}",
     // Every inherited property reset here, so host rules such as *{letter-spacing} cannot reach in.
     ".root{all:initial;display:block;font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;",
     "color:#1d1d1f;letter-spacing:normal;word-spacing:normal;text-transform:none;text-align:left;",
@@ -115,7 +115,7 @@
     "display:flex;flex-wrap:wrap;align-items:center;gap:8px}",
     ".error button,.stopped button{border:1px solid #7d1a21;background:#fff;border-radius:8px;padding:4px 12px}",
     ".cards{display:flex;flex-direction:column;gap:8px;margin:0;padding:0;list-style:none}",
-    ".card{display:grid;grid-template-columns:54px 1fr;gap:10px;background:#fff;border:1px solid #e3e0ee;",
+    ".card,.ghost{display:grid;grid-template-columns:54px 1fr;gap:10px;background:#fff;border:1px solid #e3e0ee;",
     "border-radius:10px;padding:8px}",
     ".cover{width:54px;height:80px;object-fit:cover;border-radius:4px;display:block}",
     ".placeholder{width:54px;height:80px;border-radius:4px;display:flex;align-items:center;justify-content:center;",
@@ -129,7 +129,6 @@
     ".card .actions button[aria-pressed=true]{background:" + accent + ";color:" + onAccent + ";border-color:" + accent + "}",
     ".card .actions button[aria-busy=true]{opacity:.6}",
     ".card .fail{flex-basis:100%;font-size:12px;color:#7d1a21}",
-    ".skeleton .card{pointer-events:none}",
     ".bone{background:#e6e3ef;border-radius:4px}",
     ".skeleton .cover{background:#e6e3ef}",
     ".bone.l{height:12px;margin:4px 0 8px;width:70%}.bone.s{height:10px;width:45%}",
@@ -593,7 +592,7 @@
     var list = el("ul", { class: "cards skeleton", "aria-hidden": "true" });
     for (var i = 0; i < 3; i++) {
       list.appendChild(
-        el("li", { class: "card" }, [el("div", { class: "cover" }), el("div", null, [el("div", { class: "bone l" }), el("div", { class: "bone s" })])]),
+        el("li", { class: "ghost" }, [el("div", { class: "cover" }), el("div", null, [el("div", { class: "bone l" }), el("div", { class: "bone s" })])]),
       );
     }
     return list;
