@@ -221,9 +221,14 @@ def test_demo_page_streams_cards_and_records_feedback(server: Server, sized_page
     _answered(page)
     titles = page.locator(".card .t").all_inner_texts()
     assert any("Lantern Keeper" in t or "Drowned Library" in t for t in titles), titles
-    answer = page.locator(".msg.bot").last
-    text = answer.inner_text()
+    text = "\n".join(page.locator(".msg.bot").all_inner_texts()[1:])  # after the greeting
     assert text.strip() and "**" not in text  # markdown rendered, not shown raw
+    # The text frames the cards: its opening above them, the rest below.
+    order = page.evaluate(
+        "() => [...document.querySelector('[data-vibeshelf]').shadowRoot.querySelector('.log').children]"
+        ".map(n => n.className)"
+    )
+    assert order[-3:] == ["msg bot", "cards", "msg bot"], order
     # Each book once: the cards name them, the answer text does not list them again.
     for title in titles:
         assert title not in text, (title, text)
@@ -286,9 +291,15 @@ def test_markdown_subset_renders_safely(server: Server, page) -> None:  # type: 
     )
     _chat(page, "anything")
     _answered(page)
-    answer = page.locator(".msg.bot").last
-    assert answer.locator("strong").first.inner_text() == "two"
-    assert answer.locator("em").inner_text() == "gently"
+    lead, answer = page.locator(".msg.bot").nth(1), page.locator(".msg.bot").last
+    assert lead.locator("strong").inner_text() == "two" and lead.locator("em").inner_text() == "gently"
+    assert (
+        page.evaluate(
+            "() => { const log = document.querySelector('[data-vibeshelf]').shadowRoot.querySelector('.log');"
+            " const kids = [...log.children]; return kids.indexOf(log.querySelector('.cards')) - kids.length }"
+        )
+        == -2
+    )  # lead, cards, rest
     links = answer.locator("a")
     assert links.count() == 1 and links.get_attribute("href") == "https://www.goodreads.com/book/show/1"
     assert "a trap" in answer.inner_text() and page.locator("a[href*=evil]").count() == 0
@@ -349,7 +360,9 @@ def test_host_css_does_not_leak_in(server: Server, sized_page, host_site, host_r
 def test_loading_shows_skeletons_and_stop(server: Server, page) -> None:  # type: ignore[no-untyped-def]
     page.goto(server.url + "/")
     held: list = []
-    page.route("**/v1/chat", lambda route: held.append(route))  # the request stays pending until the test lets it go
+    page.route(
+        "**/v1/chat", lambda route: held.append(route)
+    )  # the request stays pending until the test lets it go
     _chat(page, "a cozy mystery")
     page.locator(".skeleton .ghost").first.wait_for(timeout=5_000)
     assert page.locator(".skeleton .ghost").count() == 3

@@ -252,24 +252,37 @@
 
   var ITEM = /^\s*(?:[-*•]|\d{1,2}[.)])\s+(.*)$/;
 
-  // Does this list item name one of the turn's cards? Then the card says it (and its reason) already.
+  // Titles compared as letters and digits only: the answer text may drop markup or punctuation that the
+  // catalog title carries ("Rain <i>Letters</i>" written as "Rain Letters").
+  function titleKey(text) {
+    return String(text || "").replace(/<[^>]*>/g, " ").toLowerCase().replace(/[^\p{L}\p{N}]+/gu, "");
+  }
+
+  // Does this list item name one of the turn's cards (its bold or linked title)? Then the card says it
+  // (and its reason) already.
   function cardNamed(item, books) {
+    var named = /\*\*\[?([^*\]]+)\]?(?:\([^)]*\))?\*\*|\[([^\]]+)\]\(/.exec(item);
+    if (!named) return null;
+    var key = titleKey(named[1] || named[2]);
     for (var i = 0; i < books.length; i++) {
-      var title = books[i].title;
-      if (title && (item.indexOf("**" + title + "**") >= 0 || item.indexOf("[" + title + "]") >= 0)) return books[i];
+      if (key && titleKey(books[i].title) === key) return books[i];
     }
     return null;
   }
 
+  // Returns the fragment and how many of its blocks come before the first line naming a card (those
+  // frame the cards from above; the rest follows them).
   function renderMarkdown(text, books, onDuplicate) {
     var frag = document.createDocumentFragment();
-    var list = null, listTag = null, para = null;
+    var list = null, listTag = null, para = null, lead = -1;
     text.split(/\r?\n/).forEach(function (line) {
       var item = ITEM.exec(line);
       if (item) {
         para = null;
         var book = books && books.length ? cardNamed(item[1], books) : null;
         if (book) {
+          if (lead < 0) lead = frag.childNodes.length;
+          list = null;
           if (onDuplicate) onDuplicate(book, item[1]);
           return;
         }
@@ -289,7 +302,7 @@
         inline(line, para);
       }
     });
-    return frag;
+    return { fragment: frag, lead: lead < 0 ? frag.childNodes.length : lead };
   }
 
   // --- UI -----------------------------------------------------------------------------------------
@@ -598,21 +611,27 @@
     return list;
   }
 
-  // An answer bubble: markdown re-rendered as text streams in, minus list lines that repeat a card.
-  function renderAnswer(node, text, books, cardsNode) {
-    while (node.firstChild) node.removeChild(node.firstChild);
-    node.appendChild(
-      renderMarkdown(text, books, function (book, line) {
-        // The list line's reason moves to the card when the card has none of its own.
-        var why = cardsNode && cardsNode.querySelector('.card[data-book-id="' + CSS_escape(book.id) + '"] .why');
-        var dash = line.indexOf(" — ");
-        if (why && !why.textContent && dash >= 0) {
-          why.textContent = line.slice(dash + 3).replace(/\*\*|\*/g, "");
-          why.hidden = false;
-        }
-      }),
-    );
-    node.hidden = !node.firstChild;
+  // An answer: markdown re-rendered as text streams in, minus list lines that repeat a card. What comes
+  // before the first such line goes in `lead` (above the cards), the rest in `tail` (below them).
+  function renderAnswer(lead, tail, text, books, cardsNode) {
+    [lead, tail].forEach(function (node) {
+      while (node.firstChild) node.removeChild(node.firstChild);
+    });
+    var out = renderMarkdown(text, books, function (book, line) {
+      // The list line's reason moves to the card when the card has none of its own.
+      var why = cardsNode && cardsNode.querySelector('.card[data-book-id="' + CSS_escape(book.id) + '"] .why');
+      var dash = line.indexOf(" — ");
+      if (why && !why.textContent && dash >= 0) {
+        why.textContent = line.slice(dash + 3).replace(/\*\*|\*/g, "");
+        why.hidden = false;
+      }
+    });
+    var blocks = Array.prototype.slice.call(out.fragment.childNodes);
+    blocks.forEach(function (block, i) {
+      (i < out.lead ? lead : tail).appendChild(block);
+    });
+    lead.hidden = !lead.firstChild;
+    tail.hidden = !tail.firstChild;
   }
 
   function parseSse(buffer, onEvent) {
@@ -674,10 +693,10 @@
             });
             ui.cards.setAttribute("aria-label", t("books_found", { n: ui.books.length }));
             Object.keys(feedbackState).forEach(syncButtons);
-            if (ui.text) renderAnswer(ui.answer, ui.text, ui.books, ui.cards);
+            if (ui.text) renderAnswer(ui.lead, ui.answer, ui.text, ui.books, ui.cards);
           } else if (type === "text") {
             ui.text += data.delta;
-            renderAnswer(ui.answer, ui.text, ui.books, ui.cards);
+            renderAnswer(ui.lead, ui.answer, ui.text, ui.books, ui.cards);
           } else if (type === "error") {
             finished = true;
             ui.failed = { status: 500, code: data.code, detail: data.message };
@@ -708,7 +727,7 @@
         if (!err.fatal && attempt < MAX_RETRIES) {
           ui.status.textContent = t("reconnecting");
           ui.text = "";
-          renderAnswer(ui.answer, "", [], null);
+          renderAnswer(ui.lead, ui.answer, "", [], null);
           return new Promise(function (resolve) {
             setTimeout(resolve, 500 * (attempt + 1));
           }).then(function () {
@@ -737,6 +756,7 @@
     controller = typeof AbortController === "function" ? new AbortController() : null;
     var ui = {
       status: addLine("status", t("loading")),
+      lead: log.appendChild(el("div", { class: "msg bot", hidden: "" })),
       skeleton: log.appendChild(skeleton()),
       answer: el("div", { class: "msg bot", hidden: "" }),
       cards: null,
@@ -751,7 +771,9 @@
       [ui.status, ui.skeleton].forEach(function (n) {
         if (n.parentNode) n.parentNode.removeChild(n);
       });
-      if (ui.answer.hidden && ui.answer.parentNode) ui.answer.parentNode.removeChild(ui.answer);
+      [ui.lead, ui.answer].forEach(function (n) {
+        if (n.hidden && n.parentNode) n.parentNode.removeChild(n);
+      });
       if (ui.stopped) {
         var note = addLine("note stopped", t("stopped") + " ");
         var again = el("button", { type: "button", text: t("retry") });
@@ -767,7 +789,7 @@
         });
       } else {
         // One announcement per answer: the whole text, as rendered (cards counted, not read out).
-        var spoken = ui.answer.textContent || "";
+        var spoken = [ui.lead.textContent, ui.answer.textContent].join(" ").trim();
         if (ui.books.length) spoken = t("books_found", { n: ui.books.length }) + " " + ui.books.map(function (b) {
           return b.title;
         }).join("; ") + ". " + spoken;
@@ -906,10 +928,12 @@
           log.insertBefore(el("div", { class: "msg user", text: turn.user }), before);
           var books = shownByTurn[offset + i] || [];
           var list = books.length ? cardList(books) : null;
-          if (list) log.insertBefore(list, before);
+          var lead = el("div", { class: "msg bot" });
           var answer = el("div", { class: "msg bot" });
-          renderAnswer(answer, turn.answer, books, list);
-          if (!answer.hidden) log.insertBefore(answer, before);
+          renderAnswer(lead, answer, turn.answer, books, list);
+          [lead, list, answer].forEach(function (n) {
+            if (n && !n.hidden) log.insertBefore(n, before);
+          });
         });
         Object.keys(feedbackState).forEach(syncButtons);
         scrollDown();
