@@ -1009,7 +1009,9 @@
   function mount() {
     document.body.appendChild(host);
     restore();
-    if (START_OPEN || stored("open")) setOpen(true, !START_OPEN);
+    // Reopen after a reload or on the next page, except as a phone's full-screen sheet over the page.
+    var sheet = window.matchMedia && window.matchMedia("(max-width: 600px)").matches;
+    if (START_OPEN || (stored("open") && !sheet)) setOpen(true, !START_OPEN);
   }
   if (document.body) mount();
   else document.addEventListener("DOMContentLoaded", mount);
