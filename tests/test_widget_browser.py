@@ -159,7 +159,7 @@ def _embed_page(
 ) -> str:
     (host_root / name).write_text(
         "<!doctype html><html><head><meta charset=utf-8><title>host</title>"
-        "<meta name=viewport content=\"width=device-width, initial-scale=1\">"
+        '<meta name=viewport content="width=device-width, initial-scale=1">'
         f"<style>{host_css}</style></head><body><h1>A bookshop</h1><div class=content>Shop</div>"
         f'<script src="{server.url}/widget.js" data-vibeshelf-key="{key}" {attrs} async></script></body></html>'
     )
