@@ -163,3 +163,17 @@ def test_feedback_up_and_down_exclude_each_other_and_can_be_taken_back(client: T
 def test_state_files_without_a_library_still_load(tmp_path: Path) -> None:
     old = SessionState.model_validate_json('{"liked_ids": ["a"], "read_ids": ["b"], "disliked_ids": ["a"]}')
     assert old.library is None and old.excluded_ids == ["b", "a"] and old.liked_history() == []
+
+
+def test_a_large_library_is_enforced_whole_but_named_briefly_in_the_prompt() -> None:
+    from vibeshelf.agent.constraints import HardConstraints
+    from vibeshelf.tools.models import BookCard
+
+    read = [f"goodbooks:{n}" for n in range(1000, 1300)]
+    state = SessionState(library=ReaderLibrary(format="goodreads", read_ids=read), read_ids=["goodbooks:7"])
+    rules = HardConstraints.from_conversation([{"role": "user", "content": "a cozy mystery"}], state)
+    prompt = rules.describe()
+    assert "goodbooks:7" in prompt and "and 251 more" in prompt and "goodbooks:1000," not in prompt
+    oldest = BookCard(id="goodbooks:1000", title="An Early Import")
+    assert rules.violation(oldest) is not None  # not in the prompt, still never recommended
+    assert rules.violation(BookCard(id="goodbooks:5", title="Free")) is None
