@@ -661,7 +661,7 @@
       method: "POST",
       headers: headers(false),
       body: JSON.stringify({ session_id: sessionId, message: message }),
-      signal: ui.signal,
+      signal: controller ? controller.signal : undefined,
     })
       .then(function (response) {
         if (!response.ok || !response.body) {
