@@ -321,14 +321,18 @@ def test_conversation_survives_reload_and_other_pages(
     _chat(page, "robots tending an orchard on a spaceship")
     _answered(page)
     titles = page.locator(".card .t").all_inner_texts()
+    metas = page.locator(".card .meta").all_inner_texts()
     page.locator(".card").first.locator("[data-kind=up]").click()
     page.wait_for_selector(".card >> nth=0 >> [data-kind=up][aria-pressed=true]", timeout=5_000)
     for url in (f"{host_site.origin}/{first}", f"{host_site.origin}/{second}"):
         page.goto(url)
         page.locator(".msg.user").first.wait_for(state="attached", timeout=10_000)
         assert page.locator(".msg.user").all_inner_texts() == ["robots tending an orchard on a spaceship"]
-        assert page.locator(".card .t").all_inner_texts()[: len(titles)] == [t.split(" (")[0] for t in titles]
+        assert page.locator(".card .t").all_inner_texts()[: len(titles)] == titles
         assert page.locator(".card").first.locator("[data-kind=up]").get_attribute("aria-pressed") == "true"
+        # Whole cards (author, year, rating, link), as first shown.
+        assert page.locator(".card .meta").all_inner_texts()[: len(metas)] == metas
+        assert page.locator(".card .t a").count() >= len(titles)
         # Still open on a desktop; a phone's full-screen sheet does not cover the next page by itself.
         expanded = page.locator("button.launcher").get_attribute("aria-expanded")
         assert expanded == ("true" if page.size == "desktop" else "false")

@@ -411,6 +411,39 @@
   function setSession(id) {
     sessionId = id;
     store("session", id);
+    if (!id) store("cards", null);
+  }
+
+  // The cards this tab was shown, so a restored conversation shows them whole (the session on the server
+  // keeps only ids, titles and authors). Slimmed and capped to stay far below sessionStorage's quota.
+  var CARD_FIELDS = ["id", "title", "series", "authors", "year", "average_rating", "ratings_count", "image_url", "link", "reason"];
+  function rememberCards(books) {
+    var cache = {};
+    try {
+      cache = JSON.parse(stored("cards") || "{}") || {};
+    } catch (e) {
+      cache = {};
+    }
+    books.forEach(function (book) {
+      var slim = {};
+      CARD_FIELDS.forEach(function (name) {
+        if (book[name] !== undefined && book[name] !== null) slim[name] = book[name];
+      });
+      delete cache[book.id];
+      cache[book.id] = slim;
+    });
+    var ids = Object.keys(cache);
+    ids.slice(0, Math.max(0, ids.length - 300)).forEach(function (id) {
+      delete cache[id];
+    });
+    store("cards", JSON.stringify(cache));
+  }
+  function rememberedCards() {
+    try {
+      return JSON.parse(stored("cards") || "{}") || {};
+    } catch (e) {
+      return {};
+    }
   }
 
   function addLine(kind, text) {
@@ -687,6 +720,7 @@
               return !seen[b.id];
             });
             ui.books = ui.books.concat(fresh);
+            rememberCards(fresh);
             if (!ui.cards) ui.cards = log.insertBefore(cardList([]), ui.answer);
             fresh.forEach(function (b) {
               ui.cards.appendChild(card(b));
@@ -920,8 +954,9 @@
         });
         var before = greeting.nextSibling;
         var shownByTurn = {};
+        var known = rememberedCards();
         (session.shown || []).forEach(function (b) {
-          (shownByTurn[b.turn] = shownByTurn[b.turn] || []).push(b);
+          (shownByTurn[b.turn] = shownByTurn[b.turn] || []).push(known[b.id] || b);
         });
         var offset = session.turn_count - session.turns.length;
         session.turns.forEach(function (turn, i) {
