@@ -31,7 +31,7 @@ async def book_chart(store: SessionStore, *, limit: int = 20) -> BookChart:
         liked = conn.execute(
             "SELECT book_id, sum(CASE kind WHEN 'up' THEN 1 WHEN 'down' THEN -1 ELSE 0 END) AS n "
             "FROM (SELECT session_id, book_id, arg_max(kind, ts) AS kind FROM feedback "
-            "WHERE kind IN ('up', 'down') GROUP BY session_id, book_id) "
+            "WHERE kind IN ('up', 'down', 'clear') GROUP BY session_id, book_id) "
             "GROUP BY book_id HAVING n > 0 ORDER BY n DESC, book_id LIMIT ?",
             [limit],
         ).fetchall()

@@ -35,6 +35,8 @@ _RANGES = (("year_min", "year_max"), ("min_ratings_count", "max_ratings_count"),
 # Lists unioned with the model's. genres_all may join them (more shelves required only narrows, as the
 # reader's rule does); genres_include may not: a union of any-of lists widens the search, so the reader's
 # include is held by ``violation`` on the results instead.
+# Most excluded ids written into the prompt (describe); all of them are enforced on results.
+_PROMPT_IDS = 50
 _LISTS = ("genres_all", "genres_exclude", "exclude_terms", "exclude_authors", "exclude_ids")
 
 
@@ -115,10 +117,17 @@ class HardConstraints(ReaderConstraints):
     def describe(self) -> str:
         """One line per constraint, for the system prompt ("none" when empty)."""
         lines = [f"- {phrase}" for phrase in self.rules.describe()]
-        if self.rules.exclude_ids:
-            lines.append(
-                f"- never recommend these ids (read or rejected): {', '.join(self.rules.exclude_ids)}"
+        ids = self.rules.exclude_ids
+        if ids:
+            # An imported library can hold thousands of ids: the prompt names the newest (the ones the
+            # conversation may refer to) and counts the rest, which the results check removes anyway.
+            listed = ", ".join(ids[-_PROMPT_IDS:])
+            more = (
+                f" and {len(ids) - _PROMPT_IDS} more, removed from tool results"
+                if len(ids) > _PROMPT_IDS
+                else ""
             )
+            lines.append(f"- never recommend these ids (read or rejected): {listed}{more}")
         if self.exclude_titles:
             lines.append(f"- the reader has read or ruled out: {'; '.join(self.exclude_titles)}")
         return "\n".join(lines) or "none"

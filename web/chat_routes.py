@@ -47,7 +47,7 @@ from vibeshelf.agent.events import (
     TextEvent,
     encode_sse,
 )
-from vibeshelf.agent.session_state import ReaderConstraints, ShownBook
+from vibeshelf.agent.session_state import ReaderConstraints, ReaderLibrary, ShownBook
 from vibeshelf.agent.session_store import (
     FeedbackKind,
     SessionNotFound,
@@ -136,13 +136,20 @@ def open_chat(settings: Settings, layout: Layout, agent: Any) -> ChatServices:
 
 def install_chat(app: FastAPI, settings: Settings) -> None:
     """Add the chat routes, the body-size limit and the per-group rate limit to ``app`` (before it starts)."""
-    app.add_middleware(BodySizeLimit, max_bytes=settings.chat_max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.chat_max_body_bytes,
+        larger=(("/library", settings.library_max_bytes, "VIBESHELF_LIBRARY_MAX_BYTES"),),
+    )
     app.add_middleware(
         RateLimitMiddleware,
         per_minute=settings.rate_limit_per_minute,
         proxies=TrustedProxies(settings.trusted_proxies),
     )
     app.include_router(router)
+    from vibeshelf.web.library_routes import router as library_router
+
+    app.include_router(library_router)
 
 
 def get_chat(request: Request) -> ChatServices:
@@ -189,7 +196,8 @@ class FeedbackRequest(BaseModel):
     session_id: SessionId
     book_id: BookIdStr
     kind: FeedbackKind = Field(
-        description="up: liked; down: not for me (excluded); read: already read (excluded)."
+        description="up: liked; down: not for me (excluded); clear: take back up or down; read: already "
+        "read (excluded); unread: take back read."
     )
 
 
@@ -252,6 +260,7 @@ class SessionView(BaseModel):
     disliked_ids: list[str]
     read_ids: list[str]
     excluded_ids: list[str] = Field(description="Books later answers in this session will not recommend.")
+    library: ReaderLibrary | None = Field(default=None, description="The reader's imported library, if any.")
     constraints: list[str] = Field(
         default_factory=list,
         description="The reader's standing limits in plain words ('leaving out young adult'), kept for the "
@@ -277,6 +286,7 @@ class SessionView(BaseModel):
             disliked_ids=stored.state.disliked_ids,
             read_ids=stored.state.read_ids,
             excluded_ids=stored.state.excluded_ids,
+            library=stored.state.library,
             constraints=stored.state.constraints.phrases(),
             request=RequestView.of(stored.state.constraints),
         )
