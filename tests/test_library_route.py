@@ -177,3 +177,19 @@ def test_a_large_library_is_enforced_whole_but_named_briefly_in_the_prompt() -> 
     oldest = BookCard(id="goodbooks:1000", title="An Early Import")
     assert rules.violation(oldest) is not None  # not in the prompt, still never recommended
     assert rules.violation(BookCard(id="goodbooks:5", title="Free")) is None
+
+
+def test_what_next_after_an_import_answers_from_the_history_model(client: TestClient) -> None:
+    sid = _new_session(client)
+    assert _upload(client, sid, EXPORT).status_code == 200
+    text = client.post(
+        "/v1/chat", json={"message": "what should I read next?", "session_id": sid}, headers=_as(ALICE)
+    ).text
+    assert "event: done" in text, text[-500:]
+    call = next(
+        line for line in text.splitlines() if line.startswith("data:") and '"readers_also_liked"' in line
+    )
+    assert '"history": true' in call or '"history":true' in call
+    assert CATCHING_FIRE in call and MOCKINGJAY in call  # the library's liked books are the history
+    picks = set(re.findall(r'"id": ?"(goodbooks:\d+)"', text.split("event: books", 1)[-1]))
+    assert picks and not picks & {CATCHING_FIRE, MOCKINGJAY, TWILIGHT}
