@@ -47,6 +47,8 @@ ROWS = [
     ("Good Grief", ["Lolly Winston"], ["fiction", "chick_lit"], 20_000, "a young widow"),
     ("The Casual Vacancy", ["J.K. Rowling"], ["fiction"], 300_000, "a parish council"),
     ("The Cuckoo's Calling", ["Robert Galbraith"], ["mystery", "crime"], 300_000, "a detective"),
+    ("The Night Circus", ["Erin Morgenstern"], ["fantasy"], 500_000, "a magical competition"),
+    ("Ready Player One", ["Ernest Cline"], ["science_fiction"], 600_000, "a virtual game"),
 ]
 
 
@@ -705,3 +707,36 @@ def test_other_authors_in_the_same_message_as_the_liked_book(reader) -> None:
 @pytest.mark.parametrize("text", ["not her usual style", "more like Rebecca", "another book by her please"])
 def test_no_other_author_asked(reader, text: str) -> None:
     assert not reader.read(text).other_authors
+
+
+@pytest.mark.parametrize(
+    ("text", "bounds"),
+    [
+        ("but like older books?? 80s or 90s stuff", (1980, 1999)),
+        ("the fifties and sixties", (1950, 1969)),
+        ("from the 70s to the 90s", (1970, 1999)),
+        ("1950s/60s please", (1950, 1969)),
+        ("no 80s, 90s is fine", (1990, 1999)),
+    ],
+)
+def test_periods_joined_make_one_span(reader, text: str, bounds) -> None:
+    intent = reader.read(text)
+    assert (intent.year_min, intent.year_max) == bounds
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        ("nightcircus vibes pls", "The Night Circus"),
+        ("ok ready player 1 was SO good i need more", "Ready Player One"),
+        ("dune is my favourite book ever. give me more like it", "Dune"),
+        ("the night circus was just perfect", "The Night Circus"),
+    ],
+)
+def test_titles_as_people_type_them(reader, text: str, title: str) -> None:
+    assert [t.title for t in reader.read(text).like_titles] == [title]
+
+
+@pytest.mark.parametrize("text", ["the weather is so good today", "it was so good", "dinner was amazing"])
+def test_praise_alone_names_no_title(reader, text: str) -> None:
+    assert not reader.read(text).like_titles

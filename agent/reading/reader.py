@@ -83,6 +83,12 @@ _REPAIR = re.compile(
 )
 # Decades and centuries in digits: "the 90s", "'80s", "1990s", "the 1800s".
 _DIGIT_DECADE = re.compile(r"(?:\bthe\s+|['’]|\b)(\d0)['’]?s\b|\b(1[0-9]\d0|20[0-2]0)['’]?s\b", re.IGNORECASE)
+# Between two periods that make one span: "80s or 90s", "fifties and sixties", "70s to 90s".
+_JOINS_PERIODS = re.compile(
+    r"(?:the\s+|early\s+|late\s+|mid[- ]?)?[\w'’-]+\s*(?:,|or|and|to|through|till|until|-|–|/)\s*"
+    r"(?:the\s+|early\s+|late\s+|mid[- ]?)?",
+    re.IGNORECASE,
+)
 # A comparator right before a period (only "the" between): which side of the period is meant.
 _PERIOD_CMP = re.compile(
     r"\b(before|pre|prior to|earlier than|older than|until|till|up to|through|up until|since|after|post|"
@@ -412,9 +418,14 @@ class MessageReader:
                 period(m.start(), m.end(), int(raw), int(raw) + 9)
         if not found:
             return None, None
-        said = [f for f in found if not f[3]]
+        said = sorted(f for f in found if not f[3])
         if said:
-            _, first, last, _ = max(said, key=lambda f: f[0])
+            at, first, last, _ = said[-1]
+            # "80s or 90s", "the fifties and sixties", "70s to 90s": the periods joined make one span.
+            for prev in reversed(said[:-1]):
+                if not _JOINS_PERIODS.fullmatch(text[prev[0] : at]) or prev[1] is None or last is None:
+                    break
+                at, first = prev[0], min(prev[1], first if first is not None else prev[1])
             return first, last
         _, first, last, _ = max(found, key=lambda f: f[0])
         # "not from this century": the other side of an open period; a closed one cannot be said as bounds.

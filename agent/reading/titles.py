@@ -27,6 +27,11 @@ _NOT_A_TITLE_START = frozenset(
     {"on", "in", "at", "to", "for", "with", "about", "from", "of", "by", "and", "or"}
 )
 _LIST_GAP = re.compile(r"\s*(?:,|&|\+|/)?\s*(?:and|or|n|nor)?\s*", re.IGNORECASE)
+_PRAISE_TAIL = re.compile(
+    r"\s+(?:is|was|were)\s+(?:\w+\s+){0,3}?(?:so+\s+|really\s+|just\s+|absolutely\s+)?"
+    r"(?:good|great|amazing|brilliant|fantastic|incredible|wonderful|perfect|the best|my fav(?:ou?rite)?)\b",
+    re.IGNORECASE,
+)
 _NEAR_CUE = re.compile(r"(?:^|\b(?:like|loved?|read|reread|finished|adored|enjoyed)\b)\s*", re.IGNORECASE)
 _NEAR_SIMILARITY = 92.0
 _QUOTES = "\"“”'‘’*_"
@@ -43,6 +48,12 @@ class TitleLinker:
     def __init__(self, vocab: Vocabulary) -> None:
         self._vocab = vocab
         self._shelf_words = vocab.shelf_words()
+        # Titles typed as one word ("nightcircus vibes"): keys of two to four words with the spaces dropped.
+        self._squashed = {
+            key.replace(" ", ""): title
+            for key, title in vocab.titles.items()
+            if 2 <= len(key.split()) <= 4 and len(key) >= 9
+        }
 
     def find(self, text: str) -> list[TitleMention]:
         """Catalog titles mentioned in ``text``, longest first, not overlapping."""
@@ -65,6 +76,11 @@ class TitleLinker:
                 ):
                     found = TitleMention(titles[key], a, a + len(raw))
                     break
+            if found is None:
+                a, b = tokens[i]
+                squashed = self._squashed.get(title_key(text[a:b]))
+                if squashed and " " not in text[a:b]:
+                    found = TitleMention(squashed, a, b)
             if found is None:
                 i += 1
                 continue
@@ -121,6 +137,10 @@ class TitleLinker:
         # A capital at the start of a sentence says nothing ("Good grief, ...").
         capital = any(w[:1].isupper() for w in raw.split()[1:]) or (raw[:1].isupper() and inside)
         after_cue = bool(_LEAD.search(text[max(0, start - 20) : start]))
+        # "dune is my favourite book ever", "ready player one was SO good": praised right after it.
+        praised = bool(_PRAISE_TAIL.match(text, start + len(raw)))
+        if praised and (len(words) >= 2 or not self._ordinary(words[0])):
+            return True
         if quoted or (after_cue and capital):
             return len(words) >= 2 or not self._ordinary(words[0])
         if after_cue and _LIKE_LEAD.search(text[max(0, start - 20) : start]):
