@@ -451,7 +451,10 @@ def read_conversation(
             if seeds:
                 subject = Subject(kind="like", query=intent.query if intent.topical else "", seeds=seeds)
                 subject.avoid_shown = True
-        elif intent.next_read:
+        elif intent.next_read and not intent.like_titles and (history or previous.kind == "none"):
+            # "What should I read next?" from the reader's own history; a book named in the same message
+            # ("loved X, what next?") makes it a "more like" instead, and with no history a standing
+            # request simply goes on.
             subject = Subject(
                 kind="history" if history else "popular",
                 query=intent.query if intent.topical else "",

@@ -532,3 +532,10 @@ def test_what_next_answers_from_history_and_keeps_the_readers_limits(mini_tools:
     assert picks and not set(picks) & {"Rebecca", "The Hobbit"}
     assert all("young_adult" not in card(mini_tools, t)["genres"] for t in picks)
     assert "your own history" in answer.text or "same taste" in answer.text
+
+
+def test_a_book_named_with_what_next_is_a_more_like(chat: Chat) -> None:
+    chat.say("I loved Rebecca, what should I read next?")
+    assert chat.called("readers_also_liked") and not any(
+        c.get("history") for c in chat.called("readers_also_liked")
+    )
