@@ -24,6 +24,7 @@ from vibeshelf.agent.reading.reader import MessageReader, catalog_reader
 from vibeshelf.agent.reading.request import RequestTracker
 from vibeshelf.agent.session_state import ReaderConstraints, SessionState, StandingRequest
 from vibeshelf.retrieval.title_lookup import title_key
+from vibeshelf.text import message_text
 from vibeshelf.tools.models import BookCard, FeelingLuckyResult, SearchFilters
 from vibeshelf.tools.tool import ToolContext, ToolResult
 
@@ -40,10 +41,7 @@ _PROMPT_IDS = 50
 _LISTS = ("genres_all", "genres_exclude", "exclude_terms", "exclude_authors", "exclude_ids")
 
 
-def _text(content: Any) -> str:
-    if isinstance(content, list):
-        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
-    return content if isinstance(content, str) else ""
+_text = message_text
 
 
 class HardConstraints(ReaderConstraints):

@@ -41,6 +41,7 @@ from vibeshelf.agent.reading.reader import MessageReader, catalog_reader
 from vibeshelf.agent.session_state import SessionState, ShownBook
 from vibeshelf.agent.text_calls import TextCallGate, parse_text_calls, strip_text_calls
 from vibeshelf.settings import Settings
+from vibeshelf.text import message_text
 from vibeshelf.tools.compact import FullProfile, ToolProfile, profile_for
 from vibeshelf.tools.models import BookCard, FindBookResult, GetBookResult, ToolError
 from vibeshelf.tools.tool import ToolContext, ToolResult
@@ -151,15 +152,7 @@ class ToolCallAccumulator:
 # --- helpers --------------------------------------------------------------------------------------
 
 
-def _text_of(content: Any) -> str:
-    """Message content as text: a string, or OpenAI content parts (text parts joined)."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
-    return str(content)
+_text_of = message_text
 
 
 def _replayable(message: dict[str, Any]) -> dict[str, Any]:

@@ -48,6 +48,7 @@ from vibeshelf.agent.reading.reader import MessageReader, catalog_reader
 from vibeshelf.agent.reading.request import RequestTracker
 from vibeshelf.retrieval.filters import NO_PAGE_COUNTS_NOTE
 from vibeshelf.retrieval.genre_shelves import specific_genres
+from vibeshelf.text import message_text
 from vibeshelf.tools.models import MAX_HISTORY
 
 RECOMMENDERS = ("search_books", "readers_also_liked", "feeling_lucky", "popular_books")
@@ -148,14 +149,7 @@ def _get(message: Any, key: str) -> Any:
     return getattr(message, key, None)
 
 
-def _text(content: Any) -> str:
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(str(_get(p, "text") or "") for p in content if _get(p, "type") in (None, "text"))
-    return str(content)
+_text = message_text
 
 
 _OPEN, _CLOSE = "<book_data>", "</book_data>"

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import difflib
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -27,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from vibeshelf.text import fold
 from vibeshelf.tools.models import SearchFilters
 
 # Language names and ISO 639-1 codes -> the codes catalogs use (goodbooks: ISO 639-2/B plus en-US etc.).
@@ -103,9 +103,7 @@ def _sql_list(values: list[str]) -> str:
     return "[" + ", ".join(_sql_str(v) for v in values) + "]"
 
 
-def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+_fold = fold
 
 
 def _word_forms(word: str) -> str:

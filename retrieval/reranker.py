@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -35,6 +34,8 @@ from typing import Any, TypeVar
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field
+
+from vibeshelf.text import fold
 
 T = TypeVar("T")
 
@@ -130,8 +131,7 @@ _SPACE = re.compile(r"\s+")
 
 
 def _norm(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+    text = fold(text)
     return _SPACE.sub(" ", _PUNCT.sub("", text)).strip()
 
 

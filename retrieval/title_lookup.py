@@ -11,7 +11,6 @@ from __future__ import annotations
 import bisect
 import difflib
 import re
-import unicodedata
 from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ import pyarrow as pa
 from pydantic import BaseModel
 
 from vibeshelf.ingest.title import split_series
+from vibeshelf.text import fold as accent_fold
 
 try:  # rapidfuzz is ~100x faster than difflib on a 10k-title catalog; difflib keeps it optional
     from rapidfuzz import fuzz, process
@@ -39,9 +39,7 @@ _SERIES_HINT = re.compile(r"\s*(?:#\s*\d+(?:\.\d+)?|\b(?:book|vol(?:ume)?|part)\
 
 def fold(text: str) -> str:
     """Lower-case, accent-free, punctuation-free text with single spaces."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
-    text = text.replace("&", " and ")
+    text = accent_fold(text).replace("&", " and ")
     text = _APOSTROPHES.sub("", text)
     return " ".join(_NON_WORD.sub(" ", text).replace("_", " ").split())
 

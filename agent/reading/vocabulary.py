@@ -8,23 +8,17 @@ descriptions. Nothing here is a hand list of phrases: a new catalog brings its o
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from vibeshelf.retrieval.title_lookup import title_key
+from vibeshelf.text import fold
 
 _WORD = re.compile(r"[a-z][a-z'’]*[a-z]|[a-z]")
 _PARTICLES = frozenset({"du", "de", "le", "la", "van", "von", "da", "del", "der", "di", "st"})
 _LOWERCASE_WORD = re.compile(r"(?<![\w'’])[a-z]{3,}(?![\w'’])")
-
-
-def fold(text: str) -> str:
-    """Lower case without accents ("Brontë" -> "bronte"), for matching what readers type."""
-    text = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
 
 
 def words(text: str) -> list[str]:
