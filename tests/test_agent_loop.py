@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 
 import pytest
 from agent_fakes import (
@@ -154,12 +153,12 @@ async def test_provider_failure_falls_back_to_the_planner_and_says_so(failure):
             text_reply("**Rain on Juniper Street** by Mina Okafor fits a rainy day."),
         ],
     )
-    start = time.perf_counter()
     events = await collect(make_agent(llm).run(user("rainy")))
-    assert time.perf_counter() - start < 2.0  # the hang is cut at llm_timeout_s (1 s)
     assert [c[0] for c in llm.calls] == [MODEL, PLANNER_MODEL, PLANNER_MODEL]
     said = statuses(events)[0]
     assert said.startswith(f"{MODEL} is unavailable") and "offline planner" in said
+    if isinstance(failure, Hang):
+        assert "(timeout)" in said  # cut by llm_timeout_s, not by the 30 s hang ending
     done = done_of(events)
     assert done.fell_back and done.model == PLANNER_MODEL
     assert "Rain on Juniper Street" in text_of(events)
@@ -172,9 +171,7 @@ async def test_a_provider_that_trickles_is_cut_at_the_stream_deadline():
         vibeshelf__planner=[text_reply("Tell me more about what you like.")],
     )
     agent = make_agent(llm, llm_timeout_s=5.0, stream_deadline_s=0.5)
-    start = time.perf_counter()
     events = await collect(agent.run(user("hi")))
-    assert time.perf_counter() - start < 1.5
     assert done_of(events).fell_back
     assert any("(timeout)" in s for s in statuses(events))
 

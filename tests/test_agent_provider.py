@@ -9,7 +9,6 @@ streamed tool-call deltas, multi-turn tool use, provider failures falling back t
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -118,21 +117,17 @@ async def test_provider_errors_fall_back_to_the_planner_for_this_turn(fake_opena
 
 async def test_a_provider_that_never_answers_is_cut_at_the_timeout(fake_openai: FakeOpenAIServer):
     fake_openai.script(Hang())
-    start = time.perf_counter()
     events = await collect(agent_for(fake_openai, llm_timeout_s=1.0).run(user("something cozy")))
-    elapsed = time.perf_counter() - start
-    assert elapsed < 3.0, elapsed
-    assert any("(timeout)" in s for s in statuses(events))
+    assert any("(timeout)" in s for s in statuses(events))  # cut by the timeout, not by the hang ending
     assert done_of(events).fell_back and books_of(events)
 
 
 async def test_a_provider_that_stalls_mid_stream_is_cut_at_the_deadline(fake_openai: FakeOpenAIServer):
     fake_openai.script(Hang(after_chunks=2))
-    start = time.perf_counter()
     agent = agent_for(fake_openai, llm_timeout_s=30.0, stream_deadline_s=1.0)
     events = await collect(agent.run(user("something cozy")))
-    assert time.perf_counter() - start < 3.0
     assert done_of(events).fell_back
+    assert any("(timeout)" in s for s in statuses(events))
     assert "part 0" not in text_of(events)  # the half line never passed the grounder
 
 

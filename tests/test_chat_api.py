@@ -203,18 +203,15 @@ async def _query_log(home: Path, session_id: str) -> list[Any]:
 def test_disconnect_cancels_the_model_call_and_tool_work(
     server: Server, home: Path, markers: Path, message: str, what: str
 ) -> None:
-    started = time.perf_counter()
     with httpx.stream("POST", f"{server.url}/v1/chat", json={"message": message}, timeout=30) as response:
         events = iter_sse(response)
         first = next(events)
-        first_ms = (time.perf_counter() - started) * 1000
         assert isinstance(first, SessionEvent)
         # The first event does not wait for the work, which is now blocked for 30 s.
         assert _wait_for(markers / f"{what}-started")
         # Leaving the block closes the connection mid-stream.
-    assert first_ms < 5000
+    # Cancelled, not finished: the work blocks for 30 s and leaves this marker only when cancelled.
     assert _wait_for(markers / f"{what}-cancelled", 10), f"{what} was not cancelled on disconnect"
-    assert time.perf_counter() - started < 20
     rows: list[Any] = []
     for _ in range(50):  # the log row is written just after the cancellation
         rows = asyncio.run(_query_log(home, first.session_id))

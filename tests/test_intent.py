@@ -528,7 +528,10 @@ def test_describe_is_plain_english() -> None:
 
 def test_parsing_never_raises_on_odd_input() -> None:
     for text in ["", "   ", "???", "no", "not", "like", "by", "19", "1" * 5000, "🙂 🙃", "no no no no"]:
-        parse_intent(text)
+        intent = parse_intent(text)
+        # Odd input asks for nothing in particular: no kind, author, title or bound is invented.
+        assert not (intent.genres_include or intent.exclude_authors or intent.like_titles), text
+        assert intent.year_min is None and intent.year_max is None, text
 
 
 @pytest.mark.parametrize(

@@ -27,8 +27,44 @@ def test_an_explicit_arrow_pool_wins(monkeypatch) -> None:
     assert pa.default_memory_pool() is before or pa.default_memory_pool().backend_name == before.backend_name
 
 
-def test_without_glibc_nothing_happens(monkeypatch) -> None:
-    monkeypatch.setattr(memory, "_glibc", lambda: None)
+class RecordingLibc:
+    """Stands in for glibc: records the allocator calls instead of making them."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple[int, ...]]] = []
+
+    def mallopt(self, *args: int) -> int:
+        self.calls.append(("mallopt", args))
+        return 1
+
+    def malloc_trim(self, *args: int) -> int:
+        self.calls.append(("malloc_trim", args))
+        return 1
+
+
+def test_with_glibc_arenas_are_capped_and_free_pages_trimmed(monkeypatch) -> None:
+    libc = RecordingLibc()
+    monkeypatch.setattr(memory, "_glibc", lambda: libc)
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
     monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", "system")
     memory.tune_allocators()
     memory.release_free_memory()
+    assert libc.calls == [("mallopt", (memory._M_ARENA_MAX, memory.ARENA_MAX)), ("malloc_trim", (0,))]
+
+
+def test_an_explicit_arena_setting_is_left_to_glibc(monkeypatch) -> None:
+    libc = RecordingLibc()
+    monkeypatch.setattr(memory, "_glibc", lambda: libc)
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "2")
+    monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", "system")
+    memory.tune_allocators()
+    assert libc.calls == []
+
+
+def test_without_glibc_nothing_happens(monkeypatch) -> None:
+    monkeypatch.setattr(memory, "_glibc", lambda: None)
+    monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", "system")
+    before = pa.default_memory_pool().backend_name
+    memory.tune_allocators()
+    memory.release_free_memory()
+    assert pa.default_memory_pool().backend_name == before
