@@ -20,8 +20,8 @@ from pydantic import BaseModel
 from tqdm import tqdm
 
 from vibeshelf.layout import Layout
-from vibeshelf.retrieval.cf_config import ALGORITHMS, LIKED_RATING, CFConfig, CFModelSpec
-from vibeshelf.retrieval.cf_models import (
+from vibeshelf.retrieval.cf.config import ALGORITHMS, LIKED_RATING, CFConfig, CFModelSpec
+from vibeshelf.retrieval.cf.models import (
     EASE,
     CFDataError,
     CodedRatings,
@@ -33,7 +33,7 @@ from vibeshelf.retrieval.cf_models import (
     select_items,
     with_tail,
 )
-from vibeshelf.retrieval.cf_store import CFArtifacts, CFMeta, write_cf
+from vibeshelf.retrieval.cf.store import CFArtifacts, CFMeta, write_cf
 
 Algorithm = Literal["auto", "popularity", "item_knn", "rp3beta", "ease"]
 
@@ -80,7 +80,7 @@ def _fit_neighbours(inter: Interactions, spec: CFModelSpec, catalog: pa.Table | 
     else:
         return sp.csr_matrix((inter.n_items, inter.n_items), dtype=np.float32)
     if spec.content_weight > 0 and catalog is not None:
-        from vibeshelf.retrieval.cf_content import blend, content_table
+        from vibeshelf.retrieval.cf.content import blend, content_table
 
         table = blend(table, content_table(inter.item_ids, catalog), spec.content_weight)
     return table

@@ -140,7 +140,7 @@ def fit_cf_command(algorithm: str, out: Path | None) -> None:
     on its next request. Interrupting leaves the previous model in place; rerun to finish.
     """
     from vibeshelf.ingest.cf_fit import fit_cf
-    from vibeshelf.retrieval.cf_models import CFDataError
+    from vibeshelf.retrieval.cf.models import CFDataError
 
     layout = _layout(get_settings(), out)
     if not layout.home.is_dir():
@@ -181,7 +181,7 @@ def library_command(export: Path, limit: int, as_json: bool) -> None:
     """
     import pyarrow.parquet as pq
 
-    from vibeshelf.retrieval.cf_store import CFModelMissing
+    from vibeshelf.retrieval.cf.store import CFModelMissing
     from vibeshelf.retrieval.library_import import LibraryFormatError, LibraryMatcher, import_library
     from vibeshelf.retrieval.readers_also_liked import ReadersAlsoLiked
 
@@ -417,7 +417,7 @@ def eval_command(
         _fail(f"no ratings at {layout.ratings}; run `vibeshelf ingest` first (or pass --no-cf)")
     import pyarrow.parquet as pq
 
-    from vibeshelf.retrieval.cf_eval import evaluate_cf
+    from vibeshelf.retrieval.cf.eval import evaluate_cf
 
     ratings = pq.read_table(layout.ratings)
     # The catalog's authors, series and shelves let the seeds model try a blend with content similarity.

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import BaseModel, ValidationError
 
-from vibeshelf.retrieval.cf_config import Algorithm, CFConfig
+from vibeshelf.retrieval.cf.config import Algorithm, CFConfig
 
 if TYPE_CHECKING:
     import scipy.sparse as sp

@@ -1,14 +1,14 @@
 """The collaborative-filtering configuration, apart from the models so that serving imports no scipy.
 
-``retrieval.cf_store`` reads a saved model's metadata (which includes this config) in the server, where
-the fitting code (``retrieval.cf_models``: scipy, LAPACK) is never needed.
+``retrieval.cf.store`` reads a saved model's metadata (which includes this config) in the server, where
+the fitting code (``retrieval.cf.models``: scipy, LAPACK) is never needed.
 
 Two models are served, because the two ways the product asks differ:
 
 * ``seeds``: "readers also liked" for the one to five books a reader names (``readers_also_liked``);
 * ``history``: a reader's whole rated history (an imported library) -> what to read next.
 
-Each is chosen on a validation split by ``retrieval.cf_eval`` (``vibeshelf eval``); the defaults below
+Each is chosen on a validation split by ``retrieval.cf.eval`` (``vibeshelf eval``); the defaults below
 are what won there on goodbooks (see the README's CF table).
 """
 
@@ -65,13 +65,13 @@ class CFModelSpec(BaseModel):
         default=0,
         ge=0,
         description="item_knn/rp3beta: co-read books kept per seed in all, beyond ``neighbours`` at a weight "
-        "below every kept neighbour's (``cf_models.with_tail``), so filtered requests still find co-read books; "
+        "below every kept neighbour's (``cf.models.with_tail``), so filtered requests still find co-read books; "
         "0 keeps ``neighbours`` only.",
     )
     content_weight: float = Field(
         default=0.0,
         ge=0,
-        description="Blend of content similarity (author, series, shelves; ``retrieval.cf_content``) "
+        description="Blend of content similarity (author, series, shelves; ``retrieval.cf.content``) "
         "into the table: 1 gives it as much say as the co-read neighbours on average; 0 leaves it out.",
     )
 
