@@ -6,7 +6,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Where `make run` looks for the bundled data when VIBESHELF_SOURCE is not set: the shared
@@ -135,9 +135,28 @@ class Settings(BaseSettings):
         description="Sessions/query-log DuckDB file; defaults to <home>/state.duckdb (benchmarks point it "
         "elsewhere so they do not fill the real log).",
     )
-    state_lock_timeout_s: float = Field(
-        default=10.0, gt=0, description="How long a worker waits for the state DuckDB file before failing."
+    state_url: SecretStr | None = Field(
+        default=None,
+        description="PostgreSQL URL for sessions, feedback, the query log and Slack state "
+        "(postgresql://user:password@host:5432/vibeshelf), shared by any number of server processes and "
+        "machines; the schema is created and migrated at start. Unset: the DuckDB file VIBESHELF_STATE_DB.",
     )
+    state_lock_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="How long a worker waits for the state DuckDB file (or to connect to VIBESHELF_STATE_URL) "
+        "before failing.",
+    )
+
+    @field_validator("state_url")
+    @classmethod
+    def _state_url_is_postgres(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value().split("://", 1)[0] not in (
+            "postgresql",
+            "postgres",
+        ):
+            raise ValueError("must be a postgresql://user:password@host:port/dbname URL")
+        return value
 
     # --- access: plugin API keys, widget site keys (web/access.py) --------------------------
     api_keys: list[SecretStr] = Field(
