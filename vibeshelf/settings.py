@@ -158,6 +158,12 @@ class Settings(BaseSettings):
             raise ValueError("must be a postgresql://user:password@host:port/dbname URL")
         return value
 
+    spark_master: str = Field(
+        default="local[*]",
+        description="Where `vibeshelf fit-cf --engine spark` runs: local[N] (N cores of this machine) or a "
+        "cluster URL (spark://host:7077, yarn, k8s://https://host:443).",
+    )
+
     # --- access: plugin API keys, widget site keys (web/access.py) --------------------------
     api_keys: list[SecretStr] = Field(
         default_factory=list,

@@ -22,8 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field
 # the metrics count as relevant and what ``co_readers`` counts.
 LIKED_RATING = 4
 
-ALGORITHMS = ("popularity", "item_knn", "rp3beta", "ease")
-Algorithm = Literal["popularity", "item_knn", "rp3beta", "ease"]
+ALGORITHMS = ("popularity", "item_knn", "rp3beta", "ease")  # fitted in process (retrieval.cf.models)
+# "als": implicit ALS fitted on Spark (ingest.spark_als, `vibeshelf fit-cf --engine spark`); served alike.
+Algorithm = Literal["popularity", "item_knn", "rp3beta", "ease", "als"]
 
 # Why a book needs this many liked-or-rated interactions to be in the model: with one reader, every
 # co-occurrence is that one reader's taste (the neighbour row is a copy of one shelf); two readers who
@@ -42,6 +43,7 @@ DEFAULT_PARAMS: dict[str, dict[str, float]] = {
     "item_knn": {"neighbours": 20.0, "shrink": 10.0},
     "rp3beta": {"neighbours": 100.0, "alpha": 1.0, "beta": 0.5},
     "ease": {"l2": 100.0, "dropout": 0.0},
+    "als": {"rank": 64.0, "reg": 0.05, "alpha": 20.0, "iterations": 10.0, "neighbours": 200.0},
 }
 
 
