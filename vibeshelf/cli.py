@@ -21,7 +21,7 @@ SOURCES = ("goodbooks", "bookcrossing", "ucsd")
 
 
 def _layout(settings: Settings, out: Path | None = None) -> Layout:
-    return Layout((out or settings.home).expanduser().resolve())
+    return Layout.from_settings(settings, out)
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:

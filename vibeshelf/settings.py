@@ -158,6 +158,18 @@ class Settings(BaseSettings):
             raise ValueError("must be a postgresql://user:password@host:port/dbname URL")
         return value
 
+    index_uri: str | None = Field(
+        default=None,
+        description="Where the LanceDB index tables live: a local path or an object-store URI LanceDB "
+        "supports (s3://bucket/vibeshelf, gs://..., az://...). Unset: <home>/lancedb. index.json, the encoder "
+        "and the CF model stay in VIBESHELF_HOME (see docs/deploy.md).",
+    )
+    index_storage_options: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description='LanceDB storage options for VIBESHELF_INDEX_URI as JSON, e.g. {"aws_region": '
+        '"eu-west-1"} or {"azure_storage_account_name": "..."}; values are never logged. Empty: the '
+        "object store's own environment variables and instance credentials.",
+    )
     spark_master: str = Field(
         default="local[*]",
         description="Where `vibeshelf fit-cf --engine spark` runs: local[N] (N cores of this machine) or a "
