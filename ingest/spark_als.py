@@ -72,8 +72,13 @@ def spark_session(master: str, *, app_name: str = "vibeshelf-cf", driver_memory:
         .config("spark.ui.enabled", "false")
         .config("spark.sql.shuffle.partitions", "8")
         .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.driver.bindAddress", "127.0.0.1" if master.startswith("local") else "0.0.0.0")
     )
+    if master.startswith("local"):
+        # Bind and advertise loopback: the host name may resolve to an address nothing listens on, and
+        # block transfers (the broadcast factors) would then fail to connect.
+        builder = builder.config("spark.driver.bindAddress", "127.0.0.1").config(
+            "spark.driver.host", "127.0.0.1"
+        )
     if driver_memory:
         builder = builder.config("spark.driver.memory", driver_memory)
     spark = builder.getOrCreate()
