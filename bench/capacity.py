@@ -48,7 +48,9 @@ def start_servers(n: int, state_url: str, work: Path) -> list[BenchServer]:
         port = free_port()
         cmd = [sys.executable, "-m", "uvicorn", "vibeshelf.web.app:create_app", "--factory"]
         cmd += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-        server = start_server(cmd, folder, port, env={"VIBESHELF_STATE_URL": state_url})
+        # Every conversation comes from 127.0.0.1: the per-client limits would throttle the bench itself.
+        env = {"VIBESHELF_STATE_URL": state_url, "VIBESHELF_RATE_LIMIT_PER_MINUTE": "0"}
+        server = start_server(cmd, folder, port, env=env)
         servers.append(BenchServer(server.proc, server.url, server.log))
     return servers
 

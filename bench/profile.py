@@ -109,7 +109,6 @@ def main() -> int:
                     "--format",
                     "raw",
                     "--native",
-                    "--nonblocking",
                     "--output",
                     str(raw),
                 ],
