@@ -158,7 +158,9 @@ _DULL = frozenset(
 class AnswerContext(BaseModel):
     """Everything the answer may say, all of it from the conversation or the tool results."""
 
-    kind: Literal["greeting", "small_talk", "no_tools", "search", "like", "lucky", "popular", "different"]
+    kind: Literal[
+        "greeting", "small_talk", "no_tools", "search", "like", "history", "lucky", "popular", "different"
+    ]
     small_talk: Literal["thanks", "greeting", "bye", "other"] | None = None
     query: str = ""
     genres: list[str] = Field(default_factory=list)
@@ -380,6 +382,14 @@ def _intro(ctx: AnswerContext) -> str:
                 f"If you liked {seeds}, try these{c}:",
                 f"Readers who enjoyed {seeds} also went for these{c}:",
                 f"In the spirit of {seeds}{c}:",
+            ],
+        )
+    if ctx.kind == "history":
+        return _choose(
+            key,
+            [
+                f"From the books you've liked, readers with the same taste went for these next{c}:",
+                f"Your next read, picked from your own history{c}:",
             ],
         )
     if ctx.kind == "lucky":

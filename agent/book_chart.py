@@ -32,7 +32,7 @@ async def book_chart(store: SessionStore, *, limit: int = 20) -> BookChart:
         net = "sum(CASE kind WHEN 'up' THEN 1 WHEN 'down' THEN -1 ELSE 0 END)"
         liked = conn.execute(
             f"SELECT book_id, {net} AS n FROM (SELECT DISTINCT ON (session_id, book_id) book_id, kind "
-            "FROM feedback WHERE kind IN ('up', 'down') ORDER BY session_id, book_id, ts DESC) AS latest "
+            "FROM feedback WHERE kind IN ('up', 'down', 'clear') ORDER BY session_id, book_id, ts DESC) AS latest "
             f"GROUP BY book_id HAVING {net} > 0 ORDER BY n DESC, book_id LIMIT ?",
             [limit],
         ).fetchall()

@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from vibeshelf.agent.intent import Constraints
 from vibeshelf.agent.reading.reader import MessageReader, catalog_reader
 from vibeshelf.agent.reading.request import RequestTracker
-from vibeshelf.agent.session_state import ReaderConstraints, SessionState
+from vibeshelf.agent.session_state import ReaderConstraints, SessionState, StandingRequest
 from vibeshelf.retrieval.title_lookup import title_key
 from vibeshelf.tools.models import BookCard, FeelingLuckyResult, SearchFilters
 from vibeshelf.tools.tool import ToolContext, ToolResult
@@ -35,6 +35,8 @@ _RANGES = (("year_min", "year_max"), ("min_ratings_count", "max_ratings_count"),
 # Lists unioned with the model's. genres_all may join them (more shelves required only narrows, as the
 # reader's rule does); genres_include may not: a union of any-of lists widens the search, so the reader's
 # include is held by ``violation`` on the results instead.
+# Most excluded ids written into the prompt (describe); all of them are enforced on results.
+_PROMPT_IDS = 50
 _LISTS = ("genres_all", "genres_exclude", "exclude_terms", "exclude_authors", "exclude_ids")
 
 
@@ -69,13 +71,17 @@ class HardConstraints(ReaderConstraints):
         are resolved against ``state`` and recorded there as read / disliked ids.
         """
         reader = reader or catalog_reader(None)
-        kinds = RequestTracker()
         rules = Constraints()
         titles: list[str] = []
+        request = StandingRequest()
         if state is not None:
             kept = state.constraints
             rules = kept.rules.model_copy(update={"exclude_ids": []}, deep=True)
             titles = list(kept.exclude_titles)
+            request = kept.request
+        kinds = RequestTracker(
+            reader.vocab.title_authors, kinds=request.kinds, liked=request.liked_titles, topic=request.topic
+        )
         last = None
         for message in messages:
             if message.get("role") != "user":
@@ -87,7 +93,13 @@ class HardConstraints(ReaderConstraints):
             titles += [ref.title for ref in [*last.read_titles, *last.avoid_titles]]
         titles = list(dict.fromkeys(titles))
         if state is not None:
-            state.constraints = ReaderConstraints(rules=rules.model_copy(deep=True), exclude_titles=titles)
+            state.constraints = ReaderConstraints(
+                rules=rules.model_copy(deep=True),
+                exclude_titles=titles,
+                request=StandingRequest(
+                    topic=kinds.topic, kinds=sorted(kinds.kinds), liked_titles=kinds.liked
+                ),
+            )
             shown = state.last_shown()
 
             def pick(refs: list[int]) -> list[str]:
@@ -105,10 +117,17 @@ class HardConstraints(ReaderConstraints):
     def describe(self) -> str:
         """One line per constraint, for the system prompt ("none" when empty)."""
         lines = [f"- {phrase}" for phrase in self.rules.describe()]
-        if self.rules.exclude_ids:
-            lines.append(
-                f"- never recommend these ids (read or rejected): {', '.join(self.rules.exclude_ids)}"
+        ids = self.rules.exclude_ids
+        if ids:
+            # An imported library can hold thousands of ids: the prompt names the newest (the ones the
+            # conversation may refer to) and counts the rest, which the results check removes anyway.
+            listed = ", ".join(ids[-_PROMPT_IDS:])
+            more = (
+                f" and {len(ids) - _PROMPT_IDS} more, removed from tool results"
+                if len(ids) > _PROMPT_IDS
+                else ""
             )
+            lines.append(f"- never recommend these ids (read or rejected): {listed}{more}")
         if self.exclude_titles:
             lines.append(f"- the reader has read or ruled out: {'; '.join(self.exclude_titles)}")
         return "\n".join(lines) or "none"

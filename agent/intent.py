@@ -49,6 +49,8 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from vibeshelf.agent.reading.vocabulary import fold as _fold
+from vibeshelf.retrieval.filters import admits
+from vibeshelf.tools.models import SearchFilters
 
 # --- lexicons -------------------------------------------------------------------------------------
 
@@ -589,6 +591,12 @@ class Intent(BaseModel):
         default_factory=list, description="Positions in the last shown list (-1 last)."
     )
     like_shown: bool = Field(default=False, description="'more like these': every book shown last.")
+    next_read: bool = Field(
+        default=False, description="'what should I read next?': from the reader's own history."
+    )
+    other_authors: bool = Field(
+        default=False, description="'by a different author': not the authors of the books liked."
+    )
     read_refs: list[int] = Field(default_factory=list, description="'I've read the first one'.")
     reject_refs: list[int] = Field(default_factory=list, description="'not the second one'.")
     different: bool = Field(
@@ -888,7 +896,7 @@ _QUALITY = re.compile(
     _I,
 )
 _DEGREE = r"(?:too |so |very |that |super |overly |wildly |hugely |massively |extremely )?"
-_OBSCURE = re.compile(
+OBSCURE_PHRASES = re.compile(
     r"\b(?:less(?:er)?[- ](?:well[- ])?known|little[- ]known|not (?:very |so |that |too )?well[- ]known|"
     r"hidden gems?|underrated|under[- ]rated|under[- ]the[- ]radar|obscure|overlooked|under[- ]?appreciated|"
     r"undiscovered|off the beaten (?:path|track)|niche|deep cuts?|lesser[- ]read|"
@@ -896,7 +904,37 @@ _OBSCURE = re.compile(
     r"well[- ]known|hyped|bestsell(?:ing|ers?)|best[- ]sell(?:ing|ers?)|obvious))\b",
     _I,
 )
-_POPULAR = re.compile(
+# How many people have read a book, said of readers rather than of the book: "one everyone's read",
+# "a book many people have read", "something not everybody already has on the shelf".
+_READERS_MANY = (
+    r"(?:everyone|everybody|every one|most people|many people|lots of people|loads of people|"
+    r"a lot of people|millions(?: of (?:people|readers))?|the whole world|all my friends|everyone else)"
+)
+_READERS_FEW = (
+    r"(?:nobody|no one|no-one|not many(?: people)?|few people|hardly anyone|hardly anybody|not everyone|"
+    r"not everybody|not all that many people|barely anyone)"
+)
+_READ_VERB = (
+    r"(?:read|heard of|heard about|knows?|talk(?:s|ed|ing)? about|owns?|got|reading|on (?:their|the|his|her) "
+    r"shel(?:f|ves))\b"
+)
+_HAVE_READ = (
+    r"(?:\s+|['’](?:s|ve)\s+)(?:(?:has|have|had|already|probably|will have|would have|has got|'s|are|is|"
+    rf"were)\s+){{0,3}}{_READ_VERB}"
+)
+_HAVE_NOT_READ = (
+    r"\s+(?:(?:has|have|had|are|is|were|do|does|did|would|will)(?:n['’]t| not)|never)\s+(?:(?:already|yet|"
+    rf"even|ever)\s+)?{_READ_VERB}"
+)
+FEW_READERS = re.compile(
+    rf"\b{_READERS_FEW}{_HAVE_READ}|\b{_READERS_MANY}{_HAVE_NOT_READ}"
+    # "NOT the ones everyone read in 8th grade": what many have read, ruled out.
+    rf"|\b(?:not|no|nothing|none of)\s+(?:the\s+|those\s+)?(?:ones?|books?|stuff|something|anything)?\s*"
+    rf"(?:that\s+|which\s+)?{_READERS_MANY}{_HAVE_READ}",
+    _I,
+)
+MANY_READERS = re.compile(rf"\b{_READERS_MANY}{_HAVE_READ}|\b(?:an? )?known (?:book|one|title|novel)s?\b", _I)
+POPULAR_PHRASES = re.compile(
     r"\b(?:popular|bestsell(?:ing|ers?)|best[- ]sell(?:ing|ers?)|well[- ]known|widely read|most read|"
     r"everyone(?:'s| is) (?:reading|talking about)|crowd[- ]pleasers?|blockbusters?|famous|hugely popular|"
     r"mainstream|hyped)\b",
@@ -918,7 +956,7 @@ _DECADE = re.compile(
     _I,
 )
 _CENTURY = re.compile(
-    r"\b(?:(early|mid|late)[- ])?(\d{1,2})(?:st|nd|rd|th)[- ]century\b"
+    r"\b(?:(early|mid|late)[- ])?(\d{1,2})(?:st|nd|rd|th)[- ]?(?:century\b|c\b\.?|cent\b\.?)"
     r"|\b(?:(early|mid|late)[- ])?(fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|"
     r"twenty[- ]first)[- ]century\b",
     _I,
@@ -926,12 +964,18 @@ _CENTURY = re.compile(
 _SETTING = re.compile(
     r"\b(?:set|takes? place|taking place|happens?|living|lived|life|story)\s+(?:in|during)\s+$", _I
 )
-_NEG_BEFORE = re.compile(r"\b(?:nothing|not|no|none|anything but|never)\s+(?:\w+\s+){0,2}$", _I)
+# A negation reaches a time phrase only through words that carry it there ("nothing published before",
+# "not from"), so in "nothing modern, before 1950" the "nothing" rules out "modern", not the date.
+_NEG_BEFORE = re.compile(
+    r"\b(?:nothing|not|no|none|anything but|never)\s+(?:(?:published|written|released|out|come|came|books?|"
+    r"novels?|stuff|ones?|anything|from|that'?s|thats|that|which|is|was|were|are|too|so|very)\s+){0,3}$",
+    _I,
+)
 _AGE = re.compile(r"\b(?:my|his|her|their|our|your|in (?:my|his|her|their|our|your))\s+$", _I)
 _RECENT = re.compile(
     r"\b(?:(?:from |in |within |over )?the (?:last|past) (\d+|few|couple(?: of)?|two|three|five|ten) years"
     r"|(?:the )?(?:last|past) decade|recent(?:ly published| ones| books| releases?| stuff)?|recently|"
-    r"new releases?|newer(?: books| ones| stuff)?|newly published|latest releases?|just (?:came|come) out)\b",
+    r"new releases?|newer(?! than)(?: books| ones| stuff)?|newly published|latest releases?|just (?:came|come) out)\b",
     _I,
 )
 # Page counts: "under 200 pages", "300 pages or more", "between 200 and 400 pages" (see the docstring).
@@ -1072,12 +1116,12 @@ def _part(which: str | None, lo: int, hi: int) -> tuple[int, int]:
     if not which:
         return lo, hi
     span = hi - lo + 1
-    third = max(1, span * 3 // 10)
+    third = max(1, -(-span * 35 // 100))  # a generous third: "late 90s" is 1996-1999
     which = which.lower()
     if which == "early":
-        return lo, lo + third
+        return lo, lo + third - 1
     if which == "late":
-        return hi - third, hi
+        return hi - third + 1, hi
     mid = lo + span // 2
     return mid - third // 2 - 1, mid + third // 2
 
@@ -1315,7 +1359,8 @@ def _parse_years(t: _Text, intent: Intent, cfg: ParseConfig) -> None:
         n = int(m.group(2)) if m.group(2) else _CENTURY_WORDS[m.group(4).lower().replace("-", " ")]
         if not 1 <= n <= 21:
             continue
-        lo, hi = _part(which, (n - 1) * 100 + 1, n * 100)
+        # "the 20th century" as readers say it: the 1900s.
+        lo, hi = _part(which, (n - 1) * 100, n * 100 - 1)
         lo, hi, end = _open_ended(text, m.end(), lo, hi)
         _merge_years(intent, lo, hi)
         lead = _YEAR_LEAD.search(before)
@@ -1458,11 +1503,20 @@ def _parse_popularity(t: _Text, intent: Intent, cfg: ParseConfig) -> None:
         if intent.min_average_rating is None:
             intent.min_average_rating = cfg.high_rating
         t.take(m.start(), m.end())
-    for m in t.finditer(_OBSCURE):
+    for m in t.finditer(FEW_READERS):
         if intent.max_ratings_count is None:
             intent.max_ratings_count = cfg.obscure_max_ratings
         t.take(m.start(), m.end())
-    for m in t.finditer(_POPULAR):
+    for m in t.finditer(OBSCURE_PHRASES):
+        if intent.max_ratings_count is None:
+            intent.max_ratings_count = cfg.obscure_max_ratings
+        t.take(m.start(), m.end())
+    for m in t.finditer(MANY_READERS):
+        intent.popular = True
+        if intent.min_ratings_count is None and intent.max_ratings_count is None:
+            intent.min_ratings_count = cfg.popular_min_ratings
+        t.take(m.start(), m.end())
+    for m in t.finditer(POPULAR_PHRASES):
         intent.popular = True
         if intent.min_ratings_count is None and intent.max_ratings_count is None:
             intent.min_ratings_count = cfg.popular_min_ratings
@@ -1605,14 +1659,6 @@ def _set_query(t: _Text, intent: Intent) -> None:
 # --- hard constraints -----------------------------------------------------------------------------
 
 
-@cache
-def _term_regex(term: str, plurals: bool) -> re.Pattern[str] | None:
-    # The retrieval filter's own word pattern, so "the planner drops it" and "the search drops it" agree.
-    from vibeshelf.retrieval.filters import term_regex
-
-    return term_regex(term, plurals=plurals)
-
-
 class Constraints(BaseModel):
     """The reader's hard constraints so far, as ``SearchFilters`` fields plus a check on any book card.
 
@@ -1738,65 +1784,28 @@ class Constraints(BaseModel):
     def admits(
         self, book: Mapping[str, Any], *, include: Iterable[str] = (), include_all: Iterable[str] = ()
     ) -> bool:
-        """True when a book card (a dict as the tools return it) breaks none of the constraints."""
-        if book.get("id") in self.exclude_ids:
+        """True when a book card (a dict as the tools return it) breaks none of the constraints: the
+        search filters' own check (``retrieval.filters.admits``, the same table as the SQL and the mask),
+        with an unknown page count passing (see the class docstring), plus the series ruled out."""
+        limits = SearchFilters.model_construct(
+            genres_include=[*self.genres_include, *include] or None,
+            genres_all=[*self.genres_all, *include_all] or None,
+            genres_exclude=self.genres_exclude or None,
+            exclude_terms=self.exclude_terms or None,
+            exclude_authors=self.exclude_authors or None,
+            exclude_ids=self.exclude_ids or None,
+            year_min=self.year_min,
+            year_max=self.year_max,
+            min_average_rating=self.min_average_rating,
+            min_ratings_count=self.min_ratings_count,
+            max_ratings_count=self.max_ratings_count,
+            min_pages=self.min_pages,
+            max_pages=self.max_pages,
+        )
+        if not admits(limits, book, unknown_pages_pass=True):
             return False
-        genres = set(book.get("genres") or [])
-        if genres & set(self.genres_exclude):
-            return False
-        wanted = [*self.genres_include, *include]
-        if wanted and not genres & set(wanted):
-            return False
-        if not {*self.genres_all, *include_all} <= genres:
-            return False
-        year = book.get("year")
-        if (self.year_min is not None or self.year_max is not None) and year is None:
-            return False
-        if self.year_min is not None and year < self.year_min:
-            return False
-        if self.year_max is not None and year > self.year_max:
-            return False
-        rating = book.get("average_rating")
-        if self.min_average_rating is not None and (
-            rating is None or rating < self.min_average_rating - 1e-4
-        ):
-            return False
-        count = book.get("ratings_count")
-        if self.min_ratings_count is not None and (count is None or count < self.min_ratings_count):
-            return False
-        if self.max_ratings_count is not None and (count is None or count > self.max_ratings_count):
-            return False
-        pages = book.get("num_pages")
-        if pages is not None:  # an unknown length passes a page bound (see the class docstring)
-            if self.min_pages is not None and pages < self.min_pages:
-                return False
-            if self.max_pages is not None and pages > self.max_pages:
-                return False
-        if self.exclude_series and _fold(str(book.get("series") or "")) in {
-            _fold(x) for x in self.exclude_series
-        }:
-            return False
-        if self.exclude_authors:
-            authors = _fold(" | ".join(book.get("authors") or []))
-            for name in self.exclude_authors:
-                rx = _term_regex(name, False)
-                if rx and rx.search(authors):
-                    return False
-        if self.exclude_terms:
-            haystack = _fold(
-                " ".join(
-                    [
-                        str(book.get("title") or ""),
-                        str(book.get("excerpt") or book.get("description") or ""),
-                        " ".join(g.replace("_", " ") for g in genres),
-                    ]
-                )
-            )
-            for term in self.exclude_terms:
-                rx = _term_regex(term, True)
-                if rx and rx.search(haystack):
-                    return False
-        return True
+        series = _fold(str(book.get("series") or ""))
+        return not (self.exclude_series and series in {_fold(x) for x in self.exclude_series})
 
     def describe(self) -> list[str]:
         """Plain-English phrases for the constraints, for the answer ("leaving out young adult")."""

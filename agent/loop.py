@@ -296,6 +296,9 @@ def _ms(start: float) -> float:
 # --- the run ------------------------------------------------------------------------------------
 
 
+HISTORY_IN_PROMPT = 50
+
+
 @dataclass
 class AgentRun:
     """One answer in progress: iterate it for events; afterwards it holds what to persist.
@@ -811,6 +814,9 @@ class Agent:
             ],
             "shown_earlier": [b.title for b in state.shown if b not in last][-30:],
             "liked_ids": state.liked_ids,
+            # What the reader liked, imported library first (best rated first): "what should I read next?"
+            # is answered from it. Capped: every id here is paid for in every turn's prompt.
+            "history_ids": state.liked_history()[:HISTORY_IN_PROMPT],
             "disliked_ids": state.disliked_ids,
             "read_ids": state.read_ids,
             # The reader's limits, including those said before the replayed turns: the offline planner

@@ -48,6 +48,7 @@ from vibeshelf.agent.reading.reader import MessageReader, catalog_reader
 from vibeshelf.agent.reading.request import RequestTracker
 from vibeshelf.retrieval.filters import NO_PAGE_COUNTS_NOTE
 from vibeshelf.retrieval.genre_shelves import specific_genres
+from vibeshelf.tools.models import MAX_HISTORY
 
 RECOMMENDERS = ("search_books", "readers_also_liked", "feeling_lucky", "popular_books")
 # Shelves too broad to say anything about a reader's taste ("fiction"): ignored when moving away.
@@ -252,7 +253,7 @@ class Lookup:
 class Subject:
     """What the reader is currently asking for; constraints live separately and outlast it."""
 
-    kind: Literal["none", "search", "like", "lucky", "popular", "different"] = "none"
+    kind: Literal["none", "search", "like", "history", "lucky", "popular", "different"] = "none"
     query: str = ""
     genres: list[str] = field(default_factory=list)  # any one of these shelves
     genres_all: list[str] = field(default_factory=list)  # and every one of these ("funny": humor)
@@ -277,6 +278,7 @@ class ConversationState:
     last_shown: list[dict[str, Any]] = field(default_factory=list)  # the previous turn's cards, in order
     notes: list[str] = field(default_factory=list)
     turn: Turn | None = None
+    history_ids: list[str] = field(default_factory=list)  # books the reader liked: imported or thumbed up
 
 
 def _found(call: Call | None) -> dict[str, Any] | None:
@@ -383,7 +385,7 @@ def read_conversation(
     """
     cfg = config or PlannerConfig()
     reader = reader or catalog_reader(None, cfg.parse)
-    kinds = RequestTracker()
+    kinds = RequestTracker(reader.vocab.title_authors)
     turns, session = read_turns(messages)
     constraints = Constraints()
     # The loop's fold of the reader's limits over the whole session (limits said before the replayed
@@ -398,6 +400,13 @@ def read_conversation(
     shown_ids: list[str] = []
     last_shown: list[dict[str, Any]] = []
     state: ConversationState | None = None
+    # The reader's own history: books imported from their library as liked, then those thumbed up here.
+    ruled_out = {str(i) for i in session.get("disliked_ids") or []}
+    history = [
+        str(i)
+        for i in dict.fromkeys([*(session.get("history_ids") or []), *(session.get("liked_ids") or [])])
+        if isinstance(i, str) and i not in ruled_out
+    ]
     for index, turn in enumerate(turns):
         current = index == len(turns) - 1
         intent = kinds.observe(reader.read(turn.text))
@@ -442,6 +451,17 @@ def read_conversation(
             if seeds:
                 subject = Subject(kind="like", query=intent.query if intent.topical else "", seeds=seeds)
                 subject.avoid_shown = True
+        elif intent.next_read:
+            subject = Subject(
+                kind="history" if history else "popular",
+                query=intent.query if intent.topical else "",
+                genres=list(intent.genres_include),
+                genres_all=list(intent.genres_all),
+                popular=not history,
+                avoid_shown=True,
+            )
+            if not history and current:
+                notes.append(NO_HISTORY_NOTE)
         elif intent.like_titles:
             subject = Subject(
                 kind="like",
@@ -529,6 +549,7 @@ def read_conversation(
             last_shown=list(last_shown),
             notes=notes,
             turn=turn,
+            history_ids=history,
         )
         if not current:
             listed = turn_cards(turn)
@@ -538,6 +559,12 @@ def read_conversation(
     if state is None:
         return ConversationState(intent=reader.read(""), constraints=Constraints(), subject=Subject())
     return state
+
+
+NO_HISTORY_NOTE = (
+    "I don't know your reading yet: give a thumbs-up to books you've enjoyed, or import your Goodreads or "
+    "StoryGraph library, and I'll pick your next book from your own history. Meanwhile, widely loved books:"
+)
 
 
 def _starts_request(intent: Intent, previous: Subject) -> bool:
@@ -708,6 +735,25 @@ def _retrieval_calls(state: ConversationState, cfg: PlannerConfig) -> list[tuple
                 },
             )
         )
+    elif subject.kind == "history" and state.history_ids:
+        avoid = list(dict.fromkeys([*state.excluded_ids, *state.shown_ids]))
+        calls.append(
+            (
+                "readers_also_liked",
+                {
+                    "history": True,
+                    "book_ids": state.history_ids[-MAX_HISTORY:],
+                    "avoid_ids": avoid[-200:],
+                    "filters": _filters(state),
+                    "limit": cfg.related_limit,
+                },
+            )
+        )
+        if subject.query or subject.genres or subject.genres_all:
+            # "what next? something funny": the history's picks, and the search for what was asked.
+            calls.append(
+                ("search_books", {"query": _fallback_query(state), "filters": _filters(state), "limit": 5})
+            )
     elif subject.kind == "lucky":
         calls.append(("feeling_lucky", {"mood": subject.query or None, "filters": _filters(state)}))
     elif (

@@ -22,6 +22,14 @@ class ShownBook(BaseModel):
     turn: int = Field(default=0, ge=0, description="The user turn (0-based) in which it was shown.")
 
 
+class StandingRequest(BaseModel):
+    """What the reader is asking for now, kept across turns: a refinement keeps it, starting over replaces it."""
+
+    topic: str = Field(default="", description="The words of the message that started the request.")
+    kinds: list[str] = Field(default_factory=list, description="Shelves the request asks for.")
+    liked_titles: list[str] = Field(default_factory=list, description="Books the request is 'more like'.")
+
+
 class ReaderConstraints(BaseModel):
     """The reader's hard limits ("nothing young adult", "before 2000", "I've read Dune"), as data.
 
@@ -33,6 +41,7 @@ class ReaderConstraints(BaseModel):
     exclude_titles: list[str] = Field(
         default_factory=list, description="Titles the reader has read or ruled out ('I've read Dune')."
     )
+    request: StandingRequest = Field(default_factory=StandingRequest)
 
     def phrases(self) -> list[str]:
         """The limits in plain words, one phrase each (books excluded by id are not listed)."""
@@ -40,6 +49,23 @@ class ReaderConstraints(BaseModel):
         if self.exclude_titles:
             out.append(f"the reader has read or ruled out: {'; '.join(self.exclude_titles)}")
         return out
+
+
+class ReaderLibrary(BaseModel):
+    """A reader's imported Goodreads/StoryGraph library (``POST /v1/sessions/{id}/library``), as ids.
+
+    ``read_ids`` join the session's standing exclusions (``SessionState.excluded_ids``); ``liked_ids`` are
+    the whole-history seeds (``SessionState.liked_history``). A new import replaces the previous one.
+    """
+
+    format: str = Field(description="goodreads or storygraph")
+    read_ids: list[str] = Field(default_factory=list, description="Read, reading, abandoned or rated.")
+    liked_ids: list[str] = Field(
+        default_factory=list,
+        description="Rated 4+ (else read), best rated first: the history to recommend from.",
+    )
+    matched: int = Field(default=0, ge=0, description="Rows matched to a catalog book.")
+    unmatched: int = Field(default=0, ge=0, description="Rows that matched no catalog book.")
 
 
 class SessionState(BaseModel):
@@ -53,11 +79,23 @@ class SessionState(BaseModel):
         description="The reader's limits folded over every user message so far, including those no "
         "longer in the replayed history (books excluded by id live in read_ids/disliked_ids instead).",
     )
+    library: ReaderLibrary | None = Field(default=None, description="The reader's imported library, if any.")
 
     @property
     def excluded_ids(self) -> list[str]:
-        """Books never to recommend again: read or thumbed down."""
-        return list(dict.fromkeys([*self.read_ids, *self.disliked_ids]))
+        """Books never to recommend again: read (in the conversation or the imported library) or thumbed
+        down. The library comes first: consumers that keep only the newest ids of a long list
+        (``HardConstraints.merge_filters``) keep the conversation's own, and the results check holds all."""
+        library = self.library.read_ids if self.library else []
+        return list(dict.fromkeys([*library, *self.read_ids, *self.disliked_ids]))
+
+    def liked_history(self) -> list[str]:
+        """The reader's liked history for whole-history picks (``ReadersAlsoLiked.recommend_history``):
+        the imported library's liked books (best rated first), then books thumbed up in the conversation,
+        without any the reader thumbed down since. Empty when there is neither."""
+        library = self.library.liked_ids if self.library else []
+        disliked = set(self.disliked_ids)
+        return [b for b in dict.fromkeys([*library, *self.liked_ids]) if b not in disliked]
 
     def last_shown(self) -> list[ShownBook]:
         """The books shown in the most recent turn that showed any, in order."""

@@ -31,10 +31,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from vibeshelf.agent.session_state import SessionState
+from vibeshelf.agent.session_state import ReaderLibrary, SessionState
 from vibeshelf.agent.state_db import open_state_db
 
-FeedbackKind = Literal["up", "down", "read"]
+FeedbackKind = Literal["up", "down", "clear", "read", "unread"]
 QueryStatus = Literal["ok", "error", "cancelled"]
 
 # How often (at most) the writer deletes expired sessions, piggy-backed on a write.
@@ -213,6 +213,7 @@ def merge_turn_state(
         read_ids=_dedupe(stored.read_ids, added(before.read_ids, after.read_ids)),
         turns=turns,
         constraints=limits.constraints.model_copy(deep=True),
+        library=stored.library,  # only an upload changes it, never a turn
     )
 
 
@@ -480,7 +481,8 @@ class SessionStore:
     async def add_feedback(
         self, session_id: str, book_id: str, kind: FeedbackKind, *, owner: str | None = None
     ) -> StoredSession:
-        """Record up/down/read for a book; down and read exclude it from later answers in the session.
+        """Record up/down/read for a book (or take one back: clear, unread); down and read exclude it from
+        later answers in the session.
 
         With ``owner``, a session someone else owns is reported as not found (its existence is not told).
         """
@@ -490,16 +492,43 @@ class SessionStore:
             if stored is None or (owner is not None and stored.owner != owner):
                 raise SessionNotFound(session_id)
             state = stored.state.model_copy(deep=True)
+            # up and down exclude each other; clear takes back either, unread takes back read.
+            if kind in ("down", "clear"):
+                state.liked_ids = [b for b in state.liked_ids if b != book_id]
+            if kind in ("up", "clear"):
+                state.disliked_ids = [b for b in state.disliked_ids if b != book_id]
             if kind == "up":
                 state.liked_ids = _dedupe(state.liked_ids, [book_id])
-                state.disliked_ids = [b for b in state.disliked_ids if b != book_id]
             elif kind == "down":
                 state.disliked_ids = _dedupe(state.disliked_ids, [book_id])
-                state.liked_ids = [b for b in state.liked_ids if b != book_id]
-            else:
+            elif kind == "read":
                 state.read_ids = _dedupe(state.read_ids, [book_id])
+            elif kind == "unread":
+                state.read_ids = [b for b in state.read_ids if b != book_id]
             now = _now()
             conn.execute("INSERT INTO feedback VALUES (?, ?, ?, ?)", [now, session_id, book_id, kind])
+            conn.execute(
+                "UPDATE sessions SET updated_at = ?, state = ? WHERE id = ?",
+                [now, state.model_dump_json(), session_id],
+            )
+            fresh = stored.model_copy(update={"updated_at": now, "state": state})
+            self._written(fresh)
+            return fresh.model_copy(update={"turns": [], "state": state.model_copy(deep=True)})
+
+        return await self.db.call(job)
+
+    async def set_library(
+        self, session_id: str, library: ReaderLibrary, *, owner: str | None = None
+    ) -> StoredSession:
+        """Store the reader's imported library on the session, replacing an earlier import (so a rerun
+        of the same upload leaves the same state). Someone else's session reads as not found."""
+
+        def job(conn: Any) -> StoredSession:
+            stored = self._current(conn, session_id)
+            if stored is None or (owner is not None and stored.owner != owner):
+                raise SessionNotFound(session_id)
+            state = stored.state.model_copy(update={"library": library}, deep=True)
+            now = _now()
             conn.execute(
                 "UPDATE sessions SET updated_at = ?, state = ? WHERE id = ?",
                 [now, state.model_dump_json(), session_id],

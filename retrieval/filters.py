@@ -19,7 +19,9 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -206,49 +208,149 @@ def drop_unknowable_pages(
     return filters.model_copy(update={"min_pages": None, "max_pages": None}), [NO_PAGE_COUNTS_NOTE]
 
 
+# One table of limits drives all three evaluations: the SQL ``where`` (LanceDB), the in-memory mask
+# (Arrow) and the check on a single book card (``admits``), so the three cannot drift apart.
+LimitKind = Literal[
+    "min", "max", "any_genre", "all_genres", "no_genre", "language", "not_ids", "not_authors", "not_terms"
+]
+RATING_TOLERANCE = 1e-4  # float32 storage: 4.3 is stored as 4.2999997
+
+
+@dataclass(frozen=True)
+class Limit:
+    field: str  # the SearchFilters field
+    kind: LimitKind
+    column: str  # the catalog column (and book card key) it tests
+
+
+LIMITS: tuple[Limit, ...] = (
+    Limit("year_min", "min", "year"),
+    Limit("year_max", "max", "year"),
+    Limit("genres_include", "any_genre", "genres"),
+    Limit("genres_all", "all_genres", "genres"),
+    Limit("genres_exclude", "no_genre", "genres"),
+    Limit("min_average_rating", "min", "average_rating"),
+    Limit("min_ratings_count", "min", "ratings_count"),
+    Limit("max_ratings_count", "max", "ratings_count"),
+    Limit("min_pages", "min", "num_pages"),
+    Limit("max_pages", "max", "num_pages"),
+    Limit("language", "language", "language"),
+    Limit("exclude_ids", "not_ids", "id"),
+    Limit("exclude_authors", "not_authors", "authors"),
+    Limit("exclude_terms", "not_terms", "text"),
+)
+
+
+def _set_limits(filters: SearchFilters | None) -> list[tuple[Limit, Any]]:
+    """The limits ``filters`` sets, with their values (empty lists and nulls set nothing)."""
+    if filters is None:
+        return []
+    out = []
+    for limit in LIMITS:
+        value = getattr(filters, limit.field)
+        if value is not None and value != [] and value != "":
+            out.append((limit, value))
+    return out
+
+
+def _threshold(limit: Limit, value: Any) -> float | int:
+    if limit.column == "average_rating":
+        return float(value) - RATING_TOLERANCE
+    return int(value)
+
+
+def _author_pattern(names: list[str]) -> str | None:
+    patterns = [p for p in (term_pattern(a, plurals=False) for a in names) if p]
+    return "|".join(patterns) or None
+
+
+def _terms_pattern(terms: list[str]) -> str | None:
+    patterns = [p for p in (term_pattern(t) for t in terms) if p]
+    return "|".join(patterns) or None
+
+
 def build_where(filters: SearchFilters | None) -> str | None:
     """The SQL ``where`` for LanceDB (DataFusion dialect), or None when nothing is constrained."""
-    if filters is None:
-        return None
     clauses: list[str] = []
-    if filters.year_min is not None:
-        clauses.append(f"year >= {int(filters.year_min)}")
-    if filters.year_max is not None:
-        clauses.append(f"year <= {int(filters.year_max)}")
-    if filters.genres_include:
-        clauses.append(f"array_has_any(genres, {_sql_list(filters.genres_include)})")
-    if filters.genres_all:
-        clauses.append(f"array_has_all(genres, {_sql_list(filters.genres_all)})")
-    if filters.genres_exclude:
-        clauses.append(f"NOT array_has_any(genres, {_sql_list(filters.genres_exclude)})")
-    if filters.min_average_rating is not None:
-        # float32 storage: 4.3 is stored as 4.2999997; compare with a small tolerance.
-        clauses.append(f"average_rating >= {float(filters.min_average_rating) - 1e-4!r}")
-    if filters.min_ratings_count is not None:
-        clauses.append(f"ratings_count >= {int(filters.min_ratings_count)}")
-    if filters.max_ratings_count is not None:
-        clauses.append(f"ratings_count <= {int(filters.max_ratings_count)}")
-    if filters.min_pages is not None:
-        clauses.append(f"num_pages >= {int(filters.min_pages)}")
-    if filters.max_pages is not None:
-        clauses.append(f"num_pages <= {int(filters.max_pages)}")
-    if filters.language:
-        codes = language_codes(filters.language)
-        ors = [f"lower(language) IN ({', '.join(_sql_str(c) for c in codes)})"]
-        ors += [f"lower(language) LIKE {_sql_str(c + '-%')}" for c in codes if len(c) <= 3]
-        clauses.append("(" + " OR ".join(ors) + ")")
-    if filters.exclude_ids:
-        clauses.append(f"id NOT IN ({', '.join(_sql_str(i) for i in filters.exclude_ids)})")
-    if filters.exclude_authors:
-        patterns = [p for p in (term_pattern(a, plurals=False) for a in filters.exclude_authors) if p]
-        if patterns:
+    for limit, value in _set_limits(filters):
+        kind, column = limit.kind, limit.column
+        if kind == "min":
+            clauses.append(f"{column} >= {_threshold(limit, value)!r}")
+        elif kind == "max":
+            clauses.append(f"{column} <= {_threshold(limit, value)!r}")
+        elif kind == "any_genre":
+            clauses.append(f"array_has_any(genres, {_sql_list(value)})")
+        elif kind == "all_genres":
+            clauses.append(f"array_has_all(genres, {_sql_list(value)})")
+        elif kind == "no_genre":
+            clauses.append(f"NOT array_has_any(genres, {_sql_list(value)})")
+        elif kind == "language":
+            codes = language_codes(value)
+            ors = [f"lower(language) IN ({', '.join(_sql_str(c) for c in codes)})"]
+            ors += [f"lower(language) LIKE {_sql_str(c + '-%')}" for c in codes if len(c) <= 3]
+            clauses.append("(" + " OR ".join(ors) + ")")
+        elif kind == "not_ids":
+            clauses.append(f"id NOT IN ({', '.join(_sql_str(i) for i in value)})")
+        elif kind == "not_authors" and (pattern := _author_pattern(value)):
             authors = "lower(array_to_string(authors, ' | '))"
-            clauses.append(f"NOT regexp_like({authors}, {_sql_str('|'.join(patterns))})")
-    if filters.exclude_terms:
-        patterns = [p for p in (term_pattern(t) for t in filters.exclude_terms) if p]
-        if patterns:
-            clauses.append(f"NOT regexp_like({excluded_text_sql()}, {_sql_str('|'.join(patterns))})")
+            clauses.append(f"NOT regexp_like({authors}, {_sql_str(pattern)})")
+        elif kind == "not_terms" and (pattern := _terms_pattern(value)):
+            clauses.append(f"NOT regexp_like({excluded_text_sql()}, {_sql_str(pattern)})")
     return " AND ".join(clauses) or None
+
+
+def admits(
+    filters: SearchFilters | None, book: Mapping[str, Any], *, unknown_pages_pass: bool = False
+) -> bool:
+    """Whether one book card (a dict as the tools return it) passes ``filters``: the same limits as
+    ``build_where`` and ``CatalogFilter.mask``. A missing value fails a limit on it, as a null does in SQL,
+    except page bounds with ``unknown_pages_pass`` (catalogs without page counts; see
+    ``drop_unknowable_pages``). Term exclusions read the card's title, description (or excerpt) and
+    genres."""
+    genres = set(book.get("genres") or [])
+    return not any(
+        _fails(limit, value, book, genres, unknown_pages_pass) for limit, value in _set_limits(filters)
+    )
+
+
+def _fails(
+    limit: Limit, value: Any, book: Mapping[str, Any], genres: set[str], unknown_pages_pass: bool
+) -> bool:
+    kind, column = limit.kind, limit.column
+    if kind in ("min", "max"):
+        have = book.get(column)
+        if have is None:
+            return not (unknown_pages_pass and column == "num_pages")
+        return have < _threshold(limit, value) if kind == "min" else have > _threshold(limit, value)
+    if kind == "any_genre":
+        return not genres & set(value)
+    if kind == "all_genres":
+        return not set(value) <= genres
+    if kind == "no_genre":
+        return bool(genres & set(value))
+    if kind == "language":
+        lang = str(book.get("language") or "").lower()
+        codes = language_codes(value)
+        return not (lang in codes or any(lang.startswith(c + "-") for c in codes if len(c) <= 3))
+    if kind == "not_ids":
+        return book.get("id") in set(value)
+    if kind == "not_authors":
+        pattern = _author_pattern(value)
+        return bool(pattern and _python_regex(pattern).search(_fold(" | ".join(book.get("authors") or []))))
+    pattern = _terms_pattern(value)  # not_terms
+    text = " ".join(
+        [
+            str(book.get("title") or ""),
+            str(book.get("description") or book.get("excerpt") or ""),
+            " ".join(g.replace("_", " ") for g in genres),
+        ]
+    )
+    return bool(pattern and _python_regex(pattern).search(_fold(text)))
+
+
+def _python_regex(pattern: str) -> re.Pattern[str]:
+    """A ``term_pattern`` alternation for Python's ``re`` (see ``term_regex``)."""
+    return re.compile(pattern.replace(_NON_WORD_CHAR, r"\W"))
 
 
 class CatalogFilter:
@@ -285,50 +387,36 @@ class CatalogFilter:
 
     def mask(self, filters: SearchFilters | None) -> np.ndarray | None:
         """Rows passing ``filters``; None when nothing is constrained."""
-        if filters is None or build_where(filters) is None:
+        limits = _set_limits(filters)
+        if not limits:
             return None
         cat = self._catalog
-        conditions: list[pa.Array | pa.ChunkedArray] = []
-        if filters.year_min is not None:
-            conditions.append(pc.greater_equal(cat["year"], int(filters.year_min)))
-        if filters.year_max is not None:
-            conditions.append(pc.less_equal(cat["year"], int(filters.year_max)))
-        if filters.min_average_rating is not None:
-            threshold = float(filters.min_average_rating) - 1e-4  # float32 storage, as in build_where
-            conditions.append(pc.greater_equal(cat["average_rating"], pa.scalar(threshold, pa.float64())))
-        if filters.min_ratings_count is not None:
-            conditions.append(pc.greater_equal(cat["ratings_count"], int(filters.min_ratings_count)))
-        if filters.max_ratings_count is not None:
-            conditions.append(pc.less_equal(cat["ratings_count"], int(filters.max_ratings_count)))
-        if filters.min_pages is not None:
-            conditions.append(pc.greater_equal(cat["num_pages"], int(filters.min_pages)))
-        if filters.max_pages is not None:
-            conditions.append(pc.less_equal(cat["num_pages"], int(filters.max_pages)))
-        if filters.language:
-            codes = language_codes(filters.language)
-            either = pc.is_in(self._language, value_set=pa.array(codes, pa.string()))
-            for code in (c for c in codes if len(c) <= 3):
-                either = pc.or_(either, pc.starts_with(self._language, code + "-"))
-            conditions.append(either)
-        if filters.exclude_ids:
-            conditions.append(
-                pc.invert(pc.is_in(cat["id"], value_set=pa.array(filters.exclude_ids, pa.string())))
-            )
-        if filters.exclude_authors:
-            patterns = [p for p in (term_pattern(a, plurals=False) for a in filters.exclude_authors) if p]
-            if patterns:
-                conditions.append(pc.invert(pc.match_substring_regex(self._authors, "|".join(patterns))))
-        if filters.exclude_terms:
-            patterns = [p for p in (term_pattern(t) for t in filters.exclude_terms) if p]
-            if patterns:
-                conditions.append(pc.invert(pc.match_substring_regex(self._text, "|".join(patterns))))
         out = np.ones(cat.num_rows, dtype=bool)
-        for condition in conditions:
-            out &= pc.fill_null(condition, False).to_numpy(zero_copy_only=False)
-        if filters.genres_include:
-            out &= self._any_genre(filters.genres_include)
-        for genre in filters.genres_all or []:
-            out &= self._any_genre([genre])
-        if filters.genres_exclude:
-            out &= ~self._any_genre(filters.genres_exclude)
+        for limit, value in limits:
+            kind, column = limit.kind, limit.column
+            condition: pa.Array | pa.ChunkedArray | None = None
+            if kind == "min":
+                condition = pc.greater_equal(cat[column], pa.scalar(_threshold(limit, value)))
+            elif kind == "max":
+                condition = pc.less_equal(cat[column], pa.scalar(_threshold(limit, value)))
+            elif kind == "any_genre":
+                out &= self._any_genre(value)
+            elif kind == "all_genres":
+                for genre in value:
+                    out &= self._any_genre([genre])
+            elif kind == "no_genre":
+                out &= ~self._any_genre(value)
+            elif kind == "language":
+                codes = language_codes(value)
+                condition = pc.is_in(self._language, value_set=pa.array(codes, pa.string()))
+                for code in (c for c in codes if len(c) <= 3):
+                    condition = pc.or_(condition, pc.starts_with(self._language, code + "-"))
+            elif kind == "not_ids":
+                condition = pc.invert(pc.is_in(cat["id"], value_set=pa.array(value, pa.string())))
+            elif kind == "not_authors" and (pattern := _author_pattern(value)):
+                condition = pc.invert(pc.match_substring_regex(self._authors, pattern))
+            elif kind == "not_terms" and (pattern := _terms_pattern(value)):
+                condition = pc.invert(pc.match_substring_regex(self._text, pattern))
+            if condition is not None:
+                out &= pc.fill_null(condition, False).to_numpy(zero_copy_only=False)
         return out

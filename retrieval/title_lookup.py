@@ -55,7 +55,26 @@ def title_key(title: str) -> str:
         if key.startswith(article) and len(key) > len(article):
             key = key[len(article) :]
             break
-    return key
+    # Small numbers as words, so "Ready Player 1" and "Ready Player One" share a key.
+    return _DIGIT.sub(lambda m: _NUMBER_WORDS[int(m.group(0))], key)
+
+
+_NUMBER_WORDS = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+]
+_DIGIT = re.compile(r"(?<![\w.,])(?:1[0-2]|[0-9])(?![\w.,])")
 
 
 class TitleMatch(BaseModel):

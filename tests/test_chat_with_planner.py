@@ -48,3 +48,25 @@ def test_planner_conversation_keeps_constraints_and_feedback_across_turns(tmp_pa
         view = httpx.get(f"{server.url}/v1/sessions/{sid}").json()
         assert view["turn_count"] == 4 and read in view["excluded_ids"]
         assert "Traceback" not in server.output()
+
+
+def test_the_session_returns_its_standing_request_as_data(tmp_path: Path) -> None:
+    env = {
+        "VIBESHELF_HOME": str(tmp_path),
+        "VIBESHELF_CHAT_RATE_LIMIT_PER_MINUTE": "0",
+        "VIBESHELF_MODEL": "vibeshelf/planner",
+        "CHAT_TEST_MODEL": "settings",
+    }
+    with uvicorn_server(env) as server:
+        sid = chat(server, message="a cozy fantasy, something like The Clockmaker's Garden")[0].session_id
+        chat(server, session_id=sid, message="nothing by Hal Ives please, and published before 2000")
+        request = httpx.get(f"{server.url}/v1/sessions/{sid}").json()["request"]
+        assert "fantasy" in request["topic"] and "fantasy" in request["shelves_in"]
+        assert request["liked_titles"] == ["The Clockmaker's Garden"]
+        assert "Hal Ives" in request["exclude_authors"] and request["year_max"] == 1999
+
+        chat(server, session_id=sid, message="forget that, a thriller for the train")
+        request = httpx.get(f"{server.url}/v1/sessions/{sid}").json()["request"]
+        assert "thriller" in request["topic"] and request["shelves_in"] == ["thriller"]
+        assert request["liked_titles"] == [] and request["year_max"] is None
+        assert "Hal Ives" in request["exclude_authors"]  # a "no" outlives the request it was said in

@@ -477,3 +477,58 @@ def test_small_talk_gets_a_short_answer_and_the_request_stands(chat: Chat, said:
     more = chat.say("more please")  # the cozy mystery request is still the one refined
     assert listed(more) and search_filters(chat)["genres_exclude"] == ["young_adult"]
     assert search_filters(chat)["genres_include"] == ["mystery"]
+
+
+# --- the reader's own history ------------------------------------------------------------------------
+
+
+def _with_session(session: dict[str, Any], text: str) -> list[dict[str, Any]]:
+    return [
+        {"role": "system", "content": "You are vibeshelf.\n" + fence_data(json.dumps(session))},
+        {"role": "user", "content": text},
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["what should I read next?", "ok, what's my next read?", "pick something based on what I've liked"],
+)
+def test_what_next_asks_the_history_model_with_the_readers_liked_books(
+    mini_tools: MiniTools, text: str
+) -> None:
+    liked = [card(mini_tools, t)["id"] for t in ("Rebecca", "The Hobbit", "Gone Girl")]
+    session = {
+        "last_shown": [],
+        "liked_ids": liked[:1],
+        "history_ids": liked[1:],
+        "disliked_ids": [],
+        "read_ids": [],
+    }
+    step = plan(_with_session(session, text), mini_tools.schemas())
+    assert isinstance(step, ToolCallsStep)
+    call = step.calls[0]
+    assert call.name == "readers_also_liked" and call.arguments["history"] is True
+    assert sorted(call.arguments["book_ids"]) == sorted(liked)
+
+
+def test_what_next_with_no_history_says_how_to_give_one(chat: Chat) -> None:
+    answer = chat.say("what should I read next?")
+    assert "import your Goodreads or StoryGraph library" in answer.text and listed(answer)
+    assert not chat.called("readers_also_liked")
+
+
+def test_what_next_answers_from_history_and_keeps_the_readers_limits(mini_tools: MiniTools) -> None:
+    liked = [card(mini_tools, t)["id"] for t in ("Rebecca", "The Hobbit")]
+    c = Chat(mini_tools)
+    c.messages.append(
+        {
+            "role": "system",
+            "content": "You are vibeshelf.\n"
+            + fence_data(json.dumps({"last_shown": [], "liked_ids": liked})),
+        }
+    )
+    answer = c.say("no young adult please. what should I read next?")
+    picks = listed(answer)
+    assert picks and not set(picks) & {"Rebecca", "The Hobbit"}
+    assert all("young_adult" not in card(mini_tools, t)["genres"] for t in picks)
+    assert "your own history" in answer.text or "same taste" in answer.text

@@ -11,6 +11,7 @@ from vibeshelf.ingest.catalog import CATALOG_SCHEMA
 from vibeshelf.retrieval.filters import (
     NO_PAGE_COUNTS_NOTE,
     CatalogFilter,
+    admits,
     build_where,
     drop_unknowable_pages,
     has_page_counts,
@@ -133,6 +134,9 @@ def ids(table, **filters) -> list[str]:
         catalog["id"].to_pylist() if mask is None else pc.filter(catalog["id"], mask).to_pylist()
     )
     assert by_sql == by_mask, f"SQL and in-memory filters disagree for {filters}"
+    # The third evaluation of the same limit table: one book card at a time (the agent's last check).
+    by_card = sorted(row["id"] for row in catalog.to_pylist() if admits(parsed, row))
+    assert by_sql == by_card, f"SQL and the card check disagree for {filters}"
     return by_sql
 
 

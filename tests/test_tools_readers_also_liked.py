@@ -254,3 +254,18 @@ async def test_co_read_books_that_share_the_seeds_shelves_come_first(registry, m
     ).output
     assert len(out.books) == 6 and out.method == "collaborative"
     assert all(wanted & set(b.genres) for b in out.books), [(b.title, b.genres) for b in out.books]
+
+
+async def test_a_whole_history_is_answered_by_the_history_model(registry, mini_services) -> None:
+    services = mini_services
+    history = [
+        h.book_id for h in services.cf.recommend([next(iter(services.search.searcher.position))], [], 40).hits
+    ][:15]
+    assert len(history) == 15
+    out = (
+        await registry.call("readers_also_liked", {"book_ids": history, "history": True}, services.context())
+    ).output
+    ids = [b.id for b in out.books]
+    assert ids and not set(ids) & set(history)
+    expected = [h.book_id for h in services.cf.recommend_history(history, [], 60).hits]
+    assert ids[0] in expected[:20]

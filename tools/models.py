@@ -376,15 +376,37 @@ class FindBookArgs(ToolArgs):
     author: str | None = Field(default=None, max_length=200, description="Author name, if known.")
 
 
+MAX_SEEDS = 10
+MAX_HISTORY = 500
+
+
 class ReadersAlsoLikedArgs(ToolArgs):
+    # history comes first: the seed count below depends on it.
+    history: bool = Field(
+        default=False,
+        description="True when book_ids are the reader's own reading history (their library, or every book "
+        "they liked), not a few named favourites: 'what should I read next?'.",
+    )
     book_ids: list[BookId] = Field(
-        min_length=1, max_length=10, description="Seed books the reader liked (1-10 ids)."
+        min_length=1,
+        max_length=MAX_HISTORY,
+        description=f"Seed books the reader liked (1-{MAX_SEEDS} ids), or with history true the reader's "
+        f"whole history of books they rated highly (up to {MAX_HISTORY}).",
     )
     avoid_ids: list[BookId] = Field(
         default_factory=list, max_length=200, description="Books not to recommend, e.g. already read."
     )
     filters: SearchFilters | None = Field(default=None, description="Hard constraints; null for none.")
     limit: Limit = 10
+
+    @field_validator("book_ids")
+    @classmethod
+    def _few_seeds_unless_history(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        if not info.data.get("history") and len(value) > MAX_SEEDS:
+            raise ValueError(
+                f"at most {MAX_SEEDS} seed books unless history is true (a whole reading history); got {len(value)}"
+            )
+        return value
 
 
 class GetBookArgs(ToolArgs):

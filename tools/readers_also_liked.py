@@ -32,6 +32,7 @@ def _collaborative(
     avoid: list[str],
     want: int,
     filters: SearchFilters | None,
+    history: bool = False,
 ) -> tuple[list[Any], list[str]]:
     """(CF hits passing ``filters``, shared shelves first, cold seeds). Without a CF model every seed is cold.
 
@@ -41,13 +42,17 @@ def _collaborative(
     seed_ids = [s["id"] for s in seeds]
     if services.cf is None:
         return [], seed_ids
+    # A whole reading history is answered by the history model, a few named favourites by the seeds model.
+    recommend = services.cf.recommend_history if history else services.cf.recommend
     if services.search.constrains(filters):
-        result = services.cf.recommend(seed_ids, avoid, MAX_K)
+        result = recommend(seed_ids, avoid, MAX_K)
         kept = set(services.search.admitted([h.book_id for h in result.hits], filters))
         hits = [h for h in result.hits if h.book_id in kept]
     else:
-        result = services.cf.recommend(seed_ids, avoid, min(MAX_K, want * GENRE_POOL_FACTOR))
+        result = recommend(seed_ids, avoid, min(MAX_K, want * GENRE_POOL_FACTOR))
         hits = list(result.hits)
+    if history:
+        return hits[: want * 2], list(result.cold_seeds)  # a history's many shelves are no one kind
     # Twice what is wanted: the author and series caps (diversify) need others to choose from.
     return _shared_genres_first(services, seeds, hits, filters)[: want * 2], list(result.cold_seeds)
 
@@ -91,7 +96,7 @@ def readers_also_liked(ctx: ToolContext[Services], args: ReadersAlsoLikedArgs) -
     # Fetch extra candidates: diversification may defer or drop some.
     want = args.limit * 3
 
-    cf_hits, cold = _collaborative(services, [known[s] for s in seeds], avoid, want, filters)
+    cf_hits, cold = _collaborative(services, [known[s] for s in seeds], avoid, want, filters, args.history)
     cold = [c for c in cold if c in seeds]
     items: list[tuple[str, MatchEvidence]] = []
     for rank, hit in enumerate(cf_hits, start=1):
@@ -115,6 +120,8 @@ def readers_also_liked(ctx: ToolContext[Services], args: ReadersAlsoLikedArgs) -
     # Content similarity answers for cold seeds, and tops up a thin collaborative list (few co-read books,
     # or few passing the filters) from all the seeds.
     content_seeds = cold if cf_hits and cold else (seeds if len(cf_hits) < args.limit else [])
+    if args.history:
+        content_seeds = content_seeds[-20:]  # the most recent of a long history stand for it
     if content_seeds:
         taken = {i for i, _ in items}
         for hit in services.search.similar_to(content_seeds, [*avoid, *taken], want, filters):

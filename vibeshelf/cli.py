@@ -401,7 +401,11 @@ def mcp_command() -> None:
     help="With --dialogs: only this JSONL file.",
 )
 @click.option("--model", help="With --dialogs: the model to answer with (default: VIBESHELF_MODEL).")
-@click.option("--failures", is_flag=True, help="With --dialogs: list every card that broke a limit.")
+@click.option(
+    "--failures",
+    is_flag=True,
+    help="With --dialogs: list every card that broke a limit (never for the held-out test half).",
+)
 def eval_command(
     dev_set: Path | None,
     no_cf: bool,
@@ -501,7 +505,8 @@ def _eval_dialogs(dialog_set: Path | None, model: str | None, show_failures: boo
                         if dialog.id not in bad:
                             results.append(runner.run(dialog, catalog))
                 summaries[path.name] = de.summarise(results)
-                if show_failures:
+                # The held-out half is scored, never read: its failures are not printed.
+                if show_failures and path.resolve() != de.TEST_SET.resolve():
                     for r in results:
                         for line in [*r.misses, *([r.error] if r.error else [])]:
                             out.print(

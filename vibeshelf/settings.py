@@ -112,6 +112,12 @@ class Settings(BaseSettings):
         default=64, ge=1, description="Most messages accepted in one /v1/chat/completions request."
     )
     chat_max_body_bytes: int = Field(default=64 * 1024, ge=1024, description="Largest accepted request body.")
+    library_max_bytes: int = Field(
+        default=5 * 1024 * 1024,
+        ge=1024,
+        description="Largest reading-library export accepted by POST /v1/sessions/{id}/library (a Goodreads "
+        "export of 2,000 books is about 1 MB).",
+    )
     chat_rate_limit_per_minute: int = Field(
         default=60,
         ge=0,

@@ -56,7 +56,7 @@ PUBLIC_PREFIXES = (
 PUBLIC_EXACT = ("/",)
 SLACK_PREFIX = "/slack/"
 # What web/static/widget.js calls; a site key opens these and nothing else.
-WIDGET_EXACT = ("/v1/chat", "/v1/feedback", "/v1/autocomplete")
+WIDGET_EXACT = ("/v1/chat", "/v1/feedback", "/v1/autocomplete", "/v1/sessions")
 WIDGET_PREFIXES = ("/v1/sessions/",)
 CORS_HEADERS = f"Content-Type, Authorization, {SITE_KEY_HEADER}, {API_KEY_HEADER}, Last-Event-ID"
 OPEN_PRINCIPAL = "open"

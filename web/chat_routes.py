@@ -47,7 +47,7 @@ from vibeshelf.agent.events import (
     TextEvent,
     encode_sse,
 )
-from vibeshelf.agent.session_state import ShownBook
+from vibeshelf.agent.session_state import ReaderConstraints, ReaderLibrary, ShownBook
 from vibeshelf.agent.session_store import (
     FeedbackKind,
     SessionNotFound,
@@ -137,13 +137,20 @@ def open_chat(settings: Settings, layout: Layout, agent: Any) -> ChatServices:
 
 def install_chat(app: FastAPI, settings: Settings) -> None:
     """Add the chat routes, the body-size limit and the per-group rate limit to ``app`` (before it starts)."""
-    app.add_middleware(BodySizeLimit, max_bytes=settings.chat_max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.chat_max_body_bytes,
+        larger=(("/library", settings.library_max_bytes, "VIBESHELF_LIBRARY_MAX_BYTES"),),
+    )
     app.add_middleware(
         RateLimitMiddleware,
         per_minute=settings.rate_limit_per_minute,
         proxies=TrustedProxies(settings.trusted_proxies),
     )
     app.include_router(router)
+    from vibeshelf.web.library_routes import router as library_router
+
+    app.include_router(library_router)
 
 
 def get_chat(request: Request) -> ChatServices:
@@ -190,7 +197,8 @@ class FeedbackRequest(BaseModel):
     session_id: SessionId
     book_id: BookIdStr
     kind: FeedbackKind = Field(
-        description="up: liked; down: not for me (excluded); read: already read (excluded)."
+        description="up: liked; down: not for me (excluded); clear: take back up or down; read: already "
+        "read (excluded); unread: take back read."
     )
 
 
@@ -202,6 +210,43 @@ class TurnView(BaseModel):
     book_ids: list[str]
     model: str | None
     fell_back: bool
+
+
+class RequestView(BaseModel):
+    """The conversation's standing request and limits, as data (what the next answer is planned from)."""
+
+    topic: str = Field(description="The words of the message that started the current request.")
+    liked_titles: list[str] = Field(description="Books the request is 'more like'.")
+    shelves_in: list[str] = Field(description="Shelves asked for.")
+    shelves_out: list[str] = Field(description="Shelves ruled out.")
+    exclude_authors: list[str]
+    exclude_series: list[str]
+    exclude_terms: list[str]
+    exclude_titles: list[str] = Field(description="Books read or ruled out by name.")
+    year_min: int | None
+    year_max: int | None
+    min_average_rating: float | None
+    min_ratings_count: int | None
+    max_ratings_count: int | None
+
+    @classmethod
+    def of(cls, kept: ReaderConstraints) -> RequestView:
+        rules, request = kept.rules, kept.request
+        return cls(
+            topic=request.topic,
+            liked_titles=request.liked_titles,
+            shelves_in=list(dict.fromkeys([*request.kinds, *rules.genres_include, *rules.genres_all])),
+            shelves_out=rules.genres_exclude,
+            exclude_authors=rules.exclude_authors,
+            exclude_series=rules.exclude_series,
+            exclude_terms=rules.exclude_terms,
+            exclude_titles=kept.exclude_titles,
+            year_min=rules.year_min,
+            year_max=rules.year_max,
+            min_average_rating=rules.min_average_rating,
+            min_ratings_count=rules.min_ratings_count,
+            max_ratings_count=rules.max_ratings_count,
+        )
 
 
 class SessionView(BaseModel):
@@ -216,11 +261,13 @@ class SessionView(BaseModel):
     disliked_ids: list[str]
     read_ids: list[str]
     excluded_ids: list[str] = Field(description="Books later answers in this session will not recommend.")
+    library: ReaderLibrary | None = Field(default=None, description="The reader's imported library, if any.")
     constraints: list[str] = Field(
         default_factory=list,
         description="The reader's standing limits in plain words ('leaving out young adult'), kept for the "
         "whole session until the reader lifts them.",
     )
+    request: RequestView | None = Field(default=None, description="The standing request and limits as data.")
 
     @classmethod
     def of(cls, stored: StoredSession, idle_expiry_s: float) -> SessionView:
@@ -240,7 +287,9 @@ class SessionView(BaseModel):
             disliked_ids=stored.state.disliked_ids,
             read_ids=stored.state.read_ids,
             excluded_ids=stored.state.excluded_ids,
+            library=stored.state.library,
             constraints=stored.state.constraints.phrases(),
+            request=RequestView.of(stored.state.constraints),
         )
 
 

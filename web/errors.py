@@ -14,6 +14,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 class ErrorField(BaseModel):
     field: str = Field(description="The offending field: a body path (`filters.year_max`), `body`, a header.")
     message: str
+    row: int | None = Field(default=None, description="An uploaded file's row (the header is row 1).")
+    column: str | None = Field(default=None, description="An uploaded file's column.")
 
 
 class ErrorDetail(BaseModel):
@@ -71,7 +73,7 @@ def document_errors(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def error_body(code: str, message: str, fields: list[dict[str, str]] | None = None) -> dict[str, Any]:
+def error_body(code: str, message: str, fields: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     error: dict[str, Any] = {"code": code, "message": message}
     if fields:
         error["fields"] = fields

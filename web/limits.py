@@ -126,18 +126,35 @@ class BodySizeLimit:
     A declared ``Content-Length`` is refused up front; a chunked body is counted as it arrives.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int, path_prefix: tuple[str, ...] = ("/v1/", "/mcp")) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        path_prefix: tuple[str, ...] = ("/v1/", "/mcp"),
+        setting: str = "VIBESHELF_CHAT_MAX_BODY_BYTES",
+        larger: tuple[tuple[str, int, str], ...] = (),
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.path_prefix = path_prefix
+        self.setting = setting
+        # (path suffix, limit, setting) for routes that take files (a reader's library export).
+        self.larger = larger
+
+    def _limit(self, path: str) -> tuple[int, str]:
+        for suffix, limit, setting in self.larger:
+            if path.endswith(suffix):
+                return limit, setting
+        return self.max_bytes, self.setting
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(self.path_prefix):
             await self.app(scope, receive, send)
             return
+        max_bytes, setting = self._limit(scope["path"])
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+        if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+            await self._refuse(send, max_bytes, setting)
             return
         seen = 0
         too_large = refused = started = False
@@ -147,7 +164,7 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > max_bytes:
                     too_large = True
                     raise _BodyTooLarge
             return message
@@ -159,7 +176,7 @@ class BodySizeLimit:
             if too_large:
                 if not refused and not started:
                     refused = True
-                    await self._refuse(send)
+                    await self._refuse(send, max_bytes, setting)
                 return
             started = started or message["type"] == "http.response.start"
             await send(message)
@@ -168,12 +185,12 @@ class BodySizeLimit:
             await self.app(scope, counting_receive, guarded_send)
         except _BodyTooLarge:
             if not refused and not started:
-                await self._refuse(send)
+                await self._refuse(send, max_bytes, setting)
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, send: Send, max_bytes: int, setting: str) -> None:
         import json
 
-        message = f"request body is larger than {self.max_bytes:,} bytes (VIBESHELF_CHAT_MAX_BODY_BYTES)"
+        message = f"request body is larger than {max_bytes:,} bytes ({setting})"
         body = json.dumps(error_body("body_too_large", message, [{"field": "body", "message": message}]))
         await send(
             {

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import html
+import json
+import re
 from importlib import resources
 from typing import Any
 
@@ -34,10 +37,26 @@ def _page(body: str) -> HTMLResponse:
     return HTMLResponse(body, headers=PAGE_HEADERS)
 
 
+_STRINGS_SLOT = re.compile(r"/\*VIBESHELF_STRINGS\*/.*?/\*END_STRINGS\*/", re.S)
+
+
+@functools.cache
+def widget_script() -> str:
+    """widget.js with its UI strings (web/static/widget-strings.json, one table per language) filled in,
+    so the strings live in a data file and the widget still loads in one request."""
+    strings = json.dumps(
+        json.loads(_static("widget-strings.json")), ensure_ascii=False, separators=(",", ":")
+    )
+    script, filled = _STRINGS_SLOT.subn(lambda _: strings, _static("widget.js"))
+    if filled != 1:
+        raise RuntimeError("widget.js has no /*VIBESHELF_STRINGS*/ slot for its UI strings")
+    return script
+
+
 @router.get("/widget.js")
 async def widget_js() -> Response:
     return Response(
-        _static("widget.js"),
+        widget_script(),
         media_type="text/javascript; charset=utf-8",
         headers={"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"},
     )

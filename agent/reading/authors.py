@@ -26,6 +26,8 @@ _BEFORE_A_NAME = frozenset(
     | {"everything", "every", "anything"}
     | {"miss", "mrs", "mr", "ms", "dr", "dame", "sir", "lady", "lord"}  # "not Miss Austen herself"
 )
+_FAMILY = re.compile(r"\s+(?:sisters|brothers|siblings|family|clan)\b", re.IGNORECASE)
+_HONORIFICS = frozenset({"miss", "mrs", "mr", "ms", "dr", "dame", "sir", "lady", "lord", "saint", "st"})
 _DOMINANT = 3.0  # the most read author of a surname wins alone when read this many times the next
 _MAX_SAME_SURNAME = 4
 _FULL_NAME_SIMILARITY = 92.0
@@ -44,6 +46,12 @@ class AuthorLinker:
         self._vocab = vocab
         self._full_keys = list(vocab.by_full)
         self._shelf_words = vocab.shelf_words()
+        # Given names, for "Dame Agatha": an honorific before a given name means the author who has it.
+        self._by_given: dict[str, list[str]] = {}
+        for name in sorted(vocab.author_reads, key=lambda n: -vocab.author_reads[n]):
+            parts = name_key(name).split()
+            if len(parts) >= 2 and len(parts[0]) >= 3:
+                self._by_given.setdefault(parts[0], []).append(name)
 
     def find(self, text: str, start: int = 0, end: int | None = None) -> list[AuthorMention]:
         """Author mentions inside ``text[start:end]``, longest names first, not overlapping."""
@@ -99,8 +107,18 @@ class AuthorLinker:
             return AuthorMention(tuple(names[:1]), a, tokens[i + 1][1], len(names) == 1)
         raw = text[a:b]
         word = name_key(raw)
+        preceding_word = fold(text[tokens[i - 1][0] : tokens[i - 1][1]]) if i > 0 else ""
+        if preceding_word in _HONORIFICS and raw[:1].isupper() and (given := self._by_given.get(word)):
+            reads = self._vocab.author_reads
+            if len(given) == 1 or reads.get(given[1], 0) * _DOMINANT <= reads.get(given[0], 0):
+                return AuthorMention((given[0],), a, b, len(given) == 1)
         names = self._vocab.by_surname.get(word)
-        if not names and word.endswith("s") and (family := self._vocab.by_surname.get(word[:-1])):
+        if (
+            not names
+            and word.endswith("s")
+            and (raw[0].isupper() or not self._vocab.is_common_word(word))  # "says" is no family of Say
+            and (family := self._vocab.by_surname.get(word[:-1]))
+        ):
             # "no Herberts": every author of the family name.
             return AuthorMention(tuple(family[:_MAX_SAME_SURNAME]), a, b, False)
         if not names or word in self._shelf_words:
@@ -116,7 +134,7 @@ class AuthorLinker:
             or before in _AUTHOR_CONTEXT
             or before in _LIST_WORDS
             or before in _BEFORE_A_NAME
-            or "," in gap
+            or any(sep in gap for sep in ",/&+")
             or (before == "the" and raw[0].isupper())  # "the Brontës", "the Brontë sisters"
         )
         after = text[b : b + 2]
@@ -131,6 +149,9 @@ class AuthorLinker:
             return None
         if self._vocab.is_common_word(word) and not raw[0].isupper() and before not in _AUTHOR_CONTEXT:
             return None
+        if _FAMILY.match(text, b):
+            # "the Brontë sisters": the whole family, however much less one of them is read.
+            return AuthorMention(tuple(names[:_MAX_SAME_SURNAME]), a, b, False)
         reads = self._vocab.author_reads
         top = reads.get(names[0], 0)
         second = reads.get(names[1], 0) if len(names) > 1 else 0

@@ -48,7 +48,18 @@ def read_through_tail() -> re.Pattern[str]:
 @cache
 def lift() -> re.Pattern[str]:
     """Cues after which something ruled out is allowed again ("... is fine after all")."""
-    return phrase_regex(_lines("lift_cues.txt"))
+    phrases = _lines("lift_cues.txt")
+    lifts = phrase_regex(phrases)
+    # "Christie's fine": the contracted "is" sits on the name, so it is matched right after a word.
+    contracted = [p[len("is ") :] for p in phrases if p.startswith("is ")]
+    body = "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in sorted(contracted, key=len, reverse=True))
+    return re.compile(rf"{lifts.pattern}|(?<=\w)['’]s\s+(?:{body})(?![\w'])", re.IGNORECASE)
+
+
+@cache
+def next_read() -> re.Pattern[str]:
+    """Cues asking for the next book from the reader's own history ("what should I read next?")."""
+    return phrase_regex(_lines("next_read_cues.txt"))
 
 
 @cache

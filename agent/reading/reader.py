@@ -28,7 +28,18 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from vibeshelf.agent.intent import Intent, ParseConfig, TitleRef, genre_hits, parse_intent, theme_hits
+from vibeshelf.agent.intent import (
+    FEW_READERS,
+    MANY_READERS,
+    OBSCURE_PHRASES,
+    POPULAR_PHRASES,
+    Intent,
+    ParseConfig,
+    TitleRef,
+    genre_hits,
+    parse_intent,
+    theme_hits,
+)
 from vibeshelf.agent.reading import cues
 from vibeshelf.agent.reading.authors import AuthorLinker, AuthorMention
 from vibeshelf.agent.reading.spelling import Speller
@@ -52,6 +63,45 @@ _PRONOUN = re.compile(r"\b(?:him|her|his|hers|them|their|theirs)\b", re.IGNORECA
 _CLOSES_LIST = re.compile(r"\b(?:or|nor|too|either|as well)\b", re.IGNORECASE)
 # Another refusal after a comma starts its own scope ("no YA, nothing after 2005"), so only these go on.
 _LIST_GOES_ON = re.compile(r"\s*(?:or|nor|plus)\b", re.IGNORECASE)
+_NOT_A_NAME = re.compile(
+    r"^\s*(?:him|her|them|his|hers|theirs|me|us|you)\s*$|\b(?:authors?|writers?)\b", re.IGNORECASE
+)
+# Asking for other authors than those of the books liked: "a different author", "another writer",
+# "other authors please", "not by the same author", "nothing else by her".
+_OTHER_AUTHOR = re.compile(
+    r"\b(?:different|other|another|new|someone else'?s?)\s+(?:authors?|writers?|novelists?)\b|"
+    r"\b(?:not|nothing|none)\s+(?:(?:else|more)\s+)?(?:by|from)\s+(?:the same (?:authors?|writers?)|him|her|them)\b",
+    re.IGNORECASE,
+)
+# Words that point back at the books already being talked about ("popular ones", "make them shorter").
+_ANAPHORA = re.compile(r"\b(?:ones|them|those|these|they|the same)\b", re.IGNORECASE)
+# A repair of what was just said: "<item> sorry", "i mean <item>", "<item>*" (phone keyboards and typos).
+_REPAIR = re.compile(
+    r"[\s,]*(?:(?:i mean|i meant|sorry|oops|typo|\*)[\s,:]+(?P<lead>))?(?P<item>[^\W\d][^,.;!?*]{1,40}?)"
+    r"(?(lead)(?=\s*(?:[,.;!?]|$))|\s*(?:\*|\b(?:sorry|oops|typo|autocorrect)\b))",
+    re.IGNORECASE,
+)
+# Decades and centuries in digits: "the 90s", "'80s", "1990s", "the 1800s".
+_DIGIT_DECADE = re.compile(r"(?:\bthe\s+|['’]|\b)(\d0)['’]?s\b|\b(1[0-9]\d0|20[0-2]0)['’]?s\b", re.IGNORECASE)
+# Between two periods that make one span: "80s or 90s", "fifties and sixties", "70s to 90s".
+_JOINS_PERIODS = re.compile(
+    r"(?:the\s+|early\s+|late\s+|mid[- ]?)?[\w'’-]+\s*(?:,|or|and|to|through|till|until|-|–|/)\s*"
+    r"(?:the\s+|early\s+|late\s+|mid[- ]?)?",
+    re.IGNORECASE,
+)
+# A comparator right before a period (only "the" between): which side of the period is meant.
+_PERIOD_CMP = re.compile(
+    r"\b(before|pre|prior to|earlier than|older than|until|till|up to|through|up until|since|after|post|"
+    r"later than|newer than|more recent than|younger than)[- ]?\s*(?:the\s+)?$",
+    re.IGNORECASE,
+)
+_UPPER_CMP = {"before", "pre", "prior to", "earlier than", "older than"}
+_UPTO_CMP = {"until", "till", "up to", "through", "up until"}
+_SINCE_CMP = {"since"}
+_SETTING = re.compile(
+    r"\b(?:set|takes? place|taking place|happens?|living|lived|life|story)\s+(?:in|during)\s+$", re.IGNORECASE
+)
+_AGE = re.compile(r"\b(?:my|his|her|their|our|your|in (?:my|his|her|their|our|your))\s+$", re.IGNORECASE)
 _DECADE = re.compile(
     r"\b(?:the\s+|early\s+|late\s+|mid[- ]?)?(?:(nineteen|twenty)[- ]?)?"
     r"(twenties|thirties|forties|fifties|sixties|seventies|eighties|nineties|noughties|aughts)\b",
@@ -89,7 +139,8 @@ class MessageReader:
         out_shelves: list[str] = []
         out_terms: list[str] = []
         out_authors: list[AuthorMention] = []
-        titles = self._titles.find(fixed) or self._titles.near(fixed)
+        titles = self._titles.find(fixed)
+        titles += [n for n in self._titles.near(fixed, titles) if not any(_overlap(n, t) for t in titles)]
         # A series after a liking cue ("more like mistborn") seeds from its first book.
         for m in find_series(self.vocab, fixed):
             lead = fixed[max(0, m.start - 20) : m.start]
@@ -115,6 +166,13 @@ class MessageReader:
                 authors = before[-1:]
             if shelves or themes or authors:
                 masks.append((scope.start, scope.end))
+            repair = _REPAIR.match(fixed, scope.text_end)
+            if repair:
+                # "not agatha crispy, CHRISTIE sorry": a name repaired right after a refusal is refused.
+                fixed_names = self._authors.find(fixed, repair.start("item"), repair.end("item"))
+                authors += fixed_names
+                if fixed_names:
+                    masks.append((repair.start(), repair.end()))
             out_shelves += shelves
             for _, _, terms, theme_shelves in themes:
                 out_terms += terms
@@ -122,7 +180,11 @@ class MessageReader:
             out_authors += authors
         # Authors read through ("I've read all of Bryson", "it's Jordan he's read"): names only count there.
         for scope in _refusal_scopes(fixed, self._names_item, cues.read_through(), cues.read_through_tail()):
-            found = self._authors.find(fixed, scope.text_start, scope.text_end)
+            found = [
+                a
+                for a in self._authors.find(fixed, scope.text_start, scope.text_end)
+                if not any(t.start < a.end and a.start < t.end for t in titles)  # "Notes from a Small Island"
+            ]
             if found:
                 masks.append((scope.start, scope.end))
                 out_authors += found
@@ -155,7 +217,7 @@ class MessageReader:
             allowed_shelves += shelves
             allowed_authors += names
         year_min, year_max = self._time_words(fixed, refusals, masks)
-        for rx in (cues.restart(), cues.correction()):
+        for rx in (cues.restart(), cues.correction(), cues.next_read()):
             masks += [(m.start(), m.end()) for m in rx.finditer(fixed)]
         for m in cues.restart().finditer(fixed):
             # "forget poems, I need ...": what is dropped is the old request, not the new one.
@@ -191,8 +253,8 @@ class MessageReader:
             if fold(t) in refused_text and not any(fold(t) in span or span in fold(t) for span in linked):
                 _add(intent.exclude_terms, t)
         for raw in whole.exclude_authors:
-            if genre_hits(raw) or cues.refusal().match(raw):
-                continue  # "not by atwood and not ya": the older reading's run-on, not a name
+            if genre_hits(raw) or cues.refusal().match(raw) or _NOT_A_NAME.search(raw):
+                continue  # "not by atwood and not ya", "not by her": the older reading's run-on, not a name
             if fold(raw) in refused_text and not any(
                 fold(raw) in span or span in fold(raw) for span in linked
             ):
@@ -202,12 +264,18 @@ class MessageReader:
                 _add(intent.exclude_authors, name)
         intent.exclude_authors = [a for a in intent.exclude_authors if a not in allowed_authors]
         intent.exclude_series = list(dict.fromkeys(out_series))
-        if _ECHO.search(fixed):
-            # "Arthur C. Clarke too": which side these take depends on the message before (RequestTracker).
-            intent.echo_authors = [
-                n for m in self._authors.find(fixed) for n in m.names if n not in intent.exclude_authors
-            ]
-            intent.echo_genres = [g for _, _, found, _ in genre_hits(fixed) for g in found[:1]]
+        # "Arthur C. Clarke too": which side these take depends on the message before (RequestTracker).
+        # Only a clause of its own echoes: in "so none of his either" the "either" belongs to the refusal.
+        for echo in _ECHO.finditer(fixed):
+            if any(sc.start <= echo.start() < sc.end for sc in refusals):
+                continue
+            a = _clause_start(fixed, echo.start())
+            for m in self._authors.find(fixed, a, echo.start()):
+                for n in m.names:
+                    if n not in intent.exclude_authors:
+                        _add(intent.echo_authors, n)
+            for _, _, found, _ in genre_hits(fixed[a : echo.start()]):
+                _add(intent.echo_genres, found[0])
         for name in allowed_authors:
             _add(intent.allow_authors, name)
         for g in allowed_shelves:
@@ -217,6 +285,11 @@ class MessageReader:
         skip = {*intent.genres_exclude, *allowed_shelves}
         intent.genres_include = [g for g in intent.genres_include if g not in skip]
         intent.genres_all = [g for g in intent.genres_all if g not in skip]
+        if "non_fiction" in intent.genres_include and len(intent.genres_include) > 1:
+            # "nonfiction about science": the form holds for every book, the topic is among them (the
+            # science shelf also holds science fiction).
+            intent.genres_include.remove("non_fiction")
+            _add(intent.genres_all, "non_fiction")
         _place_titles(intent, fixed, titles, refusals)
         if self.vocab.titles:
             # The older reading's guesses in lower case ("like w grown ups in it") that the catalog does not
@@ -235,14 +308,44 @@ class MessageReader:
             not any(a <= m.start() < b for a, b in restarts) for m in cues.correction().finditer(fixed)
         )
         intent.new_request = intent.new_request and not intent.correction
+        if (
+            intent.new_request
+            and _ANAPHORA.search(_masked(fixed, restarts))
+            and not (intent.genres_include or intent.genres_all or intent.like_titles)
+        ):
+            # "actually no, i want POPULAR ones": "ones" points back at the standing request, so this
+            # corrects its bounds rather than starting another.
+            intent.new_request, intent.correction = False, True
         talk = self._small_talk(fixed, intent)
         if talk is not None:
             return Intent(text=text, small_talk=talk)
-        if intent.popular and intent.max_ratings_count is not None and refusals:
-            # "popular enough - not some obscure thing": the obscure bound was said inside a refusal.
+        self._popularity_refused(fixed, refusals, intent)
+        intent.other_authors = bool(_OTHER_AUTHOR.search(fixed))
+        intent.next_read = bool(cues.next_read().search(fixed))
+        return intent
+
+    def _popularity_refused(self, text: str, refusals: list[Scope], intent: Intent) -> None:
+        """Popularity said inside a refusal means its opposite: "not some obscure thing" asks for a known
+        book, "rather than another bestseller" for a lesser-known one."""
+
+        def refused(rx: re.Pattern[str]) -> bool | None:
+            spans = [m.start() for m in rx.finditer(text)]
+            if not spans:
+                return None
+            return all(any(s.text_start <= at < s.text_end for s in refusals) for at in spans)
+
+        popular = [refused(rx) for rx in (POPULAR_PHRASES, MANY_READERS)]
+        obscure = [refused(rx) for rx in (OBSCURE_PHRASES, FEW_READERS)]
+        popular_refused = any(p is True for p in popular) and not any(p is False for p in popular)
+        obscure_refused = any(o is True for o in obscure) and not any(o is False for o in obscure)
+        if obscure_refused and not popular_refused:
             intent.max_ratings_count = None
             intent.min_ratings_count = intent.min_ratings_count or self.config.popular_min_ratings
-        return intent
+            intent.popular = True
+        elif popular_refused and not obscure_refused:
+            intent.min_ratings_count = None
+            intent.popular = False
+            intent.max_ratings_count = intent.max_ratings_count or self.config.obscure_max_ratings
 
     def _small_talk(self, text: str, intent: Intent) -> str | None:
         """What kind of small talk a message is, or None when it is (or may be) about books."""
@@ -264,31 +367,73 @@ class MessageReader:
     def _time_words(
         self, text: str, refusals: list[Scope], masks: list[tuple[int, int]]
     ) -> tuple[int | None, int | None]:
-        """Year bounds from named periods and decades in words (the last one said wins)."""
-        found: list[tuple[int, int | None, int | None]] = []
+        """Year bounds from named periods and decades (in words or digits), with the comparator before
+        them ("newer than the nineties", "before the 1980s"). A refusal flips an open bound ("nothing
+        after the sixties" is up to 1969) and drops a closed period it cannot express ("not the fifties").
+        The last period said outside a refusal wins ("the seventies, not the fifties")."""
+        found: list[tuple[int, int | None, int | None, bool]] = []
+
+        def period(start: int, end: int, first: int | None, last: int | None) -> None:
+            before = text[:start]
+            if _SETTING.search(before) or _SETTING.search(re.sub(r"\bthe\s*$", "", before, flags=re.I)):
+                return  # "set in the fifties" is when the story happens, not when it was written
+            cmp = _PERIOD_CMP.search(before)
+            lead = cmp.start() if cmp else start
+            refused = any(
+                s.text_start <= lead < s.text_end or s.text_start <= start < s.text_end for s in refusals
+            )
+            if cmp:
+                word = cmp.group(1).lower()
+                if word in _UPPER_CMP:  # before / older than: up to the period's start
+                    first, last = None, (first - 1 if first is not None else None)
+                elif word in _UPTO_CMP:
+                    first = None
+                elif word in _SINCE_CMP:
+                    last = None
+                else:  # after / newer than: from the period's end
+                    first, last = (last + 1 if last is not None else None), None
+            found.append((start, first, last, refused))
+            masks.append((lead, end))
+
         for rx, first, last in cues.eras():
             for m in rx.finditer(text):
-                found.append((m.start(), first, last))
-                masks.append((m.start(), m.end()))
+                period(m.start(), m.end(), first, last)
         for m in _DECADE.finditer(text):
             decade = cues.decade_words().get(m.group(2).lower())
             if decade is None:
                 continue
             if m.group(1) and m.group(1).lower() == "twenty":
                 decade += 100
-            found.append((m.start(), decade, decade + 9))
-            masks.append((m.start(), m.end()))
+            period(m.start(), m.end(), decade, decade + 9)
+        for m in _DIGIT_DECADE.finditer(text):
+            if _AGE.search(text[: m.start()]):
+                continue  # "in my 30s" is an age
+            raw = m.group(1) or m.group(2)
+            if len(raw) == 2:
+                decade = int(raw) + (2000 if int(raw) <= 10 else 1900)
+                period(m.start(), m.end(), decade, decade + 9)
+            elif int(raw) % 100 == 0 and int(raw) < 2000:  # "the 1800s" is a century
+                period(m.start(), m.end(), int(raw), int(raw) + 99)
+            else:
+                period(m.start(), m.end(), int(raw), int(raw) + 9)
         if not found:
             return None, None
-        at, first, last = max(found, key=lambda f: f[0])
-        if any(s.text_start <= at < s.text_end for s in refusals):
-            # "not from this century": the other side of the period.
-            if first is not None and last is None:
-                return None, first - 1
-            if last is not None and first is None:
-                return last + 1, None
-            return None, None
-        return first, last
+        said = sorted(f for f in found if not f[3])
+        if said:
+            at, first, last, _ = said[-1]
+            # "80s or 90s", "the fifties and sixties", "70s to 90s": the periods joined make one span.
+            for prev in reversed(said[:-1]):
+                if not _JOINS_PERIODS.fullmatch(text[prev[0] : at]) or prev[1] is None or last is None:
+                    break
+                at, first = prev[0], min(prev[1], first if first is not None else prev[1])
+            return first, last
+        _, first, last, _ = max(found, key=lambda f: f[0])
+        # "not from this century": the other side of an open period; a closed one cannot be said as bounds.
+        if first is not None and last is None:
+            return None, first - 1
+        if last is not None and first is None:
+            return last + 1, None
+        return None, None
 
 
 _READ_CUE = re.compile(r"\b(?:read|finished|done|already|have it|own it|seen it)\b", re.IGNORECASE)
@@ -481,6 +626,10 @@ def _refusal_scopes(
             a = _clause_start(text, m.start())
             scopes.append(Scope(a, m.end(), a, m.start()))
     return scopes + _tail_scopes(text, behind or cues.refusal_tail())
+
+
+def _overlap(a: TitleMention, b: TitleMention) -> bool:
+    return a.start < b.end and b.start < a.end
 
 
 @lru_cache(maxsize=4)

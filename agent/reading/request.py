@@ -10,13 +10,26 @@ refines.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+
 from vibeshelf.agent.intent import TONE_SHELVES, Intent
 
 
 class RequestTracker:
-    def __init__(self) -> None:
-        self.kinds: set[str] = set()
+    def __init__(
+        self,
+        title_authors: Mapping[str, list[str]] | None = None,
+        *,
+        kinds: Iterable[str] = (),
+        liked: Iterable[str] = (),
+        topic: str = "",
+    ) -> None:
+        """``kinds``, ``liked`` and ``topic`` continue a request kept from earlier turns."""
+        self.kinds: set[str] = set(kinds)
         self.refused = False  # whether the previous message ruled something out
+        self._title_authors = title_authors or {}
+        self.liked: list[str] = list(liked)  # titles the standing request is "like"
+        self.topic = topic  # the words of the message that started the request
 
     def observe(self, intent: Intent) -> Intent:
         """``intent`` with ``new_request`` set when it switches the kind of book; updates the kinds.
@@ -33,7 +46,6 @@ class RequestTracker:
                     intent.genres_exclude.append(shelf)
                 if shelf in intent.genres_include:
                     intent.genres_include.remove(shelf)
-        self.refused = bool(intent.exclude_authors or intent.genres_exclude or intent.exclude_series)
         asked = set(intent.genres_include) - TONE_SHELVES
         if intent.reset or intent.new_request:
             self.kinds = asked
@@ -43,4 +55,16 @@ class RequestTracker:
             self.kinds = asked
         else:
             self.kinds |= asked
+        if intent.reset or intent.new_request:
+            self.liked = []
+        self.liked += [t.title for t in intent.like_titles if t.title not in self.liked]
+        if intent.other_authors:
+            # "something like Rebecca, by a different author": the liked books' authors are ruled out.
+            for title in self.liked:
+                for name in self._title_authors.get(title, []):
+                    if name not in intent.exclude_authors:
+                        intent.exclude_authors.append(name)
+        self.refused = bool(intent.exclude_authors or intent.genres_exclude or intent.exclude_series)
+        if intent.reset or intent.new_request or (not self.topic and intent.topical and intent.query):
+            self.topic = intent.query if intent.topical else ""
         return intent

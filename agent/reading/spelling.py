@@ -1,9 +1,10 @@
 """Typos normalised against the catalog's own vocabulary ("a thriler" -> "a thriller", "tolkein" -> "tolkien").
 
 A word is left alone when it is English (pyspellchecker's word list) or the catalog's text uses it; otherwise it is
-replaced by the closest shelf word or author name word within one edit (two for long words, counting a
-swap of neighbours as one), when there is one. Only those two vocabularies are targets: they are what
-the reading acts on, and a short list keeps a wrong correction unlikely.
+replaced by the closest shelf word, author name word or cue word within one edit (two for long words,
+counting a swap of neighbours as one), or else title word within one edit, when there is one. Only those
+vocabularies are targets: they are what the reading acts on, and short lists keep a wrong correction
+unlikely.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ import re
 from functools import cache
 from typing import Any
 
-from rapidfuzz import process
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from vibeshelf.agent.reading import cues
 from vibeshelf.agent.reading.vocabulary import Vocabulary, fold
 
-_TOKEN = re.compile(r"[A-Za-z][A-Za-z]+")
+# Whole words, accented letters included: "Brontë" is one word, not "Bront" and "ë".
+_TOKEN = re.compile(r"[^\W\d_]{2,}")
 _KNOWN_MIN_COUNT = 3
 
 
@@ -39,6 +41,9 @@ class Speller:
         self._cue_words = sorted(cues.cue_words() - set(self._shelf_words))
         names = {w for key in vocab.by_full for w in key.split() if len(w) >= 5}
         self._name_words = sorted(names - set(self._shelf_words))
+        # Title words ("the hobit" -> "hobbit"), within one edit only: there are many of them.
+        title_words = {w for key in vocab.titles for w in key.split() if len(w) >= 5 and w.isalpha()}
+        self._title_words = sorted(title_words - set(self._shelf_words) - names)
         self._cache: dict[str, str | None] = {}
 
     def word(self, word: str) -> str | None:
@@ -64,12 +69,17 @@ class Speller:
                 (self._shelf_words, 5, limit),
                 (self._name_words, 6, limit),
                 (self._cue_words, 5, 2),
+                (self._title_words, 5, 1),
             ):
                 if len(word) < min_len or not targets:
                     continue
-                hit = process.extractOne(word, targets, scorer=OSA.distance, score_cutoff=most)
-                if hit is not None and hit[0][0] == word[0]:
-                    fixed = hit[0]
+                hits = process.extract(word, targets, scorer=OSA.distance, score_cutoff=most, limit=8)
+                # Of equally near words, the one sharing the most letters ("hobit" -> "hobbit", not "habit").
+                hits = sorted(
+                    (h for h in hits if h[0][0] == word[0]), key=lambda h: (h[1], -fuzz.ratio(word, h[0]))
+                )
+                if hits:
+                    fixed = hits[0][0]
                     break
         self._cache[word] = fixed
         return fixed

@@ -27,6 +27,11 @@ _NOT_A_TITLE_START = frozenset(
     {"on", "in", "at", "to", "for", "with", "about", "from", "of", "by", "and", "or"}
 )
 _LIST_GAP = re.compile(r"\s*(?:,|&|\+|/)?\s*(?:and|or|n|nor)?\s*", re.IGNORECASE)
+_PRAISE_TAIL = re.compile(
+    r"\s+(?:is|was|were)\s+(?:\w+\s+){0,3}?(?:so+\s+|really\s+|just\s+|absolutely\s+)?"
+    r"(?:good|great|amazing|brilliant|fantastic|incredible|wonderful|perfect|the best|my fav(?:ou?rite)?)\b",
+    re.IGNORECASE,
+)
 _NEAR_CUE = re.compile(r"(?:^|\b(?:like|loved?|read|reread|finished|adored|enjoyed)\b)\s*", re.IGNORECASE)
 _NEAR_SIMILARITY = 92.0
 _QUOTES = "\"“”'‘’*_"
@@ -43,6 +48,12 @@ class TitleLinker:
     def __init__(self, vocab: Vocabulary) -> None:
         self._vocab = vocab
         self._shelf_words = vocab.shelf_words()
+        # Titles typed as one word ("nightcircus vibes"): keys of two to four words with the spaces dropped.
+        self._squashed = {
+            key.replace(" ", ""): title
+            for key, title in vocab.titles.items()
+            if 2 <= len(key.split()) <= 4 and len(key) >= 9
+        }
 
     def find(self, text: str) -> list[TitleMention]:
         """Catalog titles mentioned in ``text``, longest first, not overlapping."""
@@ -66,21 +77,37 @@ class TitleLinker:
                     found = TitleMention(titles[key], a, a + len(raw))
                     break
             if found is None:
+                a, b = tokens[i]
+                squashed = self._squashed.get(title_key(text[a:b]))
+                if squashed and " " not in text[a:b]:
+                    found = TitleMention(squashed, a, b)
+            if found is None:
                 i += 1
                 continue
             out.append(found)
             i = next((k for k, (a, _) in enumerate(tokens) if a >= found.end), len(tokens))
         return out
 
-    def near(self, text: str) -> list[TitleMention]:
+    def near(self, text: str, found: list[TitleMention] | None = None) -> list[TitleMention]:
         """Titles written a little differently ("all the light we can not see"), looked for only right
-        after a liking or reading cue: a close match over the whole catalog is too loose anywhere else."""
+        after a liking or reading cue, or as the next item of a list of titles already ``found`` ("read
+        gone girl n big lttle lies"): a close match over the whole catalog is too loose anywhere else."""
         if not self._vocab.titles:
             return []
         keys = [k for k in self._vocab.titles if len(k.split()) >= 3]
+        series_keys = [k for k in self._vocab.series if len(k.split()) >= 2]
+        starts = [cue.end() for cue in _NEAR_CUE.finditer(text)]
+        for mention in found or []:
+            gap = re.match(
+                r"\s*(?:,|&|\+|/)\s*(?:and|or|n|nor)?\s*|\s+(?:and|or|n|nor)\s+", text[mention.end :]
+            )
+            if gap:
+                starts.append(mention.end + gap.end())
         out: list[TitleMention] = []
-        for cue in _NEAR_CUE.finditer(text):
-            tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(text, cue.end())][:8]
+        for begin in starts:
+            if any(m.start <= begin < m.end for m in found or []):
+                continue
+            tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(text, begin)][:8]
             best: tuple[float, TitleMention] | None = None
             for length in range(3, len(tokens) + 1):
                 a, b = tokens[0][0], tokens[length - 1][1]
@@ -88,6 +115,17 @@ class TitleLinker:
                 hit = process.extractOne(key, keys, scorer=fuzz.ratio, score_cutoff=_NEAR_SIMILARITY)
                 if hit is not None and (best is None or hit[1] > best[0]):
                     best = (hit[1], TitleMention(self._vocab.titles[hit[0]], a, b))
+            # A series written a little differently after a liking cue ("like hary potter"): its first book.
+            liking = bool(_LIKE_LEAD.search(text[max(0, begin - 20) : begin]))
+            for length in range(2, min(4, len(tokens)) + 1) if liking and best is None else ():
+                a, b = tokens[0][0], tokens[length - 1][1]
+                key = title_key(text[a:b])
+                hit = process.extractOne(
+                    key, series_keys, scorer=fuzz.ratio, score_cutoff=_NEAR_SIMILARITY - 2
+                )
+                first = self._vocab.series_first.get(self._vocab.series[hit[0]]) if hit else None
+                if hit is not None and first and (best is None or hit[1] > best[0]):
+                    best = (hit[1], TitleMention(first, a, b))
             if best is not None:
                 out.append(best[1])
         return out
@@ -95,8 +133,14 @@ class TitleLinker:
     def _reads_as_title(self, text: str, start: int, raw: str, key: str) -> bool:
         words = key.split()
         quoted = start > 0 and text[start - 1] in _QUOTES
-        capital = any(w[:1].isupper() for w in raw.split())
+        inside = bool(re.search(r"\w[\s,]*$", text[max(0, start - 3) : start]))
+        # A capital at the start of a sentence says nothing ("Good grief, ...").
+        capital = any(w[:1].isupper() for w in raw.split()[1:]) or (raw[:1].isupper() and inside)
         after_cue = bool(_LEAD.search(text[max(0, start - 20) : start]))
+        # "dune is my favourite book ever", "ready player one was SO good": praised right after it.
+        praised = bool(_PRAISE_TAIL.match(text, start + len(raw)))
+        if praised and (len(words) >= 2 or not self._ordinary(words[0])):
+            return True
         if quoted or (after_cue and capital):
             return len(words) >= 2 or not self._ordinary(words[0])
         if after_cue and _LIKE_LEAD.search(text[max(0, start - 20) : start]):
@@ -107,8 +151,18 @@ class TitleLinker:
             return len(words) >= 2 and raw.split()[0].lower() not in _NOT_A_TITLE_START
         if len(words) >= 2:
             return capital
-        # One word alone ("The Martian", "the martian was so good") only with its article.
-        return raw.lower().startswith("the ") and not self._ordinary(words[0])
+        # One word alone ("The Martian", "the martian was so good") with its article, or an unusual word
+        # written with a capital inside a sentence ("we have covered Watchmen").
+        if raw.lower().startswith("the "):
+            return not self._ordinary(words[0])
+        return (
+            inside
+            and raw[:1].isupper()
+            and len(words[0]) >= 5
+            and not self._ordinary(words[0])
+            and words[0] not in self._vocab.by_surname
+            and words[0] not in self._vocab.by_full
+        )
 
     def _ordinary(self, word: str) -> bool:
         return len(word) < 4 or self._vocab.is_common_word(word) or word in self._shelf_words

@@ -63,6 +63,7 @@ class Vocabulary:
     titles: dict[str, str] = field(default_factory=dict)  # title_key -> the most read title with that key
     series: dict[str, str] = field(default_factory=dict)  # title_key of a series name -> the series name
     series_first: dict[str, str] = field(default_factory=dict)  # series name -> the title of its first book
+    title_authors: dict[str, list[str]] = field(default_factory=dict)  # title -> its most read book's authors
 
     @classmethod
     def build(
@@ -97,7 +98,8 @@ class Vocabulary:
                 by_full.setdefault(f"{parts[0]} {parts[-1]}", name)
             if len(parts) >= 3:  # "McCall Smith", "Le Guin": a surname of two words
                 by_full.setdefault(" ".join(parts[-2:]), name)
-            initials = "".join(p[0] if len(p) > 1 else p for p in parts)
+            # From the unmerged words, so "George R.R. Martin" gives "grrm", not "grm".
+            initials = "".join(w[0] for w in words(name.replace(".", " ")))
             if len(initials) >= 3 and len(parts) >= 2:  # "pkd", "grrm": readers' shorthand
                 by_full.setdefault(initials, name)
             parts = key.split()
@@ -106,11 +108,13 @@ class Vocabulary:
             if len(parts) >= 3 and parts[-2] in _PARTICLES:  # "du maurier", "le carre"
                 by_surname[" ".join(parts[-2:])].append(name)
         by_title: dict[str, str] = {}
-        ranked = sorted(zip(titles or [], ratings_counts, strict=False), key=lambda t: -(t[1] or 0))
-        for title, _ in ranked:
+        title_authors: dict[str, list[str]] = {}
+        ranked = sorted(zip(titles or [], ratings_counts, authors, strict=False), key=lambda t: -(t[1] or 0))
+        for title, _, names in ranked:
             key = title_key(title or "")
             if key:
                 by_title.setdefault(key, title)
+                title_authors.setdefault(title, list(names or []))
         by_series: dict[str, str] = {}
         first: dict[str, tuple[float, str]] = {}
         indexes = series_index or [None] * len(series or [])
@@ -125,6 +129,7 @@ class Vocabulary:
             titles=by_title,
             series=by_series,
             series_first={name: title for name, (_, title) in first.items()},
+            title_authors=title_authors,
             shelves=frozenset(s for row in shelves for s in row or []),
             author_reads=dict(reads),
             word_counts=counts,
