@@ -18,7 +18,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	# The CPU build of torch (ingest only); an unpinned torch pulls a multi-GB CUDA build.
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[ingest,dev]'
+	# [spark]: the Spark CF engine's test needs PySpark (users install the extra only if they use it).
+	$(BIN)/pip install --quiet -e '.[ingest,dev,spark]'
 	touch $@
 
 ingest: install

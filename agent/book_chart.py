@@ -21,18 +21,19 @@ class BookChart(BaseModel):
 
 async def book_chart(store: SessionStore, *, limit: int = 20) -> BookChart:
     def job(conn: Any) -> BookChart:
+        # SQL that DuckDB and PostgreSQL both read (no arg_max, no output alias in HAVING).
         recommended = conn.execute(
             "SELECT book_id, count(*) AS n FROM (SELECT unnest(book_ids) AS book_id FROM query_log "
-            "WHERE status = 'ok') GROUP BY book_id ORDER BY n DESC, book_id LIMIT ?",
+            "WHERE status = 'ok') AS shown GROUP BY book_id ORDER BY n DESC, book_id LIMIT ?",
             [limit],
         ).fetchall()
         # Net likes: thumbs up minus thumbs down, so a book many readers reject does not chart. One
         # vote per session and book (its latest), so repeating a click cannot push a book up.
+        net = "sum(CASE kind WHEN 'up' THEN 1 WHEN 'down' THEN -1 ELSE 0 END)"
         liked = conn.execute(
-            "SELECT book_id, sum(CASE kind WHEN 'up' THEN 1 WHEN 'down' THEN -1 ELSE 0 END) AS n "
-            "FROM (SELECT session_id, book_id, arg_max(kind, ts) AS kind FROM feedback "
-            "WHERE kind IN ('up', 'down', 'clear') GROUP BY session_id, book_id) "
-            "GROUP BY book_id HAVING n > 0 ORDER BY n DESC, book_id LIMIT ?",
+            f"SELECT book_id, {net} AS n FROM (SELECT DISTINCT ON (session_id, book_id) book_id, kind "
+            "FROM feedback WHERE kind IN ('up', 'down', 'clear') ORDER BY session_id, book_id, ts DESC) AS latest "
+            f"GROUP BY book_id HAVING {net} > 0 ORDER BY n DESC, book_id LIMIT ?",
             [limit],
         ).fetchall()
         return BookChart(

@@ -1,4 +1,5 @@
-"""Conversation sessions, the query log and reader feedback, persisted in the state DuckDB file.
+"""Conversation sessions, the query log and reader feedback, persisted in the state database: a DuckDB
+file (the default) or PostgreSQL (``VIBESHELF_STATE_URL``; ``agent/postgres_state_db.py``).
 
 A session holds what the next message needs: the recent turns (with the OpenAI-format messages each turn
 added, tool calls and results included, because the planner re-reads them) and the agent's
@@ -12,8 +13,9 @@ A session belongs to the credential that created it (``owner``: an API key's has
 or ``slack``); the HTTP surfaces refuse a session whose owner is not the caller (``web/chat_routes.py``).
 
 Every statement runs on the process's single :class:`~vibeshelf.agent.state_db.StateDB` thread, so several
-uvicorn workers can share the file (see that module). Writes that change a session are read-modify-write
-jobs on that thread, so feedback arriving during a streamed answer is not overwritten when the turn is saved.
+uvicorn workers can share the file (see that module), or any number of servers share PostgreSQL. Writes
+that change a session are read-modify-write jobs on that thread, so feedback arriving during a streamed
+answer is not overwritten when the turn is saved.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from vibeshelf.agent.session_state import ReaderLibrary, SessionState
-from vibeshelf.agent.state_db import StateDB
+from vibeshelf.agent.state_db import open_state_db
 
 FeedbackKind = Literal["up", "down", "clear", "read", "unread"]
 QueryStatus = Literal["ok", "error", "cancelled"]
@@ -226,18 +228,17 @@ class SessionStore:
 
     def __init__(
         self,
-        path: Path,
+        target: Path | str,
         *,
         idle_expiry_s: float,
         lock_timeout_s: float = 10.0,
         cache_turns: int = 8,
         cache_bytes: int = 64 * 1024 * 1024,
     ) -> None:
-        self.path = Path(path)
         self.idle_expiry_s = idle_expiry_s
         self.cache_turns = cache_turns
         self.cache_bytes = cache_bytes  # a rough bound on the cached messages' text
-        self.db = StateDB(self.path, init=self._init, lock_timeout_s=lock_timeout_s)
+        self.db = open_state_db(target, init=self._init, lock_timeout_s=lock_timeout_s)
         self._next_purge = 0.0
         self._cache: OrderedDict[str, tuple[int, StoredSession, int]] = OrderedDict()  # id -> epoch, s, size
         self._cached_bytes = 0
@@ -246,9 +247,12 @@ class SessionStore:
 
     @classmethod
     def open(
-        cls, path: Path, *, idle_expiry_s: float, lock_timeout_s: float = 10.0, cache_turns: int = 8
+        cls, target: Path | str, *, idle_expiry_s: float, lock_timeout_s: float = 10.0, cache_turns: int = 8
     ) -> SessionStore:
-        store = cls(path, idle_expiry_s=idle_expiry_s, lock_timeout_s=lock_timeout_s, cache_turns=cache_turns)
+        """Open the store on a DuckDB file path or a ``postgresql://`` URL (schema created/migrated)."""
+        store = cls(
+            target, idle_expiry_s=idle_expiry_s, lock_timeout_s=lock_timeout_s, cache_turns=cache_turns
+        )
         store.db.start()
         return store
 

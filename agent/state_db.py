@@ -64,6 +64,8 @@ _META = "CREATE TABLE IF NOT EXISTS statedb_meta (gen BIGINT NOT NULL)"
 class StateDB:
     """One thread per process owning the state DuckDB connection; see the module docstring."""
 
+    dialect = "duckdb"
+
     def __init__(
         self,
         path: Path,
@@ -318,3 +320,20 @@ class StateDB:
             until = time.monotonic() + 0.2
             while self._wanted.exists() and time.monotonic() < until:
                 time.sleep(0.002)
+
+
+def open_state_db(target: Path | str, *, init: Job | None = None, lock_timeout_s: float = 10.0) -> StateDB:
+    """The state database for ``target`` (not started): a ``postgresql://`` URL or a DuckDB file path.
+
+    ``init`` prepares a DuckDB file; PostgreSQL migrates its own versioned schema (agent/postgres_state_db.py).
+    """
+    from vibeshelf.agent.postgres_state_db import PostgresStateDB, is_postgres_url
+
+    if is_postgres_url(target):
+        return PostgresStateDB(str(target), connect_timeout_s=lock_timeout_s)
+    if isinstance(target, str) and "://" in target:
+        raise StateDBError(
+            f"unsupported state database URL scheme in {target.split('://', 1)[0]}://...; "
+            "use postgresql://user:password@host:port/dbname or a DuckDB file path"
+        )
+    return StateDB(Path(target), init=init, lock_timeout_s=lock_timeout_s)

@@ -68,7 +68,7 @@ def _memory_mib(field: str) -> float:
 
 def _child_fit(home: str, algorithm: str, overrides: dict, queue: mp.Queue) -> None:
     from vibeshelf.ingest.cf_fit import fit_cf
-    from vibeshelf.retrieval.cf_config import CFConfig
+    from vibeshelf.retrieval.cf.config import CFConfig
 
     base = _memory_mib("VmRSS")
     report = fit_cf(Layout(Path(home)), algorithm=algorithm, config=CFConfig(**overrides), progress=False)
@@ -107,10 +107,10 @@ def bench_threshold(codes, thresholds: tuple[int, ...]) -> None:
     threshold, so every threshold answers the same requests; a hidden book below the threshold is a miss.
     Whole histories use the seeds model here too (EASE does not fit the memory budget below ~20k books).
     """
-    from vibeshelf.retrieval.cf_config import CFConfig
-    from vibeshelf.retrieval.cf_eval import _fit_specs, evaluate_query, history_query, seed_query
-    from vibeshelf.retrieval.cf_models import select_items
-    from vibeshelf.retrieval.cf_split import split_liked
+    from vibeshelf.retrieval.cf.config import CFConfig
+    from vibeshelf.retrieval.cf.eval import _fit_specs, evaluate_query, history_query, seed_query
+    from vibeshelf.retrieval.cf.models import select_items
+    from vibeshelf.retrieval.cf.split import split_liked
 
     spec = CFConfig().seeds
     val = split_liked(split_liked(codes, seed=0).train, seed=1)
@@ -183,8 +183,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--skip-bookcrossing", action="store_true")
     args = parser.parse_args(argv)
 
-    from vibeshelf.retrieval.cf_eval import chosen_config, evaluate_cf, goodbooks_ratings, render_cf_table
-    from vibeshelf.retrieval.cf_models import encode_ratings
+    from vibeshelf.retrieval.cf.eval import chosen_config, evaluate_cf, goodbooks_ratings, render_cf_table
+    from vibeshelf.retrieval.cf.models import encode_ratings
 
     with tempfile.TemporaryDirectory(prefix="vibeshelf-cf-bench-") as tmp:
         print("goodbooks")

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -19,9 +19,10 @@ import scipy.sparse as sp
 from pydantic import BaseModel
 from tqdm import tqdm
 
+from vibeshelf.ingest.spark_als import ALSParams
 from vibeshelf.layout import Layout
-from vibeshelf.retrieval.cf_config import ALGORITHMS, LIKED_RATING, CFConfig, CFModelSpec
-from vibeshelf.retrieval.cf_models import (
+from vibeshelf.retrieval.cf.config import ALGORITHMS, LIKED_RATING, CFConfig, CFModelSpec
+from vibeshelf.retrieval.cf.models import (
     EASE,
     CFDataError,
     CodedRatings,
@@ -33,9 +34,10 @@ from vibeshelf.retrieval.cf_models import (
     select_items,
     with_tail,
 )
-from vibeshelf.retrieval.cf_store import CFArtifacts, CFMeta, write_cf
+from vibeshelf.retrieval.cf.store import CFArtifacts, CFMeta, write_cf
 
 Algorithm = Literal["auto", "popularity", "item_knn", "rp3beta", "ease"]
+Engine = Literal["local", "spark"]
 
 
 class CFFitReport(BaseModel):
@@ -80,7 +82,7 @@ def _fit_neighbours(inter: Interactions, spec: CFModelSpec, catalog: pa.Table | 
     else:
         return sp.csr_matrix((inter.n_items, inter.n_items), dtype=np.float32)
     if spec.content_weight > 0 and catalog is not None:
-        from vibeshelf.retrieval.cf_content import blend, content_table
+        from vibeshelf.retrieval.cf.content import blend, content_table
 
         table = blend(table, content_table(inter.item_ids, catalog), spec.content_weight)
     return table
@@ -176,18 +178,71 @@ def build_artifacts(
     return artifacts, fit_seconds
 
 
+def build_als_artifacts(
+    codes: CodedRatings,
+    *,
+    spark: Any,
+    params: ALSParams,
+    config: CFConfig,
+    source: str,
+    on_step: Callable[[str], None] | None = None,
+) -> tuple[CFArtifacts, np.ndarray, float]:
+    """Fit implicit ALS on Spark (``ingest.spark_als``) over the books with enough interactions; return
+    what is saved (one neighbour table serving both protocols), the item factors and the fit seconds."""
+    from vibeshelf.ingest.spark_als import fit_als_neighbours
+
+    items = select_items(codes, min_ratings=config.min_item_ratings)
+    if len(items) == 0:
+        raise CFDataError(f"{source}: no book has {config.min_item_ratings}+ ratings; nothing to fit")
+    started = time.perf_counter()
+    table, factors = fit_als_neighbours(spark, codes, items, params, on_step=on_step)
+    fit_seconds = time.perf_counter() - started
+    liked = Interactions.build(codes, items=items, min_rating=LIKED_RATING).matrix
+    als_params = params.as_dict()
+    meta = CFMeta(
+        algorithm="als",
+        params=als_params,
+        history_algorithm="als",
+        history_params=als_params,
+        config=config,
+        liked_rating=LIKED_RATING,
+        users=codes.n_users,
+        ratings=int((codes.ratings > 0).sum()),
+        implicit=int((codes.ratings == 0).sum()),
+        books_rated=codes.n_items,
+        items=len(items),
+        neighbours_kept=int(np.diff(table.indptr).max(initial=0)),
+        fit_seconds=fit_seconds,
+        fitted_at=datetime.now(UTC),
+        source=source,
+    )
+    artifacts = CFArtifacts.from_matrices(
+        meta=meta,
+        item_ids=codes.item_ids[items],
+        neighbours=table,
+        popularity=np.asarray(liked.sum(axis=0)).reshape(-1),
+        liked=liked,
+    )
+    return artifacts, factors, fit_seconds
+
+
 def fit_cf(
     layout: Layout,
     *,
     algorithm: Algorithm = "auto",
     config: CFConfig | None = None,
     progress: bool = True,
+    engine: Engine = "local",
+    spark_master: str = "local[*]",
+    als: ALSParams | None = None,
 ) -> CFFitReport:
     """Fit the CF models on ``layout.ratings`` (plus ``layout.implicit`` when a model trains on implicit
     interactions and the file exists) and save them atomically under ``layout.cf``.
 
     ``algorithm="auto"`` serves the validation winners (``config.seeds`` for a few named books,
-    ``config.history`` for whole histories); a named algorithm serves both. Raises FileNotFoundError when ratings are
+    ``config.history`` for whole histories); a named algorithm serves both. ``engine="spark"`` fits
+    implicit ALS on Spark at ``spark_master`` instead (``als`` parameters; ``algorithm`` is ignored)
+    and serves it for both. Raises FileNotFoundError when ratings are
     missing and CFDataError when they are malformed (the message names the file, row and field).
     """
     if algorithm != "auto" and algorithm not in ALGORITHMS:
@@ -195,7 +250,11 @@ def fit_cf(
             f"unknown CF algorithm {algorithm!r}; expected auto or one of {', '.join(ALGORITHMS)}"
         )
     config = config or CFConfig()
-    specs = (config.seeds, config.history) if algorithm == "auto" else (config.spec_for(algorithm),)
+    als = als or ALSParams()
+    if engine == "spark":
+        specs: tuple[CFModelSpec, ...] = (CFModelSpec(algorithm="als", min_rating=als.min_rating),)
+    else:
+        specs = (config.seeds, config.history) if algorithm == "auto" else (config.spec_for(algorithm),)
     started = time.perf_counter()
     with tqdm(total=6, desc="cf", unit="step", disable=not progress, leave=True) as bar:
 
@@ -215,19 +274,33 @@ def fit_cf(
         codes = encode_ratings(
             ratings, implicit=implicit, source=str(layout.ratings), implicit_source=str(layout.implicit)
         )
-        catalog = None
-        if any(spec.content_weight > 0 for spec in specs) and layout.catalog.is_file():
-            catalog = _read_parquet(layout.catalog, ["id", "authors", "series", "genres"])
-        artifacts, fit_seconds = build_artifacts(
-            codes,
-            algorithm=algorithm,
-            config=config,
-            source=str(layout.ratings),
-            catalog=catalog,
-            on_step=step,
-        )
+        extra: dict[str, np.ndarray] = {}
+        if engine == "spark":
+            from vibeshelf.ingest.spark_als import spark_session
+
+            step(f"starting Spark ({spark_master})")
+            spark = spark_session(spark_master)
+            try:
+                artifacts, factors, fit_seconds = build_als_artifacts(
+                    codes, spark=spark, params=als, config=config, source=str(layout.ratings), on_step=step
+                )
+            finally:
+                spark.stop()
+            extra["item_factors"] = factors
+        else:
+            catalog = None
+            if any(spec.content_weight > 0 for spec in specs) and layout.catalog.is_file():
+                catalog = _read_parquet(layout.catalog, ["id", "authors", "series", "genres"])
+            artifacts, fit_seconds = build_artifacts(
+                codes,
+                algorithm=algorithm,
+                config=config,
+                source=str(layout.ratings),
+                catalog=catalog,
+                on_step=step,
+            )
         step(f"saving to {layout.cf}")
-        write_cf(layout.cf, artifacts)
+        write_cf(layout.cf, artifacts, extra=extra)
         bar.update()
         bar.set_description_str("cf: done")
     meta = artifacts.meta

@@ -278,7 +278,7 @@ def build_index(
     build_id = new_build_id()
     table_name = f"{TABLE_PREFIX}{build_id}"
     data = _book_table(catalog, docs, result.vectors)
-    db = lancedb.connect(str(layout.lancedb))
+    db = lancedb.connect(layout.lancedb_uri, storage_options=layout.index_storage_options)
     table = db.create_table(table_name, data, mode="overwrite")
     lap("write_table")
     vector_index = _create_indexes(table, data.num_rows, embedder.dim)

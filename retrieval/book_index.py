@@ -163,7 +163,7 @@ class BookIndex:
                 f"no book index under {layout.home} (missing {layout.index_manifest.name}); "
                 "run `vibeshelf ingest` first"
             )
-        db = lancedb.connect(str(layout.lancedb))
+        db = lancedb.connect(layout.lancedb_uri, storage_options=layout.index_storage_options)
         try:
             table = open_leased_table(layout, db, manifest.table)
         except (FileNotFoundError, ValueError) as exc:
@@ -172,7 +172,7 @@ class BookIndex:
             if newer is not None and newer.table != manifest.table:
                 return cls.open(layout)
             raise IndexNotBuiltError(
-                f"index manifest names table {manifest.table!r} but {layout.lancedb} has no such table; "
+                f"index manifest names table {manifest.table!r} but {layout.lancedb_uri} has no such table; "
                 "run `vibeshelf ingest` to rebuild the index"
             ) from exc
         return cls(layout, manifest, db, table)

@@ -336,7 +336,7 @@ def grid_table(results: Sequence[dict[str, Any]], top: int = 15) -> Table:
 
 
 def cf_table(rows: Sequence[Any], n_ratings: int) -> Table:
-    """The CF comparison (``cf_eval.CFEvalRow`` rows), both protocols; the served winners in bold green."""
+    """The CF comparison (``cf.eval.CFEvalRow`` rows), both protocols; the served winners in bold green."""
     k = rows[0].k if rows else 20
     table = Table(
         title=f"Readers also liked: held-out split of {n_ratings:,} ratings",

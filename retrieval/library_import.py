@@ -30,7 +30,7 @@ from typing import Literal
 import pyarrow as pa
 from pydantic import BaseModel, Field
 
-from vibeshelf.retrieval.cf_config import LIKED_RATING
+from vibeshelf.retrieval.cf.config import LIKED_RATING
 from vibeshelf.retrieval.title_lookup import TitleLookup
 
 Format = Literal["goodreads", "storygraph"]

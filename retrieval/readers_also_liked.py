@@ -22,8 +22,8 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from vibeshelf.layout import Layout
-from vibeshelf.retrieval.cf_config import Algorithm
-from vibeshelf.retrieval.cf_store import CFArtifacts, CFMeta, CFModelMissing, model_version, read_cf
+from vibeshelf.retrieval.cf.config import Algorithm
+from vibeshelf.retrieval.cf.store import CFArtifacts, CFMeta, CFModelMissing, model_version, read_cf
 
 logger = logging.getLogger(__name__)
 

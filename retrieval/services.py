@@ -75,7 +75,7 @@ def open_services(
     from vibeshelf.retrieval.book_index import BookIndex
     from vibeshelf.retrieval.encoder import QueryEncoder
 
-    layout = source if isinstance(source, Layout) else Layout(source.home_dir)
+    layout = source if isinstance(source, Layout) else Layout.from_settings(source)
     index = BookIndex.open(layout)
     encoder = QueryEncoder.load(layout.encoder)
     table = index.table

@@ -106,3 +106,28 @@ def live_vibeshelf(goodbooks_mini_index):
     env = {"VIBESHELF_HOME": str(goodbooks_mini_index.home), "VIBESHELF_API_KEYS": json.dumps([LIVE_API_KEY])}
     with uvicorn_server(env, app="vibeshelf.web.app:create_app", timeout_s=120) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throwaway PostgreSQL cluster for the session (tests/postgres_cluster.py); yields its admin URL."""
+    from postgres_cluster import postgres_cluster
+
+    with postgres_cluster() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> str:
+    """An empty PostgreSQL database of this test's own."""
+    from postgres_cluster import fresh_database
+
+    return fresh_database(postgres_server)
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def state_target(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """Where a state test keeps its state: a DuckDB file, then a PostgreSQL database (both backends)."""
+    if request.param == "duckdb":
+        return tmp_path / "state.duckdb"
+    return request.getfixturevalue("postgres_url")

@@ -12,8 +12,8 @@ import scipy.sparse as sp
 from vibeshelf.ingest.catalog import RATINGS_SCHEMA
 from vibeshelf.ingest.cf_fit import fit_cf
 from vibeshelf.layout import Layout
-from vibeshelf.retrieval.cf_config import CFConfig, CFModelSpec
-from vibeshelf.retrieval.cf_content import blend, content_table
+from vibeshelf.retrieval.cf.config import CFConfig, CFModelSpec
+from vibeshelf.retrieval.cf.content import blend, content_table
 from vibeshelf.retrieval.readers_also_liked import ReadersAlsoLiked
 
 

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from vibeshelf.ingest.catalog import RATINGS_SCHEMA
-from vibeshelf.retrieval.cf_eval import (
+from vibeshelf.retrieval.cf.eval import (
     batch_metrics,
     chosen_config,
     default_candidates,
@@ -22,8 +22,8 @@ from vibeshelf.retrieval.cf_eval import (
     render_cf_table,
     seed_query,
 )
-from vibeshelf.retrieval.cf_models import encode_ratings
-from vibeshelf.retrieval.cf_split import split_liked
+from vibeshelf.retrieval.cf.models import encode_ratings
+from vibeshelf.retrieval.cf.split import split_liked
 
 
 def user_ratings() -> pa.Table:
@@ -194,7 +194,7 @@ def test_goodbooks_ratings_reports_a_missing_file(tmp_path: Path) -> None:
 def test_vibeshelf_eval_table_shows_both_protocols_validation_and_test() -> None:
     from rich.console import Console
 
-    from vibeshelf.retrieval.cf_eval import CFEvalRow
+    from vibeshelf.retrieval.cf.eval import CFEvalRow
     from vibeshelf.retrieval.evaluation import cf_table
 
     def row(

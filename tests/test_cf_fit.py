@@ -16,9 +16,9 @@ import pytest
 from vibeshelf.ingest.catalog import IMPLICIT_SCHEMA, RATINGS_SCHEMA
 from vibeshelf.ingest.cf_fit import fit_cf
 from vibeshelf.layout import Layout
-from vibeshelf.retrieval.cf_config import CFConfig, CFModelSpec
-from vibeshelf.retrieval.cf_models import CFDataError
-from vibeshelf.retrieval.cf_store import CFModelMissing
+from vibeshelf.retrieval.cf.config import CFConfig, CFModelSpec
+from vibeshelf.retrieval.cf.models import CFDataError
+from vibeshelf.retrieval.cf.store import CFModelMissing
 from vibeshelf.retrieval.readers_also_liked import ReadersAlsoLiked, ReloadingReadersAlsoLiked
 
 # Tiny world: fantasy readers f0-f5 and crime readers c0-c3 never share a liked book.
@@ -191,7 +191,7 @@ def test_recommend_rejects_bad_arguments(layout: Layout) -> None:
 
 @pytest.mark.slow
 def test_fit_on_goodbooks_mini_ratings(shared_data: Path, tmp_path: Path) -> None:
-    from vibeshelf.retrieval.cf_eval import goodbooks_ratings
+    from vibeshelf.retrieval.cf.eval import goodbooks_ratings
 
     layout = Layout(tmp_path / "mini").ensure()
     pq.write_table(goodbooks_ratings(shared_data / "goodbooks-mini" / "ratings.csv"), layout.ratings)

@@ -8,7 +8,7 @@ import pytest
 import scipy.sparse as sp
 
 from vibeshelf.ingest.catalog import IMPLICIT_SCHEMA, RATINGS_SCHEMA
-from vibeshelf.retrieval.cf_models import (
+from vibeshelf.retrieval.cf.models import (
     EASE,
     CFDataError,
     Interactions,
@@ -245,7 +245,7 @@ def test_select_items_applies_the_minimum_and_keeps_the_most_rated() -> None:
 
 
 def test_with_tail_keeps_the_head_order_and_adds_weaker_co_reads() -> None:
-    from vibeshelf.retrieval.cf_models import with_tail
+    from vibeshelf.retrieval.cf.models import with_tail
 
     rng = np.random.default_rng(8)
     matrix = sp.csr_matrix((rng.random((120, 40)) < 0.2).astype(np.float32))

@@ -1,4 +1,6 @@
-"""Session store over a real DuckDB file: turns, feedback, expiry, query log, and two processes sharing it."""
+"""Session store over a real DuckDB file and a real PostgreSQL database (``state_target``: both backends
+run the same tests): turns, feedback, expiry, query log, and two processes sharing it. The cache tests
+are DuckDB's own (PostgreSQL never caches across transactions)."""
 
 from __future__ import annotations
 
@@ -10,8 +12,8 @@ import textwrap
 import time
 from pathlib import Path
 
-import duckdb
 import pytest
+from postgres_cluster import raw_rows
 
 from vibeshelf.agent.intent import Constraints
 from vibeshelf.agent.session_state import ReaderConstraints, SessionState, ShownBook
@@ -25,8 +27,8 @@ from vibeshelf.agent.session_store import (
 
 
 @pytest.fixture
-async def store(tmp_path: Path):
-    s = SessionStore.open(tmp_path / "state.duckdb", idle_expiry_s=3600)
+async def store(state_target: Path | str):
+    s = SessionStore.open(state_target, idle_expiry_s=3600)
     yield s
     s.close()
 
@@ -104,8 +106,8 @@ def test_merge_takes_the_agents_constraints_only_when_it_changed_them() -> None:
     assert merge_turn_state(stored, lifted, lifted, turns=2).constraints == no_ya
 
 
-async def test_constraints_survive_a_reload_from_the_file(tmp_path: Path) -> None:
-    path = tmp_path / "state.duckdb"
+async def test_constraints_survive_a_reload_from_the_file(state_target: Path | str) -> None:
+    path = state_target
     kept = ReaderConstraints(rules=Constraints(genres_exclude=["young_adult"], year_max=1999))
     store = SessionStore.open(path, idle_expiry_s=3600)
     try:
@@ -116,12 +118,8 @@ async def test_constraints_survive_a_reload_from_the_file(tmp_path: Path) -> Non
         await store.add_feedback(created.id, "b1", "read")  # feedback keeps them
     finally:
         store.close()
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        raw = con.execute("SELECT state FROM sessions WHERE id = ?", [created.id]).fetchone()[0]
-    finally:
-        con.close()
-    assert '"young_adult"' in raw
+    raw = raw_rows(path, "SELECT state FROM sessions WHERE id = ?", [created.id])[0][0]
+    assert "young_adult" in json.dumps(raw)
     store = SessionStore.open(path, idle_expiry_s=3600)  # a new process: nothing cached
     try:
         loaded = await store.require(created.id, history_turns=1)
@@ -131,8 +129,8 @@ async def test_constraints_survive_a_reload_from_the_file(tmp_path: Path) -> Non
         store.close()
 
 
-async def test_a_session_stored_before_constraints_were_kept_still_loads(tmp_path: Path) -> None:
-    path = tmp_path / "state.duckdb"
+async def test_a_session_stored_before_constraints_were_kept_still_loads(state_target: Path | str) -> None:
+    path = state_target
     store = SessionStore.open(path, idle_expiry_s=3600)
     try:
         created = await store.create()
@@ -145,13 +143,11 @@ async def test_a_session_stored_before_constraints_were_kept_still_loads(tmp_pat
         "read_ids": [],
         "turns": 1,
     }
-    con = duckdb.connect(str(path))
-    try:
-        con.execute(
-            "UPDATE sessions SET state = ?, turn_count = 1 WHERE id = ?", [json.dumps(old_state), created.id]
-        )
-    finally:
-        con.close()
+    raw_rows(
+        path,
+        "UPDATE sessions SET state = ?, turn_count = 1 WHERE id = ?",
+        [json.dumps(old_state), created.id],
+    )
     store = SessionStore.open(path, idle_expiry_s=3600)
     try:
         loaded = await store.require(created.id, history_turns=2)
@@ -167,8 +163,8 @@ async def test_a_session_stored_before_constraints_were_kept_still_loads(tmp_pat
         store.close()
 
 
-async def test_idle_sessions_expire_and_are_purged(tmp_path: Path) -> None:
-    store = SessionStore.open(tmp_path / "state.duckdb", idle_expiry_s=0.3)
+async def test_idle_sessions_expire_and_are_purged(state_target: Path | str) -> None:
+    store = SessionStore.open(state_target, idle_expiry_s=0.3)
     try:
         old = await store.create()
         await asyncio.sleep(0.4)
@@ -208,7 +204,7 @@ async def test_a_failing_job_does_not_sink_its_batch(store: SessionStore) -> Non
     bad = store.db.submit(lambda conn: conn.execute("SELECT * FROM no_such_table"))
     good = store.db.submit(lambda conn: conn.execute("SELECT count(*) FROM sessions").fetchone()[0])
     assert await asyncio.wrap_future(good) == 1
-    with pytest.raises(duckdb.CatalogException):
+    with pytest.raises(Exception, match="no_such_table"):  # duckdb.CatalogException / psycopg UndefinedTable
         await asyncio.wrap_future(bad)
     assert await store.get(created.id) is not None
 
@@ -238,8 +234,8 @@ _WORKER = textwrap.dedent(
 )
 
 
-def test_two_processes_share_the_file_without_lock_errors(tmp_path: Path) -> None:
-    path = tmp_path / "state.duckdb"
+def test_two_processes_share_the_state_without_lock_errors(tmp_path: Path, state_target: Path | str) -> None:
+    path = state_target
     script = tmp_path / "worker.py"
     script.write_text(_WORKER)
     n = 40
@@ -259,17 +255,13 @@ def test_two_processes_share_the_file_without_lock_errors(tmp_path: Path) -> Non
         assert "could not set lock" not in err.lower()
         assert " ok " in out
     elapsed = time.perf_counter() - started
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        turns = con.execute("SELECT user_text FROM turns WHERE session_id = 'shared'").fetchall()
-        idx = con.execute("SELECT idx FROM turns ORDER BY idx").fetchall()
-        logs = con.execute("SELECT count(*) FROM query_log").fetchone()[0]
-        state = SessionState.model_validate_json(
-            con.execute("SELECT state FROM sessions WHERE id = 'shared'").fetchone()[0]
-        )
-        turn_count = con.execute("SELECT turn_count FROM sessions").fetchone()[0]
-    finally:
-        con.close()
+    turns = raw_rows(path, "SELECT user_text FROM turns WHERE session_id = 'shared'")
+    idx = raw_rows(path, "SELECT idx FROM turns ORDER BY idx")
+    logs = raw_rows(path, "SELECT count(*) FROM query_log")[0][0]
+    state = SessionState.model_validate_json(
+        raw_rows(path, "SELECT state FROM sessions WHERE id = 'shared'")[0][0]
+    )
+    turn_count = raw_rows(path, "SELECT turn_count FROM sessions")[0][0]
     # Nothing lost, nothing doubled: every turn numbered once, every feedback merged, every log row kept.
     assert sorted(t[0] for t in turns) == sorted(f"{tag}-{i}" for tag in "AB" for i in range(n))
     assert [i[0] for i in idx] == list(range(2 * n))

@@ -209,3 +209,22 @@ def test_small_table_is_searched_brute_force(layout: Layout) -> None:
     assert hits[0]["id"] == "test:4" and len(hits) == 12
     distances = [h["_distance"] for h in hits]
     assert distances == sorted(distances) and 0 <= distances[0] < 1
+
+
+def test_index_uri_elsewhere_is_built_switched_and_read_there(tmp_path: Path, exported_encoder: Path) -> None:
+    # VIBESHELF_INDEX_URI: the tables live at a URI of their own (a file:// URI here; s3://, gs://, az://
+    # go through the same lancedb.connect), the manifest stays in the home.
+    store = tmp_path / "object-store" / "vibeshelf"
+    layout = Layout(tmp_path / "home", index_uri=store.as_uri()).ensure()
+    write_catalog(layout)
+    install_encoder(exported_encoder, layout)
+    first = build_index(layout, progress=False)
+    reader = BookIndex.open(layout)
+    assert reader.table.count_rows() == 12
+    assert not layout.lancedb.exists()  # nothing under <home>/lancedb
+    assert (store / f"{first.table}.lance").is_dir()
+
+    second = build_index(layout, progress=False)
+    assert not reader.is_current()  # a replica learns of the new build from the manifest...
+    assert BookIndex.open(layout).table.name == second.table  # ...and opens it whole
+    assert reader.table.count_rows() == 12  # the old table still answers until it lets go

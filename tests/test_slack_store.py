@@ -1,5 +1,5 @@
-"""The Slack bot's state in the real state DuckDB: event claims and thread -> session bindings, shared by
-two stores on one file (as two uvicorn workers share it)."""
+"""The Slack bot's state in the real state database (DuckDB file and PostgreSQL): event claims and thread ->
+session bindings, shared by two stores (as two uvicorn workers, or two servers, share it)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from vibeshelf.web.slack_store import SlackStore, thread_key
 
 
 @pytest.fixture
-def stores(tmp_path: Path) -> Iterator[tuple[SessionStore, SessionStore]]:
-    path = tmp_path / "state.duckdb"
+def stores(state_target: Path | str) -> Iterator[tuple[SessionStore, SessionStore]]:
+    path = state_target
     a = SessionStore.open(path, idle_expiry_s=3600, lock_timeout_s=5)
     b = SessionStore.open(path, idle_expiry_s=3600, lock_timeout_s=5)
     yield a, b

@@ -21,7 +21,7 @@ SOURCES = ("goodbooks", "bookcrossing", "ucsd")
 
 
 def _layout(settings: Settings, out: Path | None = None) -> Layout:
-    return Layout((out or settings.home).expanduser().resolve())
+    return Layout.from_settings(settings, out)
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
@@ -132,21 +132,59 @@ def ingest(
     help="auto: the validation winners (one model for a few seed books, one for whole histories); "
     "a named algorithm serves both.",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "spark"]),
+    default="local",
+    show_default=True,
+    help="local: the in-process models above. spark: implicit ALS on Spark MLlib (pip install -e '.[spark]', "
+    "Java 17+), its top neighbours per book precomputed in the job; --algorithm is then ignored.",
+)
+@click.option(
+    "--spark-master",
+    default=None,
+    help="Spark master for --engine spark: local[N] or a cluster URL (default: VIBESHELF_SPARK_MASTER).",
+)
+@click.option("--rank", type=click.IntRange(2, 1024), default=64, show_default=True, help="ALS factors.")
+@click.option("--iterations", type=click.IntRange(1, 100), default=10, show_default=True, help="ALS sweeps.")
+@click.option(
+    "--neighbours",
+    type=click.IntRange(1, 5000),
+    default=200,
+    show_default=True,
+    help="ALS books kept per book.",
+)
 @click.option("--out", type=click.Path(path_type=Path), help="Index folder (default: VIBESHELF_HOME).")
-def fit_cf_command(algorithm: str, out: Path | None) -> None:
+def fit_cf_command(
+    algorithm: str,
+    engine: str,
+    spark_master: str | None,
+    rank: int,
+    iterations: int,
+    neighbours: int,
+    out: Path | None,
+) -> None:
     """Refit the readers-also-liked model alone from the catalog's ratings (no re-ingest).
 
     The new model is written beside the old one and swapped in by rename; a running server picks it up
     on its next request. Interrupting leaves the previous model in place; rerun to finish.
     """
     from vibeshelf.ingest.cf_fit import fit_cf
-    from vibeshelf.retrieval.cf_models import CFDataError
+    from vibeshelf.ingest.spark_als import ALSParams
+    from vibeshelf.retrieval.cf.models import CFDataError
 
-    layout = _layout(get_settings(), out)
+    settings = get_settings()
+    layout = _layout(settings, out)
     if not layout.home.is_dir():
         _fail(f"no index folder at {layout.home}: run `vibeshelf ingest` first, or set VIBESHELF_HOME")
     try:
-        cf = fit_cf(layout, algorithm=algorithm)  # type: ignore[arg-type]
+        cf = fit_cf(
+            layout,
+            algorithm=algorithm,  # type: ignore[arg-type]
+            engine=engine,  # type: ignore[arg-type]
+            spark_master=spark_master or settings.spark_master,
+            als=ALSParams(rank=rank, iterations=iterations, neighbours=neighbours),
+        )
     except (FileNotFoundError, CFDataError) as err:
         _fail(str(err))
     except KeyboardInterrupt:
@@ -181,7 +219,7 @@ def library_command(export: Path, limit: int, as_json: bool) -> None:
     """
     import pyarrow.parquet as pq
 
-    from vibeshelf.retrieval.cf_store import CFModelMissing
+    from vibeshelf.retrieval.cf.store import CFModelMissing
     from vibeshelf.retrieval.library_import import LibraryFormatError, LibraryMatcher, import_library
     from vibeshelf.retrieval.readers_also_liked import ReadersAlsoLiked
 
@@ -421,7 +459,7 @@ def eval_command(
         _fail(f"no ratings at {layout.ratings}; run `vibeshelf ingest` first (or pass --no-cf)")
     import pyarrow.parquet as pq
 
-    from vibeshelf.retrieval.cf_eval import evaluate_cf
+    from vibeshelf.retrieval.cf.eval import evaluate_cf
 
     ratings = pq.read_table(layout.ratings)
     # The catalog's authors, series and shelves let the seeds model try a blend with content similarity.

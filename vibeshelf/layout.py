@@ -5,13 +5,35 @@ One place names every path so ingest, the server and the CLI agree without passi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from vibeshelf.settings import Settings
 
 
 @dataclass(frozen=True)
 class Layout:
     home: Path
+    # Where the LanceDB tables live when not under ``home``: another path or an object-store URI
+    # (s3://, gs://, az://) with its storage options (VIBESHELF_INDEX_URI / _STORAGE_OPTIONS).
+    index_uri: str | None = None
+    index_storage_options: dict[str, str] | None = field(default=None, hash=False, compare=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, home: Path | None = None) -> Layout:
+        return cls(
+            (home or settings.home_dir).expanduser().resolve(),
+            index_uri=settings.index_uri,
+            index_storage_options={k: v.get_secret_value() for k, v in settings.index_storage_options.items()}
+            or None,
+        )
+
+    @property
+    def lancedb_uri(self) -> str:
+        """What ``lancedb.connect`` opens: ``index_uri`` when set, else ``<home>/lancedb``."""
+        return self.index_uri or str(self.lancedb)
 
     @property
     def catalog(self) -> Path:

@@ -6,7 +6,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Where `make run` looks for the bundled data when VIBESHELF_SOURCE is not set: the shared
@@ -141,8 +141,45 @@ class Settings(BaseSettings):
         description="Sessions/query-log DuckDB file; defaults to <home>/state.duckdb (benchmarks point it "
         "elsewhere so they do not fill the real log).",
     )
+    state_url: SecretStr | None = Field(
+        default=None,
+        description="PostgreSQL URL for sessions, feedback, the query log and Slack state "
+        "(postgresql://user:password@host:5432/vibeshelf), shared by any number of server processes and "
+        "machines; the schema is created and migrated at start. Unset: the DuckDB file VIBESHELF_STATE_DB.",
+    )
     state_lock_timeout_s: float = Field(
-        default=10.0, gt=0, description="How long a worker waits for the state DuckDB file before failing."
+        default=10.0,
+        gt=0,
+        description="How long a worker waits for the state DuckDB file (or to connect to VIBESHELF_STATE_URL) "
+        "before failing.",
+    )
+
+    @field_validator("state_url")
+    @classmethod
+    def _state_url_is_postgres(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value().split("://", 1)[0] not in (
+            "postgresql",
+            "postgres",
+        ):
+            raise ValueError("must be a postgresql://user:password@host:port/dbname URL")
+        return value
+
+    index_uri: str | None = Field(
+        default=None,
+        description="Where the LanceDB index tables live: a local path or an object-store URI LanceDB "
+        "supports (s3://bucket/vibeshelf, gs://..., az://...). Unset: <home>/lancedb. index.json, the encoder "
+        "and the CF model stay in VIBESHELF_HOME (see docs/deploy.md).",
+    )
+    index_storage_options: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description='LanceDB storage options for VIBESHELF_INDEX_URI as JSON, e.g. {"aws_region": '
+        '"eu-west-1"} or {"azure_storage_account_name": "..."}; values are never logged. Empty: the '
+        "object store's own environment variables and instance credentials.",
+    )
+    spark_master: str = Field(
+        default="local[*]",
+        description="Where `vibeshelf fit-cf --engine spark` runs: local[N] (N cores of this machine) or a "
+        "cluster URL (spark://host:7077, yarn, k8s://https://host:443).",
     )
 
     # --- access: plugin API keys, widget site keys (web/access.py) --------------------------

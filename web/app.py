@@ -24,7 +24,7 @@ from vibeshelf.web.tool_routes import router as tool_router
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    layout = Layout(settings.home_dir)
+    layout = Layout.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

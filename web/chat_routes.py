@@ -120,8 +120,9 @@ class ChatServices:
 
 def open_chat(settings: Settings, layout: Layout, agent: Any) -> ChatServices:
     """Open the session store (its writer thread) and the rate limiter around an existing ``Agent``."""
+    state = settings.state_url.get_secret_value() if settings.state_url else None
     store = SessionStore.open(
-        settings.state_db or layout.state_db,
+        state or settings.state_db or layout.state_db,
         idle_expiry_s=settings.session_idle_expiry_s,
         lock_timeout_s=settings.state_lock_timeout_s,
         cache_turns=settings.chat_history_turns,

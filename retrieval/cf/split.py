@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vibeshelf.retrieval.cf_config import LIKED_RATING
-from vibeshelf.retrieval.cf_models import CodedRatings
+from vibeshelf.retrieval.cf.config import LIKED_RATING
+from vibeshelf.retrieval.cf.models import CodedRatings
 
 
 @dataclass(frozen=True)

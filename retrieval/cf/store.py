@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import BaseModel, ValidationError
 
-from vibeshelf.retrieval.cf_config import Algorithm, CFConfig
+from vibeshelf.retrieval.cf.config import Algorithm, CFConfig
 
 if TYPE_CHECKING:
     import scipy.sparse as sp
@@ -130,8 +130,11 @@ _ARRAYS = (
 )
 
 
-def write_cf(path: Path, artifacts: CFArtifacts) -> None:
-    """Write ``artifacts`` to ``path`` atomically (temp folder + rename); replaces an existing model."""
+def write_cf(path: Path, artifacts: CFArtifacts, *, extra: dict[str, np.ndarray] | None = None) -> None:
+    """Write ``artifacts`` to ``path`` atomically (temp folder + rename); replaces an existing model.
+
+    ``extra`` arrays are saved beside the served ones as ``<name>.npy`` (the ALS item factors) and are
+    not read by serving."""
     path.parent.mkdir(parents=True, exist_ok=True)
     for stale in [*path.parent.glob(f"{_TMP_PREFIX}*"), *path.parent.glob(f"{_OLD_PREFIX}*")]:
         shutil.rmtree(stale, ignore_errors=True)  # left by an interrupted earlier run
@@ -141,6 +144,8 @@ def write_cf(path: Path, artifacts: CFArtifacts) -> None:
     try:
         for name in _ARRAYS:
             np.save(tmp / f"{name}.npy", np.asarray(getattr(artifacts, name)), allow_pickle=False)
+        for name, array in (extra or {}).items():
+            np.save(tmp / f"{name}.npy", np.asarray(array), allow_pickle=False)
         # meta.json last: its presence marks a complete folder.
         (tmp / META).write_text(artifacts.meta.model_dump_json(indent=2))
         if path.exists():

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 import scipy.linalg.lapack as lapack
 import scipy.sparse as sp
 
-from vibeshelf.retrieval.cf_config import ALGORITHMS
+from vibeshelf.retrieval.cf.config import ALGORITHMS
 
 
 class CFDataError(ValueError):

@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import scipy.sparse as sp
 
-from vibeshelf.retrieval.cf_models import _top_n_csr
+from vibeshelf.retrieval.cf.models import _top_n_csr
 
 # Feature weights before L2 normalisation: a shared (first) author or series counts as much as two
 # shared shelves. Chosen on goodbooks' validation split among (author, series) = (0|1|2|4, 0|1|2|4).

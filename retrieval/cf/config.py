@@ -1,14 +1,14 @@
 """The collaborative-filtering configuration, apart from the models so that serving imports no scipy.
 
-``retrieval.cf_store`` reads a saved model's metadata (which includes this config) in the server, where
-the fitting code (``retrieval.cf_models``: scipy, LAPACK) is never needed.
+``retrieval.cf.store`` reads a saved model's metadata (which includes this config) in the server, where
+the fitting code (``retrieval.cf.models``: scipy, LAPACK) is never needed.
 
 Two models are served, because the two ways the product asks differ:
 
 * ``seeds``: "readers also liked" for the one to five books a reader names (``readers_also_liked``);
 * ``history``: a reader's whole rated history (an imported library) -> what to read next.
 
-Each is chosen on a validation split by ``retrieval.cf_eval`` (``vibeshelf eval``); the defaults below
+Each is chosen on a validation split by ``retrieval.cf.eval`` (``vibeshelf eval``); the defaults below
 are what won there on goodbooks (see the README's CF table).
 """
 
@@ -22,8 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field
 # the metrics count as relevant and what ``co_readers`` counts.
 LIKED_RATING = 4
 
-ALGORITHMS = ("popularity", "item_knn", "rp3beta", "ease")
-Algorithm = Literal["popularity", "item_knn", "rp3beta", "ease"]
+ALGORITHMS = ("popularity", "item_knn", "rp3beta", "ease")  # fitted in process (retrieval.cf.models)
+# "als": implicit ALS fitted on Spark (ingest.spark_als, `vibeshelf fit-cf --engine spark`); served alike.
+Algorithm = Literal["popularity", "item_knn", "rp3beta", "ease", "als"]
 
 # Why a book needs this many liked-or-rated interactions to be in the model: with one reader, every
 # co-occurrence is that one reader's taste (the neighbour row is a copy of one shelf); two readers who
@@ -42,6 +43,7 @@ DEFAULT_PARAMS: dict[str, dict[str, float]] = {
     "item_knn": {"neighbours": 20.0, "shrink": 10.0},
     "rp3beta": {"neighbours": 100.0, "alpha": 1.0, "beta": 0.5},
     "ease": {"l2": 100.0, "dropout": 0.0},
+    "als": {"rank": 64.0, "reg": 0.05, "alpha": 20.0, "iterations": 10.0, "neighbours": 200.0},
 }
 
 
@@ -65,13 +67,13 @@ class CFModelSpec(BaseModel):
         default=0,
         ge=0,
         description="item_knn/rp3beta: co-read books kept per seed in all, beyond ``neighbours`` at a weight "
-        "below every kept neighbour's (``cf_models.with_tail``), so filtered requests still find co-read books; "
+        "below every kept neighbour's (``cf.models.with_tail``), so filtered requests still find co-read books; "
         "0 keeps ``neighbours`` only.",
     )
     content_weight: float = Field(
         default=0.0,
         ge=0,
-        description="Blend of content similarity (author, series, shelves; ``retrieval.cf_content``) "
+        description="Blend of content similarity (author, series, shelves; ``retrieval.cf.content``) "
         "into the table: 1 gives it as much say as the co-read neighbours on average; 0 leaves it out.",
     )
 

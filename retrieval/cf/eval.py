@@ -1,6 +1,6 @@
 """Offline comparison of the CF models on a held-out split, under the two protocols the product serves.
 
-Split: per user, hide 20% of the books rated >= 4 (seeded, ``cf_split``); train on everything else.
+Split: per user, hide 20% of the books rated >= 4 (seeded, ``cf.split``); train on everything else.
 
 * ``history``: the model reads the user's whole training history, ranks every book the user has not
   rated in training, and we count how many hidden books reach the top k (an imported library ->
@@ -32,8 +32,8 @@ import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict
 from tqdm import tqdm
 
-from vibeshelf.retrieval.cf_config import CFConfig, CFModelSpec
-from vibeshelf.retrieval.cf_models import (
+from vibeshelf.retrieval.cf.config import CFConfig, CFModelSpec
+from vibeshelf.retrieval.cf.models import (
     EASE,
     CFModel,
     CodedRatings,
@@ -45,7 +45,7 @@ from vibeshelf.retrieval.cf_models import (
     select_items,
     with_tail,
 )
-from vibeshelf.retrieval.cf_split import HoldoutSplit, split_liked
+from vibeshelf.retrieval.cf.split import HoldoutSplit, split_liked
 
 Protocol = Literal["history", "seeds"]
 SEED_COUNTS = (1, 3, 5)
@@ -281,7 +281,7 @@ def _fit_specs(
     if any(spec.content_weight > 0 for spec in specs):
         if catalog is None:
             raise ValueError("a content_weight > 0 needs the catalog (catalog=...)")
-        from vibeshelf.retrieval.cf_content import content_table
+        from vibeshelf.retrieval.cf.content import content_table
 
         content = content_table(codes.item_ids[items], catalog)
     for spec in sorted(specs, key=lambda s: (s.algorithm != "ease", s.min_rating)):
@@ -302,7 +302,7 @@ def _fit_specs(
         if (spec.content_weight > 0 and content is not None) or deepen:
             table = served.table if isinstance(served, NeighbourTable) else served.neighbours_table()  # type: ignore[attr-defined]
             if spec.content_weight > 0 and content is not None:
-                from vibeshelf.retrieval.cf_content import blend
+                from vibeshelf.retrieval.cf.content import blend
 
                 table = blend(table, content, spec.content_weight)
             if deepen:  # after the blend, whose scale is taken from the kept neighbours

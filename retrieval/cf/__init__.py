@@ -1,0 +1,1 @@
+"""Collaborative filtering ("readers also liked"): config, models, content blend, split, eval, store."""
