@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from vibeshelf.agent.events import BookPick
-from vibeshelf.web.slack_blocks import (
+from vibeshelf.web.slack.blocks import (
     MAX_BLOCKS,
     SECTION_CHARS,
     book_blocks,

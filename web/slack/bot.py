@@ -5,7 +5,7 @@ acknowledgement within 3 s) and drops the retries Slack sends for events it alre
 worker tasks (``Settings.slack_concurrency``) then answer the queue: claim the event in the state
 DuckDB (so a retry that reached another worker process is dropped too), find or start the thread's
 session, run the turn through :func:`~vibeshelf.agent.conversation.run_turn` (saved and logged like
-any chat turn) and stream it into the thread with a :class:`~vibeshelf.web.slack_reply.Reply`.
+any chat turn) and stream it into the thread with a :class:`~vibeshelf.web.slack.reply.Reply`.
 Messages in one thread are answered one after the other, in the order they arrived.
 """
 
@@ -33,9 +33,9 @@ from vibeshelf.agent.events import (
 from vibeshelf.agent.llm import PLANNER_MODEL
 from vibeshelf.agent.session_store import SessionStore, StoredSession
 from vibeshelf.settings import Settings
-from vibeshelf.web.slack_client import SlackApiError, SlackClient
-from vibeshelf.web.slack_events import IncomingMessage, SlackEnvelope, incoming_message
-from vibeshelf.web.slack_reply import (
+from vibeshelf.web.slack.client import SlackApiError, SlackClient
+from vibeshelf.web.slack.events import IncomingMessage, SlackEnvelope, incoming_message
+from vibeshelf.web.slack.reply import (
     Reply,
     ReplyTarget,
     StreamingUnavailable,
@@ -44,7 +44,7 @@ from vibeshelf.web.slack_reply import (
     new_reply,
     warning_line,
 )
-from vibeshelf.web.slack_store import SlackStore, thread_key
+from vibeshelf.web.slack.store import SlackStore, thread_key
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ Order matters: the signature headers (present, fresh) are checked before the bod
 read only up to ``Settings.slack_max_body_bytes`` (Slack's payloads are a few KB; a bigger one is 413),
 the signature is checked on the raw body before anything is parsed; then
 ``url_verification`` is answered with its challenge, and an ``event_callback`` is queued on the
-:class:`~vibeshelf.web.slack_bot.SlackBot` and acknowledged at once (Slack retries anything not
+:class:`~vibeshelf.web.slack.bot.SlackBot` and acknowledged at once (Slack retries anything not
 acknowledged within 3 s). ``/slack/`` is a public prefix in ``web/access.py``: Slack proves itself
 with the signature, not an API key.
 """
@@ -20,8 +20,8 @@ from pydantic import ValidationError
 
 from vibeshelf.settings import Settings
 from vibeshelf.web.errors import error_body
-from vibeshelf.web.slack_events import SlackEnvelope
-from vibeshelf.web.slack_signature import (
+from vibeshelf.web.slack.events import SlackEnvelope
+from vibeshelf.web.slack.signature import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     SlackSignatureError,
