@@ -293,19 +293,28 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
 @click.argument("message", required=False)
 @click.option("--url", help="Server to talk to (default: http://VIBESHELF_HOST:VIBESHELF_PORT).")
 @click.option("--session", "session_id", help="Continue this session id.")
+@click.option(
+    "--api-key",
+    envvar="VIBESHELF_API_KEY",
+    help="A key from the server's VIBESHELF_API_KEYS, sent as `Authorization: Bearer KEY` "
+    "(env VIBESHELF_API_KEY). Needed when the server has API keys.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Also show the tool calls and the session id.")
-def chat(message: str | None, url: str | None, session_id: str | None, verbose: bool) -> None:
+def chat(
+    message: str | None, url: str | None, session_id: str | None, api_key: str | None, verbose: bool
+) -> None:
     """Talk to a running vibeshelf server: interactive, or one MESSAGE and exit.
 
-    Start the server first (`vibeshelf serve` or `make run`). In the interactive mode, /up N, /down N and
-    /read N give feedback on book N of the last list; /new starts over; /quit leaves.
+    Start the server first (`vibeshelf serve` or `make run`). Book cards are numbered; in the interactive
+    mode /up N, /down N and /read N give feedback on card N of the last answer; /new starts over; /quit
+    leaves.
     """
     from vibeshelf.chat_client import run_chat
 
     settings = get_settings()
     # A server bound to all interfaces is reached on loopback.
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
-    sys.exit(run_chat(url or f"http://{host}:{settings.port}", message, session_id, verbose))
+    sys.exit(run_chat(url or f"http://{host}:{settings.port}", message, session_id, verbose, api_key))
 
 
 @main.command(name="mcp")
