@@ -16,7 +16,9 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	# The CPU build of torch (ingest only); an unpinned torch pulls a multi-GB CUDA build.
+	# torch for ingest only (the server never imports it), pinned to 2.13.0. Which build pip picks comes
+	# from its index: PyPI's Linux wheel is the multi-GB CUDA one, a CPU index (pip.conf, PIP_INDEX_URL,
+	# or the local wheel mirror on our dev machines) gives the CPU one.
 	$(BIN)/pip install --quiet torch==2.13.0
 	# [spark]: the Spark CF engine's test needs PySpark (users install the extra only if they use it).
 	$(BIN)/pip install --quiet -e '.[ingest,dev,spark]'

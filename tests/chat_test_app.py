@@ -10,6 +10,8 @@ Environment (besides the usual ``VIBESHELF_*`` settings):
 * ``CHAT_TEST_MODEL=scripted`` (default): a scripted model that searches for the user's words, then
   names the books found. ``CHAT_TEST_MODEL=settings``: the model from settings through litellm (the
   offline planner by default).
+* A message containing ``two-searches`` makes the scripted model call search_books twice at once
+  ("cozy" and "space"), so one answer has two ``books`` events.
 * ``CHAT_TEST_MARKERS=DIR``: where the slow paths leave marker files, so a test in another process can
   see that work started and was cancelled. A search whose query contains ``glacial`` blocks for 30 s
   (``search-started`` / ``search-cancelled``); a message containing ``stall-model`` makes the scripted
@@ -263,6 +265,18 @@ class ScriptedModel:
         if last["role"] == "user":
             if "stall-model" in text:
                 await _block("model")
+            if "two-searches" in text:  # two tool calls in one round: two books events for one answer
+                for index, query in enumerate(("cozy", "space")):
+                    arguments = json.dumps({"query": query, "filters": None, "limit": 2})
+                    call = ToolCallDelta(
+                        index=index, id=f"call_{index}", name="search_books", arguments=arguments
+                    )
+                    yield LLMDelta(tool_calls=[call])
+                yield LLMDelta(
+                    finish_reason="tool_calls",
+                    usage=Usage(prompt_tokens=5, completion_tokens=6, total_tokens=11),
+                )
+                return
             arguments = json.dumps({"query": text, "filters": None, "limit": 4})
             # The call arrives in two fragments, as real providers stream it.
             yield LLMDelta(

@@ -30,7 +30,11 @@ REQUIRED = {
     "chat.startStream": ("channel",),
     "chat.appendStream": ("channel", "ts", "markdown_text"),
     "chat.stopStream": ("channel", "ts"),
+    "chat.postEphemeral": ("channel", "user", "text"),
+    "assistant.threads.setStatus": ("channel_id", "thread_ts", "status"),
+    "assistant.threads.setSuggestedPrompts": ("channel_id", "thread_ts", "prompts"),
 }
+ASSISTANT_METHODS = ("assistant.threads.setStatus", "assistant.threads.setSuggestedPrompts")
 STREAM_METHODS = ("chat.startStream", "chat.appendStream", "chat.stopStream")
 
 
@@ -63,7 +67,8 @@ class Message:
             if "text" in block:
                 parts.append(block["text"].get("text", ""))
             for element in block.get("elements", []):
-                parts.append(element.get("text", ""))
+                text = element.get("text", "")
+                parts.append(text.get("text", "") if isinstance(text, dict) else text)  # button labels
         return "\n".join(parts)
 
     def books(self) -> list[dict[str, Any]]:
@@ -136,7 +141,11 @@ class _Handler(BaseHTTPRequestHandler):
         missing = [name for name in REQUIRED[method] if not body.get(name)]
         if missing:
             return 200, {"ok": False, "error": "invalid_arguments", "missing": missing}, {}
+        if method in ASSISTANT_METHODS:
+            return 200, {"ok": True}, {}
         channel = body["channel"]
+        if method == "chat.postEphemeral":
+            return 200, {"ok": True, "message_ts": f"1700000000.{next(self.state.ts):06d}"}, {}
         if method in ("chat.postMessage", "chat.startStream"):
             ts = f"1700000000.{next(self.state.ts):06d}"
             return 200, {"ok": True, "channel": channel, "ts": ts, "message": {"ts": ts}}, {}

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from fake_slack_server import FakeSlackServer, Message
 
-from vibeshelf.web.slack_signature import sign
+from vibeshelf.web.slack.signature import sign
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 TOKEN = "xoxb-test-token"

@@ -32,8 +32,8 @@ from vibeshelf.settings import Settings
 from vibeshelf.tools.tool import ToolContext
 from vibeshelf.web.chat_routes import install_chat, open_chat
 from vibeshelf.web.errors import install_error_handlers
-from vibeshelf.web.slack_bot import SlackBot
-from vibeshelf.web.slack_routes import install_slack
+from vibeshelf.web.slack.bot import SlackBot
+from vibeshelf.web.slack.routes import install_slack
 
 
 class LineScriptedModel(ScriptedModel):

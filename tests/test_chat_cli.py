@@ -24,14 +24,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield s
 
 
-def run(*args: str, stdin: str | None = None) -> tuple[int, str]:
-    result = CliRunner().invoke(main, ["chat", *args], input=stdin, env={"COLUMNS": "200"})
+def run(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> tuple[int, str]:
+    env = {"COLUMNS": "200", "VIBESHELF_API_KEY": "", **(env or {})}
+    result = CliRunner().invoke(main, ["chat", *args], input=stdin, env=env)
     return result.exit_code, result.output
 
 
 def listed(output: str) -> list[str]:
-    """Titles of the book lines ("  • Title — Author (year)  ★ 4.10  reason") in order."""
-    return re.findall(r"^\s*• (.+?) — ", output, flags=re.MULTILINE)
+    """Titles of the numbered book lines ("   1. Title — Author (year)  ★ 4.10  reason") in order."""
+    return re.findall(r"^\s*\d+\. (.+?) — ", output, flags=re.MULTILINE)
 
 
 def test_one_shot_prints_cards_then_the_streamed_answer(server: Server) -> None:
@@ -73,11 +74,33 @@ def test_clear_errors_without_a_server_or_with_an_unknown_session(server: Server
     assert code == 2 and "unknown or expired" in output and "404" in output
 
 
-def test_feedback_numbers_follow_the_order_the_answer_names_books() -> None:
-    from vibeshelf.agent.events import BookPick
-    from vibeshelf.chat_client import by_mention
+def test_feedback_numbers_are_the_numbers_on_the_cards(server: Server) -> None:
+    code, output = run("--url", server.url, stdin="cozy rainy\n/read 2\n/session\n/quit\n")
+    assert code == 0, output
+    numbers = re.findall(r"^\s*(\d+)\. ", output, flags=re.MULTILINE)
+    assert numbers[:3] == ["1", "2", "3"]
+    second = re.search(r"^\s*2\. (.+?) — ", output, flags=re.MULTILINE).group(1)
+    assert f"{second}: marked as read" in output
+    sid = re.search(r"\b([0-9a-f]{32})$", output, flags=re.MULTILINE).group(1)
+    view = httpx.get(f"{server.url}/v1/sessions/{sid}").json()
+    assert [b["title"] for b in view["shown"] if b["id"] in view["read_ids"]] == [second]
 
-    books = [BookPick(id=str(n), title=f"Title {n}") for n in range(6)]
-    ordered = by_mention(books, "Try **Title 3** first, then **Title 1**.")
-    assert [b.id for b in ordered][:3] == ["3", "1", "0"]
-    assert len(ordered) == len(books)
+
+@pytest.mark.parametrize(
+    "url", ["localhost:8000", "http://", "ftp://example.com", "http://exa mple.com:99999"]
+)
+def test_a_bad_url_is_one_line_not_a_traceback(url: str) -> None:
+    code, output = run("--url", url, "hello")
+    assert code == 2
+    assert output.strip().count("\n") == 0 and "--url" in output and "Traceback" not in output
+
+
+def test_a_keyed_server_takes_the_key_from_the_option_or_the_environment(tmp_path: Path) -> None:
+    env = {"VIBESHELF_HOME": str(tmp_path), "VIBESHELF_API_KEYS": '["sk-cli"]'}
+    with uvicorn_server(env) as keyed:
+        code, output = run("--url", keyed.url, "cozy rainy")
+        assert code == 2 and "HTTP 401" in output and "--api-key" in output
+        code, output = run("--url", keyed.url, "--api-key", "sk-cli", "cozy rainy")
+        assert code == 0 and listed(output), output
+        code, output = run("--url", keyed.url, "cozy rainy", env={"VIBESHELF_API_KEY": "sk-cli"})
+        assert code == 0 and listed(output), output

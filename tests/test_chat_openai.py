@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import openai
+import pydantic
 import pytest
 from chat_server import Server, uvicorn_server
 
@@ -60,13 +61,14 @@ def test_streamed_completion_in_openai_chunk_format(client: openai.OpenAI) -> No
     assert chunks[0].choices[0].delta.role == "assistant"
     finishes = [c.choices[0].finish_reason for c in chunks if c.choices]
     assert finishes[-1] == "stop" and set(finishes[:-1]) == {None}
-    with_books = [c for c in chunks if (c.model_extra or {}).get("vibeshelf_books")]
+    with_books = [c for c in chunks if "vibeshelf_books" in (c.model_extra or {})]
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
-    # Cards ride on a chunk before the answer text; the text ends with the same books as markdown.
-    first_text = next(i for i, c in enumerate(chunks) if c.choices and c.choices[0].delta.content)
-    assert with_books and chunks.index(with_books[0]) < first_text
-    titles = [b["title"] for c in with_books for b in c.model_extra["vibeshelf_books"]]
-    assert titles and all(t in text.split("**Books**")[1] for t in titles)
+    # All the answer's cards ride on one chunk, the one that lists them as markdown after the answer.
+    assert len(with_books) == 1
+    cards = with_books[0].model_extra["vibeshelf_books"]
+    listed = re.findall(r"^\d+\. \*\*\[(.+?)\]", with_books[0].choices[0].delta.content, flags=re.MULTILINE)
+    assert listed == [c["title"] for c in cards] and len(cards) >= 2
+    assert text.split("**Books**")[0].strip()  # the answer text came first
     assert chunks[-1].choices == [] and chunks[-1].usage.total_tokens > 0
 
 
@@ -143,3 +145,94 @@ def test_sampling_options_are_accepted(client: openai.OpenAI, tmp_path: Path) ->
         model="anything", messages=[{"role": "user", "content": "cozy"}], temperature=0.2, max_tokens=50
     )
     assert response.model == "anything" and response.choices[0].message.content
+
+
+def test_two_searches_still_send_the_cards_once(client: openai.OpenAI) -> None:
+    stream = client.chat.completions.create(
+        model="vibeshelf", messages=[{"role": "user", "content": "two-searches please"}], stream=True
+    )
+    chunks = list(stream)
+    with_books = [c for c in chunks if "vibeshelf_books" in (c.model_extra or {})]
+    assert len(with_books) == 1
+    ids = [b["id"] for b in with_books[0].model_extra["vibeshelf_books"]]
+    # Both searches' books, as the non-streamed answer lists them.
+    whole = client.chat.completions.create(
+        model="vibeshelf", messages=[{"role": "user", "content": "two-searches please"}]
+    )
+    assert ids == [b["id"] for b in whole.model_extra["vibeshelf_books"]] and len(ids) >= 3
+
+
+def test_model_list_for_model_pickers(client: openai.OpenAI) -> None:
+    models = client.models.list()
+    assert [m.id for m in models.data] == ["vibeshelf"]
+    assert models.data[0].object == "model" and models.data[0].created > 0
+    assert client.models.retrieve("vibeshelf").id == "vibeshelf"
+    with pytest.raises(openai.NotFoundError) as err:
+        client.models.retrieve("gpt-4o")
+    assert err.value.body == {
+        "message": err.value.body["message"],
+        "type": "invalid_request_error",
+        "param": "model",
+        "code": "model_not_found",
+        "fields": [{"field": "model", "message": err.value.body["message"]}],
+    }
+
+
+class Pick(pydantic.BaseModel):
+    title: str
+
+
+@pytest.mark.parametrize(
+    ("options", "param"),
+    [
+        ({"response_format": {"type": "json_object"}}, "response_format"),
+        ({"tools": [openai.pydantic_function_tool(Pick)]}, "tools"),
+        ({"n": 2}, "n"),
+        ({"logprobs": True}, "logprobs"),
+    ],
+)
+def test_options_it_cannot_honour_are_refused_by_name(
+    client: openai.OpenAI, options: dict[str, object], param: str
+) -> None:
+    with pytest.raises(openai.BadRequestError) as err:
+        client.chat.completions.create(
+            model="vibeshelf", messages=[{"role": "user", "content": "cozy"}], **options
+        )
+    assert err.value.body["param"] == param and err.value.body["code"] == "unsupported_parameter"
+    assert err.value.body["type"] == "invalid_request_error" and param in err.value.body["message"]
+
+
+def test_structured_output_helper_gets_a_clear_400(client: openai.OpenAI) -> None:
+    # What LangChain's with_structured_output sends: a strict json_schema built by openai's own helper.
+    with pytest.raises(openai.BadRequestError) as err:
+        client.chat.completions.parse(
+            model="vibeshelf", messages=[{"role": "user", "content": "cozy"}], response_format=Pick
+        )
+    assert err.value.body["param"] == "response_format"
+    # A plain-text response_format asks for what vibeshelf does anyway.
+    fine = client.chat.completions.create(
+        model="vibeshelf", messages=[{"role": "user", "content": "cozy"}], response_format={"type": "text"}
+    )
+    assert fine.choices[0].message.content
+
+
+async def test_refusals_before_the_route_are_openai_shaped_too(tmp_path: Path) -> None:
+    # The real app's access check (no lifespan needed: the request is refused before any route).
+    from vibeshelf.settings import Settings
+    from vibeshelf.web.app import create_app
+
+    app = create_app(Settings(home=tmp_path, api_keys=["sk-right"]))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        client = openai.AsyncOpenAI(
+            base_url="http://test/v1", api_key="sk-wrong", http_client=http, max_retries=0
+        )
+        with pytest.raises(openai.AuthenticationError) as err:
+            await client.models.list()
+        with pytest.raises(openai.AuthenticationError) as chat_err:
+            await client.chat.completions.create(
+                model="vibeshelf", messages=[{"role": "user", "content": "x"}]
+            )
+    for body in (err.value.body, chat_err.value.body):
+        assert body["type"] == "authentication_error" and body["code"] == "unauthorized"
+        assert body["param"] == "Authorization"

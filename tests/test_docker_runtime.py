@@ -1,13 +1,18 @@
 """The Docker image, proven without a Docker engine.
 
 * The Dockerfile passes hadolint.
-* The runtime stage installs only `pip install <project>` (the serving dependencies, no extras). This test
-  installs exactly that set into a fresh venv, checks torch is absent, and starts the server from it over a
-  real index: what the slim image would run.
+* The stages, read with dockerfile-parse: the runtime image depends on no stage that installs torch, so
+  building it never builds the torch stage.
+* The runtime's sources are assembled as a build would: the build context as .dockerignore leaves it
+  (docker-py's own implementation of Docker's ignore rules), then the ``source`` stage's COPY lines. That
+  folder is what the runtime stage installs (``pip install /src``, no extras) into a fresh venv, which must
+  have no torch and must serve a real index: what the slim image would run.
+* The image's HEALTHCHECK command, run as written, follows the configured port.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -17,7 +22,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from chat_server import uvicorn_server
+from chat_server import free_port, uvicorn_server
+from docker.utils.build import exclude_paths
+from dockerfile_parse import DockerfileParser
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,13 +39,75 @@ def test_dockerfile_passes_hadolint() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_dockerfile_runtime_stage_is_slim_and_unprivileged() -> None:
-    text = (ROOT / "Dockerfile").read_text()
-    runtime = text.split("AS runtime\n", 1)[1]
-    assert "USER 10001" in runtime and "HEALTHCHECK" in runtime
-    assert "torch" not in runtime and "build-essential" not in runtime and "[ingest]" not in runtime
-    deps_stage = text.split("AS runtime-deps\n", 1)[1].split("FROM ", 1)[0]
-    assert "pip install /src" in deps_stage  # the project's own dependencies, no extras
+def stages() -> dict[str, list[dict]]:
+    """The Dockerfile's instructions by stage name (unnamed stages by index)."""
+    parsed = DockerfileParser(path=str(ROOT / "Dockerfile"))
+    out: dict[str, list[dict]] = {}
+    current = None
+    for item in parsed.structure:
+        if item["instruction"] == "FROM":
+            words = item["value"].split()
+            current = words[2] if len(words) >= 3 and words[1].lower() == "as" else str(len(out))
+            out[current] = [item]
+        elif current is not None:
+            out[current].append(item)
+    return out
+
+
+def needs(stage: str, all_stages: dict[str, list[dict]]) -> set[str]:
+    """Every stage ``stage`` is built from or copies from, transitively."""
+    direct = set()
+    for item in all_stages[stage]:
+        words = item["value"].split()
+        if item["instruction"] == "FROM" and words[0] in all_stages:
+            direct.add(words[0])
+        if item["instruction"] == "COPY":
+            direct |= {w.split("=", 1)[1] for w in words if w.startswith("--from=")} & set(all_stages)
+    return direct | {far for near in direct for far in needs(near, all_stages)}
+
+
+def test_the_runtime_image_never_builds_the_torch_stage() -> None:
+    all_stages = stages()
+    with_torch = {
+        name
+        for name, items in all_stages.items()
+        if any("torch" in i["value"] for i in items if i["instruction"] == "RUN")
+    }
+    assert with_torch == {"build"}
+    assert needs("runtime", all_stages) == {"runtime-deps", "source"}
+    assert needs("index", all_stages) == {"build", "source"}
+    runtime = all_stages["runtime"]
+    assert any(i["instruction"] == "USER" and i["value"].startswith("10001") for i in runtime)
+    installs = [i["value"] for i in all_stages["runtime-deps"] if i["instruction"] == "RUN"]
+    assert installs and all("[" not in cmd for cmd in installs)  # the project's own dependencies, no extras
+
+
+def runtime_sources(target: Path) -> Path:
+    """What the ``source`` stage holds under /src, built from the context .dockerignore leaves."""
+    patterns = [
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    context = set(exclude_paths(str(ROOT), patterns))
+    assert not {p for p in context if p.startswith((".venv/", ".git/", ".vibeshelf/", "tests/"))}
+    src = target / "src"
+    for item in stages()["source"]:
+        if item["instruction"] != "COPY":
+            continue
+        *sources, dest = item["value"].split()
+        for source in sources:
+            found = sorted(p for p in context if p == source or p.startswith(source + "/"))
+            assert found, f"COPY {source}: nothing in the build context (.dockerignore?)"
+            base = src / dest.removeprefix("/src").strip("/")
+            for path in found:
+                if (ROOT / path).is_dir():
+                    continue
+                # A file lands in the destination folder; a folder's contents land in the destination.
+                out = base / Path(path).name if path == source else base / Path(path).relative_to(source)
+                out.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(ROOT / path, out)
+    return src
 
 
 @pytest.fixture(scope="module")
@@ -46,9 +115,10 @@ def runtime_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = tmp_path_factory.mktemp("runtime-venv") / "venv"
     venv.EnvBuilder(with_pip=True).create(target)
     python = target / "bin" / "python"
-    # A non-editable install of the checkout with no extras: the runtime stage's dependency set.
+    sources = runtime_sources(tmp_path_factory.mktemp("image"))
+    # A non-editable install of those sources with no extras: the runtime stage's dependency set.
     done = subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", str(ROOT)],
+        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", str(sources)],
         capture_output=True,
         text=True,
         timeout=900,
@@ -102,3 +172,35 @@ def test_server_runs_from_the_runtime_dependency_set(
         ) as stream:
             text = "".join(stream.iter_text())
         assert "event: books" in text and "event: done" in text
+
+
+def test_the_healthcheck_follows_the_configured_port(
+    runtime_venv: Path, goodbooks_mini_index, tmp_path: Path
+) -> None:
+    healthcheck = next(i for i in stages()["runtime"] if i["instruction"] == "HEALTHCHECK")
+    command = json.loads(healthcheck["value"].split("CMD", 1)[1])
+    env = {
+        "VIBESHELF_HOME": str(goodbooks_mini_index.home),
+        "PATH": f"{runtime_venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+        "VIRTUAL_ENV": str(runtime_venv),
+    }
+    python = str(runtime_venv / "bin" / "python")
+    with uvicorn_server(
+        env, app="vibeshelf.web.app:create_app", timeout_s=120, python=python, cwd=tmp_path
+    ) as server:
+        port = server.url.rsplit(":", 1)[1]
+
+        def check(**settings: str) -> subprocess.CompletedProcess[str]:
+            run_env = {**os.environ, **env, "VIBESHELF_HOST": "0.0.0.0", **settings}
+            return subprocess.run(
+                command, capture_output=True, text=True, timeout=60, cwd=tmp_path, env=run_env
+            )
+
+        healthy = check(VIBESHELF_PORT=port)
+        assert healthy.returncode == 0, healthy.stderr
+        wrong = check(VIBESHELF_PORT=str(free_port()))
+        assert wrong.returncode == 1 and "unhealthy" in wrong.stderr and len(wrong.stderr.splitlines()) == 1
+        # A port in the .env of the working directory (/data in the image) counts too.
+        (tmp_path / ".env").write_text(f"VIBESHELF_PORT={port}\n")
+        from_file = check()
+        assert from_file.returncode == 0, from_file.stderr

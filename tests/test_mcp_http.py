@@ -54,7 +54,7 @@ async def test_list_and_call_over_http(live: Server, mode: str) -> None:
     assert [t.name for t in listed] == registry.names()
     for item in listed:
         assert item.input_schema == registry.get(item.name).parameters_schema
-        assert item.output_schema == registry.get(item.name).output_schema
+        assert item.output_schema is None  # lean listing (web/mcp_server.mcp_tool)
 
     assert result.is_error is False
     jsonschema.Draft202012Validator(registry.get("search_books").output_schema).validate(
@@ -85,6 +85,24 @@ def test_mcp_endpoint_needs_the_api_key(live: Server) -> None:
         ok = httpx.post(url, json=INITIALIZE, headers={**MCP_HEADERS, **auth}, timeout=30)
         assert ok.status_code == 200, ok.text
         assert ok.json()["result"]["serverInfo"]["name"] == "vibeshelf"
+
+
+def test_get_and_delete_answer_405_not_an_endless_stream(live: Server) -> None:
+    headers = {"Accept": "text/event-stream", "X-API-Key": KEY}
+    for method in ("GET", "DELETE"):
+        # A short read timeout: the old behaviour (an SSE stream that never ends) fails here, not hangs.
+        answer = httpx.request(method, f"{live.url}/mcp", headers=headers, timeout=httpx.Timeout(10, read=5))
+        assert answer.status_code == 405 and answer.headers["allow"] == "POST"
+        assert answer.json()["error"]["code"] == "method_not_allowed"
+
+
+async def test_resources_and_prompts_over_http(live: Server) -> None:
+    async with client(live, "auto", {"X-API-Key": KEY}) as mcp:
+        shelves = await mcp.read_resource("vibeshelf://shelves")
+        prompt = await mcp.get_prompt("recommend_from_mood", {"mood": "a quiet seaside mystery"})
+    listed = json.loads(shelves.contents[0].text)["shelves"]
+    assert listed and listed[0]["books"] >= listed[-1]["books"]
+    assert "a quiet seaside mystery" in prompt.messages[0].content.text
 
 
 def test_foreign_host_header_is_refused(live: Server) -> None:

@@ -43,7 +43,7 @@ async def test_stdio_lists_and_calls_the_tools(goodbooks_mini_index: Layout, tmp
     assert [t.name for t in listed] == registry.names()
     for item in listed:
         assert item.input_schema == registry.get(item.name).parameters_schema
-        assert item.output_schema == registry.get(item.name).output_schema
+        assert item.output_schema is None  # lean listing (web/mcp_server.mcp_tool)
 
     assert result.is_error is False
     jsonschema.Draft202012Validator(registry.get("search_books").output_schema).validate(

@@ -42,10 +42,15 @@ def doc(live: Server) -> dict[str, Any]:
     return response.json()
 
 
-def validator(doc: dict[str, Any], ref: dict[str, str]) -> jsonschema.Validator:
+def validator(doc: dict[str, Any], ref: dict[str, Any]) -> jsonschema.Validator:
+    """A validator for ``{"$ref": ...}`` or ``{"anyOf": [{"$ref": ...}, ...]}`` inside the document."""
     resource = Resource.from_contents(doc, default_specification=DRAFT202012)
     registry = Registry().with_resource("urn:doc", resource)
-    return jsonschema.Draft202012Validator({"$ref": "urn:doc" + ref["$ref"]}, registry=registry)
+    if "anyOf" in ref:
+        schema = {"anyOf": [{"$ref": "urn:doc" + r["$ref"]} for r in ref["anyOf"]]}
+    else:
+        schema = {"$ref": "urn:doc" + ref["$ref"]}
+    return jsonschema.Draft202012Validator(schema, registry=registry)
 
 
 def response_schema(doc: dict[str, Any], tool: str, status: str) -> dict[str, str]:
@@ -63,8 +68,11 @@ def _without_lengths(node: Any) -> Any:
 
 def test_document_matches_the_live_tool_list(live: Server, doc: dict[str, Any]) -> None:
     tools = httpx.get(f"{live.url}/v1/tools", headers=BEARER, timeout=30).json()
-    operation_ids = [op["post"]["operationId"] for op in doc["paths"].values()]
+    operation_ids = [
+        op["post"]["operationId"] for path, op in doc["paths"].items() if path.startswith("/v1/tools/")
+    ]
     assert operation_ids == [t["function"]["name"] for t in tools]
+    assert doc["paths"]["/v1/shelves"]["get"]["operationId"] == "list_shelves"
     for tool in tools:
         body = doc["paths"][f"/v1/tools/{tool['function']['name']}"]["post"]["requestBody"]
         # The strict parameters plus the length limits (OpenAPI can state them; strict mode cannot).
@@ -99,6 +107,12 @@ def test_tool_calls_need_the_key(live: Server, doc: dict[str, Any]) -> None:
         bodies.append(ok.json())
     assert len(bodies[0]["books"]) == 3
     assert bodies[0] == bodies[1]
+    # The compact view and the shelf list match their documented schemas too.
+    compact = httpx.post(url, params={"view": "compact"}, json=arguments, headers=BEARER, timeout=30)
+    validator(doc, {"$ref": "#/components/schemas/CompactResult"}).validate(compact.json())
+    shelves = httpx.get(f"{live.url}/v1/shelves", headers=BEARER, timeout=30)
+    validator(doc, {"$ref": "#/components/schemas/ShelfList"}).validate(shelves.json())
+    assert httpx.get(f"{live.url}/v1/shelves", timeout=30).status_code == 401
 
 
 def test_error_answers_match_the_documented_error_body(live: Server, doc: dict[str, Any]) -> None:

@@ -47,7 +47,7 @@ def test_document_is_valid_openapi_3_1(doc: dict[str, Any]) -> None:
 
 def test_one_post_operation_per_tool_in_registry_order(doc: dict[str, Any]) -> None:
     registry = default_registry()
-    assert list(doc["paths"]) == [tool_path(name) for name in registry.names()]
+    assert list(doc["paths"]) == [*(tool_path(name) for name in registry.names()), "/v1/shelves"]
     operation_ids = []
     for tool in registry:
         item = doc["paths"][f"/v1/tools/{tool.name}"]
@@ -89,7 +89,9 @@ def test_the_documented_bodies_state_the_length_limits(doc: dict) -> None:
 def test_success_response_is_the_output_schema_with_refs_hoisted(doc: dict[str, Any]) -> None:
     for tool in default_registry():
         op = doc["paths"][tool_path(tool.name)]["post"]
-        result = resolve(doc, op["responses"]["200"]["content"]["application/json"]["schema"])
+        full, compact = op["responses"]["200"]["content"]["application/json"]["schema"]["anyOf"]
+        assert compact == {"$ref": "#/components/schemas/CompactResult"}
+        result = resolve(doc, full)
         # Same properties and required list as the tool's result model, refs pointing into components.
         assert set(result["properties"]) == set(tool.output_schema["properties"])
         assert result.get("required", []) == tool.output_schema.get("required", [])
@@ -138,3 +140,24 @@ def test_manifest_points_at_the_document() -> None:
     assert manifest["api"] == {"type": "openapi", "url": f"{SERVER}/v1/plugin/openapi.json"}
     assert manifest["auth"]["type"] == "service_http"
     assert manifest["name_for_model"].isidentifier()
+
+
+def test_read_only_operations_need_no_confirmation_in_chatgpt(doc: dict[str, Any]) -> None:
+    operations = [op for item in doc["paths"].values() for op in item.values()]
+    assert len(operations) == 7
+    assert all(op["x-openai-isConsequential"] is False for op in operations)
+
+
+def test_shelves_and_the_compact_view_are_documented(doc: dict[str, Any]) -> None:
+    shelves = doc["paths"]["/v1/shelves"]["get"]
+    assert shelves["operationId"] == "list_shelves"
+    listing = {"shelves": [{"name": "fantasy", "books": 12}, {"name": "cozy_mystery", "books": 3}]}
+    schema_validator(doc, shelves["responses"]["200"]["content"]["application/json"]["schema"]).validate(
+        listing
+    )
+    view = doc["paths"][tool_path("search_books")]["post"]["parameters"][0]
+    assert view["name"] == "view" and view["schema"]["enum"] == ["full", "compact"]
+    compact = schema_validator(doc, {"$ref": "#/components/schemas/CompactResult"})
+    compact.validate({"books": [{"id": "goodbooks:1", "title": "Dune", "why": "mentions desert"}]})
+    with pytest.raises(jsonschema.ValidationError):
+        compact.validate({"books": [{"title": "no id"}]})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from vibeshelf.agent.events import BookPick
-from vibeshelf.web.slack_blocks import (
+from vibeshelf.web.slack.blocks import (
     MAX_BLOCKS,
     SECTION_CHARS,
     book_blocks,
@@ -84,7 +84,7 @@ def test_a_card_without_optional_fields_still_renders() -> None:
 
 def test_book_blocks_start_with_a_divider_and_show_each_book_once() -> None:
     blocks = book_blocks([pick(), pick(id="gb:2", title="Other"), pick()])
-    assert [b["type"] for b in blocks] == ["divider", "section", "section"]
+    assert [b["type"] for b in blocks] == ["divider", "section", "actions", "section", "actions"]
     assert book_blocks([]) == []
 
 
@@ -130,3 +130,31 @@ def test_fit_keeps_a_message_within_fifty_blocks() -> None:
 
 def test_escape_only_touches_the_three_control_characters() -> None:
     assert escape("a & b < c > d *e* _f_") == "a &amp; b &lt; c &gt; d *e* _f_"
+
+
+def test_cards_and_their_buttons_are_valid_block_kit_for_slack_sdk() -> None:
+    from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, SectionBlock
+
+    books = [pick(), pick(id="gb:2", title="Other")]
+    parsed = [Block.parse(b) for b in book_blocks(books)]
+    for block in parsed:
+        block.validate_json()  # slack_sdk's own Block Kit limits (lengths, counts, required fields)
+    actions = [b for b in parsed if isinstance(b, ActionsBlock)]
+    assert [type(b) for b in parsed[1:3]] == [SectionBlock, ActionsBlock] and len(actions) == 2
+    buttons = actions[1].elements
+    assert all(isinstance(b, ButtonElement) for b in buttons)
+    assert [(b.action_id, b.value) for b in buttons] == [
+        ("vibeshelf_more", "gb:2"),
+        ("vibeshelf_read", "gb:2"),
+        ("vibeshelf_up", "gb:2"),
+        ("vibeshelf_down", "gb:2"),
+    ]
+
+
+def test_fit_never_leaves_a_card_without_its_buttons() -> None:
+    many = [{"type": "section", "text": {"type": "mrkdwn", "text": "answer"}}] * 4
+    blocks = fit([*many, *book_blocks([pick(id=f"gb:{n}", title=f"T{n}") for n in range(30)])])
+    assert len(blocks) <= MAX_BLOCKS and blocks[-1]["type"] == "context"
+    cards = [b for b in blocks if str(b.get("block_id", "")).startswith("book:")]
+    buttons = [b for b in blocks if b["type"] == "actions"]
+    assert len(cards) == len(buttons) > 0

@@ -17,7 +17,7 @@ from chat_server import Server, uvicorn_server
 from fake_slack_server import FakeSlackServer
 from slack_support import SECRET, TOKEN, direct_message, finished, mention, post_event
 
-from vibeshelf.web.slack_bot import HINT
+from vibeshelf.web.slack.bot import HINT
 
 INTERVAL_S = 0.3
 # Slack retries any event not acknowledged within 3 s.

@@ -9,7 +9,7 @@ import pytest
 from fake_slack_server import FakeSlackServer
 from slack_support import TOKEN
 
-from vibeshelf.web.slack_client import SlackApiError, SlackClient
+from vibeshelf.web.slack.client import SlackApiError, SlackClient
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_support import direct_message, mention
 
-from vibeshelf.web.slack_events import SlackEnvelope, incoming_message, plain_text
+from vibeshelf.web.slack.events import SlackEnvelope, incoming_message, plain_text
 
 
 def test_plain_text_drops_mentions_and_keeps_what_was_typed() -> None:

@@ -13,8 +13,8 @@ from slack_support import SECRET, mention, signed_headers
 
 from vibeshelf.settings import Settings
 from vibeshelf.web.errors import install_error_handlers
-from vibeshelf.web.slack_routes import install_slack
-from vibeshelf.web.slack_signature import SlackSignatureError, sign, verify
+from vibeshelf.web.slack.routes import install_slack
+from vibeshelf.web.slack.signature import SlackSignatureError, sign, verify
 
 # Slack's own worked example (api.slack.com "Verifying requests from Slack").
 DOC_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from vibeshelf.agent.session_store import SessionStore
-from vibeshelf.web.slack_store import SlackStore, thread_key
+from vibeshelf.web.slack.store import SlackStore, thread_key
 
 
 @pytest.fixture

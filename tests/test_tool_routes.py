@@ -139,3 +139,38 @@ def test_counts_beyond_int64_are_no_server_error(client: TestClient) -> None:
         "/v1/tools/search_books", json={"query": "x", "filters": {"min_ratings_count": huge}}
     )
     assert nothing.status_code == 200 and nothing.json()["books"] == []
+
+
+def test_shelves_list_the_genre_names_the_filters_accept(client: TestClient) -> None:
+    shelves = client.get("/v1/shelves").json()["shelves"]
+    counts = [s["books"] for s in shelves]
+    assert counts == sorted(counts, reverse=True) and counts[0] > counts[-1] > 0
+    # A listed shelf works as a filter; a name not listed is refused with the field named.
+    shelf = shelves[5]["name"]
+    found = client.post("/v1/tools/popular_books", json={"genre": shelf, "limit": 3}).json()["books"]
+    assert found and all(shelf in b["genres"] for b in found)
+    names = {s["name"] for s in shelves}
+    assert "not_a_shelf" not in names
+    refused = client.post("/v1/tools/popular_books", json={"genre": "not_a_shelf"})
+    assert refused.status_code == 422 and refused.json()["error"]["fields"][0]["field"] == "genre"
+
+
+def test_compact_view_returns_the_same_books_slim(client: TestClient) -> None:
+    args = {"query": "wizard school friendship", "limit": 25}
+    full = client.post("/v1/tools/search_books", json=args)
+    compact = client.post("/v1/tools/search_books", params={"view": "compact"}, json=args)
+    assert [b["id"] for b in compact.json()["books"]] == [b["id"] for b in full.json()["books"]]
+    assert set(compact.json()["books"][0]) <= {
+        "id",
+        "title",
+        "authors",
+        "year",
+        "genres",
+        "rating",
+        "why",
+        "excerpt",
+    }
+    assert "applied_filters" not in compact.json()
+    assert len(compact.content) * 2 < len(full.content)
+    bad = client.post("/v1/tools/search_books", params={"view": "tiny"}, json=args)
+    assert bad.status_code == 422 and bad.json()["error"]["fields"][0]["field"] == "view"

@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from vibeshelf.tools.models import BookCard
 from vibeshelf.tools.tool import ToolResult
@@ -208,6 +208,20 @@ class CompactProfile:
         return json.dumps(_slim(result.output), ensure_ascii=False, separators=(",", ":"))
 
 
+class CompactBook(BaseModel):
+    """What :func:`slim_card` writes, as a schema (the tool plugin's ``view=compact`` documents it); empty
+    fields are left out."""
+
+    id: str
+    title: str
+    authors: list[str] | None = Field(default=None, description="The first two.")
+    year: int | None = None
+    genres: list[str] | None = Field(default=None, description="The first four shelves.")
+    rating: float | None = Field(default=None, description="Average rating, 1-5.")
+    why: str | None = Field(default=None, description="One line: why the book matched.")
+    excerpt: str | None = Field(default=None, description=f"About {EXCERPT_CHARS} characters of description.")
+
+
 def slim_card(card: BookCard) -> dict[str, Any]:
     """One book as a small model reads it."""
     why = card.why.reason or ""
@@ -230,6 +244,12 @@ def slim_card(card: BookCard) -> dict[str, Any]:
             excerpt = excerpt[:EXCERPT_CHARS].rsplit(" ", 1)[0] + "…"
         out["excerpt"] = excerpt
     return {k: v for k, v in out.items() if v not in (None, "", [])}
+
+
+def slim_result(output: BaseModel) -> dict[str, Any]:
+    """A tool result as the compact profile returns it: books as :class:`CompactBook`, bookkeeping fields
+    (applied filters, candidate counts, the query echoed back) dropped."""
+    return _slim(output)
 
 
 _DROP = {"applied_filters", "total_candidates", "query", "cold_seeds", "unknown_ids", "mood", "method"}

@@ -1,8 +1,8 @@
 """The terminal side of ``vibeshelf chat``: talks to a running server's ``POST /v1/chat`` over HTTP and
 draws the events as they arrive (status lines, a compact list of book cards, the answer text).
 
-Interactive commands: ``/up N``, ``/down N``, ``/read N`` (feedback on the N-th book of the last answer,
-counted in the order the answer mentions them),
+Book cards are numbered as they are listed; interactive commands: ``/up N``, ``/down N``, ``/read N``
+(feedback on card N of the last answer),
 ``/new`` (start a new session), ``/session`` (print its id), ``/quit``. Ctrl-C while an answer streams
 stops that answer (the server cancels its work); Ctrl-C or Ctrl-D at the prompt leaves.
 """
@@ -36,11 +36,18 @@ MAX_CARDS = 8
 MAX_STATUS = 100
 
 
-def by_mention(books: list[BookPick], answer: str) -> list[BookPick]:
-    """The books in the order the answer first names them, then the ones it does not name."""
-    found = [(answer.find(b.title), n, b) for n, b in enumerate(books)]
-    named = sorted((pos, n, b) for pos, n, b in found if pos >= 0)
-    return [b for _, _, b in named] + [b for pos, _, b in found if pos < 0]
+API_KEY_HINT = "pass --api-key KEY or set VIBESHELF_API_KEY"
+
+
+def check_url(url: str) -> str:
+    """``url`` without a trailing slash, or a ChatClientError saying what a server URL looks like."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError) as err:
+        raise ChatClientError(f"--url {url!r} is not a URL ({err}); e.g. http://127.0.0.1:8000") from err
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ChatClientError(f"--url {url!r} is not an http(s) server URL; e.g. http://127.0.0.1:8000")
+    return url.rstrip("/")
 
 
 class ChatClientError(Exception):
@@ -69,7 +76,8 @@ def iter_events(response: httpx.Response) -> Iterator[AgentEvent]:
 def _error_of(response: httpx.Response) -> ChatClientError:
     try:
         error = response.json()["error"]
-        return ChatClientError(f"{error['message']} (HTTP {response.status_code})", error.get("code"))
+        hint = f"; {API_KEY_HINT}" if response.status_code in (401, 403) else ""
+        return ChatClientError(f"{error['message']} (HTTP {response.status_code}){hint}", error.get("code"))
     except (ValueError, KeyError, TypeError):
         return ChatClientError(f"HTTP {response.status_code}: {response.text[:200]}")
 
@@ -101,11 +109,13 @@ class ChatClient:
     session_id: str | None = None
     verbose: bool = False
     timeout_s: float = 120.0
+    api_key: str | None = None
     last_books: list[BookPick] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.url = self.url.rstrip("/")
-        self.http = httpx.Client(timeout=httpx.Timeout(self.timeout_s, connect=5.0))
+        self.url = check_url(self.url)
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        self.http = httpx.Client(timeout=httpx.Timeout(self.timeout_s, connect=5.0), headers=headers)
 
     def close(self) -> None:
         self.http.close()
@@ -131,6 +141,8 @@ class ChatClient:
             raise ChatClientError(
                 f"the server at {self.url} did not answer within {self.timeout_s:.0f}s"
             ) from err
+        except httpx.HTTPError as err:  # a dropped connection, a proxy speaking something else, ...
+            raise ChatClientError(f"talking to {self.url} failed: {err or type(err).__name__}") from err
 
     def _render(self, events: Iterator[AgentEvent]) -> DoneEvent | ErrorEvent | None:
         out = self.console
@@ -153,7 +165,7 @@ class ChatClient:
                 for book in event.books:
                     books.append(book)
                     if len(books) <= MAX_CARDS:
-                        out.print(self._card_line(book))
+                        out.print(self._card_line(len(books), book))
             elif isinstance(event, TextEvent):
                 if not in_text:
                     if len(books) > MAX_CARDS:
@@ -169,8 +181,8 @@ class ChatClient:
             elif isinstance(event, DoneEvent):
                 if in_text:
                     out.print()
-                # /up N etc. count the books as the answer presents them.
-                self.last_books = by_mention(books, "".join(answer)) or self.last_books
+                # /up N etc. take the numbers printed on the cards (only listed cards have one).
+                self.last_books = books[:MAX_CARDS] or self.last_books
                 took = event.timings.get("total_ms")
                 note = f"{event.model}" + (f" · {took:.0f} ms" if took is not None else "")
                 if event.fell_back:
@@ -180,8 +192,8 @@ class ChatClient:
         return None
 
     @staticmethod
-    def _card_line(book: BookPick) -> Text:
-        line = Text("  • ", style="cyan")
+    def _card_line(number: int, book: BookPick) -> Text:
+        line = Text(f"  {number:>2}. ", style="cyan")
         line.append(book.title, style="bold")
         if book.authors:
             line.append(f" — {', '.join(book.authors[:2])}")
@@ -212,7 +224,7 @@ class ChatClient:
         out.print(
             Text(
                 f"vibeshelf at {self.url} — describe what you feel like reading. "
-                "/up N, /down N, /read N (the N-th book of the answer), /new, /quit",
+                "/up N, /down N, /read N (card N of the last answer), /new, /quit",
                 style="dim",
             )
         )
@@ -273,10 +285,16 @@ class ChatClient:
         return False
 
 
-def run_chat(url: str, message: str | None, session_id: str | None, verbose: bool) -> int:
+def run_chat(
+    url: str, message: str | None, session_id: str | None, verbose: bool, api_key: str | None = None
+) -> int:
     """Entry point for the CLI: one-shot when ``message`` is given, else the interactive loop."""
     console = Console(highlight=False)
-    client = ChatClient(url=url, console=console, session_id=session_id, verbose=verbose)
+    try:
+        client = ChatClient(url=url, console=console, session_id=session_id, verbose=verbose, api_key=api_key)
+    except ChatClientError as err:
+        Console(stderr=True).print(f"[bold red]error:[/] {err}")
+        return 2
     try:
         if message is None:
             client.repl()

@@ -328,22 +328,55 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
 
 
 @main.command()
+@click.option(
+    "--timeout", "timeout_s", default=3.0, show_default=True, help="Seconds to wait for the answer."
+)
+def healthcheck(timeout_s: float) -> None:
+    """Exit 0 when the server configured here (VIBESHELF_HOST, VIBESHELF_PORT) answers /healthz with 200,
+    else 1 with one line saying why. The Docker image's HEALTHCHECK runs it."""
+    import httpx
+
+    settings = get_settings()
+    # A server bound to all interfaces is reached on loopback.
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    url = f"http://{host}:{settings.port}/healthz"
+    try:
+        status = httpx.get(url, timeout=timeout_s).status_code
+    except httpx.HTTPError as err:
+        click.echo(f"unhealthy: {url}: {err or type(err).__name__}", err=True)
+        sys.exit(1)
+    if status != 200:
+        click.echo(f"unhealthy: {url} answered HTTP {status}", err=True)
+        sys.exit(1)
+    click.echo(f"healthy: {url}")
+
+
+@main.command()
 @click.argument("message", required=False)
 @click.option("--url", help="Server to talk to (default: http://VIBESHELF_HOST:VIBESHELF_PORT).")
 @click.option("--session", "session_id", help="Continue this session id.")
+@click.option(
+    "--api-key",
+    envvar="VIBESHELF_API_KEY",
+    help="A key from the server's VIBESHELF_API_KEYS, sent as `Authorization: Bearer KEY` "
+    "(env VIBESHELF_API_KEY). Needed when the server has API keys.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Also show the tool calls and the session id.")
-def chat(message: str | None, url: str | None, session_id: str | None, verbose: bool) -> None:
+def chat(
+    message: str | None, url: str | None, session_id: str | None, api_key: str | None, verbose: bool
+) -> None:
     """Talk to a running vibeshelf server: interactive, or one MESSAGE and exit.
 
-    Start the server first (`vibeshelf serve` or `make run`). In the interactive mode, /up N, /down N and
-    /read N give feedback on book N of the last list; /new starts over; /quit leaves.
+    Start the server first (`vibeshelf serve` or `make run`). Book cards are numbered; in the interactive
+    mode /up N, /down N and /read N give feedback on card N of the last answer; /new starts over; /quit
+    leaves.
     """
     from vibeshelf.chat_client import run_chat
 
     settings = get_settings()
     # A server bound to all interfaces is reached on loopback.
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
-    sys.exit(run_chat(url or f"http://{host}:{settings.port}", message, session_id, verbose))
+    sys.exit(run_chat(url or f"http://{host}:{settings.port}", message, session_id, verbose, api_key))
 
 
 @main.command(name="mcp")

@@ -202,7 +202,7 @@ class Settings(BaseSettings):
         "plugin OpenAPI document and manifest. Unset: the URL of the request that fetched them.",
     )
 
-    # --- Slack bot (web/slack_routes.py, web/slack_bot.py, docs/slack.md) ---------------------
+    # --- Slack bot (web/slack/routes.py, web/slack/bot.py, docs/slack.md) ---------------------
     slack_bot_token: SecretStr | None = Field(
         default=None, description="The Slack app's bot token (xoxb-...), used to post replies; never logged."
     )

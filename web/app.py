@@ -18,7 +18,7 @@ from vibeshelf.web.mcp_endpoint import McpHttp
 from vibeshelf.web.memory import release_free_memory, tune_allocators
 from vibeshelf.web.pages import router as pages_router
 from vibeshelf.web.plugin_openapi import router as plugin_router
-from vibeshelf.web.slack_routes import install_slack
+from vibeshelf.web.slack.routes import install_slack
 from vibeshelf.web.tool_routes import router as tool_router
 
 
@@ -54,8 +54,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.chat.book_exists = lambda book_id: bool(live.search.rows([book_id]))
         await app.state.chat.warm_up()  # imports and the first search happen here, not in a request
         release_free_memory()  # start-up's one-off allocations (catalog scan, model load) back to the OS
-        # The Slack bot (web/slack_bot.py) answers in its own worker tasks; None without a bot token.
-        from vibeshelf.web.slack_bot import SlackBot
+        # The Slack bot (web/slack/bot.py) answers in its own worker tasks; None without a bot token.
+        from vibeshelf.web.slack.bot import SlackBot
 
         app.state.slack = SlackBot.open(settings, app.state.chat.store, agent)
         if app.state.slack is not None:
@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tool_router)  # /v1/tools, /v1/books, /v1/autocomplete (web/tool_routes.py)
     install_chat(app, settings)  # /v1/chat, /v1/chat/completions, /v1/feedback, /v1/sessions + body limit
     mcp_http = McpHttp.for_app(app, settings)  # MCP over streamable HTTP at /mcp, started on first use
-    install_slack(app, settings)  # POST /slack/events (web/slack_routes.py; bot opened in the lifespan)
+    install_slack(app, settings)  # POST /slack/events (web/slack/routes.py; bot opened in the lifespan)
 
     @app.get(
         "/healthz",

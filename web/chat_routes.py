@@ -27,7 +27,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -71,6 +71,7 @@ from vibeshelf.web.limits import (
     check_turns,
     limit_error,
 )
+from vibeshelf.web.openai_errors import OpenAIErrorShape, openai_error
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,8 @@ class ChatServices:
     limiter: RateLimiter
     # Whether a book id is in the live catalog; None (the chat tests' shelf) accepts any id.
     book_exists: Callable[[str], bool] | None = None
+    # Unix seconds; the `created` of the one model GET /v1/models lists.
+    started_at: int = field(default_factory=lambda: int(time.time()))
 
     def close(self) -> None:
         self.store.close()
@@ -147,6 +150,8 @@ def install_chat(app: FastAPI, settings: Settings) -> None:
         per_minute=settings.rate_limit_per_minute,
         proxies=TrustedProxies(settings.trusted_proxies),
     )
+    # Outermost, so the access, rate and body limits' refusals on the OpenAI routes get OpenAI's shape too.
+    app.add_middleware(OpenAIErrorShape)
     app.include_router(router)
     from vibeshelf.web.library_routes import router as library_router
 
@@ -307,7 +312,10 @@ class StreamOptions(BaseModel):
 
 
 class CompletionRequest(BaseModel):
-    # Sampling knobs (temperature, top_p, ...) are accepted and ignored, as a model server would.
+    # Sampling knobs (temperature, top_p, seed, max_tokens, ...) are accepted and ignored, as a model server
+    # would. Options that change what the answer must be (structured output, tool calls, several choices)
+    # are refused by `unsupported_option` instead: ignoring them would hand back prose where a client
+    # expects JSON or tool calls, and it would fail later and far less clearly.
     model_config = ConfigDict(extra="allow")
 
     model: str = "vibeshelf"
@@ -320,6 +328,45 @@ class CompletionRequest(BaseModel):
     vibeshelf_filters: SearchFilters | None = Field(
         default=None, description="Extension: hard filters for every search, as `filters` in /v1/chat."
     )
+
+
+def _is_unset(value: Any) -> bool:
+    return value is None or value == [] or value == {}
+
+
+# Each option vibeshelf cannot honour, with the values that ask nothing of it (and why the rest fail).
+_UNSUPPORTED: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "response_format": (
+        lambda v: _is_unset(v) or (isinstance(v, dict) and v.get("type") == "text"),
+        "structured output (json_object, json_schema) is not supported: vibeshelf answers in prose with "
+        "book cards in vibeshelf_books; use the tool plugin (/v1/tools) for JSON results",
+    ),
+    "tools": (_is_unset, "vibeshelf calls its own book tools; client-side tools are not supported"),
+    "functions": (_is_unset, "vibeshelf calls its own book tools; client-side functions are not supported"),
+    "tool_choice": (
+        lambda v: _is_unset(v) or v in ("none", "auto"),
+        "tool_choice needs client-side tools, which are not supported",
+    ),
+    "function_call": (
+        lambda v: _is_unset(v) or v in ("none", "auto"),
+        "function_call needs client-side functions, which are not supported",
+    ),
+    "n": (lambda v: v is None or v == 1, "only one choice per request is supported (n=1)"),
+    "logprobs": (lambda v: not v, "logprobs are not available"),
+    "top_logprobs": (lambda v: not v, "logprobs are not available"),
+    "audio": (_is_unset, "audio output is not supported"),
+    "modalities": (lambda v: _is_unset(v) or v == ["text"], "only text output is supported"),
+    "prediction": (_is_unset, "predicted outputs are not supported"),
+}
+
+
+def unsupported_option(body: CompletionRequest) -> tuple[str, str] | None:
+    """The first request option vibeshelf cannot honour, with why; None when all can be."""
+    extra = body.model_extra or {}
+    for name, (acceptable, why) in _UNSUPPORTED.items():
+        if name in extra and not acceptable(extra[name]):
+            return name, why
+    return None
 
 
 def _text(content: str | list[dict[str, Any]] | None) -> str:
@@ -495,6 +542,10 @@ def books_markdown(books: list[BookPick]) -> str:
 async def _completion_turn(chat: ChatServices, body: CompletionRequest, request: Request) -> Turn:
     started = time.perf_counter()
     settings = chat.settings
+    refused = unsupported_option(body)
+    if refused is not None:
+        name, why = refused
+        raise limit_error(400, "unsupported_parameter", f"{name}: {why}", name)
     chat.limiter.check(_client(request))
     messages = body.messages
     check_history(len(messages), settings.chat_max_history_messages)
@@ -617,19 +668,26 @@ async def _completion_chunks(
             delta = {"role": "assistant", "content": ""}
             yield {"data": _chunk(cid, created, model, delta, vibeshelf_session_id=sid)}
         elif isinstance(event, BooksEvent):
+            # Held back: the answer's cards go out once, all together (below), so a client that keeps
+            # the one chunk carrying vibeshelf_books has every book, as in a non-streamed response.
             books.extend(event.books)
-            cards = [b.model_dump(mode="json") for b in event.books]
-            yield {"data": _chunk(cid, created, model, {}, vibeshelf_books=cards, vibeshelf_session_id=sid)}
         elif isinstance(event, TextEvent):
             yield {"data": _chunk(cid, created, model, {"content": event.delta})}
         elif isinstance(event, ErrorEvent):
             # OpenAI's own streams report a failure as a data line with an "error" object.
-            yield {"data": json.dumps(error_body(event.code, event.message))}
+            status = _ERROR_STATUS.get(event.code, 500)
+            yield {"data": json.dumps(openai_error(status, error_body(event.code, event.message)))}
             yield {"data": "[DONE]"}
             return
         elif isinstance(event, DoneEvent):
             if books:
-                yield {"data": _chunk(cid, created, model, {"content": books_markdown(books)})}
+                cards = [b.model_dump(mode="json") for b in books]
+                delta = {"content": books_markdown(books)}
+                yield {
+                    "data": _chunk(
+                        cid, created, model, delta, vibeshelf_books=cards, vibeshelf_session_id=sid
+                    )
+                }
             finish = "stop" if event.finish_reason == "stop" else "length"
             yield {"data": _chunk(cid, created, model, {}, finish, vibeshelf_session_id=sid)}
             if include_usage:
@@ -647,3 +705,40 @@ async def _completion_chunks(
                     )
                 }
             yield {"data": "[DONE]"}
+
+
+# --- model list (OpenAI-compatible) ----------------------------------------------------------------
+
+MODEL_ID = "vibeshelf"
+
+
+class ModelCard(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int = Field(description="When this server process started (Unix seconds).")
+    owned_by: str = "vibeshelf"
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelCard]
+
+
+def _model_card(chat: ChatServices) -> ModelCard:
+    return ModelCard(id=MODEL_ID, created=chat.started_at)
+
+
+@router.get("/models")
+async def list_models(chat: Chat) -> ModelList:
+    """The models ``/v1/chat/completions`` answers as (one: ``vibeshelf``), for OpenAI-style model pickers."""
+    return ModelList(data=[_model_card(chat)])
+
+
+@router.get("/models/{model_id}")
+async def get_model(model_id: str, chat: Chat) -> ModelCard:
+    """One model from ``GET /v1/models``; 404 ``model_not_found`` for any other id."""
+    if model_id != MODEL_ID:
+        raise limit_error(
+            404, "model_not_found", f"no model {model_id!r}; GET /v1/models lists {MODEL_ID!r}", "model"
+        )
+    return _model_card(chat)

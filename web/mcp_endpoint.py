@@ -8,7 +8,8 @@ stops in one task, as anyio requires, and is cancelled cleanly at shutdown.
 
 Stateless JSON mode: every POST is answered on its own, with no server-side session, so any uvicorn
 worker can serve any request (``vibeshelf serve --workers N``) and nothing leaks when clients vanish.
-The book tools never call back into the client, which is all that sessions would add.
+The book tools never call back into the client, which is all that sessions would add. So ``GET /mcp``
+(a server-to-client stream) and ``DELETE /mcp`` (ending a session) answer 405 with ``Allow: POST``.
 """
 
 from __future__ import annotations
@@ -102,6 +103,21 @@ class McpHttp:
             ready.set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope.get("method") != "POST":
+            # Stateless JSON mode has no server-to-client stream (GET) and no session to end (DELETE); the
+            # SDK would still open an SSE stream that never sends anything. The spec's answer is 405.
+            from starlette.responses import JSONResponse
+
+            from vibeshelf.web.errors import error_body
+
+            message = f"{scope.get('method')} is not supported: this MCP server is stateless; POST JSON-RPC"
+            response = JSONResponse(
+                status_code=405,
+                content=error_body("method_not_allowed", message),
+                headers={"Allow": "POST"},
+            )
+            await response(scope, receive, send)
+            return
         manager = self._manager or await self._start()
         if manager is None:
             from starlette.responses import JSONResponse

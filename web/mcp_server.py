@@ -4,8 +4,11 @@ Both transports serve one low-level MCP ``Server`` built from the tool registry,
 exactly what ``GET /v1/tools`` and the agent loop see (``/mcp`` loads this module on its first request:
 ``web/mcp_endpoint.py``):
 
-* ``tools/list``: every registry tool with its strict input schema (``Tool.parameters_schema``) and its
-  result model's JSON schema as ``outputSchema``.
+* ``tools/list``: every registry tool with its strict input schema (``Tool.parameters_schema``); no
+  ``outputSchema``, to keep the listing an assistant re-reads every turn small (see ``mcp_tool``).
+* resources: ``vibeshelf://shelves`` (the valid genre names) and ``vibeshelf://books/{book_id}`` (one
+  book, as ``get_book`` returns it); prompts: ``recommend_from_mood`` and ``books_like``
+  (``prompts/mcp_*.md``).
 * ``tools/call``: runs through ``ToolRegistry.call`` (the same argument validation as the HTTP plugin and
   the chat loop). A result comes back as text content (the JSON) plus ``structuredContent``; a
   ``ToolError`` (invalid arguments naming each field, unknown book, internal failure) comes back as
@@ -55,18 +58,90 @@ def _title(name: str) -> str:
 
 
 def mcp_tool(tool: Tool) -> types.Tool:
-    """The MCP description of one registry tool (schemas are copied, never shared)."""
+    """The MCP description of one registry tool (the input schema is copied, never shared).
+
+    No ``outputSchema``: an assistant pays for ``tools/list`` on every turn, and the result schemas were
+    72% of it (41 of 57 KB; ``bench/mcp_tools_list.py`` prints the figures). Results still come back as
+    ``structuredContent`` plus JSON text, which the spec allows without a declared schema.
+    """
     return types.Tool(
         name=tool.name,
         title=_title(tool.name),
         description=tool.description,
         input_schema=tool.openai_schema()["function"]["parameters"],  # a deep copy of parameters_schema
-        output_schema=dict(tool.output_schema),
         # Every book tool only reads the local catalog; clients may run them without asking each time.
-        annotations=types.ToolAnnotations(
-            title=_title(tool.name), read_only_hint=True, destructive_hint=False, open_world_hint=False
-        ),
+        annotations=types.ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False),
     )
+
+
+# --- resources and prompts ------------------------------------------------------------------------------
+
+SHELVES_URI = "vibeshelf://shelves"
+BOOK_URI_PREFIX = "vibeshelf://books/"
+BOOK_URI_TEMPLATE = BOOK_URI_PREFIX + "{book_id}"
+_JSON = "application/json"
+
+RESOURCES = [
+    types.Resource(
+        uri=SHELVES_URI,
+        name="shelves",
+        title="Shelves",
+        description="Every shelf (genre name) the search filters and popular_books accept, with its book "
+        "count, the fullest first.",
+        mime_type=_JSON,
+    )
+]
+RESOURCE_TEMPLATES = [
+    types.ResourceTemplate(
+        uri_template=BOOK_URI_TEMPLATE,
+        name="book",
+        title="Book",
+        description="One book's details (as get_book returns them) by catalog id, e.g. "
+        "vibeshelf://books/goodbooks:2767.",
+        mime_type=_JSON,
+    )
+]
+# Prompt name -> (prompt file, description, arguments); the texts live in prompts/mcp_*.md.
+PROMPTS = {
+    "recommend_from_mood": (
+        "mcp_recommend_from_mood",
+        "Recommend books from a mood, a theme or a description, leaving out what the reader does not want.",
+        [
+            types.PromptArgument(
+                name="mood", description="e.g. 'cozy and melancholic, for a rainy weekend'", required=True
+            ),
+            types.PromptArgument(name="avoid", description="What to leave out, e.g. 'young adult'"),
+        ],
+    ),
+    "books_like": (
+        "mcp_books_like",
+        "What to read after a book the reader loved: what that book's readers also loved.",
+        [types.PromptArgument(name="title", description="The book, e.g. 'The Night Circus'", required=True)],
+    ),
+}
+
+
+def _invalid(message: str) -> MCPError:
+    return MCPError(code=types.INVALID_PARAMS, message=message)
+
+
+def prompt_result(name: str, arguments: dict[str, str] | None) -> types.GetPromptResult:
+    """The user message of prompt ``name`` with ``arguments`` filled in; a missing argument is named."""
+    from vibeshelf.agent.prompt import render
+
+    if name not in PROMPTS:
+        raise _invalid(f"unknown prompt {name!r}; prompts: {', '.join(PROMPTS)}")
+    file, description, wanted = PROMPTS[name]
+    given = {k: v.strip() for k, v in (arguments or {}).items() if isinstance(v, str)}
+    values: dict[str, str] = {}
+    for argument in wanted:
+        value = given.get(argument.name, "")
+        if argument.required and not value:
+            raise _invalid(f"prompt {name!r} needs the argument {argument.name!r}")
+        values[argument.name] = value or "nothing in particular"
+    text = render(file, **values)
+    message = types.PromptMessage(role="user", content=types.TextContent(type="text", text=text))
+    return types.GetPromptResult(description=description, messages=[message])
 
 
 def call_result(result: ToolResult) -> types.CallToolResult:
@@ -124,6 +199,54 @@ def build_mcp_server(
         )
         return call_result(result)
 
+    async def list_resources(
+        ctx: ServerRequestContext[dict[str, Any]], params: types.PaginatedRequestParams | None
+    ) -> types.ListResourcesResult:
+        return types.ListResourcesResult(resources=RESOURCES)
+
+    async def list_resource_templates(
+        ctx: ServerRequestContext[dict[str, Any]], params: types.PaginatedRequestParams | None
+    ) -> types.ListResourceTemplatesResult:
+        return types.ListResourceTemplatesResult(resource_templates=RESOURCE_TEMPLATES)
+
+    async def read_resource(
+        ctx: ServerRequestContext[dict[str, Any]], params: types.ReadResourceRequestParams
+    ) -> types.ReadResourceResult:
+        import json
+
+        uri = str(params.uri)
+        if uri == SHELVES_URI:
+            from vibeshelf.web.tool_routes import ShelfList, shelves_of
+
+            text = ShelfList(shelves=shelves_of(services())).model_dump_json()
+        elif uri.startswith(BOOK_URI_PREFIX) and len(uri) > len(BOOK_URI_PREFIX):
+            from urllib.parse import unquote
+
+            book_id = unquote(uri.removeprefix(BOOK_URI_PREFIX))
+            result = await registry().call("get_book", {"book_id": book_id}, services().context())
+            if result.error is not None:
+                raise _invalid(f"no resource {uri}: {result.error.error.message}")
+            text = json.dumps(result.to_dict(), ensure_ascii=False)
+        else:
+            raise _invalid(f"unknown resource {uri!r}; resources: {SHELVES_URI}, {BOOK_URI_TEMPLATE}")
+        return types.ReadResourceResult(
+            contents=[types.TextResourceContents(uri=uri, mime_type=_JSON, text=text)]
+        )
+
+    async def list_prompts(
+        ctx: ServerRequestContext[dict[str, Any]], params: types.PaginatedRequestParams | None
+    ) -> types.ListPromptsResult:
+        prompts = [
+            types.Prompt(name=name, title=_title(name), description=description, arguments=arguments)
+            for name, (_, description, arguments) in PROMPTS.items()
+        ]
+        return types.ListPromptsResult(prompts=prompts)
+
+    async def get_prompt(
+        ctx: ServerRequestContext[dict[str, Any]], params: types.GetPromptRequestParams
+    ) -> types.GetPromptResult:
+        return prompt_result(params.name, params.arguments)
+
     return Server(
         SERVER_NAME,
         version=__version__,
@@ -132,6 +255,11 @@ def build_mcp_server(
         get_tool_input_schema=input_schema,
         on_list_tools=list_tools,
         on_call_tool=call_tool,
+        on_list_resources=list_resources,
+        on_list_resource_templates=list_resource_templates,
+        on_read_resource=read_resource,
+        on_list_prompts=list_prompts,
+        on_get_prompt=get_prompt,
     )
 
 

@@ -5,6 +5,10 @@ the tool's strict parameters schema as the request body and its result model's s
 response, so an importer (GPT Actions, an OpenAPI client generator) sees the same contract the model
 sees in ``GET /v1/tools`` and the MCP server publishes. Errors use the API's one JSON error body.
 
+Every operation only reads the catalog, so each is marked ``x-openai-isConsequential: false`` (ChatGPT
+would otherwise ask the reader to confirm each call). ``?view=compact`` asks for slim results, and
+``GET /v1/shelves`` (operation ``list_shelves``) lists the valid genre names.
+
 Served at ``GET /v1/plugin/openapi.json``; ``GET /.well-known/ai-plugin.json`` is the classic plugin
 manifest pointing at it. Both are public (like FastAPI's own ``/openapi.json``): importers fetch them
 before they hold a key, and they describe nothing the key protects.
@@ -20,10 +24,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from vibeshelf import __version__
+from vibeshelf.tools.compact import CompactBook
 from vibeshelf.tools.registry import ToolRegistry
 from vibeshelf.tools.tool import strict_json_schema
 from vibeshelf.web.access import API_KEY_HEADER
-from vibeshelf.web.tool_routes import RegistryDep
+from vibeshelf.web.tool_routes import VIEW_DESCRIPTION, RegistryDep, Shelf, ShelfList
 
 PLUGIN_OPENAPI_PATH = "/v1/plugin/openapi.json"
 PLUGIN_LOGO_PATH = "/v1/plugin/logo.svg"
@@ -76,6 +81,24 @@ _ERROR_RESPONSES = {
     "422": "Invalid arguments; `error.fields` names each one.",
     "429": "Over the rate limit; `Retry-After` says when to retry.",
     "500": "The tool failed internally; try other arguments or another tool.",
+}
+
+
+SHELVES_PATH = "/v1/shelves"
+VIEW_PARAMETER: dict[str, Any] = {
+    "name": "view",
+    "in": "query",
+    "required": False,
+    "description": VIEW_DESCRIPTION,
+    "schema": {"type": "string", "enum": ["full", "compact"], "default": "full"},
+}
+COMPACT_RESULT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "title": "CompactResult",
+    "description": "A result with view=compact: the tool's result with each book as a CompactBook and "
+    "bookkeeping fields (applied_filters, total_candidates, query, ...) left out.",
+    "properties": {"books": {"type": "array", "items": {"$ref": _REF_PREFIX + "CompactBook"}}},
+    "additionalProperties": True,
 }
 
 
@@ -155,13 +178,24 @@ def plugin_openapi(
 ) -> dict[str, Any]:
     """The OpenAPI 3.1 document for ``registry``'s tools, served from ``server_url``."""
     components = _Components()
+    components.schemas["CompactBook"] = CompactBook.model_json_schema()
+    components.schemas["CompactResult"] = copy.deepcopy(COMPACT_RESULT_SCHEMA)
     paths: dict[str, Any] = {}
     for tool in registry:
         result_name = components.add_output(tool.name, tool.output_schema)
         responses: dict[str, Any] = {
             "200": {
-                "description": f"The {tool.name} result.",
-                "content": {"application/json": {"schema": {"$ref": _REF_PREFIX + result_name}}},
+                "description": f"The {tool.name} result (with view=compact, its compact form).",
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "anyOf": [
+                                {"$ref": _REF_PREFIX + result_name},
+                                {"$ref": _REF_PREFIX + "CompactResult"},
+                            ]
+                        }
+                    }
+                },
             }
         }
         for status, why in _ERROR_RESPONSES.items():
@@ -176,6 +210,9 @@ def plugin_openapi(
                 "summary": summary,
                 "description": _short(tool.description),
                 "tags": ["tools"],
+                # Every tool only reads the catalog: ChatGPT may call it without asking the user each time.
+                "x-openai-isConsequential": False,
+                "parameters": [VIEW_PARAMETER],
                 "requestBody": {
                     "required": True,
                     # The strict schema plus the length limits the server enforces (strict function
@@ -189,6 +226,33 @@ def plugin_openapi(
                 "responses": responses,
             }
         }
+    components.schemas["Shelf"] = Shelf.model_json_schema()
+    components.schemas["ShelfList"] = _rewrite_refs(
+        {k: v for k, v in ShelfList.model_json_schema().items() if k != "$defs"}, {}
+    )
+    paths[SHELVES_PATH] = {
+        "get": {
+            "operationId": "list_shelves",
+            "summary": "The catalog's shelves: every valid genre name, with its book count",
+            "description": "Every genre name that the filters (genres_include, genres_exclude, genres_all) and "
+            "popular_books accept, the fullest shelf first. Read it before filtering by genre.",
+            "tags": ["books"],
+            "x-openai-isConsequential": False,
+            "responses": {
+                "200": {
+                    "description": "The shelves.",
+                    "content": {"application/json": {"schema": {"$ref": _REF_PREFIX + "ShelfList"}}},
+                },
+                **{
+                    status: {
+                        "description": _ERROR_RESPONSES[status],
+                        "content": {"application/json": {"schema": {"$ref": _REF_PREFIX + "Error"}}},
+                    }
+                    for status in ("401", "403", "429")
+                },
+            },
+        }
+    }
     return {
         "openapi": "3.1.0",
         "info": {

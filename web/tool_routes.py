@@ -7,14 +7,15 @@ unknown book). The book endpoints run the same tools, so REST users and the mode
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from vibeshelf.retrieval.services import Services
 from vibeshelf.retrieval.title_lookup import TitleMatch
+from vibeshelf.tools.compact import slim_result
 from vibeshelf.tools.models import (
     MAX_LIMIT,
     YEAR_MAX,
@@ -53,7 +54,16 @@ def _error_response(err: ToolError) -> JSONResponse:
     )
 
 
-async def _run(registry: ToolRegistry, services: Services, name: str, arguments: Any) -> Any:
+View = Literal["full", "compact"]
+VIEW_DESCRIPTION = (
+    "`full` (default): the complete result. `compact`: the same books, slim (id, title, authors, year, "
+    "genres, rating, one-line why, short excerpt; about a third of the bytes), bookkeeping fields left out."
+)
+
+
+async def _run(
+    registry: ToolRegistry, services: Services, name: str, arguments: Any, view: View = "full"
+) -> Any:
     try:
         result = await registry.call(name, arguments, services.context())
     except UnknownToolError:
@@ -63,6 +73,8 @@ async def _run(registry: ToolRegistry, services: Services, name: str, arguments:
         )
     if result.error is not None:
         return _error_response(result.error)
+    if view == "compact" and isinstance(result.output, BaseModel):
+        return slim_result(result.output)
     return result.to_dict()
 
 
@@ -79,8 +91,30 @@ async def call_tool(
     registry: RegistryDep,
     services: ServicesDep,
     arguments: Annotated[dict[str, Any] | None, Body()] = None,
+    view: Annotated[View, Query(description=VIEW_DESCRIPTION)] = "full",
 ) -> Any:
-    return await _run(registry, services, name, arguments or {})
+    return await _run(registry, services, name, arguments or {}, view)
+
+
+class Shelf(BaseModel):
+    name: str = Field(description="The shelf (genre) as filters and tools take it, e.g. 'cozy_mystery'.")
+    books: int = Field(description="Books on this shelf in the catalog.")
+
+
+class ShelfList(BaseModel):
+    shelves: list[Shelf] = Field(description="Every shelf of the catalog, the fullest first.")
+
+
+@router.get("/shelves", tags=["books"], summary="The catalog's shelves (valid genre names)")
+async def list_shelves(services: ServicesDep) -> ShelfList:
+    """Every genre name the filters (`genres_include`, `genres_exclude`, `genres_all`) and `popular_books`
+    accept, with its book count, the fullest first."""
+    return ShelfList(shelves=shelves_of(services))
+
+
+def shelves_of(services: Services) -> list[Shelf]:
+    ranked = sorted(services.genres.items(), key=lambda item: (-item[1], item[0]))
+    return [Shelf(name=name, books=count) for name, count in ranked]
 
 
 # Query parameter -> SearchFilters field.

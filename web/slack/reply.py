@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from vibeshelf.agent.events import BookPick
-from vibeshelf.web import slack_blocks as blocks
-from vibeshelf.web.slack_client import SlackApiError, SlackClient
+from vibeshelf.web.slack import blocks
+from vibeshelf.web.slack.client import SlackApiError, SlackClient
 
 log = logging.getLogger(__name__)
 

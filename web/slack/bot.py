@@ -5,18 +5,28 @@ acknowledgement within 3 s) and drops the retries Slack sends for events it alre
 worker tasks (``Settings.slack_concurrency``) then answer the queue: claim the event in the state
 DuckDB (so a retry that reached another worker process is dropped too), find or start the thread's
 session, run the turn through :func:`~vibeshelf.agent.conversation.run_turn` (saved and logged like
-any chat turn) and stream it into the thread with a :class:`~vibeshelf.web.slack_reply.Reply`.
+any chat turn) and stream it into the thread with a :class:`~vibeshelf.web.slack.reply.Reply`.
 Messages in one thread are answered one after the other, in the order they arrived.
+
+As Slack's AI apps do, the bot sets the thread's status ("is looking for books…",
+``assistant.threads.setStatus``) before the first text, offers suggested prompts when a reader opens an
+assistant thread (``assistant.threads.setSuggestedPrompts``, texts in ``suggested_prompts.json``), and
+acts on the buttons under each book card (:meth:`SlackBot.accept_action`, from ``/slack/interactivity``):
+"More like this" asks for more in the thread, "I've read it" and up/down are session feedback, confirmed
+to the reader alone (``chat.postEphemeral``). Outside assistant threads Slack refuses the assistant
+methods; that is logged and the answer goes on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator
+from importlib import resources
 from typing import Any, Literal
 
 from vibeshelf.agent.conversation import Turn, run_turn
@@ -31,11 +41,19 @@ from vibeshelf.agent.events import (
     ToolCallEvent,
 )
 from vibeshelf.agent.llm import PLANNER_MODEL
-from vibeshelf.agent.session_store import SessionStore, StoredSession
+from vibeshelf.agent.session_store import SessionNotFound, SessionStore, StoredSession
 from vibeshelf.settings import Settings
-from vibeshelf.web.slack_client import SlackApiError, SlackClient
-from vibeshelf.web.slack_events import IncomingMessage, SlackEnvelope, incoming_message
-from vibeshelf.web.slack_reply import (
+from vibeshelf.web.slack.actions import BookAction
+from vibeshelf.web.slack.blocks import escape as blocks_escape
+from vibeshelf.web.slack.client import SlackApiError, SlackClient
+from vibeshelf.web.slack.events import (
+    IncomingMessage,
+    SlackEnvelope,
+    ThreadStarted,
+    incoming_message,
+    thread_started,
+)
+from vibeshelf.web.slack.reply import (
     Reply,
     ReplyTarget,
     StreamingUnavailable,
@@ -44,7 +62,7 @@ from vibeshelf.web.slack_reply import (
     new_reply,
     warning_line,
 )
-from vibeshelf.web.slack_store import SlackStore, thread_key
+from vibeshelf.web.slack.store import SlackStore, thread_key
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +73,13 @@ _SEEN_MAX = 10_000
 _SEEN_TTL_S = 3600.0
 # How long shutdown waits to tell a reader whose answer was cut off.
 _GOODBYE_S = 3.0
+
+THINKING_STATUS = "is looking for books…"
+_FEEDBACK_SAID = {
+    "up": "Noted: you liked *{title}*.",
+    "down": "Noted: *{title}* is not for you; I won't suggest it again in this thread.",
+    "read": "Noted: you've read *{title}*; I won't suggest it again in this thread.",
+}
 
 HINT = (
     "Hi! Tell me what you feel like reading — a mood, a book you loved, a genre — "
@@ -71,7 +96,7 @@ class SlackBot:
         self.agent = agent
         self.client = client
         self.threads = SlackStore(store)
-        self._queue: asyncio.Queue[IncomingMessage] = asyncio.Queue()
+        self._queue: asyncio.Queue[IncomingMessage | ThreadStarted | BookAction] = asyncio.Queue()
         self._seen: OrderedDict[str, float] = OrderedDict()
         self._thread_locks: dict[str, tuple[asyncio.Lock, int]] = {}
         self._workers: list[asyncio.Task[None]] = []
@@ -111,6 +136,14 @@ class SlackBot:
     # --- acknowledging (in the request, so: no waiting) ------------------------------------------
     def accept(self, envelope: SlackEnvelope, retry_num: int | None = None) -> Accepted:
         """Queue the envelope's message for answering; never waits. Retries of queued events are dropped."""
+        started = thread_started(envelope)
+        if started is not None:
+            key = f"event:{started.event_id}"
+            if key in self._seen:
+                return "duplicate"
+            self._seen[key] = time.monotonic()
+            self._queue.put_nowait(started)
+            return "queued"
         message = incoming_message(envelope)
         if message is None:
             return "ignored"
@@ -133,6 +166,15 @@ class SlackBot:
         self._queue.put_nowait(message)
         return "queued"
 
+    def accept_action(self, action: BookAction) -> Accepted:
+        """Queue a card-button press; never waits (Slack wants the click acknowledged within 3 s)."""
+        key = f"action:{action.channel}:{action.action_ts}:{action.kind}:{action.book_id}"
+        if key in self._seen:
+            return "duplicate"
+        self._seen[key] = time.monotonic()
+        self._queue.put_nowait(action)
+        return "queued"
+
     @staticmethod
     def _keys(message: IncomingMessage) -> tuple[str, str]:
         # A DM that also mentions the bot arrives as two events with two ids: the message key joins them.
@@ -151,8 +193,15 @@ class SlackBot:
             finally:
                 self._queue.task_done()
 
-    async def handle(self, message: IncomingMessage) -> None:
-        """Answer one message in its thread (after the thread's earlier messages)."""
+    async def handle(self, message: IncomingMessage | ThreadStarted | BookAction) -> None:
+        """Answer one message in its thread (after the thread's earlier messages), offer prompts in a new
+        assistant thread, or act on a card button."""
+        if isinstance(message, ThreadStarted):
+            await self._suggest_prompts(message)
+            return
+        if isinstance(message, BookAction):
+            await self._act(message)
+            return
         key = thread_key(message.channel, message.thread_ts)
         async with self._thread_lock(key):
             try:
@@ -178,6 +227,79 @@ class SlackBot:
                 del self._thread_locks[key]
             else:
                 self._thread_locks[key] = (lock, users - 1)
+
+    # --- Slack's assistant conventions and card buttons -------------------------------------------
+    async def _assistant_call(self, method: str, payload: dict[str, Any]) -> bool:
+        """An ``assistant.threads.*`` call; False (logged) where Slack refuses it (not an assistant thread,
+        an app without the assistant feature): the answer does not depend on it."""
+        try:
+            await self.client.call(method, payload)
+        except SlackApiError as err:
+            log.info("Slack %s skipped: %s", method, err.error)
+            return False
+        return True
+
+    async def _suggest_prompts(self, started: ThreadStarted) -> None:
+        suggested = json.loads(
+            resources.files("vibeshelf.web.slack").joinpath("suggested_prompts.json").read_text("utf-8")
+        )
+        await self._assistant_call(
+            "assistant.threads.setSuggestedPrompts",
+            {"channel_id": started.channel, "thread_ts": started.thread_ts, **suggested},
+        )
+
+    async def _tell(self, action: BookAction, mrkdwn: str) -> None:
+        """A line only the reader who pressed the button sees."""
+        try:
+            await self.client.call(
+                "chat.postEphemeral",
+                {
+                    "channel": action.channel,
+                    "user": action.user,
+                    "thread_ts": action.thread_ts,
+                    "text": mrkdwn,
+                },
+            )
+        except SlackApiError as err:
+            log.warning("Slack ephemeral reply in %s failed: %s", action.channel, err)
+
+    async def _act(self, action: BookAction) -> None:
+        key = thread_key(action.channel, action.thread_ts)
+        async with self._thread_lock(key):
+            session_id = await self.threads.session_for(key)
+            stored = None
+            if session_id is not None:
+                stored = await self.store.get(session_id, history_turns=self.settings.chat_history_turns)
+            if stored is None:
+                await self._tell(
+                    action, warning_line("This conversation has expired; mention me to start anew.")
+                )
+                return
+            shown = {b.id: b.title for b in stored.state.shown}
+            title = shown.get(action.book_id)
+            if title is None:
+                await self._tell(action, warning_line("That book is not from this conversation."))
+                return
+            if action.kind != "more":
+                try:
+                    await self.store.add_feedback(session_id, action.book_id, action.kind, owner="slack")
+                except SessionNotFound:
+                    await self._tell(action, warning_line("This conversation has expired; mention me again."))
+                    return
+                await self._tell(action, _FEEDBACK_SAID[action.kind].format(title=blocks_escape(title)))
+                return
+            # "More like this" is the reader asking for it in the thread: the same turn as typing it.
+            message = IncomingMessage(
+                event_id=f"action:{action.action_ts}",
+                kind="mention",
+                channel=action.channel,
+                ts=action.action_ts,
+                thread_ts=action.thread_ts,
+                user=action.user,
+                team=action.team,
+                text=f"more like {title}",
+            )
+            await self._answer(message, key)
 
     async def _say(self, target: ReplyTarget, mrkdwn: str) -> None:
         await self.client.call(
@@ -243,6 +365,11 @@ class SlackBot:
                 ),
             )
             return
+        # Slack's "is thinking" line in the thread until the reply's first text replaces it.
+        await self._assistant_call(
+            "assistant.threads.setStatus",
+            {"channel_id": target.channel, "thread_ts": target.thread_ts, "status": THINKING_STATUS},
+        )
         reply = await self._open_reply(target)
         turn = Turn(
             session=session,

@@ -28,6 +28,16 @@ _HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 _BULLET = re.compile(r"^(\s*)[-*+]\s+", re.MULTILINE)
 # Placeholders for bold/links while the italic rule runs (NUL never occurs in model text we keep).
 _HOLD = "\x00"
+# The buttons under each card: action_id -> what it does (web/slack/actions.py reads the clicks).
+ACTION_IDS = {
+    "vibeshelf_more": "more",
+    "vibeshelf_read": "read",
+    "vibeshelf_up": "up",
+    "vibeshelf_down": "down",
+}
+_BUTTON_LABELS = {"more": "More like this", "read": "I've read it", "up": "👍", "down": "👎"}
+# A button's value is at most 2000 characters; book ids are far shorter.
+BUTTON_VALUE_CHARS = 2000
 
 
 def escape(text: str) -> str:
@@ -140,22 +150,46 @@ def book_section(book: BookPick) -> dict[str, Any]:
     return section
 
 
-def book_blocks(books: list[BookPick]) -> list[dict[str, Any]]:
-    """A divider then one card per book (each book once, in the order shown)."""
+def book_buttons(book: BookPick) -> dict[str, Any] | None:
+    """The card's buttons (more like this, I've read it, up, down), each carrying the book id."""
+    if len(book.id) > BUTTON_VALUE_CHARS:
+        return None
+    elements = [
+        {
+            "type": "button",
+            "action_id": action_id,
+            "text": {"type": "plain_text", "text": _BUTTON_LABELS[kind], "emoji": True},
+            "value": book.id,
+        }
+        for action_id, kind in ACTION_IDS.items()
+    ]
+    elements[0]["style"] = "primary"
+    return {"type": "actions", "block_id": f"actions:{book.id}"[:255], "elements": elements}
+
+
+def book_blocks(books: list[BookPick], *, buttons: bool = True) -> list[dict[str, Any]]:
+    """A divider then one card per book (each book once, in the order shown), each with its buttons."""
     seen: set[str] = set()
     cards = []
     for book in books:
         if book.id not in seen:
             seen.add(book.id)
             cards.append(book_section(book))
+            actions = book_buttons(book) if buttons else None
+            if actions is not None:
+                cards.append(actions)
     return [{"type": "divider"}, *cards] if cards else []
 
 
 def fit(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """At most Slack's 50 blocks: text sections are kept, the surplus cards are dropped from the end."""
+    """At most Slack's 50 blocks: text sections are kept, the surplus cards are dropped from the end
+    (a card's buttons go with it)."""
     if len(blocks) <= MAX_BLOCKS:
         return blocks
-    return [*blocks[: MAX_BLOCKS - 1], context("_More books were found than fit in one Slack message._")]
+    kept = blocks[: MAX_BLOCKS - 1]
+    if kept[-1].get("type") == "section" and str(kept[-1].get("block_id", "")).startswith("book:"):
+        kept = kept[:-1]  # a card whose buttons did not fit
+    return [*kept, context("_More books were found than fit in one Slack message._")]
 
 
 def fallback_text(markdown: str, books: list[BookPick]) -> str:

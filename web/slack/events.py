@@ -3,7 +3,8 @@
 Slack wraps every event in an envelope (``type: event_callback`` with ``event_id`` and the ``event``);
 the app answers ``app_mention`` events (someone wrote ``@vibeshelf ...`` in a channel) and direct
 messages (``message`` events with ``channel_type: im``). Messages from bots (itself included), edits,
-deletions, joins and other subtypes are not questions and are ignored.
+deletions, joins and other subtypes are not questions and are ignored. ``assistant_thread_started`` (a
+reader opened the bot's assistant pane) is read too: the bot offers suggested prompts there.
 """
 
 from __future__ import annotations
@@ -111,4 +112,29 @@ def incoming_message(envelope: SlackEnvelope) -> IncomingMessage | None:
         user=event.user,
         team=event.user_team or event.team or envelope.team_id,
         text=plain_text(event.text or ""),
+    )
+
+
+class ThreadStarted(BaseModel):
+    """A reader opened a new assistant thread with the bot (Slack's AI app pane)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event_id: str
+    channel: str
+    thread_ts: str
+    user: str | None = None
+
+
+def thread_started(envelope: SlackEnvelope) -> ThreadStarted | None:
+    """The assistant thread this envelope opens, or None when it is another event."""
+    event = envelope.event or {}
+    if envelope.type != "event_callback" or event.get("type") != "assistant_thread_started":
+        return None
+    thread = event.get("assistant_thread") or {}
+    channel, thread_ts = thread.get("channel_id"), thread.get("thread_ts")
+    if not (envelope.event_id and isinstance(channel, str) and isinstance(thread_ts, str)):
+        return None
+    return ThreadStarted(
+        event_id=envelope.event_id, channel=channel, thread_ts=thread_ts, user=thread.get("user_id")
     )

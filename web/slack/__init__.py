@@ -1,0 +1,1 @@
+"""The Slack bot: Events API in, Web API out (docs/slack.md)."""
