@@ -8,6 +8,8 @@ Order within a turn: ``session`` first (the web layer emits it), then any number
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterable
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -125,3 +127,47 @@ def decode_sse(text: str) -> list[AgentEvent]:
         if type_ and data:
             events.append(decode_event(type_, "\n".join(data)))
     return events
+
+
+@dataclass
+class Answer:
+    """An answer folded from its event stream: the one reducer HTTP, Slack and the CLI share.
+
+    ``add`` takes each event as it arrives, so a surface that renders as it goes (the Slack reply, the CLI,
+    a streamed OpenAI response) folds with the same rules as one that waits for the end
+    (``collect_answer``)."""
+
+    session_id: str | None = None
+    deltas: list[str] = field(default_factory=list)
+    books: list[BookPick] = field(default_factory=list)
+    done: DoneEvent | None = None
+    error: ErrorEvent | None = None
+
+    def add(self, event: AgentEvent) -> None:
+        if isinstance(event, SessionEvent):
+            self.session_id = event.session_id
+        elif isinstance(event, TextEvent):
+            self.deltas.append(event.delta)
+        elif isinstance(event, BooksEvent):
+            self.books.extend(event.books)
+        elif isinstance(event, DoneEvent):
+            self.done = event
+        elif isinstance(event, ErrorEvent):
+            self.error = event
+
+    @property
+    def text(self) -> str:
+        return "".join(self.deltas)
+
+    @property
+    def finished(self) -> bool:
+        """Ended by ``done`` or ``error`` (a stream cut short is neither)."""
+        return self.done is not None or self.error is not None
+
+
+async def collect_answer(events: AsyncIterable[AgentEvent]) -> Answer:
+    """Fold a whole event stream into its answer."""
+    answer = Answer()
+    async for event in events:
+        answer.add(event)
+    return answer

@@ -123,3 +123,47 @@ def test_status_lines_stay_short_and_do_not_shout() -> None:
     assert describe_call("search_books", {"query": "books like NOS4A2 by Joe Hill"}) == (
         "searching for books like NOS4A2 by Joe Hill"  # an acronym in a normal query is left alone
     )
+
+
+async def test_one_reducer_folds_any_event_stream_into_its_answer() -> None:
+    from vibeshelf.agent.events import (
+        BookPick,
+        BooksEvent,
+        DoneEvent,
+        ErrorEvent,
+        SessionEvent,
+        StatusEvent,
+        TextEvent,
+        Usage,
+        collect_answer,
+    )
+
+    book = BookPick(id="t:1", title="Dune", authors=["Frank Herbert"], genres=[])
+    other = BookPick(id="t:2", title="Emma", authors=["Jane Austen"], genres=[])
+
+    async def stream(*events):
+        for e in events:
+            yield e
+
+    done = DoneEvent(model="m", usage=Usage(), finish_reason="stop")
+    answer = await collect_answer(
+        stream(
+            SessionEvent(session_id="s1"),
+            StatusEvent(message="searching"),
+            BooksEvent(books=[book]),
+            BooksEvent(books=[other]),
+            TextEvent(delta="Try "),
+            TextEvent(delta="these."),
+            done,
+        )
+    )
+    assert (answer.session_id, answer.text, [b.id for b in answer.books]) == (
+        "s1",
+        "Try these.",
+        ["t:1", "t:2"],
+    )
+    assert answer.done is done and answer.error is None and answer.finished
+    cut = await collect_answer(stream(SessionEvent(session_id="s2"), TextEvent(delta="Half")))
+    assert not cut.finished and cut.text == "Half"
+    failed = await collect_answer(stream(ErrorEvent(code="internal", message="boom")))
+    assert failed.finished and failed.error is not None and failed.done is None

@@ -19,6 +19,7 @@ from rich.text import Text
 
 from vibeshelf.agent.events import (
     AgentEvent,
+    Answer,
     BookPick,
     BooksEvent,
     DoneEvent,
@@ -148,9 +149,10 @@ class ChatClient:
         out = self.console
         bold = _BoldMarkdown()
         in_text = False
-        books: list[BookPick] = []
-        answer: list[str] = []
+        answer = Answer()
+        books = answer.books
         for event in events:
+            answer.add(event)
             if isinstance(event, SessionEvent):
                 self.session_id = event.session_id
             elif isinstance(event, StatusEvent):
@@ -162,17 +164,16 @@ class ChatClient:
                 if self.verbose:
                     out.print(Text(f"  ↳ {event.name}({event.arguments})", style="dim"))
             elif isinstance(event, BooksEvent):
-                for book in event.books:
-                    books.append(book)
-                    if len(books) <= MAX_CARDS:
-                        out.print(self._card_line(len(books), book))
+                first = len(books) - len(event.books)  # already folded into the answer
+                for number, book in enumerate(event.books, start=first + 1):
+                    if number <= MAX_CARDS:
+                        out.print(self._card_line(number, book))
             elif isinstance(event, TextEvent):
                 if not in_text:
                     if len(books) > MAX_CARDS:
                         out.print(Text(f"  … and {len(books) - MAX_CARDS} more found", style="dim"))
                     out.print()
                     in_text = True
-                answer.append(event.delta)
                 out.print(bold.feed(event.delta), end="")
             elif isinstance(event, ErrorEvent):
                 out.print()

@@ -39,12 +39,13 @@ from sse_starlette import EventSourceResponse
 from vibeshelf.agent.conversation import Turn, run_turn
 from vibeshelf.agent.events import (
     AgentEvent,
+    Answer,
     BookPick,
-    BooksEvent,
     DoneEvent,
     ErrorEvent,
     SessionEvent,
     TextEvent,
+    collect_answer,
     encode_sse,
 )
 from vibeshelf.agent.session_state import ReaderConstraints, ReaderLibrary, ShownBook
@@ -614,19 +615,8 @@ async def chat_completions(
             sep="\n",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
-    text: list[str] = []
-    books: list[BookPick] = []
-    done: DoneEvent | None = None
-    error: ErrorEvent | None = None
-    async for event in _run_turn(chat, turn):
-        if isinstance(event, TextEvent):
-            text.append(event.delta)
-        elif isinstance(event, BooksEvent):
-            books.extend(event.books)
-        elif isinstance(event, DoneEvent):
-            done = event
-        elif isinstance(event, ErrorEvent):
-            error = event
+    answer = await collect_answer(_run_turn(chat, turn))
+    books, done, error = answer.books, answer.done, answer.error
     if error is not None or done is None:
         code = error.code if error else "internal"
         message = error.message if error else "the answer ended early"
@@ -642,7 +632,7 @@ async def chat_completions(
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": "".join(text) + books_markdown(books)},
+                    "message": {"role": "assistant", "content": answer.text + books_markdown(books)},
                     "finish_reason": "stop" if done.finish_reason == "stop" else "length",
                     "logprobs": None,
                     "vibeshelf_books": cards,
@@ -662,15 +652,15 @@ async def _completion_chunks(
     chat: ChatServices, turn: Turn, cid: str, created: int, model: str, include_usage: bool
 ) -> AsyncIterator[dict[str, str]]:
     sid = turn.session.id
-    books: list[BookPick] = []
+    answer = Answer()
+    books = answer.books
     async for event in _run_turn(chat, turn):
+        # BooksEvent is only folded: the answer's cards go out once, all together (below), so a client
+        # that keeps the one chunk carrying vibeshelf_books has every book, as in a non-streamed response.
+        answer.add(event)
         if isinstance(event, SessionEvent):
             delta = {"role": "assistant", "content": ""}
             yield {"data": _chunk(cid, created, model, delta, vibeshelf_session_id=sid)}
-        elif isinstance(event, BooksEvent):
-            # Held back: the answer's cards go out once, all together (below), so a client that keeps
-            # the one chunk carrying vibeshelf_books has every book, as in a non-streamed response.
-            books.extend(event.books)
         elif isinstance(event, TextEvent):
             yield {"data": _chunk(cid, created, model, {"content": event.delta})}
         elif isinstance(event, ErrorEvent):

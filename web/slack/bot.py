@@ -31,11 +31,9 @@ from typing import Any, Literal
 
 from vibeshelf.agent.conversation import Turn, run_turn
 from vibeshelf.agent.events import (
-    BookPick,
-    BooksEvent,
+    Answer,
     DoneEvent,
     ErrorEvent,
-    SessionEvent,
     StatusEvent,
     TextEvent,
     ToolCallEvent,
@@ -397,8 +395,8 @@ class SlackBot:
             reply.abandon()
 
     async def _stream(self, turn: Turn, reply: Reply) -> None:
-        session_id: str | None = None
-        books: list[BookPick] = []
+        answer = Answer()
+        books = answer.books
         status: str | None = None  # the last status line, until the next event says what it was
         noted = False
 
@@ -421,11 +419,9 @@ class SlackBot:
                 status = event.message
                 continue
             settle(progress=isinstance(event, ToolCallEvent))
-            if isinstance(event, SessionEvent):
-                session_id = event.session_id
-            elif isinstance(event, BooksEvent):
-                books.extend(event.books)
-            elif isinstance(event, TextEvent):
+            answer.add(event)
+            session_id = answer.session_id
+            if isinstance(event, TextEvent):
                 reply.text(event.delta)
             elif isinstance(event, DoneEvent):
                 footer = None
