@@ -7,6 +7,7 @@ the last tests run the real planner over goodbooks-mini.
 from __future__ import annotations
 
 import itertools
+from typing import ClassVar
 
 import pytest
 
@@ -740,3 +741,49 @@ def test_titles_as_people_type_them(reader, text: str, title: str) -> None:
 @pytest.mark.parametrize("text", ["the weather is so good today", "it was so good", "dinner was amazing"])
 def test_praise_alone_names_no_title(reader, text: str) -> None:
     assert not reader.read(text).like_titles
+
+
+# --- kinds refused in words no list has: the shelf predictor's guess --------------------------------
+
+
+class ScriptedKinds:
+    """Stands in for the retrieval shelf predictor: a fixed guess per phrase, and a record of the asks."""
+
+    GUESSES: ClassVar[dict[str, list[tuple[str, float]]]] = {
+        "young people": [("young_adult", 0.81), ("fantasy", 0.05)],
+        "adult person children book": [("childrens", 0.72)],
+        "children book": [("childrens", 0.72)],
+        "sad endings": [("romance", 0.2), ("fiction", 0.15)],
+    }
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def __call__(self, text: str) -> list[tuple[str, float]]:
+        self.asked.append(text)
+        return next((guess for phrase, guess in self.GUESSES.items() if phrase in text), [])
+
+
+@pytest.mark.parametrize(
+    ("text", "shelf"),
+    [
+        ("But not for young people please, I am 54 years old", "young_adult"),
+        ("From other writer. And for adult person, not a children book.", "childrens"),
+    ],
+)
+def test_a_refused_kind_in_other_words_is_guessed_from_its_meaning(text: str, shelf: str) -> None:
+    reader = MessageReader(vocab(), ParseConfig(), kinds=ScriptedKinds())
+    assert shelf in reader.read(text).genres_exclude
+
+
+def test_an_unsure_guess_refuses_nothing() -> None:
+    reader = MessageReader(vocab(), ParseConfig(), kinds=ScriptedKinds())
+    assert reader.read("no sad endings please").genres_exclude == []
+
+
+@pytest.mark.parametrize("text", ["not so famous please", "nothing before 1990", "no Gaiman", "not that one"])
+def test_bounds_names_and_pronouns_are_never_guessed_as_kinds(text: str) -> None:
+    kinds = ScriptedKinds()
+    reader = MessageReader(vocab(), ParseConfig(), kinds=kinds)
+    reader.read(text)
+    assert kinds.asked == []

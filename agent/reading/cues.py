@@ -57,6 +57,12 @@ def lift() -> re.Pattern[str]:
 
 
 @cache
+def function_words() -> frozenset[str]:
+    """Words that say nothing about a kind of book ("that one", "stuff")."""
+    return frozenset(_lines("function_words.txt"))
+
+
+@cache
 def next_read() -> re.Pattern[str]:
     """Cues asking for the next book from the reader's own history ("what should I read next?")."""
     return phrase_regex(_lines("next_read_cues.txt"))

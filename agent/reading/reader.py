@@ -73,6 +73,10 @@ _OTHER_AUTHOR = re.compile(
     r"\b(?:not|nothing|none)\s+(?:(?:else|more)\s+)?(?:by|from)\s+(?:the same (?:authors?|writers?)|him|her|them)\b",
     re.IGNORECASE,
 )
+# A refused phrase's shelf guessed from its meaning counts only at this probability or above.
+KIND_CONFIDENCE = 0.5
+KindGuesser = Callable[[str], list[tuple[str, float]]]
+_CONTENT_WORD = re.compile(r"[^\W\d_]{3,}")
 # Words that point back at the books already being talked about ("popular ones", "make them shorter").
 _ANAPHORA = re.compile(r"\b(?:ones|them|those|these|they|the same)\b", re.IGNORECASE)
 # A repair of what was just said: "<item> sorry", "i mean <item>", "<item>*" (phone keyboards and typos).
@@ -120,9 +124,17 @@ class Scope:
 class MessageReader:
     """Reads messages against one catalog's vocabulary (cheap to share; one per catalog)."""
 
-    def __init__(self, vocab: Vocabulary | None = None, config: ParseConfig | None = None) -> None:
+    def __init__(
+        self,
+        vocab: Vocabulary | None = None,
+        config: ParseConfig | None = None,
+        kinds: KindGuesser | None = None,
+    ) -> None:
+        """``kinds`` guesses the shelves a phrase names from its meaning (the retrieval shelf predictor):
+        a refusal the word lists do not cover ("not for young people") is matched to a shelf with it."""
         self.vocab = vocab or empty_vocabulary()
         self.config = config or ParseConfig()
+        self._kinds = kinds
         self._speller = Speller(self.vocab)
         self._authors = AuthorLinker(self.vocab)
         self._titles = TitleLinker(self.vocab)
@@ -160,6 +172,8 @@ class MessageReader:
             ]
             if any(scope.text_start <= t.start < scope.text_end for t in titles):
                 masks.append((scope.start, scope.end))
+            if not (shelves or themes or authors) and self._kinds is not None:
+                shelves = self._refused_kind(window)
             if not (shelves or themes or authors) and _PRONOUN.search(window):
                 # "ive read all of bryson so skip him": the pronoun is the author named before it.
                 before = [a for a in self._authors.find(fixed, 0, scope.start)]
@@ -323,6 +337,33 @@ class MessageReader:
         intent.other_authors = bool(_OTHER_AUTHOR.search(fixed))
         intent.next_read = bool(cues.next_read().search(fixed))
         return intent
+
+    def _refused_kind(self, window: str) -> list[str]:
+        """The one shelf a refused phrase names by its meaning, when the guess is confident; nothing for a
+        phrase that is a bound (a date, popularity, length), a name or too short to mean a kind."""
+        words = [w for w in _CONTENT_WORD.findall(window) if w.lower() not in cues.cue_words()]
+        if not [w for w in words if w.lower() not in cues.function_words()] or _PRONOUN.fullmatch(
+            window.strip()
+        ):
+            return []
+        bounds = parse_intent(window, self.config)
+        if any(
+            v is not None
+            for v in (
+                bounds.year_min,
+                bounds.year_max,
+                bounds.min_ratings_count,
+                bounds.max_ratings_count,
+                bounds.min_average_rating,
+                bounds.min_pages,
+                bounds.max_pages,
+            )
+        ):
+            return []
+        guesses = self._kinds(" ".join(words)) if self._kinds else []
+        if guesses and guesses[0][1] >= KIND_CONFIDENCE and guesses[0][0] in self.vocab.shelves:
+            return [guesses[0][0]]
+        return []
 
     def _popularity_refused(self, text: str, refusals: list[Scope], intent: Intent) -> None:
         """Popularity said inside a refusal means its opposite: "not some obscure thing" asks for a known
@@ -633,17 +674,22 @@ def _overlap(a: TitleMention, b: TitleMention) -> bool:
 
 
 @lru_cache(maxsize=4)
-def _catalog_reader(catalog: str | None, mtime: float, config_json: str) -> MessageReader:
+def _catalog_reader(
+    catalog: str | None, mtime: float, config_json: str, kinds: KindGuesser | None
+) -> MessageReader:
     vocab = catalog_vocabulary(Path(catalog)) if catalog else empty_vocabulary()
-    return MessageReader(vocab, ParseConfig.model_validate_json(config_json))
+    return MessageReader(vocab, ParseConfig.model_validate_json(config_json), kinds)
 
 
-def catalog_reader(catalog: Path | None, config: ParseConfig | None = None) -> MessageReader:
-    """The reader for a catalog file (one per file version and config; shared, it caches its readings)."""
+def catalog_reader(
+    catalog: Path | None, config: ParseConfig | None = None, kinds: KindGuesser | None = None
+) -> MessageReader:
+    """The reader for a catalog file (one per file version, config and kind guesser; shared, it caches its
+    readings). Pass the same ``kinds`` object every time: it is part of the cache key."""
     try:
         mtime = catalog.stat().st_mtime if catalog is not None else 0.0
     except OSError:
         catalog, mtime = None, 0.0
     return _catalog_reader(
-        str(catalog) if catalog else None, mtime, (config or ParseConfig()).model_dump_json()
+        str(catalog) if catalog else None, mtime, (config or ParseConfig()).model_dump_json(), kinds
     )
