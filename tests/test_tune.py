@@ -7,7 +7,6 @@ import shutil
 
 import numpy as np
 import pyarrow.parquet as pq
-import pytest
 from click.testing import CliRunner
 
 from vibeshelf.cli import main
