@@ -131,8 +131,7 @@ def ingest(
 def tune(out: Path | None, n_pairs: int, epochs: int, seed: int) -> None:
     """Tune the query encoder to the catalog (writes query_adapter.npz beside the index, ~1 min).
 
-    Interrupting writes nothing; rerunning starts over. VIBESHELF_QUERY_ADAPTER=false searches with the
-    base encoder alone."""
+    Interrupting writes nothing; rerunning starts over. Searches use it with VIBESHELF_QUERY_ADAPTER=true."""
     from vibeshelf.ingest.tuning.adapter_fit import AdapterConfig
     from vibeshelf.ingest.tuning.run import tune as run_tune
     from vibeshelf.retrieval.book_index import IndexNotBuiltError
