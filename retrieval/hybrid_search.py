@@ -215,6 +215,9 @@ MASK_CACHE_SIZE = 128
 # of the in-memory search time, and searches keep returning the same well-matched books. Bounded well
 # below the catalog size: all 10k goodbooks rows as dicts would hold 26 MB for the server's lifetime.
 ROW_CACHE_SIZE = 2_048
+# Books the shelf signal adds to the candidates (best shelf matches, the query's cosine breaking ties).
+SHELF_CANDIDATES = 20
+SHELF_POOL = 400  # best shelf matches among which the query's cosine picks SHELF_CANDIDATES
 
 
 class HybridSearcher:
@@ -489,14 +492,16 @@ class HybridSearcher:
         if not weight or self.matrix is None or self.shelves is None:
             return
         scores = self.shelves.book_scores(self.shelves.probabilities(vector))
-        cosine = np.einsum("ij,j->i", self.matrix, np.asarray(vector, dtype=np.float32))
-        order_key = scores + 0.5 * cosine
         mask = self.mask(filters)
-        if mask is not None:
-            order_key = np.where(mask, order_key, -np.inf)
-        n = min(limit, int(np.isfinite(order_key).sum()))
+        eligible = scores if mask is None else np.where(mask, scores, -np.inf)
+        # The cosine only breaks ties among the best shelf matches: computed for a short list, not all books.
+        pool = min(SHELF_POOL, int(np.isfinite(eligible).sum()))
+        n = min(SHELF_CANDIDATES, limit, pool)
         if n > 0:
-            top = np.argpartition(-order_key, n - 1)[:n]
+            best = np.argpartition(-eligible, pool - 1)[:pool]
+            cosine = np.einsum("ij,j->i", self.matrix[best], np.asarray(vector, dtype=np.float32))
+            order_key = eligible[best] + 0.5 * cosine
+            top = best[np.argpartition(-order_key, n - 1)[:n]]
             new = [int(p) for p in top if self.ids[int(p)] not in hits]
             for row in self.rows_at(new):
                 hits[row["id"]] = SearchHit(book=row, fused_score=0.0)

@@ -65,6 +65,7 @@ class ShelfPredictor:
         self.shelves: list[str] = list(shelves)
         self.prototypes = np.ascontiguousarray(prototypes, dtype=np.float32)
         self.membership = np.ascontiguousarray(membership, dtype=np.float32)  # books x shelves, 0/1
+        self._rows = [np.flatnonzero(self.membership[:, j]) for j in range(len(self.shelves))]
         self.temperature = temperature
         self.top_k = min(top_k, len(self.shelves))
 
@@ -125,4 +126,10 @@ class ShelfPredictor:
 
     def book_scores(self, probabilities: np.ndarray) -> np.ndarray:
         """Per catalog row, the predicted probability mass of the shelves the book is on (0..1)."""
-        return self.membership @ np.asarray(probabilities, dtype=np.float32)
+        # Only the predicted shelves (top_k columns) add anything: summing their rows directly takes
+        # microseconds, where a (books x shelves) BLAS product took ~5 ms on the busy 2-core box.
+        probabilities = np.asarray(probabilities, dtype=np.float32)
+        scores = np.zeros(self.membership.shape[0], dtype=np.float32)
+        for j in np.flatnonzero(probabilities):
+            scores[self._rows[j]] += probabilities[j]
+        return scores
