@@ -100,7 +100,7 @@ class FusionConfig(BaseModel):
 
 # The one place the fusion constants are set (chosen on the dev set; see the module docstring).
 # The shelf signal (weight 1.5, scaled down past 5 content words) was chosen on eval/search/dev.jsonl:
-# mood NDCG@10 0.347 -> 0.544 for known-item MRR@10 0.325 -> 0.317 (README, "Shelf-aware ranking").
+# mood NDCG@10 0.347 -> 0.542 for known-item MRR@10 0.325 -> 0.317 (README, "Mood search").
 DEFAULT_FUSION = FusionConfig(
     method="convex",
     vector_weight=1.0,

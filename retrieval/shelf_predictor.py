@@ -42,7 +42,7 @@ class ShelfPredictor:
     ``book_scores``) serve fusion, which already holds the query vector and the catalog's row order.
     """
 
-    # Chosen on eval/dev_queries.jsonl's mood queries (see README, "Shelf-aware ranking").
+    # On a plateau on eval/search/dev.jsonl's moods (see README, "Mood search").
     LABEL_WEIGHT = 0.5
     TEMPERATURE = 0.03
     TOP_K = 4
