@@ -54,6 +54,7 @@ class _Query(BaseModel):
     qid: str
     query: str = Field(min_length=1)
     filters: SearchFilters | None = None
+    lang: str | None = None  # a translated query's language (eval/search/*.<lang>.jsonl); None: English
 
 
 class KnownItemQuery(_Query):
@@ -242,7 +243,7 @@ class Evaluator:
         out = []
         base = self.search.searcher
         for fusion in fusions:
-            searcher = HybridSearcher(base.table, base.encoder, fusion)
+            searcher = HybridSearcher(base.table, base.encoder, fusion, base.shelves)
             hits = self.retrieve(searcher, "hybrid")
             for weights in [None, *weight_grid]:
                 overall = {r.subset: r for r in _summarise("grid", self.judge(hits, weights))}

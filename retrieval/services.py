@@ -16,8 +16,9 @@ from vibeshelf.layout import Layout
 from vibeshelf.retrieval.book_search import BookSearch
 from vibeshelf.retrieval.hybrid_search import DEFAULT_FUSION, FusionConfig, HybridSearcher
 from vibeshelf.retrieval.reranker import DEFAULT_WEIGHTS, QualityPrior, RerankWeights
+from vibeshelf.retrieval.shelf_predictor import ShelfPredictor
 from vibeshelf.retrieval.title_lookup import TitleLookup
-from vibeshelf.settings import Settings
+from vibeshelf.settings import Settings, get_settings
 from vibeshelf.tools.tool import ToolContext
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ class Services:
     titles: TitleLookup
     prior: QualityPrior
     genres: dict[str, int]  # genre -> number of books, for validating genre names
+    shelves: ShelfPredictor  # which shelves a query asks for: shelves.predict("cozy mystery")
     source: str | None  # the catalog's id prefix ("goodbooks"), to accept bare native ids
     cf: Any | None = None  # ReloadingReadersAlsoLiked; None when opened with load_cf=False
     rng: random.Random = field(default_factory=random.Random)  # feeling_lucky draws
@@ -66,6 +68,7 @@ def open_services(
     weights: RerankWeights = DEFAULT_WEIGHTS,
     seed: int | None = None,
     load_cf: bool = True,
+    query_adapter: bool | None = None,
 ) -> Services:
     """Open the index, encoder and CF model under ``source``'s home once.
 
@@ -77,10 +80,16 @@ def open_services(
 
     layout = source if isinstance(source, Layout) else Layout.from_settings(source)
     index = BookIndex.open(layout)
-    encoder = QueryEncoder.load(layout.encoder)
+    encoder: Any = QueryEncoder.load(layout.encoder)
+    if query_adapter is None:
+        query_adapter = (source if isinstance(source, Settings) else get_settings()).query_adapter
+    if query_adapter:
+        encoder = _adapted(encoder, layout)
     table = index.table
     searcher = HybridSearcher(table, encoder, fusion)
     catalog = searcher.catalog  # held in memory once, shared by search, lookup and priors
+    shelves = ShelfPredictor.from_catalog(encoder, catalog["genres"].to_pylist(), searcher.matrix)
+    searcher.shelves = shelves
     prior = QualityPrior.from_catalog(catalog)
     genres: dict[str, int] = {}
     for row in catalog["genres"].to_pylist():
@@ -105,10 +114,30 @@ def open_services(
         titles=TitleLookup.from_table(catalog),
         prior=prior,
         genres=genres,
+        shelves=shelves,
         source=id_prefix,
         cf=cf,
         rng=random.Random(seed),
     )
+
+
+def _adapted(encoder: Any, layout: Layout) -> Any:
+    """The encoder behind the tuned query adapter when `vibeshelf tune` wrote one for this index's model."""
+    from vibeshelf.retrieval.query_adapter import AdaptedEncoder, QueryAdapter, QueryAdapterError
+
+    if not layout.query_adapter.is_file():
+        return encoder
+    try:
+        adapter = QueryAdapter.load(layout.query_adapter)
+        if adapter.model != encoder.info.model:
+            raise QueryAdapterError(
+                f"{layout.query_adapter} was tuned for {adapter.model}, the index holds {encoder.info.model}; "
+                "rerun `vibeshelf tune`"
+            )
+        return AdaptedEncoder(encoder, adapter)
+    except QueryAdapterError as err:
+        logger.warning("%s; searching with the base encoder", err)
+        return encoder
 
 
 class LiveServices:

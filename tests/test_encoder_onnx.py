@@ -131,6 +131,8 @@ def test_serving_modules_do_not_import_torch(exported_encoder: Path) -> None:
         f"""
         import sys
         import vibeshelf.retrieval.book_index
+        import vibeshelf.retrieval.query_adapter
+        import vibeshelf.retrieval.shelf_predictor
         from vibeshelf.retrieval.encoder import QueryEncoder
         vec = QueryEncoder.load({str(exported_encoder)!r}).encode(["a quiet novel about grief"])
         assert vec.shape == (1, 384), vec.shape

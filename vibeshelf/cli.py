@@ -123,6 +123,36 @@ def ingest(
     )
 
 
+@main.command()
+@click.option("--out", type=click.Path(path_type=Path), help="Index folder (default: VIBESHELF_HOME).")
+@click.option("--pairs", "n_pairs", type=click.IntRange(min=100), default=8000, show_default=True)
+@click.option("--epochs", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the pair mining and the fit.")
+def tune(out: Path | None, n_pairs: int, epochs: int, seed: int) -> None:
+    """Tune the query encoder to the catalog (writes query_adapter.npz beside the index, ~1 min).
+
+    Interrupting writes nothing; rerunning starts over. Searches use it with VIBESHELF_QUERY_ADAPTER=true."""
+    from vibeshelf.ingest.tuning.adapter_fit import AdapterConfig
+    from vibeshelf.ingest.tuning.run import tune as run_tune
+    from vibeshelf.retrieval.book_index import IndexNotBuiltError
+    from vibeshelf.retrieval.encoder import EncoderNotFoundError
+
+    layout = _layout(get_settings(), out)
+    started = time.perf_counter()
+    try:
+        summary = run_tune(layout, AdapterConfig(n_pairs=n_pairs, epochs=epochs, seed=seed))
+    except (IndexNotBuiltError, EncoderNotFoundError, ValueError) as err:
+        _fail(f"{err}; run `vibeshelf ingest` first" if not isinstance(err, ValueError) else str(err))
+    except KeyboardInterrupt:
+        _fail("interrupted; nothing was written (rerun to tune)", code=130)
+    kinds = ", ".join(f"{n:,} {kind}" for kind, n in sorted(summary.pairs.items()))
+    console.print(
+        f"[bold green]done[/] in {time.perf_counter() - started:.1f}s: {kinds} pairs over {summary.books:,} "
+        f"books ({summary.held_out_books:,} held out); requests encoded in {summary.encode_seconds:.1f}s, "
+        f"fitted in {summary.fit_seconds:.1f}s -> {layout.query_adapter}"
+    )
+
+
 @main.command(name="fit-cf")
 @click.option(
     "--algorithm",

@@ -79,6 +79,11 @@ class Layout:
         return self.home / "encoder"
 
     @property
+    def query_adapter(self) -> Path:
+        """Catalog-tuned query adapter written by `vibeshelf tune` (``retrieval.query_adapter``)."""
+        return self.home / "query_adapter.npz"
+
+    @property
     def cf(self) -> Path:
         """Collaborative-filtering model fitted from the ratings."""
         return self.home / "cf"
