@@ -37,7 +37,7 @@ from vibeshelf.agent.events import (
 from vibeshelf.agent.grounding import Grounder, StreamingGrounder
 from vibeshelf.agent.llm import PLANNER_MODEL, LLMClient, ModelRouter, ProviderError, ToolCallDelta
 from vibeshelf.agent.prompt import fence_data, render, unfence_data
-from vibeshelf.agent.reading.reader import MessageReader, catalog_reader
+from vibeshelf.agent.reading.reader import KindGuesser, MessageReader, catalog_reader
 from vibeshelf.agent.session_state import SessionState, ShownBook
 from vibeshelf.agent.text_calls import TextCallGate, parse_text_calls, strip_text_calls
 from vibeshelf.settings import Settings
@@ -324,12 +324,12 @@ class AgentRun:
             await self._events.aclose()
 
 
-def default_client(settings: Settings) -> LLMClient:
+def default_client(settings: Settings, kinds: KindGuesser | None = None) -> LLMClient:
     """The planner for its model name (its vague words fitted to the catalog), litellm for the rest."""
     from vibeshelf.agent.planner_client import PlannerClient  # the planner reads loop's card rules
     from vibeshelf.layout import Layout
 
-    planner = PlannerClient(catalog=Layout(settings.home_dir).catalog)
+    planner = PlannerClient(catalog=Layout(settings.home_dir).catalog, kinds=kinds)
     return ModelRouter(settings, planner)
 
 
@@ -344,6 +344,7 @@ class Agent:
         *,
         llm: LLMClient | None = None,
         constraints_from: Any | None = None,
+        kinds: KindGuesser | None = None,
     ) -> None:
         """``registry``: a ``tools.registry.ToolRegistry``; ``context``: passed to every tool call.
 
@@ -351,12 +352,14 @@ class Agent:
         rest, see ``ModelRouter``); tests pass a scripted one. ``constraints_from``:
         ``(messages, state) -> HardConstraints`` (default: the planner's intent parser over every user
         turn, folded onto the limits the session kept from earlier turns, plus the session's read and
-        disliked books; see ``HardConstraints.from_conversation``).
+        disliked books; see ``HardConstraints.from_conversation``). ``kinds``: the shelf guesser both the
+        planner and the constraint guard read refused kinds with (the retrieval shelf predictor).
         """
         self.registry = registry
         self.context = context
         self.settings = settings
-        self.llm: LLMClient = llm or default_client(settings)
+        self._kinds = kinds
+        self.llm: LLMClient = llm or default_client(settings, kinds)
         self._constraints_from = constraints_from
 
     def warm_up(self) -> None:
@@ -390,7 +393,7 @@ class Agent:
         from vibeshelf.layout import Layout
 
         catalog = Layout(self.settings.home_dir).catalog
-        return catalog_reader(catalog, catalog_parse_config(catalog))
+        return catalog_reader(catalog, catalog_parse_config(catalog), self._kinds)
 
     def run(self, messages: list[dict[str, Any]], *, session_state: SessionState | None = None) -> AgentRun:
         """Answer the last user message of ``messages`` (OpenAI chat format, oldest first).

@@ -24,7 +24,7 @@ from vibeshelf.agent.events import Usage
 from vibeshelf.agent.intent import ParseConfig
 from vibeshelf.agent.llm import LLMDelta, ToolCallDelta
 from vibeshelf.agent.planner import AnswerStep, PlannerConfig, PlannerStep, ToolCallsStep, plan
-from vibeshelf.agent.reading.reader import catalog_reader
+from vibeshelf.agent.reading.reader import KindGuesser, catalog_reader
 
 log = logging.getLogger(__name__)
 
@@ -115,9 +115,16 @@ class PlannerClient:
     (re-read when the file changes, so a reindex is picked up).
     """
 
-    def __init__(self, config: PlannerConfig | None = None, *, catalog: Path | None = None) -> None:
+    def __init__(
+        self,
+        config: PlannerConfig | None = None,
+        *,
+        catalog: Path | None = None,
+        kinds: KindGuesser | None = None,
+    ) -> None:
         self._config = config
         self._catalog = catalog
+        self._kinds = kinds  # the shelf guesser for refused kinds no word list covers
         # The planner's own time on the latest call (wall and this thread's CPU), for benchmarks and tests.
         self.last_plan_ms = 0.0
         self.last_plan_cpu_ms = 0.0
@@ -135,7 +142,7 @@ class PlannerClient:
         start, cpu = time.perf_counter(), time.thread_time()
         try:
             config = self.config
-            step = plan(messages, tools, config, catalog_reader(self._catalog, config.parse))
+            step = plan(messages, tools, config, catalog_reader(self._catalog, config.parse, self._kinds))
         except Exception:
             log.exception("planner failed")
             step = AnswerStep(text="Sorry, I lost my place in this conversation. Could you say that again?")

@@ -187,6 +187,11 @@ class LiveServices:
             self.check()
         return self._services
 
+    def predict_shelves(self, text: str) -> list[tuple[str, float]]:
+        """The current index's shelf guesses for a phrase (``ShelfPredictor.predict``): one stable callable
+        for readers that outlive a reindex."""
+        return self.current.shelves.predict(text)
+
     def __getattr__(self, name: str) -> Any:
         # Only reached for names LiveServices itself lacks: everything a Services has.
         if name.startswith("_"):

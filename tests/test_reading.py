@@ -787,3 +787,15 @@ def test_bounds_names_and_pronouns_are_never_guessed_as_kinds(text: str) -> None
     reader = MessageReader(vocab(), ParseConfig(), kinds=kinds)
     reader.read(text)
     assert kinds.asked == []
+
+
+def test_the_shelf_predictor_reads_refused_kinds_on_a_real_index(goodbooks_mini_index) -> None:
+    from vibeshelf.agent.reading.reader import catalog_reader
+    from vibeshelf.retrieval.services import LiveServices
+
+    live = LiveServices(goodbooks_mini_index)
+    reader = catalog_reader(goodbooks_mini_index.catalog, ParseConfig(), live.predict_shelves)
+    assert "young_adult" in reader.read("But not for young people please, I am 54").genres_exclude
+    assert "childrens" in reader.read("nothing for kids, it's for my book club").genres_exclude
+    # A bound inside a refusal is still a bound, never a guessed shelf.
+    assert reader.read("nothing too famous").genres_exclude == []

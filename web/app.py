@@ -48,7 +48,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from vibeshelf.web.chat_routes import open_chat
 
         # The live object, not a snapshot, so the agent's tools follow a reindex too.
-        agent = Agent(app.state.tool_registry, ToolContext(deps=app.state.services), settings)
+        agent = Agent(
+            app.state.tool_registry,
+            ToolContext(deps=app.state.services),
+            settings,
+            kinds=app.state.services.predict_shelves,  # refused kinds read by meaning, same index
+        )
         app.state.chat = open_chat(settings, layout, agent)
         live = app.state.services
         app.state.chat.book_exists = lambda book_id: bool(live.search.rows([book_id]))
