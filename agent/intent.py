@@ -591,6 +591,9 @@ class Intent(BaseModel):
         default_factory=list, description="Positions in the last shown list (-1 last)."
     )
     like_shown: bool = Field(default=False, description="'more like these': every book shown last.")
+    guessed_exclude: list[str] = Field(
+        default_factory=list, description="Shelves in genres_exclude guessed from a refused phrase's meaning."
+    )
     next_read: bool = Field(
         default=False, description="'what should I read next?': from the reader's own history."
     )

@@ -751,8 +751,8 @@ class ScriptedKinds:
 
     GUESSES: ClassVar[dict[str, list[tuple[str, float]]]] = {
         "young people": [("young_adult", 0.81), ("fantasy", 0.05)],
-        "adult person children book": [("childrens", 0.72)],
-        "children book": [("childrens", 0.72)],
+        "children book": [("childrens", 0.9)],
+        "gothic": [("horror", 0.9)],
         "sad endings": [("romance", 0.2), ("fiction", 0.15)],
     }
 
@@ -799,3 +799,14 @@ def test_the_shelf_predictor_reads_refused_kinds_on_a_real_index(goodbooks_mini_
     assert "childrens" in reader.read("nothing for kids, it's for my book club").genres_exclude
     # A bound inside a refusal is still a bound, never a guessed shelf.
     assert reader.read("nothing too famous").genres_exclude == []
+
+
+def test_a_guessed_kind_never_rules_out_the_kind_asked_for() -> None:
+    reader = MessageReader(vocab(), ParseConfig(), kinds=ScriptedKinds())
+
+    def refused(*said: str) -> list[str]:
+        messages = [{"role": "user", "content": text} for text in said]
+        return HardConstraints.from_conversation(messages, None, reader).rules.genres_exclude
+
+    assert "horror" in refused("a thriller please", "please nothing gothic")  # the guess alone refuses
+    assert "horror" not in refused("some horror for a beginner", "please nothing gothic")

@@ -74,7 +74,7 @@ _OTHER_AUTHOR = re.compile(
     re.IGNORECASE,
 )
 # A refused phrase's shelf guessed from its meaning counts only at this probability or above.
-KIND_CONFIDENCE = 0.5
+KIND_CONFIDENCE = 0.8
 KindGuesser = Callable[[str], list[tuple[str, float]]]
 _CONTENT_WORD = re.compile(r"[^\W\d_]{3,}")
 # Words that point back at the books already being talked about ("popular ones", "make them shorter").
@@ -151,6 +151,7 @@ class MessageReader:
         out_shelves: list[str] = []
         out_terms: list[str] = []
         out_authors: list[AuthorMention] = []
+        out_guessed: list[str] = []
         titles = self._titles.find(fixed)
         titles += [n for n in self._titles.near(fixed, titles) if not any(_overlap(n, t) for t in titles)]
         # A series after a liking cue ("more like mistborn") seeds from its first book.
@@ -174,6 +175,7 @@ class MessageReader:
                 masks.append((scope.start, scope.end))
             if not (shelves or themes or authors) and self._kinds is not None:
                 shelves = self._refused_kind(window)
+                out_guessed += shelves
             if not (shelves or themes or authors) and _PRONOUN.search(window):
                 # "ive read all of bryson so skip him": the pronoun is the author named before it.
                 before = [a for a in self._authors.find(fixed, 0, scope.start)]
@@ -334,6 +336,7 @@ class MessageReader:
         if talk is not None:
             return Intent(text=text, small_talk=talk)
         self._popularity_refused(fixed, refusals, intent)
+        intent.guessed_exclude = [g for g in dict.fromkeys(out_guessed) if g in intent.genres_exclude]
         intent.other_authors = bool(_OTHER_AUTHOR.search(fixed))
         intent.next_read = bool(cues.next_read().search(fixed))
         return intent
@@ -360,7 +363,9 @@ class MessageReader:
             )
         ):
             return []
-        guesses = self._kinds(" ".join(words)) if self._kinds else []
+        # The phrase's own words, without "for", "any", "stuff": "for young people" reads as "young people".
+        meant = [w for w in words if w.lower() not in cues.function_words()]
+        guesses = self._kinds(" ".join(meant)) if self._kinds else []
         if guesses and guesses[0][1] >= KIND_CONFIDENCE and guesses[0][0] in self.vocab.shelves:
             return [guesses[0][0]]
         return []

@@ -46,6 +46,10 @@ class RequestTracker:
                     intent.genres_exclude.append(shelf)
                 if shelf in intent.genres_include:
                     intent.genres_include.remove(shelf)
+        # A shelf guessed from a refused phrase's meaning never rules out the kind being asked for ("philosophy,
+        # but not the Enlightenment" is no refusal of philosophy).
+        dropped = [g for g in intent.guessed_exclude if g in self.kinds or g in intent.genres_include]
+        intent.genres_exclude = [g for g in intent.genres_exclude if g not in dropped]
         asked = set(intent.genres_include) - TONE_SHELVES
         if intent.reset or intent.new_request:
             self.kinds = asked
