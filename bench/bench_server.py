@@ -54,6 +54,7 @@ def start_server(
     full_env = {
         **os.environ,
         "VIBESHELF_CHAT_RATE_LIMIT_PER_MINUTE": "0",
+        "VIBESHELF_RATE_LIMIT_PER_MINUTE": "0",  # the load phase is one client on loopback
         "VIBESHELF_STATE_DB": str(state_dir / "state.duckdb"),
         "VIBESHELF_MODEL": os.environ.get("VIBESHELF_MODEL", "vibeshelf/planner"),
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",
