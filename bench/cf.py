@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from vibeshelf.ingest.catalog import IMPLICIT_SCHEMA, RATINGS_SCHEMA
+from vibeshelf.catalog import IMPLICIT_SCHEMA, RATINGS_SCHEMA
 from vibeshelf.layout import Layout
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from vibeshelf.tools.tool import ToolContext
+
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 SCRIPT = [
@@ -43,7 +45,7 @@ async def conversation(home: Path) -> tuple[list[dict[str, Any]], list[dict[str,
 
     services = open_services(Layout(home))
     registry = default_registry()
-    agent = Agent(registry, services.context(), Settings(home=home))
+    agent = Agent(registry, ToolContext(deps=services), Settings(home=home))
     messages: list[dict[str, Any]] = []
     state = SessionState()
     for text in SCRIPT:

@@ -25,6 +25,7 @@ from vibeshelf.agent.events import Usage
 from vibeshelf.agent.llm import LLMDelta, ToolCallDelta
 from vibeshelf.agent.loop import Agent
 from vibeshelf.settings import Settings
+from vibeshelf.tools.tool import ToolContext
 
 
 def counter(tokenizer: str | None) -> tuple[str, Callable[[str], int]]:
@@ -75,7 +76,7 @@ async def measure(profile: str, query: str, count: Callable[[str], int]) -> dict
     settings = Settings(model="openai/bench-model", tool_profile=profile)
     services = open_services(settings, load_cf=True)
     recorder = Recorder(query)
-    agent = Agent(default_registry(), services.context(), settings, llm=recorder)
+    agent = Agent(default_registry(), ToolContext(deps=services), settings, llm=recorder)
     message = f"{query}, but nothing young adult and before 2000"
     async for _ in agent.run([{"role": "user", "content": message}]):
         pass

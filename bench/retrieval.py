@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from vibeshelf.tools.tool import ToolContext
+
 MOODS = [
     "cosy",
     "dark",
@@ -148,7 +150,7 @@ def bench_catalog(home: Path, n_queries: int) -> bool:
     )
     titles = services.titles.keys()  # normalised titles: realistic, varied text
     queries = varied_queries(list(titles), n_queries)
-    ctx = services.context()
+    ctx = ToolContext(deps=services)
     args = [SearchBooksArgs(query=q, filters=SearchFilters(**f) if f else None, limit=10) for q, f in queries]
     for a in args[:30]:  # warm-up: caches, lazy index loads, ORT arenas
         search_books.fn(ctx, a)

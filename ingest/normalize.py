@@ -27,7 +27,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from vibeshelf.ingest.catalog import CATALOG_SCHEMA, IMPLICIT_SCHEMA, RATINGS_SCHEMA
+from vibeshelf.catalog import CATALOG_SCHEMA, IMPLICIT_SCHEMA, RATINGS_SCHEMA
 from vibeshelf.ingest.report import IngestReport
 from vibeshelf.ingest.staging import Staged, collect, install_macros, write_parquet
 from vibeshelf.layout import Layout

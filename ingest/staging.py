@@ -1,7 +1,7 @@
 """Staging tables: the convention every source reader follows so nothing is lost without a count.
 
 A source reader builds one DuckDB table per input (catalog, ratings, implicit, descriptions, ...) holding
-every row it read. Output tables carry the canonical columns (``ingest.catalog``) and all tables carry
+every row it read. Output tables carry the canonical columns (``vibeshelf.catalog``) and all tables carry
 the bookkeeping columns below; ``collect`` turns them into a ``TableReport`` and ``write_parquet`` streams
 the kept rows into a Parquet file with the exact canonical schema, atomically.
 

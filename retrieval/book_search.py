@@ -15,7 +15,7 @@ import numpy as np
 from vibeshelf.retrieval.filters import build_where, drop_unknowable_pages
 from vibeshelf.retrieval.hybrid_search import HybridSearcher, Mode, SearchHit
 from vibeshelf.retrieval.reranker import DEFAULT_WEIGHTS, QualityPrior, RerankWeights, Scored, rerank
-from vibeshelf.tools.models import SearchFilters
+from vibeshelf.retrieval.search_filters import SearchFilters
 
 # Arrow and LanceDB compare counts as int64; a bigger bound would fail the query instead of meaning
 # "no limit" (an upper bound) or "nothing" (a lower bound).

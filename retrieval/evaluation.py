@@ -36,7 +36,7 @@ from rich.table import Table
 from vibeshelf.retrieval.book_search import BookSearch
 from vibeshelf.retrieval.hybrid_search import FusionConfig, HybridSearcher, Mode, SearchHit
 from vibeshelf.retrieval.reranker import DEFAULT_WEIGHTS, RerankWeights, rerank
-from vibeshelf.tools.models import SearchFilters
+from vibeshelf.retrieval.search_filters import SearchFilters
 
 K = 10
 DEFAULT_DEV_SET = Path(__file__).resolve().parents[1] / "eval" / "dev_queries.jsonl"

@@ -26,8 +26,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from vibeshelf.retrieval.search_filters import SearchFilters
 from vibeshelf.text import fold
-from vibeshelf.tools.models import SearchFilters
 
 # Language names and ISO 639-1 codes -> the codes catalogs use (goodbooks: ISO 639-2/B plus en-US etc.).
 _LANGUAGES: dict[str, tuple[str, ...]] = {

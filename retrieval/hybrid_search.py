@@ -34,8 +34,8 @@ from lancedb.query import MatchQuery, MultiMatchQuery
 from pydantic import BaseModel, ConfigDict, Field
 
 from vibeshelf.retrieval.filters import CatalogFilter, build_where
+from vibeshelf.retrieval.search_filters import SearchFilters
 from vibeshelf.retrieval.shelf_predictor import ShelfPredictor
-from vibeshelf.tools.models import SearchFilters
 
 # Catalog columns a hit carries (the table also holds doc, doc_hash, *_text and the vector).
 BOOK_COLUMNS: tuple[str, ...] = (

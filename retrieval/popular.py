@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from vibeshelf.retrieval.hybrid_search import HybridSearcher
 from vibeshelf.retrieval.reranker import DEFAULT_WEIGHTS, QualityPrior, RerankWeights, Scored, diversify
-from vibeshelf.tools.models import SearchFilters
+from vibeshelf.retrieval.search_filters import SearchFilters
 
 # How many of the best-ranked books a lucky pick draws from, and how sharply it favours the best.
 LUCKY_POOL = 20

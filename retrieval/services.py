@@ -19,7 +19,6 @@ from vibeshelf.retrieval.reranker import DEFAULT_WEIGHTS, QualityPrior, RerankWe
 from vibeshelf.retrieval.shelf_predictor import ShelfPredictor
 from vibeshelf.retrieval.title_lookup import TitleLookup
 from vibeshelf.settings import Settings, get_settings
-from vibeshelf.tools.tool import ToolContext
 
 if TYPE_CHECKING:
     from vibeshelf.retrieval.library_import import LibraryMatcher
@@ -56,9 +55,6 @@ class Services:
         return LibraryMatcher.from_table(
             pq.read_table(self.layout.catalog, columns=["id", "isbn"]), self.titles
         )
-
-    def context(self, request_id: str | None = None) -> ToolContext[Services]:
-        return ToolContext(deps=self, request_id=request_id)
 
 
 def open_services(

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 from pydantic import BaseModel
 
-from vibeshelf.ingest.title import split_series
+from vibeshelf.series_title import split_series
 from vibeshelf.text import fold as accent_fold
 
 try:  # rapidfuzz is ~100x faster than difflib on a 10k-title catalog; difflib keeps it optional

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from vibeshelf.ingest.catalog import CATALOG_SCHEMA
+from vibeshelf.catalog import CATALOG_SCHEMA
 from vibeshelf.ingest.embedder import OnnxEmbedder
 from vibeshelf.layout import Layout
 

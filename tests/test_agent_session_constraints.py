@@ -203,7 +203,9 @@ async def test_the_planner_keeps_not_young_adult_past_the_history_window(
     mini_services, tmp_path: Path
 ) -> None:
     settings = Settings(model=PLANNER_MODEL, fallback_models=[], max_turns=6, chat_history_turns=2)
-    agent = Agent(default_registry(), mini_services.context(), settings, llm=PlannerClient(PlannerConfig()))
+    agent = Agent(
+        default_registry(), ToolContext(deps=mini_services), settings, llm=PlannerClient(PlannerConfig())
+    )
     store = SessionStore.open(tmp_path / "state.duckdb", idle_expiry_s=3600, cache_turns=2)
     try:
         chat = StoredChat(store, agent)

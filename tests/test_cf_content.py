@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import scipy.sparse as sp
 
-from vibeshelf.ingest.catalog import RATINGS_SCHEMA
+from vibeshelf.catalog import RATINGS_SCHEMA
 from vibeshelf.ingest.cf_fit import fit_cf
 from vibeshelf.layout import Layout
 from vibeshelf.retrieval.cf.config import CFConfig, CFModelSpec

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from vibeshelf.ingest.catalog import RATINGS_SCHEMA
+from vibeshelf.catalog import RATINGS_SCHEMA
 from vibeshelf.retrieval.cf.eval import (
     batch_metrics,
     chosen_config,

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from vibeshelf.ingest.catalog import IMPLICIT_SCHEMA, RATINGS_SCHEMA
+from vibeshelf.catalog import IMPLICIT_SCHEMA, RATINGS_SCHEMA
 from vibeshelf.ingest.cf_fit import fit_cf
 from vibeshelf.layout import Layout
 from vibeshelf.retrieval.cf.config import CFConfig, CFModelSpec

@@ -7,7 +7,7 @@ import pyarrow as pa
 import pytest
 import scipy.sparse as sp
 
-from vibeshelf.ingest.catalog import IMPLICIT_SCHEMA, RATINGS_SCHEMA
+from vibeshelf.catalog import IMPLICIT_SCHEMA, RATINGS_SCHEMA
 from vibeshelf.retrieval.cf.models import (
     EASE,
     CFDataError,

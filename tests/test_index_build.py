@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 from index_fixtures import BOOKS, CountingEmbedder, install_encoder, write_catalog
 
-from vibeshelf.ingest.catalog import CATALOG_SCHEMA
+from vibeshelf.catalog import CATALOG_SCHEMA
 from vibeshelf.ingest.index import CatalogMissingError, build_index
 from vibeshelf.layout import Layout
 from vibeshelf.retrieval.book_index import FTS_COLUMNS, BookIndex, IndexNotBuiltError

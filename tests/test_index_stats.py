@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 from index_fixtures import BOOKS, install_encoder, write_catalog
 
-from vibeshelf.ingest.catalog import IMPLICIT_SCHEMA, RATINGS_SCHEMA
+from vibeshelf.catalog import IMPLICIT_SCHEMA, RATINGS_SCHEMA
 from vibeshelf.ingest.index import build_index
 from vibeshelf.ingest.stats import collect_stats
 from vibeshelf.layout import Layout

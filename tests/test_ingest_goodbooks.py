@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from vibeshelf.ingest.catalog import CATALOG_SCHEMA, IMPLICIT_SCHEMA, RATINGS_SCHEMA
+from vibeshelf.catalog import CATALOG_SCHEMA, IMPLICIT_SCHEMA, RATINGS_SCHEMA
 from vibeshelf.ingest.input_error import InputFileError
 from vibeshelf.ingest.normalize import normalize
 from vibeshelf.layout import Layout

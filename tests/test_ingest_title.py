@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from vibeshelf.ingest.title import install_sql_macros, split_series
+from vibeshelf.series_title import install_sql_macros, split_series
 
 CASES = [
     ("The Hunger Games (The Hunger Games, #1)", "The Hunger Games", "The Hunger Games", 1.0),

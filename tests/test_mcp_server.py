@@ -18,6 +18,7 @@ from vibeshelf.retrieval.services import Services
 from vibeshelf.settings import Settings
 from vibeshelf.tools.default_registry import default_registry
 from vibeshelf.tools.registry import ToolRegistry
+from vibeshelf.tools.tool import ToolContext
 from vibeshelf.web.mcp_server import build_mcp_server, transport_security
 
 MODES = ["auto", "legacy"]
@@ -77,7 +78,7 @@ async def test_call_returns_json_text_plus_structured_content(
     assert len(structured["books"]) == 5
     assert all(book["id"].startswith("goodbooks:") for book in structured["books"])
     # The same registry call the HTTP plugin and the agent loop make.
-    direct = await registry.call("search_books", QUERY, services.context())
+    direct = await registry.call("search_books", QUERY, ToolContext(deps=services))
     assert structured == direct.to_dict()
 
 

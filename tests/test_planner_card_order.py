@@ -86,7 +86,9 @@ def assert_consistent(events: list[AgentEvent]) -> list[BookPick]:
 def planner_agent(mini_services) -> Agent:
     # The planner with default settings: the guard parses the reader's words with the same defaults.
     settings = Settings(model=PLANNER_MODEL, fallback_models=[], max_turns=6)
-    return Agent(default_registry(), mini_services.context(), settings, llm=PlannerClient(PlannerConfig()))
+    return Agent(
+        default_registry(), ToolContext(deps=mini_services), settings, llm=PlannerClient(PlannerConfig())
+    )
 
 
 @pytest.mark.slow
@@ -133,7 +135,7 @@ async def test_the_guard_drops_violating_books_before_they_are_shown(
     (args,) = calls(events, "readers_also_liked")
     assert "young_adult" in args["filters"]["genres_exclude"]
     unfiltered = {k: v for k, v in args.items() if k != "filters"}
-    raw = await default_registry().call("readers_also_liked", unfiltered, mini_services.context())
+    raw = await default_registry().call("readers_also_liked", unfiltered, ToolContext(deps=mini_services))
     dropped = [b.id for b in raw.output.books if "young_adult" in b.genres]
     assert dropped
     assert not set(dropped) & {c.id for c in shown}

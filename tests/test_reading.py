@@ -17,6 +17,7 @@ from vibeshelf.agent.reading.reader import MessageReader
 from vibeshelf.agent.reading.request import RequestTracker
 from vibeshelf.agent.reading.vocabulary import Vocabulary
 from vibeshelf.tools.models import BookCard
+from vibeshelf.tools.tool import ToolContext
 
 ROWS = [
     # title, authors, shelves, ratings, description
@@ -367,7 +368,9 @@ async def test_no_card_of_an_excluded_author_is_shown_in_that_session(goodbooks_
 
     catalog = goodbooks_mini_index.catalog
     settings = Settings(home=goodbooks_mini_index.home, max_turns=6)
-    agent = Agent(default_registry(), mini_services.context(), settings, llm=PlannerClient(catalog=catalog))
+    agent = Agent(
+        default_registry(), ToolContext(deps=mini_services), settings, llm=PlannerClient(catalog=catalog)
+    )
     phrasings = ["anything but {a}", "{a}'s books are off the table", "not a fan of {a} tbh", "spare me {a}"]
     checked = 0
     for (author, shelf), phrasing in zip(_prolific_authors(catalog, 4), phrasings, strict=True):

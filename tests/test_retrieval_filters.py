@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from vibeshelf.ingest.catalog import CATALOG_SCHEMA
+from vibeshelf.catalog import CATALOG_SCHEMA
 from vibeshelf.retrieval.filters import (
     NO_PAGE_COUNTS_NOTE,
     CatalogFilter,

@@ -6,6 +6,7 @@ import pytest
 
 from vibeshelf.tools.default_registry import default_registry
 from vibeshelf.tools.models import BookDetails, ToolError
+from vibeshelf.tools.tool import ToolContext
 
 
 @pytest.fixture(scope="module")
@@ -13,7 +14,7 @@ def call(mini_services):
     registry = default_registry()
 
     async def run(name: str, arguments: dict):
-        return (await registry.call(name, arguments, mini_services.context())).output
+        return (await registry.call(name, arguments, ToolContext(deps=mini_services))).output
 
     return run
 

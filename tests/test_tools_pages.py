@@ -18,6 +18,7 @@ from vibeshelf.retrieval.filters import NO_PAGE_COUNTS_NOTE
 from vibeshelf.retrieval.hybrid_search import HybridSearcher
 from vibeshelf.tools.default_registry import default_registry
 from vibeshelf.tools.models import SearchFilters
+from vibeshelf.tools.tool import ToolContext
 
 HUNGER_GAMES = "goodbooks:1"
 
@@ -28,7 +29,7 @@ def registry():
 
 
 async def _call(registry, services, name: str, arguments: dict):
-    return (await registry.call(name, arguments, services.context())).output
+    return (await registry.call(name, arguments, ToolContext(deps=services))).output
 
 
 def _pages(book_id: str) -> int | None:

@@ -12,6 +12,7 @@ from vibeshelf.layout import Layout
 from vibeshelf.retrieval.readers_also_liked import MAX_K
 from vibeshelf.tools.default_registry import default_registry
 from vibeshelf.tools.models import SearchFilters, ToolError
+from vibeshelf.tools.tool import ToolContext
 
 HUNGER_GAMES = "goodbooks:1"
 TWILIGHT = "goodbooks:3"
@@ -44,7 +45,7 @@ async def test_collaborative_answer_with_co_readers(registry, mini_services) -> 
         await registry.call(
             "readers_also_liked",
             {"book_ids": [HUNGER_GAMES], "avoid_ids": [TWILIGHT], "limit": 10},
-            mini_services.context(),
+            ToolContext(deps=mini_services),
         )
     ).output
     assert out.method == "collaborative" and out.cold_seeds == [] and out.unknown_ids == []
@@ -57,7 +58,7 @@ async def test_collaborative_answer_with_co_readers(registry, mini_services) -> 
 
 
 async def test_unknown_seeds_are_reported_and_all_unknown_is_an_error(registry, mini_services) -> None:
-    ctx = mini_services.context()
+    ctx = ToolContext(deps=mini_services)
     out = (await registry.call("readers_also_liked", {"book_ids": [HUNGER_GAMES, "goodbooks:0"]}, ctx)).output
     assert out.unknown_ids == ["goodbooks:0"] and out.books
     err = (await registry.call("readers_also_liked", {"book_ids": ["nope:1", "nope:2"]}, ctx)).output
@@ -67,7 +68,9 @@ async def test_unknown_seeds_are_reported_and_all_unknown_is_an_error(registry, 
 
 async def test_cold_seed_falls_back_to_content_similarity(registry, cold_services) -> None:
     out = (
-        await registry.call("readers_also_liked", {"book_ids": [COLD], "limit": 8}, cold_services.context())
+        await registry.call(
+            "readers_also_liked", {"book_ids": [COLD], "limit": 8}, ToolContext(deps=cold_services)
+        )
     ).output
     assert out.method == "content" and out.cold_seeds == [COLD]
     assert len(out.books) == 8 and COLD not in [b.id for b in out.books]
@@ -77,7 +80,9 @@ async def test_cold_seed_falls_back_to_content_similarity(registry, cold_service
 async def test_cold_and_warm_seeds_mix_both_methods(registry, cold_services) -> None:
     out = (
         await registry.call(
-            "readers_also_liked", {"book_ids": [COLD, HUNGER_GAMES], "limit": 10}, cold_services.context()
+            "readers_also_liked",
+            {"book_ids": [COLD, HUNGER_GAMES], "limit": 10},
+            ToolContext(deps=cold_services),
         )
     ).output
     assert out.method == "mixed" and out.cold_seeds == [COLD]
@@ -86,7 +91,7 @@ async def test_cold_and_warm_seeds_mix_both_methods(registry, cold_services) -> 
 
 
 async def test_invalid_arguments_name_the_field(registry, mini_services) -> None:
-    ctx = mini_services.context()
+    ctx = ToolContext(deps=mini_services)
     empty = (await registry.call("readers_also_liked", {"book_ids": []}, ctx)).output
     assert empty.error.type == "invalid_arguments" and empty.error.fields[0].field == "book_ids"
     too_many = (await registry.call("readers_also_liked", {"book_ids": ["a"] * 11}, ctx)).output
@@ -108,7 +113,7 @@ def _passes(services, filters: dict) -> set[str]:
 
 
 async def _call(registry, services, arguments: dict):
-    return (await registry.call("readers_also_liked", arguments, services.context())).output
+    return (await registry.call("readers_also_liked", arguments, ToolContext(deps=services))).output
 
 
 async def test_not_ya_keeps_a_full_collaborative_answer(registry, mini_services) -> None:
@@ -250,7 +255,9 @@ async def test_co_read_books_that_share_the_seeds_shelves_come_first(registry, m
     assert sum(bool(wanted & genres[h.book_id]) for h in pool) >= 6 * 3
 
     out = (
-        await registry.call("readers_also_liked", {"book_ids": [seed], "limit": 6}, mini_services.context())
+        await registry.call(
+            "readers_also_liked", {"book_ids": [seed], "limit": 6}, ToolContext(deps=mini_services)
+        )
     ).output
     assert len(out.books) == 6 and out.method == "collaborative"
     assert all(wanted & set(b.genres) for b in out.books), [(b.title, b.genres) for b in out.books]
@@ -263,7 +270,9 @@ async def test_a_whole_history_is_answered_by_the_history_model(registry, mini_s
     ][:15]
     assert len(history) == 15
     out = (
-        await registry.call("readers_also_liked", {"book_ids": history, "history": True}, services.context())
+        await registry.call(
+            "readers_also_liked", {"book_ids": history, "history": True}, ToolContext(deps=services)
+        )
     ).output
     ids = [b.id for b in out.books]
     assert ids and not set(ids) & set(history)

@@ -9,6 +9,7 @@ import pytest
 from vibeshelf.retrieval.hybrid_search import query_terms
 from vibeshelf.tools.default_registry import default_registry
 from vibeshelf.tools.models import SearchResult, ToolError
+from vibeshelf.tools.tool import ToolContext
 
 VAMPIRE = re.compile(r"\bvampires?\b", re.IGNORECASE)
 
@@ -18,7 +19,7 @@ def call(mini_services):
     registry = default_registry()
 
     async def run(name: str, arguments: dict):
-        result = await registry.call(name, arguments, mini_services.context())
+        result = await registry.call(name, arguments, ToolContext(deps=mini_services))
         return result.output
 
     return run

@@ -37,12 +37,12 @@ class Layout:
 
     @property
     def catalog(self) -> Path:
-        """Canonical catalog, one row per book (schema: ``ingest.catalog.CATALOG_SCHEMA``)."""
+        """Canonical catalog, one row per book (schema: ``vibeshelf.catalog.CATALOG_SCHEMA``)."""
         return self.home / "catalog.parquet"
 
     @property
     def ratings(self) -> Path:
-        """Explicit ratings normalised to 1-5 (schema: ``ingest.catalog.RATINGS_SCHEMA``)."""
+        """Explicit ratings normalised to 1-5 (schema: ``vibeshelf.catalog.RATINGS_SCHEMA``)."""
         return self.home / "ratings.parquet"
 
     @property

@@ -35,7 +35,7 @@ from mcp.shared.exceptions import MCPError
 
 from vibeshelf import __version__
 from vibeshelf.tools.registry import ToolRegistry
-from vibeshelf.tools.tool import Tool, ToolResult
+from vibeshelf.tools.tool import Tool, ToolContext, ToolResult
 
 if TYPE_CHECKING:
     from vibeshelf.retrieval.services import Services
@@ -190,7 +190,9 @@ def build_mcp_server(
                 message=f"unknown tool {params.name!r}; tools: {', '.join(reg.names())}",
             )
         request_id = None if ctx.request_id is None else f"mcp:{ctx.request_id}"
-        result = await reg.call(params.name, params.arguments, services().context(request_id))
+        result = await reg.call(
+            params.name, params.arguments, ToolContext(deps=services(), request_id=request_id)
+        )
         logger.info(
             "mcp tools/call %s: %s in %.0f ms",
             params.name,
@@ -223,7 +225,7 @@ def build_mcp_server(
             from urllib.parse import unquote
 
             book_id = unquote(uri.removeprefix(BOOK_URI_PREFIX))
-            result = await registry().call("get_book", {"book_id": book_id}, services().context())
+            result = await registry().call("get_book", {"book_id": book_id}, ToolContext(deps=services()))
             if result.error is not None:
                 raise _invalid(f"no resource {uri}: {result.error.error.message}")
             text = json.dumps(result.to_dict(), ensure_ascii=False)

@@ -27,7 +27,7 @@ from vibeshelf.tools.models import (
     ToolError,
 )
 from vibeshelf.tools.registry import ToolRegistry
-from vibeshelf.tools.tool import UnknownToolError, invalid_arguments
+from vibeshelf.tools.tool import ToolContext, UnknownToolError, invalid_arguments
 from vibeshelf.web.errors import error_body
 
 router = APIRouter(prefix="/v1")
@@ -65,7 +65,7 @@ async def _run(
     registry: ToolRegistry, services: Services, name: str, arguments: Any, view: View = "full"
 ) -> Any:
     try:
-        result = await registry.call(name, arguments, services.context())
+        result = await registry.call(name, arguments, ToolContext(deps=services))
     except UnknownToolError:
         known = ", ".join(registry.names())
         return JSONResponse(

@@ -527,7 +527,7 @@ def goodbooks_ratings(path: Path) -> pa.Table:
     """
     import duckdb
 
-    from vibeshelf.ingest.catalog import RATINGS_SCHEMA
+    from vibeshelf.catalog import RATINGS_SCHEMA
 
     if not path.is_file():
         raise FileNotFoundError(f"ratings file not found: {path}")
