@@ -12,7 +12,7 @@ ENTRY = {"cli", "dialog_eval", "chat_client", "__main__"}  # the command line: m
 # What each layer may import besides itself. "core" is vibeshelf's own top-level modules (settings, layout,
 # text, the catalog schema, series titles).
 ALLOWED = {
-    "entry": {"entry", "web", "agent", "tools", "retrieval", "ingest", "prompts", "core"},
+    "entry": {"web", "agent", "tools", "retrieval", "ingest", "prompts", "core"},
     "web": {"agent", "tools", "retrieval", "prompts", "core"},
     "agent": {"tools", "retrieval", "prompts", "core"},
     "tools": {"retrieval", "core"},
