@@ -23,7 +23,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from rich.progress import Progress, TaskID
 
-from vibeshelf.ingest import isbn, title
+from vibeshelf import series_title as title
+from vibeshelf.ingest import isbn
 from vibeshelf.ingest.report import EXAMPLES_PER_REASON, Example, TableReport
 
 Output = Literal["catalog", "ratings", "implicit"]

@@ -13,13 +13,12 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
+from vibeshelf.retrieval.search_filters import YEAR_MAX, YEAR_MIN
 from vibeshelf.retrieval.services import Services
 from vibeshelf.retrieval.title_lookup import TitleMatch
 from vibeshelf.tools.compact import slim_result
 from vibeshelf.tools.models import (
     MAX_LIMIT,
-    YEAR_MAX,
-    YEAR_MIN,
     FieldError,
     GetBookResult,
     SearchFilters,
