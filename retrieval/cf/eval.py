@@ -300,7 +300,7 @@ def _fit_specs(
             served = model.fit(inter)
         deepen = spec.pool > int(spec.full_params().get("neighbours", 0)) and spec.algorithm != "ease"
         if (spec.content_weight > 0 and content is not None) or deepen:
-            table = served.table if isinstance(served, NeighbourTable) else served.neighbours_table()  # type: ignore[attr-defined]
+            table = served.neighbours_table()  # type: ignore[attr-defined]
             if spec.content_weight > 0 and content is not None:
                 from vibeshelf.retrieval.cf.content import blend
 

@@ -297,7 +297,32 @@ class Popularity:
         return {}
 
 
-class ItemKNN:
+class _SparseNeighbours:
+    """Scoring shared by the models whose fitted form is a sparse item -> item weight table: several seeds add
+    their rows, a user's history multiplies the table."""
+
+    name: str
+    weights: sp.csr_matrix | None = None
+
+    def _weights(self) -> sp.csr_matrix:
+        if self.weights is None:
+            raise RuntimeError(f"{self.name} model is not fitted")
+        return self.weights
+
+    def score(self, seeds: Sequence[int]) -> np.ndarray:
+        w = self._weights()
+        idx = _check_seeds(seeds, w.shape[0])
+        return np.asarray(w[idx].sum(axis=0), dtype=np.float32).reshape(-1)
+
+    def score_users(self, history: sp.csr_matrix) -> np.ndarray:
+        return np.asarray((history @ self._weights()).toarray(), dtype=np.float32)
+
+    def neighbours_table(self) -> sp.csr_matrix:
+        """The kept neighbours, one row per seed item: the sparse form that is shipped."""
+        return self._weights()
+
+
+class ItemKNN(_SparseNeighbours):
     """Item-based kNN: shrunk cosine similarity between item columns, ``neighbours`` kept per item.
 
     sim(i, j) = |U_i & U_j| / (sqrt(|U_i| |U_j|) + shrink). The shrink term damps similarities that rest on
@@ -334,28 +359,11 @@ class ItemKNN:
         self.weights = sp.vstack(parts, format="csr").astype(np.float32)
         return self
 
-    def _weights(self) -> sp.csr_matrix:
-        if self.weights is None:
-            raise RuntimeError("ItemKNN model is not fitted")
-        return self.weights
-
-    def score(self, seeds: Sequence[int]) -> np.ndarray:
-        w = self._weights()
-        idx = _check_seeds(seeds, w.shape[0])
-        return np.asarray(w[idx].sum(axis=0), dtype=np.float32).reshape(-1)
-
-    def score_users(self, history: sp.csr_matrix) -> np.ndarray:
-        return np.asarray((history @ self._weights()).toarray(), dtype=np.float32)
-
-    def neighbours_table(self) -> sp.csr_matrix:
-        """The kept neighbours, one row per seed item: the sparse form that is shipped."""
-        return self._weights()
-
     def params(self) -> dict[str, float | int]:
         return {"neighbours": self.neighbours, "shrink": self.shrink}
 
 
-class RP3beta:
+class RP3beta(_SparseNeighbours):
     """RP3beta (Paudel et al., 2017): a three-step random walk item -> user -> item, popularity-damped.
 
     W[i, j] = sum_u P(u | i)^alpha P(j | u)^alpha / pop(j)^beta, where P(u | i) = 1/|U_i| and
@@ -410,22 +418,6 @@ class RP3beta:
         np.divide(1.0, sums, out=scale, where=sums > 0)
         self.weights = (sp.diags(scale.astype(np.float32)) @ weights).tocsr()
         return self
-
-    def _weights(self) -> sp.csr_matrix:
-        if self.weights is None:
-            raise RuntimeError("RP3beta model is not fitted")
-        return self.weights
-
-    def score(self, seeds: Sequence[int]) -> np.ndarray:
-        w = self._weights()
-        idx = _check_seeds(seeds, w.shape[0])
-        return np.asarray(w[idx].sum(axis=0), dtype=np.float32).reshape(-1)
-
-    def score_users(self, history: sp.csr_matrix) -> np.ndarray:
-        return np.asarray((history @ self._weights()).toarray(), dtype=np.float32)
-
-    def neighbours_table(self) -> sp.csr_matrix:
-        return self._weights()
 
     def params(self) -> dict[str, float | int]:
         return {"neighbours": self.neighbours, "alpha": self.alpha, "beta": self.beta}
@@ -519,7 +511,7 @@ class EASE:
         return {"l2": self.l2, "dropout": self.dropout}
 
 
-class NeighbourTable:
+class NeighbourTable(_SparseNeighbours):
     """Serving form of a neighbour model: a sparse item -> item table, one row per seed item.
 
     Several seeds add their rows, as the full model adds a user's history. Evaluated like the other
@@ -527,21 +519,14 @@ class NeighbourTable:
     """
 
     def __init__(self, table: sp.csr_matrix, *, source: str) -> None:
-        self.table = table.tocsr().astype(np.float32)
+        self.weights = table.tocsr().astype(np.float32)
         self.name = f"{source} (served)"
 
     def fit(self, interactions: Interactions) -> Self:
         return self  # built from an already fitted model
 
-    def score(self, seeds: Sequence[int]) -> np.ndarray:
-        idx = _check_seeds(seeds, self.table.shape[0])
-        return np.asarray(self.table[idx].sum(axis=0), dtype=np.float32).reshape(-1)
-
-    def score_users(self, history: sp.csr_matrix) -> np.ndarray:
-        return np.asarray((history @ self.table).toarray(), dtype=np.float32)
-
     def params(self) -> dict[str, float | int]:
-        return {"kept_per_item": int(np.diff(self.table.indptr).max(initial=0))}
+        return {"kept_per_item": int(np.diff(self._weights().indptr).max(initial=0))}
 
 
 def make_model(algorithm: str, **params: float) -> CFModel:
