@@ -114,6 +114,47 @@ def resolve_specs(
     return seeds, history, note
 
 
+def _artifacts(
+    codes: CodedRatings,
+    items: np.ndarray,
+    liked: sp.csr_matrix,
+    *,
+    config: CFConfig,
+    source: str,
+    fit_seconds: float,
+    seeds: tuple[str, dict[str, Any], sp.csr_matrix],
+    history: tuple[str, dict[str, Any], sp.csr_matrix | None],
+) -> CFArtifacts:
+    """What is saved for fitted neighbour tables, whichever engine fitted them: the tables, the books they
+    cover, popularity and the metadata describing the fit. ``history``'s table None: the seeds table serves it."""
+    (algorithm, params, seeds_table), (history_algorithm, history_params, history_table) = seeds, history
+    meta = CFMeta(
+        algorithm=algorithm,
+        params=params,
+        history_algorithm=history_algorithm,
+        history_params=history_params,
+        config=config,
+        liked_rating=LIKED_RATING,
+        users=codes.n_users,
+        ratings=int((codes.ratings > 0).sum()),
+        implicit=int((codes.ratings == 0).sum()),
+        books_rated=codes.n_items,
+        items=len(items),
+        neighbours_kept=int(np.diff(seeds_table.indptr).max(initial=0)),
+        fit_seconds=fit_seconds,
+        fitted_at=datetime.now(UTC),
+        source=source,
+    )
+    return CFArtifacts.from_matrices(
+        meta=meta,
+        item_ids=codes.item_ids[items],
+        neighbours=seeds_table,
+        history=history_table,
+        popularity=np.asarray(liked.sum(axis=0)).reshape(-1),
+        liked=liked,
+    )
+
+
 def build_artifacts(
     codes: CodedRatings,
     *,
@@ -149,31 +190,15 @@ def build_artifacts(
             Interactions.build(codes, items=items, min_rating=history_spec.min_rating), history_spec, catalog
         )
     fit_seconds = time.perf_counter() - started
-    kept = int(np.diff(seeds_table.indptr).max(initial=0))
-    meta = CFMeta(
-        algorithm=seeds_spec.algorithm,
-        params=seeds_spec.full_params(),
-        history_algorithm=history_spec.algorithm,
-        history_params=history_spec.full_params(),
+    artifacts = _artifacts(
+        codes,
+        items,
+        liked,
         config=config,
-        liked_rating=LIKED_RATING,
-        users=codes.n_users,
-        ratings=int((codes.ratings > 0).sum()),
-        implicit=int((codes.ratings == 0).sum()),
-        books_rated=codes.n_items,
-        items=len(items),
-        neighbours_kept=kept,
-        fit_seconds=fit_seconds,
-        fitted_at=datetime.now(UTC),
         source=source,
-    )
-    artifacts = CFArtifacts.from_matrices(
-        meta=meta,
-        item_ids=codes.item_ids[items],
-        neighbours=seeds_table,
-        history=history_table,
-        popularity=np.asarray(liked.sum(axis=0)).reshape(-1),
-        liked=liked,
+        fit_seconds=fit_seconds,
+        seeds=(seeds_spec.algorithm, seeds_spec.full_params(), seeds_table),
+        history=(history_spec.algorithm, history_spec.full_params(), history_table),
     )
     return artifacts, fit_seconds
 
@@ -199,29 +224,16 @@ def build_als_artifacts(
     fit_seconds = time.perf_counter() - started
     liked = Interactions.build(codes, items=items, min_rating=LIKED_RATING).matrix
     als_params = params.as_dict()
-    meta = CFMeta(
-        algorithm="als",
-        params=als_params,
-        history_algorithm="als",
-        history_params=als_params,
+    # One neighbour table serves both protocols.
+    artifacts = _artifacts(
+        codes,
+        items,
+        liked,
         config=config,
-        liked_rating=LIKED_RATING,
-        users=codes.n_users,
-        ratings=int((codes.ratings > 0).sum()),
-        implicit=int((codes.ratings == 0).sum()),
-        books_rated=codes.n_items,
-        items=len(items),
-        neighbours_kept=int(np.diff(table.indptr).max(initial=0)),
-        fit_seconds=fit_seconds,
-        fitted_at=datetime.now(UTC),
         source=source,
-    )
-    artifacts = CFArtifacts.from_matrices(
-        meta=meta,
-        item_ids=codes.item_ids[items],
-        neighbours=table,
-        popularity=np.asarray(liked.sum(axis=0)).reshape(-1),
-        liked=liked,
+        fit_seconds=fit_seconds,
+        seeds=("als", als_params, table),
+        history=("als", als_params, None),
     )
     return artifacts, factors, fit_seconds
 
