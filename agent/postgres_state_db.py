@@ -241,12 +241,6 @@ class PostgresStateDB(StateDB):
                     time.sleep(random.uniform(0, 0.002 * attempt))
                     continue
                 raise
-            self.txn_local = {}
-            callbacks, self._after_commit = self._after_commit, []
-            for callback in callbacks:
-                try:
-                    callback()
-                except Exception:
-                    log.exception("state db after-commit callback failed")
+            self._committed()
             return results
         raise AssertionError("unreachable")

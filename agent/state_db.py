@@ -242,6 +242,12 @@ class StateDB:
             raise
         if gen is not None:
             self._last_gen = gen
+        self._committed()
+        return results
+
+    def _committed(self) -> None:
+        """After a commit: the transaction's scratch is cleared and its after-commit callbacks run (a failing
+        one is logged, never undoes the commit)."""
         self.txn_local = {}
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
@@ -249,7 +255,6 @@ class StateDB:
                 callback()
             except Exception:
                 log.exception("state db after-commit callback failed")
-        return results
 
     # --- the cross-process hand-over --------------------------------------------------------------
     def _someone_waiting(self) -> bool:
