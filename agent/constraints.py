@@ -41,9 +41,6 @@ _PROMPT_IDS = 50
 _LISTS = ("genres_all", "genres_exclude", "exclude_terms", "exclude_authors", "exclude_ids")
 
 
-_text = message_text
-
-
 class HardConstraints(ReaderConstraints):
     """The reader's limits for this conversation: the parser's :class:`Constraints` plus named titles."""
 
@@ -84,7 +81,7 @@ class HardConstraints(ReaderConstraints):
         for message in messages:
             if message.get("role") != "user":
                 continue
-            last = kinds.observe(reader.read(_text(message.get("content"))))
+            last = kinds.observe(reader.read(message_text(message.get("content"))))
             rules = rules.apply(last)
             if last.reset:
                 titles = []

@@ -152,15 +152,12 @@ class ToolCallAccumulator:
 # --- helpers --------------------------------------------------------------------------------------
 
 
-_text_of = message_text
-
-
 def _replayable(message: dict[str, Any]) -> dict[str, Any]:
     """A history message as the model is sent it: user text flattened; an assistant's answer without
     any tool call it once wrote as text (a small model copies what it sees in its history)."""
     role = message.get("role")
     if role == "user":
-        return {**message, "content": _text_of(message.get("content"))}
+        return {**message, "content": message_text(message.get("content"))}
     if role == "assistant" and isinstance(message.get("content"), str):
         return {**message, "content": strip_text_calls(message["content"]) or None}
     return message
@@ -451,7 +448,7 @@ class Agent:
         if (
             not history
             or history[-1].get("role") != "user"
-            or not _text_of(history[-1].get("content")).strip()
+            or not message_text(history[-1].get("content")).strip()
         ):
             yield ErrorEvent(
                 code="invalid_request", message="The last message must be a non-empty user message."
@@ -467,7 +464,7 @@ class Agent:
         grounder = Grounder()
         for m in history:
             if m.get("role") == "user":
-                grounder.add_user_text(_text_of(m.get("content")))
+                grounder.add_user_text(message_text(m.get("content")))
             elif m.get("role") == "tool":
                 for book in self._books_in_tool_message(m):
                     grounder.add_book(book["title"], book.get("authors") or [], book.get("series"))
@@ -830,7 +827,7 @@ class Agent:
     @staticmethod
     def _books_in_tool_message(message: dict[str, Any]) -> list[dict[str, Any]]:
         try:
-            data = json.loads(unfence_data(_text_of(message.get("content"))))
+            data = json.loads(unfence_data(message_text(message.get("content"))))
         except (json.JSONDecodeError, TypeError):
             return []
         return list(_dicts_with_titles(data))

@@ -149,9 +149,6 @@ def _get(message: Any, key: str) -> Any:
     return getattr(message, key, None)
 
 
-_text = message_text
-
-
 _OPEN, _CLOSE = "<book_data>", "</book_data>"
 _EDITION_NOTE = re.compile(
     r"ISBN[\s\d-]*moved to this edition\.?"
@@ -185,13 +182,13 @@ def read_turns(messages: Sequence[Any]) -> tuple[list[Turn], dict[str, Any]]:
     for message in messages:
         role = _get(message, "role")
         if role == "system":
-            for m in _DATA_BLOCK.finditer(_text(_get(message, "content"))):
+            for m in _DATA_BLOCK.finditer(message_text(_get(message, "content"))):
                 data = _json_payload(m.group(0))
                 if isinstance(data, dict) and "last_shown" in data:
                     session = data
             continue
         if role == "user":
-            turns.append(Turn(text=_text(_get(message, "content"))))
+            turns.append(Turn(text=message_text(_get(message, "content"))))
             continue
         if not turns:
             continue
@@ -210,13 +207,13 @@ def read_turns(messages: Sequence[Any]) -> tuple[list[Turn], dict[str, Any]]:
                 call = Call(id=str(_get(tc, "id") or ""), name=str(_get(fn, "name") or ""), args=args or {})
                 turn.calls.append(call)
                 by_id[call.id] = call
-            content = _text(_get(message, "content"))
+            content = message_text(_get(message, "content"))
             if content.strip() and not tool_calls:
                 turn.answer = content
         elif role == "tool":
             call = by_id.get(str(_get(message, "tool_call_id") or ""))
             if call is not None:
-                call.result = _json_payload(_text(_get(message, "content")))
+                call.result = _json_payload(message_text(_get(message, "content")))
                 call.answered = True
     return turns, session
 

@@ -103,9 +103,6 @@ def _sql_list(values: list[str]) -> str:
     return "[" + ", ".join(_sql_str(v) for v in values) + "]"
 
 
-_fold = fold
-
-
 def _word_forms(word: str) -> str:
     """A regex alternation for a word and its simple plural/singular: vampire(s), story/stories, box(es),
     zombie(s) (an "-ies" plural may come from "-y" or from "-ie": stories, zombies, movies)."""
@@ -144,7 +141,7 @@ def _accent_tolerant(word: str) -> str:
 
 def term_pattern(term: str, *, plurals: bool = True) -> str | None:
     """A word-bounded regex (for lower-cased text) matching the term (and its plural); None if no words."""
-    words = _WORD.findall(_fold(term).replace("_", " "))
+    words = _WORD.findall(fold(term).replace("_", " "))
     if not words:
         return None
     forms = [_accent_tolerant(w) for w in words[:-1]]
@@ -334,7 +331,7 @@ def _fails(
         return book.get("id") in set(value)
     if kind == "not_authors":
         pattern = _author_pattern(value)
-        return bool(pattern and _python_regex(pattern).search(_fold(" | ".join(book.get("authors") or []))))
+        return bool(pattern and _python_regex(pattern).search(fold(" | ".join(book.get("authors") or []))))
     pattern = _terms_pattern(value)  # not_terms
     text = " ".join(
         [
@@ -343,7 +340,7 @@ def _fails(
             " ".join(g.replace("_", " ") for g in genres),
         ]
     )
-    return bool(pattern and _python_regex(pattern).search(_fold(text)))
+    return bool(pattern and _python_regex(pattern).search(fold(text)))
 
 
 def _python_regex(pattern: str) -> re.Pattern[str]:
