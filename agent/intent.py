@@ -964,7 +964,8 @@ _CENTURY = re.compile(
     r"twenty[- ]first)[- ]century\b",
     _I,
 )
-_SETTING = re.compile(
+# Words before a time phrase that make it when the story is set, not when the book was written.
+SETTING_BEFORE = re.compile(
     r"\b(?:set|takes? place|taking place|happens?|living|lived|life|story)\s+(?:in|during)\s+$", _I
 )
 # A negation reaches a time phrase only through words that carry it there ("nothing published before",
@@ -974,7 +975,8 @@ _NEG_BEFORE = re.compile(
     r"novels?|stuff|ones?|anything|from|that'?s|thats|that|which|is|was|were|are|too|so|very)\s+){0,3}$",
     _I,
 )
-_AGE = re.compile(r"\b(?:my|his|her|their|our|your|in (?:my|his|her|their|our|your))\s+$", _I)
+# "in my 30s": an age, not a decade.
+AGE_BEFORE = re.compile(r"\b(?:my|his|her|their|our|your|in (?:my|his|her|their|our|your))\s+$", _I)
 _RECENT = re.compile(
     r"\b(?:(?:from |in |within |over )?the (?:last|past) (\d+|few|couple(?: of)?|two|three|five|ten) years"
     r"|(?:the )?(?:last|past) decade|recent(?:ly published| ones| books| releases?| stuff)?|recently|"
@@ -1356,7 +1358,7 @@ def _parse_years(t: _Text, intent: Intent, cfg: ParseConfig) -> None:
             t.take(m.start(), m.end())
     for m in t.finditer(_CENTURY):
         before = text[: m.start()]
-        if _SETTING.search(before) or _SETTING.search(re.sub(r"\bthe\s*$", "", before)):
+        if SETTING_BEFORE.search(before) or SETTING_BEFORE.search(re.sub(r"\bthe\s*$", "", before)):
             continue
         which = m.group(1) or m.group(3)
         n = int(m.group(2)) if m.group(2) else _CENTURY_WORDS[m.group(4).lower().replace("-", " ")]
@@ -1370,7 +1372,7 @@ def _parse_years(t: _Text, intent: Intent, cfg: ParseConfig) -> None:
         t.take(lead.start() if lead else m.start(), end)
     for m in t.finditer(_DECADE):
         before = text[: m.start()]
-        if _SETTING.search(before) or _SETTING.search(re.sub(r"\bthe\s*$", "", before)):
+        if SETTING_BEFORE.search(before) or SETTING_BEFORE.search(re.sub(r"\bthe\s*$", "", before)):
             continue
         which = m.group(1) or m.group(3)
         if m.group(4):
@@ -1379,7 +1381,7 @@ def _parse_years(t: _Text, intent: Intent, cfg: ParseConfig) -> None:
         else:
             raw = m.group(2)
             if len(raw) == 2:
-                if _AGE.search(before):  # "in my 30s" is an age
+                if AGE_BEFORE.search(before):  # "in my 30s" is an age
                     continue
                 d = int(raw)
                 lo = 2000 + d if d <= 10 else 1900 + d
@@ -1401,7 +1403,7 @@ def _parse_years(t: _Text, intent: Intent, cfg: ParseConfig) -> None:
     for m in t.finditer(_YEAR_CMP):
         before = text[: m.start()]
         cmp, year = m.group(1), int(m.group(2))
-        if cmp.lower() in ("in", "during") and _SETTING.search(before + cmp + " "):
+        if cmp.lower() in ("in", "during") and SETTING_BEFORE.search(before + cmp + " "):
             continue
         if cmp.lower() == "in" and not re.search(
             r"\b(?:published|written|released|out|came out)\s*$", before, _I

@@ -29,10 +29,12 @@ from functools import lru_cache
 from pathlib import Path
 
 from vibeshelf.agent.intent import (
+    AGE_BEFORE,
     FEW_READERS,
     MANY_READERS,
     OBSCURE_PHRASES,
     POPULAR_PHRASES,
+    SETTING_BEFORE,
     Intent,
     ParseConfig,
     TitleRef,
@@ -102,10 +104,6 @@ _PERIOD_CMP = re.compile(
 _UPPER_CMP = {"before", "pre", "prior to", "earlier than", "older than"}
 _UPTO_CMP = {"until", "till", "up to", "through", "up until"}
 _SINCE_CMP = {"since"}
-_SETTING = re.compile(
-    r"\b(?:set|takes? place|taking place|happens?|living|lived|life|story)\s+(?:in|during)\s+$", re.IGNORECASE
-)
-_AGE = re.compile(r"\b(?:my|his|her|their|our|your|in (?:my|his|her|their|our|your))\s+$", re.IGNORECASE)
 _DECADE = re.compile(
     r"\b(?:the\s+|early\s+|late\s+|mid[- ]?)?(?:(nineteen|twenty)[- ]?)?"
     r"(twenties|thirties|forties|fifties|sixties|seventies|eighties|nineties|noughties|aughts)\b",
@@ -421,7 +419,9 @@ class MessageReader:
 
         def period(start: int, end: int, first: int | None, last: int | None) -> None:
             before = text[:start]
-            if _SETTING.search(before) or _SETTING.search(re.sub(r"\bthe\s*$", "", before, flags=re.I)):
+            if SETTING_BEFORE.search(before) or SETTING_BEFORE.search(
+                re.sub(r"\bthe\s*$", "", before, flags=re.I)
+            ):
                 return  # "set in the fifties" is when the story happens, not when it was written
             cmp = _PERIOD_CMP.search(before)
             lead = cmp.start() if cmp else start
@@ -452,7 +452,7 @@ class MessageReader:
                 decade += 100
             period(m.start(), m.end(), decade, decade + 9)
         for m in _DIGIT_DECADE.finditer(text):
-            if _AGE.search(text[: m.start()]):
+            if AGE_BEFORE.search(text[: m.start()]):
                 continue  # "in my 30s" is an age
             raw = m.group(1) or m.group(2)
             if len(raw) == 2:
