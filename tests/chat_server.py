@@ -8,8 +8,10 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,3 +128,25 @@ def chat(server: Server, headers: dict[str, str] | None = None, **body: Any) -> 
 
 def books_of(events: list[AgentEvent]) -> list[str]:
     return [b.id for e in events if isinstance(e, BooksEvent) for b in e.books]
+
+
+def read_marks_during_a_slow_turn(
+    servers: list[Server], session_id: str, marks: int, threads: int
+) -> list[int]:
+    """Send ``marks`` "read" feedbacks (books ``t:mark0``...) to ``servers`` in turn, from ``threads`` threads,
+    while a slow turn of the same session streams on the last server; the HTTP status of each mark.
+
+    The turn's own save must keep every mark acknowledged while it ran."""
+    turn = threading.Thread(
+        target=chat, args=(servers[-1],), kwargs={"session_id": session_id, "message": "slow-text cozy"}
+    )
+    turn.start()
+
+    def mark(n: int) -> int:
+        body = {"session_id": session_id, "book_id": f"t:mark{n}", "kind": "read"}
+        return httpx.post(f"{servers[n % len(servers)].url}/v1/feedback", json=body, timeout=60).status_code
+
+    with ThreadPoolExecutor(threads) as pool:
+        statuses = list(pool.map(mark, range(marks)))
+    turn.join(120)
+    return statuses

@@ -8,12 +8,9 @@ session answering meanwhile.
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import httpx
 import pytest
-from chat_server import chat, uvicorn_server
+from chat_server import chat, read_marks_during_a_slow_turn, uvicorn_server
 
 MARKS = 100
 
@@ -24,18 +21,7 @@ def test_concurrent_read_marks_are_all_kept(tmp_path, workers: int) -> None:
     with uvicorn_server(env, workers=workers) as server:
         sid = chat(server, message="cozy rainy weekend")[0].session_id
         # A turn of the same session streams (slowly) while the marks arrive; its save must keep them.
-        turn = threading.Thread(
-            target=chat, args=(server,), kwargs={"session_id": sid, "message": "slow-text cozy"}
-        )
-        turn.start()
-
-        def mark(n: int) -> int:
-            body = {"session_id": sid, "book_id": f"t:mark{n}", "kind": "read"}
-            return httpx.post(f"{server.url}/v1/feedback", json=body, timeout=60).status_code
-
-        with ThreadPoolExecutor(16) as pool:
-            statuses = list(pool.map(mark, range(MARKS)))
-        turn.join(120)
+        statuses = read_marks_during_a_slow_turn([server], sid, MARKS, threads=16)
         assert statuses == [200] * MARKS
         view = httpx.get(f"{server.url}/v1/sessions/{sid}", timeout=30).json()
         missing = {f"t:mark{n}" for n in range(MARKS)} - set(view["read_ids"])

@@ -4,11 +4,8 @@ once while a turn streams, and nothing lost (rows counted in the database)."""
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import httpx
-from chat_server import chat, uvicorn_server
+from chat_server import chat, read_marks_during_a_slow_turn, uvicorn_server
 from postgres_cluster import raw_rows
 
 MARKS = 60
@@ -28,18 +25,7 @@ def test_two_servers_answer_one_session_alternately_and_lose_nothing(tmp_path, p
             events = chat(servers[n % 2], session_id=sid, message=f"cozy mystery number {n}")
             assert events[0].session_id == sid
         # One more turn streams slowly on b while feedback lands on both servers at once.
-        turn = threading.Thread(
-            target=chat, args=(b,), kwargs={"session_id": sid, "message": "slow-text cozy"}
-        )
-        turn.start()
-
-        def mark(n: int) -> int:
-            body = {"session_id": sid, "book_id": f"t:mark{n}", "kind": "read"}
-            return httpx.post(f"{servers[n % 2].url}/v1/feedback", json=body, timeout=60).status_code
-
-        with ThreadPoolExecutor(12) as pool:
-            statuses = list(pool.map(mark, range(MARKS)))
-        turn.join(120)
+        statuses = read_marks_during_a_slow_turn(servers, sid, MARKS, threads=12)
         assert statuses == [200] * MARKS
         views = [httpx.get(f"{s.url}/v1/sessions/{sid}", timeout=30).json() for s in servers]
         assert views[0] == views[1]  # both servers see the same session
