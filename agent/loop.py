@@ -65,6 +65,10 @@ class ToolCall:
             return {"_raw": self.arguments}
         return value if isinstance(value, dict) else {"_raw": self.arguments}
 
+    def signature(self) -> str:
+        """The tool and its arguments, the same however the model spaced or ordered them."""
+        return self.name + json.dumps(self.parsed(), sort_keys=True)
+
 
 @dataclass
 class ToolCallsStep:
@@ -187,6 +191,7 @@ def _dicts_with_titles(value: Any) -> Iterable[dict[str, Any]]:
             yield from _dicts_with_titles(v)
 
 
+_STATUS_MAX_CHARS = 160  # a model's words beside its tool calls shown as one status line
 _LOOKUP_TOOLS = frozenset({"find_book", "get_book"})  # they answer "which book is X", not "what to read"
 
 
@@ -489,6 +494,7 @@ class Agent:
         streamed_any_text = False
         outcome: StepOutcome | MaxTurnsReached | None = None
         called_tools = False  # a tool ran for this message
+        calls_run: set[str] = set()  # signatures of the calls run for this message
         before_nudge: list[dict[str, Any]] | None = None  # the conversation before the nudge, once sent
 
         while True:
@@ -555,6 +561,12 @@ class Agent:
                     yield event
                 break
             assert isinstance(outcome, ToolCallsStep)
+            asked = {call.signature() for call in outcome.calls}
+            if called_tools and asked <= calls_run and run.answer.strip():
+                # It only repeats calls already answered after writing its answer (small models loop
+                # like this): what it wrote is the answer.
+                break
+            calls_run |= asked
             called_tools = True
             if turn >= self.settings.max_turns:
                 outcome = MaxTurnsReached(turn)  # calls the model asked for on its last turn are not run
@@ -689,8 +701,11 @@ class Agent:
         if calls:
             for event in held:
                 yield event
-            if tail.strip():  # "Let me look that up." before tool calls reads best as a status line
-                yield StatusEvent(message=tail.strip())
+            said = tail.strip()
+            if said and "\n" not in said and len(said) <= _STATUS_MAX_CHARS:
+                # "Let me look that up." before tool calls reads best as a status line; a longer text
+                # beside a call is the model answering before it has results, not progress.
+                yield StatusEvent(message=said)
             yield ToolCallsStep(calls.calls(turn=len(convo)), "".join(raw).strip())
             return
         if tail:
