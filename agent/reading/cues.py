@@ -27,10 +27,32 @@ def refusal() -> re.Pattern[str]:
     return phrase_regex(_lines("refusal_cues.txt"))
 
 
+def _with_contracted_is(phrases: list[str]) -> re.Pattern[str]:
+    """The phrases, and those starting with "is" also contracted onto the word before ("she's out",
+    "Christie's fine")."""
+    whole = phrase_regex(phrases)
+    contracted = [p[len("is ") :] for p in phrases if p.startswith("is ")]
+    if not contracted:
+        return whole
+    body = "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in sorted(contracted, key=len, reverse=True))
+    return re.compile(rf"{whole.pattern}|(?<=\w)['’]s\s+(?:{body})(?![\w'])", re.IGNORECASE)
+
+
 @cache
 def refusal_tail() -> re.Pattern[str]:
-    """Cues that rule out what precedes them ("... is off the table")."""
-    return phrase_regex(_lines("refusal_tail_cues.txt"))
+    """Cues that rule out what precedes them ("... is off the table", "she's out")."""
+    return _with_contracted_is(_lines("refusal_tail_cues.txt"))
+
+
+@cache
+def refusal_frames() -> list[re.Pattern[str]]:
+    """Cues that rule out what stands inside them ("leave Grisham out", "give the war novels a miss"):
+    ``*`` in ``data/refusal_frames.txt`` is the slot, a few words within one clause."""
+    out = []
+    for frame in _lines("refusal_frames.txt"):
+        head, tail = (phrase_regex([part.strip()]).pattern for part in frame.split("*", 1))
+        out.append(re.compile(rf"{head}\s+(?P<slot>[^.;:!?,()\n]{{1,60}}?)\s+{tail}", re.IGNORECASE))
+    return out
 
 
 @cache
@@ -48,12 +70,7 @@ def read_through_tail() -> re.Pattern[str]:
 @cache
 def lift() -> re.Pattern[str]:
     """Cues after which something ruled out is allowed again ("... is fine after all")."""
-    phrases = _lines("lift_cues.txt")
-    lifts = phrase_regex(phrases)
-    # "Christie's fine": the contracted "is" sits on the name, so it is matched right after a word.
-    contracted = [p[len("is ") :] for p in phrases if p.startswith("is ")]
-    body = "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in sorted(contracted, key=len, reverse=True))
-    return re.compile(rf"{lifts.pattern}|(?<=\w)['’]s\s+(?:{body})(?![\w'])", re.IGNORECASE)
+    return _with_contracted_is(_lines("lift_cues.txt"))
 
 
 @cache
