@@ -68,7 +68,7 @@ _GENRES: list[tuple[str, tuple[str, ...], bool]] = [
     (r"new[- ]adult", ("new_adult",), True),
     (r"middle[- ]grade", ("middle_grade",), True),
     (r"picture[- ]books?", ("picture_books",), True),
-    (r"children'?s(?: books?)?|kids?'?(?: books?| stuff)?|for children", ("childrens",), True),
+    (r"children'?s(?: books?)?|kids?'?(?: books?| stuff)?|for children", ("childrens", "middle_grade"), True),
     (r"epic fantasy|high fantasy", ("epic_fantasy", "high_fantasy"), True),
     (r"urban fantasy", ("urban_fantasy",), True),
     (r"fantasy|fantasies", ("fantasy",), True),
@@ -949,7 +949,9 @@ _COMPARE = (
 )
 _YEAR = r"(1[0-9]{3}|20[0-9]{2})"
 _YEAR_RANGE = re.compile(
-    rf"\b(?:between|from)\s+{_YEAR}\s+(?:and|to|until|-)\s+{_YEAR}\b|\b{_YEAR}\s*[-–]\s*{_YEAR}\b", _I
+    rf"\b(?:between|from)\s+{_YEAR}\s+(?:and|to|until|-)\s+{_YEAR}\b|\b{_YEAR}\s*[-–]\s*{_YEAR}\b|"
+    rf"\b{_YEAR}\s+(?:to|through|thru|until|till)\s+{_YEAR}\b",
+    _I,
 )
 _YEAR_CMP = re.compile(rf"\b{_COMPARE}\s*(?:the\s+)?(?:year\s+)?{_YEAR}(?!s|\d|')", _I)
 _DECADE = re.compile(

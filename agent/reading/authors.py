@@ -18,6 +18,7 @@ from rapidfuzz.distance import Levenshtein
 
 from vibeshelf.agent.reading.vocabulary import Vocabulary, fold, name_key
 
+_VOWEL = re.compile(r"[aeiouy]")
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’][sS])?")
 _AUTHOR_CONTEXT = frozenset({"by", "from", "author", "writer", "of"})
 _LIST_WORDS = frozenset({"or", "and", "nor", "also", "plus", "either", "neither"})
@@ -117,6 +118,7 @@ class AuthorLinker:
             and one in by_full
             and one not in self._vocab.by_surname
             and not self._vocab.is_common_word(one)
+            and (not _VOWEL.search(one) or text[a:b].isupper())  # "pkd", "GRRM", but not "tab" (T.A. Barron)
         ):
             return AuthorMention((by_full[one],), a, b, True)  # "pkd", "grrm"
         if i + 1 < len(tokens) and (two := name_key(text[a : tokens[i + 1][1]])) in self._vocab.by_surname:

@@ -74,6 +74,24 @@ def lift() -> re.Pattern[str]:
 
 
 @cache
+def through_verb() -> re.Pattern[str]:
+    """Verbs of having been through books ("worked through", "devoured", "heard")."""
+    return phrase_regex(_lines("through_verbs.txt"))
+
+
+@cache
+def through_amount() -> re.Pattern[str]:
+    """Amounts that make such a verb cover an author's books ("every", "all", "already")."""
+    return phrase_regex(_lines("through_amounts.txt"))
+
+
+@cache
+def grown_up() -> re.Pattern[str]:
+    """Phrases asking for books for adults ("but for grown ups"): children's and teen shelves are out."""
+    return phrase_regex(_lines("grown_up_cues.txt"))
+
+
+@cache
 def function_words() -> frozenset[str]:
     """Words that say nothing about a kind of book ("that one", "stuff")."""
     return frozenset(_lines("function_words.txt"))
@@ -91,7 +109,7 @@ def restart() -> re.Pattern[str]:
     return phrase_regex(_lines("restart_cues.txt"))
 
 
-def _table(name: str) -> list[list[str]]:
+def table(name: str) -> list[list[str]]:
     return [line.split("\t") for line in _lines(name)]
 
 
@@ -99,7 +117,7 @@ def _table(name: str) -> list[list[str]]:
 def eras() -> list[tuple[re.Pattern[str], int | None, int | None]]:
     """Named periods and their publication-year bounds ("between the wars" -> 1919-1939)."""
     out = []
-    for row in _table("eras.tsv"):
+    for row in table("eras.tsv"):
         phrase, first, last = [*row, "", ""][:3]
         out.append((phrase_regex([phrase]), int(first) if first else None, int(last) if last else None))
     out.sort(key=lambda e: -len(e[0].pattern))
@@ -109,7 +127,7 @@ def eras() -> list[tuple[re.Pattern[str], int | None, int | None]]:
 @cache
 def decade_words() -> dict[str, int]:
     """ "fifties" -> 1950 (decade words and their spelled-out forms)."""
-    return {word.lower(): int(value) for word, value in _table("number_words.tsv")}
+    return {word.lower(): int(value) for word, value in table("number_words.tsv")}
 
 
 @cache
@@ -121,7 +139,7 @@ def correction() -> re.Pattern[str]:
 @cache
 def refused_kinds() -> list[tuple[re.Pattern[str], tuple[str, ...]]]:
     """Words naming a kind of book only when refused ("not a novel" -> fiction)."""
-    return [(phrase_regex([w]), tuple(shelves.split(","))) for w, shelves in _table("refused_kinds.tsv")]
+    return [(phrase_regex([w]), tuple(shelves.split(","))) for w, shelves in table("refused_kinds.tsv")]
 
 
 def cue_words() -> set[str]:
@@ -142,4 +160,4 @@ def book_words() -> re.Pattern[str]:
 @cache
 def small_talk() -> list[tuple[str, re.Pattern[str]]]:
     """(kind, phrase) of messages answered as small talk: thanks, greetings, goodbyes."""
-    return [(kind, phrase_regex([phrase])) for kind, phrase in _table("small_talk.tsv")]
+    return [(kind, phrase_regex([phrase])) for kind, phrase in table("small_talk.tsv")]

@@ -42,7 +42,7 @@ from vibeshelf.agent.intent import (
     parse_intent,
     theme_hits,
 )
-from vibeshelf.agent.reading import cues
+from vibeshelf.agent.reading import cues, numbers
 from vibeshelf.agent.reading.authors import AuthorLinker, AuthorMention
 from vibeshelf.agent.reading.spelling import Speller
 from vibeshelf.agent.reading.titles import TitleLinker, TitleMention, find_series
@@ -78,6 +78,8 @@ _OTHER_AUTHOR = re.compile(
     r"\b(?:not|nothing|none)\s+(?:(?:else|more)\s+)?(?:by|from)\s+(?:the same (?:authors?|writers?)|him|her|them)\b",
     re.IGNORECASE,
 )
+# What a request for books for adults rules out.
+GROWN_UP_REFUSES = ("young_adult", "childrens", "middle_grade")
 # A refused phrase's shelf guessed from its meaning counts only at this probability or above.
 KIND_CONFIDENCE = 0.8
 KindGuesser = Callable[[str], list[tuple[str, float]]]
@@ -145,7 +147,7 @@ class MessageReader:
         return self._read(text).model_copy(deep=True)
 
     def _read_uncached(self, text: str) -> Intent:
-        fixed = self._speller.correct(text)
+        fixed = numbers.normalise(self._speller.correct(text))
         refusals = _refusal_scopes(fixed, self._names_item)
         lifts = _tail_scopes(fixed, cues.lift())
         masks: list[tuple[int, int]] = []
@@ -223,7 +225,7 @@ class MessageReader:
         # Christie's", "read a lot of Colleen Hoover already", "Thursday Next books are done too").
         for a, b in _sentences(fixed):
             sentence = fixed[a:b]
-            if not (_THROUGH_VERB.search(sentence) and _THROUGH_AMOUNT.search(sentence)):
+            if not (cues.through_verb().search(sentence) and cues.through_amount().search(sentence)):
                 continue
             for mention in self._authors.find(fixed, a, b):
                 if not any(t.start < mention.end and mention.start < t.end for t in titles):
@@ -243,7 +245,7 @@ class MessageReader:
             allowed_shelves += shelves
             allowed_authors += names
         year_min, year_max = self._time_words(fixed, refusals, masks)
-        for rx in (cues.restart(), cues.correction(), cues.next_read()):
+        for rx in (cues.restart(), cues.correction(), cues.next_read(), cues.grown_up()):
             masks += [(m.start(), m.end()) for m in rx.finditer(fixed)]
         for m in cues.restart().finditer(fixed):
             # "forget poems, I need ...": what is dropped is the old request, not the new one.
@@ -310,6 +312,9 @@ class MessageReader:
             _add(intent.allow_authors, name)
         for g in allowed_shelves:
             _add(intent.allow_genres, g)
+        if cues.grown_up().search(fixed):
+            for g in GROWN_UP_REFUSES:  # "like harry potter but for grown ups"
+                _add(intent.genres_exclude, g)
         intent.genres_exclude = [g for g in intent.genres_exclude if g not in intent.allow_genres]
         # Neither what is ruled out nor what is merely allowed again is asked for.
         skip = {*intent.genres_exclude, *allowed_shelves}
@@ -484,10 +489,17 @@ class MessageReader:
         if said:
             at, first, last, _ = said[-1]
             # "80s or 90s", "the fifties and sixties", "70s to 90s": the periods joined make one span.
+            joined = False
             for prev in reversed(said[:-1]):
                 if not _JOINS_PERIODS.fullmatch(text[prev[0] : at]) or prev[1] is None or last is None:
                     break
-                at, first = prev[0], min(prev[1], first if first is not None else prev[1])
+                at, first, joined = prev[0], min(prev[1], first if first is not None else prev[1]), True
+            if not joined and first is not None and last is not None:
+                # "the 1860s ... a Victorian kick": a period inside the later, wider one is the one meant.
+                inside = [f for f in said[:-1] if f[1] is not None and f[2] is not None]
+                inside = [f for f in inside if first <= f[1] and f[2] <= last and (f[1], f[2]) != (first, last)]
+                if inside:
+                    _, first, last, _ = inside[-1]
             return first, last
         _, first, last, _ = max(found, key=lambda f: f[0])
         # "not from this century": the other side of an open period; a closed one cannot be said as bounds.
@@ -612,16 +624,6 @@ def _asks_for_books(intent: Intent) -> bool:
     return any(v not in (None, [], False) for v in limits.values()) or any(flags)
 
 
-_THROUGH_VERB = re.compile(
-    r"\b(?:read|worked (?:my way )?through|gone through|got through|been through|finished|done|devoured|"
-    r"absorbed|binged|covered)\b",
-    re.IGNORECASE,
-)
-_THROUGH_AMOUNT = re.compile(
-    r"\b(?:all|every|everything|each|a lot of|lots of|loads of|most of|em all|them all|already|"
-    r"(?:is|are|am) done|done too)\b",
-    re.IGNORECASE,
-)
 _ECHO = re.compile(
     r"\b(?:too|as well|either|likewise)\s*(?:[.!?,;)]|$)", re.IGNORECASE
 )  # "Clarke too", not "too rude"
