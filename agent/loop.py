@@ -511,8 +511,11 @@ class Agent:
             # not shown (see the nudge below).
             hold = not called_tools and model != PLANNER_MODEL
             removed_before = len(grounder.removed)
+            # After the nudge, a profile that names its search tool has the model call it (a small model
+            # asked in words often answers from memory again).
+            force = profile.search_tool if before_nudge is not None and not called_tools else None
             async for item in self._step(
-                model, convo, tools, grounder, usage, separate=streamed_any_text, hold=hold
+                model, convo, tools, grounder, usage, separate=streamed_any_text, hold=hold, force=force
             ):
                 if isinstance(item, (ToolCallsStep, FinalAnswerStep, ProviderFailed)):
                     outcome = item
@@ -613,6 +616,7 @@ class Agent:
         *,
         separate: bool,
         hold: bool = False,
+        force: str | None = None,
     ) -> AsyncGenerator[AgentEvent | StepOutcome, None]:
         """Stream one completion: yields grounded TextEvents as lines complete, then the outcome.
 
@@ -629,7 +633,7 @@ class Agent:
         finished = False  # a finish_reason arrived: the stream was not cut short
         pending_break = separate  # a paragraph break before text that follows earlier text
         step_usage: Usage | None = None
-        agen = self.llm.stream(model, convo, tools)
+        agen = self.llm.stream(model, convo, tools, force)
         # Timed from here: the client's one-off set-up (importing litellm) is not the provider's delay.
         deadline = loop.time() + self.settings.stream_deadline_s
         first = True

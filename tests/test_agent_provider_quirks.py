@@ -203,6 +203,14 @@ async def test_an_answer_from_memory_is_nudged_once_to_use_the_tools(fake_openai
     assert log.calls == [("search_books", {"query": "melancholic", "limit": 2})]
     nudge = fake_openai.requests[1]["messages"][-1]
     assert nudge["role"] == "user" and "tool" in nudge["content"]
+    # The nudged step names the search tool, so a server that constrains output to its schema makes the
+    # model call it; the other steps leave the choice to the model.
+    assert fake_openai.requests[0]["tool_choice"] == "auto"
+    assert fake_openai.requests[1]["tool_choice"] == {
+        "type": "function",
+        "function": {"name": "search_books"},
+    }
+    assert fake_openai.requests[2]["tool_choice"] == "auto"
     done = done_of(events)
     assert not done.fell_back and done.model == MODEL
 
@@ -262,13 +270,17 @@ async def test_usage_is_counted_whether_it_comes_alone_or_with_the_finish(fake_o
     assert (usage.prompt_tokens, usage.completion_tokens, usage.total_tokens) == (120, 9, 129)
 
 
-async def test_a_model_that_repeats_its_calls_after_answering_stops_with_its_answer(fake_openai: FakeOpenAIServer):
+async def test_a_model_that_repeats_its_calls_after_answering_stops_with_its_answer(
+    fake_openai: FakeOpenAIServer,
+):
     # A small model's loop seen on a real server: call, answer, then the same call again with the answer.
     call = '{"name": "search_books", "arguments": {"query": "melancholic", "limit": 2}}'
     again = '{"arguments": {"limit": 2, "query": "melancholic"}, "name": "search_books"}'
     fake_openai.script(Text(call), Text(ANSWER + "\n" + again), Text(ANSWER + "\n" + again))
     log = ToolLog()
-    events = await collect(agent_for(fake_openai.base_url, log, max_turns=6).run(user("something melancholic")))
+    events = await collect(
+        agent_for(fake_openai.base_url, log, max_turns=6).run(user("something melancholic"))
+    )
     assert log.calls == [("search_books", {"query": "melancholic", "limit": 2})]  # run once
     assert len(fake_openai.requests) == 2
     assert text_of(events).strip() == ANSWER.strip()

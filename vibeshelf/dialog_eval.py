@@ -38,6 +38,8 @@ TEST_SET = DIALOG_DIR / "test.jsonl"
 def held_out(path: Path) -> bool:
     """A held-out half (``test.jsonl``, ``fresh_test.jsonl``): scored, never read for failures."""
     return path.stem == "test" or path.stem.endswith("_test")
+
+
 SPLIT_SEED = 20261204
 FRESH_SPLIT_SEED = 20261206  # the fresh set (fresh_dev / fresh_test), written later by three new writers
 SHOWN = 10  # cards scored per answer

@@ -66,9 +66,7 @@ class AuthorLinker:
             or word.endswith("s")
         ):
             return []
-        hits = process.extract(
-            word, self._surnames, scorer=Levenshtein.distance, score_cutoff=1, limit=2
-        )
+        hits = process.extract(word, self._surnames, scorer=Levenshtein.distance, score_cutoff=1, limit=2)
         return self._vocab.by_surname[hits[0][0]] if len(hits) == 1 else []
 
     def find(self, text: str, start: int = 0, end: int | None = None) -> list[AuthorMention]:

@@ -497,7 +497,9 @@ class MessageReader:
             if not joined and first is not None and last is not None:
                 # "the 1860s ... a Victorian kick": a period inside the later, wider one is the one meant.
                 inside = [f for f in said[:-1] if f[1] is not None and f[2] is not None]
-                inside = [f for f in inside if first <= f[1] and f[2] <= last and (f[1], f[2]) != (first, last)]
+                inside = [
+                    f for f in inside if first <= f[1] and f[2] <= last and (f[1], f[2]) != (first, last)
+                ]
                 if inside:
                     _, first, last, _ = inside[-1]
             return first, last
@@ -539,7 +541,7 @@ def _place_titles(
     liking = bool(_LIKE_CUE.search(_masked(text, [(t.start, t.end) for t in titles])))
     order = sorted(range(len(titles)), key=lambda i: titles[i].start)
     last_of_list = {i: i for i in order}
-    for a, b in zip(reversed(order[:-1]), reversed(order[1:])):
+    for a, b in zip(reversed(order[:-1]), reversed(order[1:]), strict=True):
         if _LIST_JOIN.fullmatch(text[titles[a].end : titles[b].start]):
             last_of_list[a] = last_of_list[b]
     for i, t in enumerate(titles):
