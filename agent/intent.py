@@ -1332,7 +1332,9 @@ def _merge_years(intent: Intent, lo: int | None, hi: int | None) -> None:
 
 _YEAR_LEAD = re.compile(r"\b(?:from|in|during|of|published in|written in|released in)\s+(?:the\s+)?$", _I)
 _YEAR_TAIL = re.compile(
-    r"^\s*(?:or|and|&)\s+(?:(earlier|before|older|prior)|(later|after|newer|since|more recent|beyond))\b", _I
+    r"^\s*(?:(?:or|and|&)\s+(?:(earlier|before|older|prior)|(later|after|newer|since|more recent|beyond))\b|"
+    r"(?:on|onwards?|forwards?|and up)\b)",  # "from 2005 on": the lower bound only
+    _I,
 )
 _YEAR_OR = re.compile(
     rf"\b{_YEAR}\s+(?:or|and)\s+(?:(earlier|before|older|prior)|(later|after|newer|more recent))\b", _I
