@@ -828,7 +828,9 @@ _DIFFERENT = re.compile(
     r"|\b(?:a |something )?(?:completely |totally |entirely )?different "
     r"(?:direction|vibe|genre|kind|type|mood)\b"
     r"|\bchange of pace\b|\bmix (?:it|things) up\b|\bswitch (?:it|things) up\b|\bshake (?:it|things) up\b"
-    r"|\bnone of (?:these|those|them)\b|\bnot (?:these|those|this kind)\b"
+    # "none of them" as the subject of a verb ("none of them will have read it") is about people, not picks.
+    r"|\bnone of (?:these|those|them)\b(?!\s+(?:will|would|have|has|had|can|could|are|is|were|was|knows?|reads?))"
+    r"|\bnot (?:these|those|this kind)\b"
     r"|\bnothing like (?:these|those|this|that)\b"
     r"|^\W*(?:something )?different\W*$",
     _I,

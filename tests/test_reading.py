@@ -973,3 +973,41 @@ def test_numbers_that_are_not_years_stay_words(text: str) -> None:
     from vibeshelf.agent.reading.numbers import normalise
 
     assert normalise(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        ("the night circus by erin morgenstern was lovely, more like it", "The Night Circus"),
+        ("loved good omens by pratchett and gaiman", "Good Omens"),
+        ("gone girl by gillian flyn kept me up all night", "Gone Girl"),
+    ],
+)
+def test_a_title_in_lower_case_is_linked_by_the_author_written_after_it(
+    reader, text: str, title: str
+) -> None:
+    assert [t.title for t in reader.read(text).like_titles] == [title]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Gaiman I've read plenty of",
+        "read heaps of Gaiman already",
+        "I've got through a bunch of Gaiman already",
+    ],
+)
+def test_an_author_read_plenty_of_is_ruled_out(reader, text: str) -> None:
+    assert reader.read(text).exclude_authors == ["Neil Gaiman"]
+
+
+@pytest.mark.parametrize(
+    "text", ["by somebody else please", "someone different this time", "somebody else's books"]
+)
+def test_somebody_else_asks_for_other_authors(reader, text: str) -> None:
+    assert reader.read(text).other_authors
+
+
+def test_none_of_them_as_a_subject_is_not_a_rejection_of_the_picks(reader) -> None:
+    assert not reader.read("a quieter one that none of them will have read").different
+    assert reader.read("none of those, something else").different

@@ -75,6 +75,8 @@ _NOT_A_NAME = re.compile(
 # "other authors please", "not by the same author", "nothing else by her".
 _OTHER_AUTHOR = re.compile(
     r"\b(?:different|other|another|new|someone else'?s?)\s+(?:authors?|writers?|novelists?)\b|"
+    r"\bby\s+(?:somebody|someone|some(?:body|one) else|somebody different|someone different)\b|"
+    r"\b(?:somebody|someone)\s+(?:else|different)\b|"
     r"\b(?:not|nothing|none)\s+(?:(?:else|more)\s+)?(?:by|from)\s+(?:the same (?:authors?|writers?)|him|her|them)\b",
     re.IGNORECASE,
 )
@@ -157,6 +159,11 @@ class MessageReader:
         out_guessed: list[str] = []
         titles = self._titles.find(fixed)
         titles += [n for n in self._titles.near(fixed, titles) if not any(_overlap(n, t) for t in titles)]
+        titles += [
+            m
+            for m in self._titles.by_author(fixed, self._authors.find(fixed))
+            if not any(_overlap(m, t) for t in titles)
+        ]
         # A series after a liking cue ("more like mistborn") seeds from its first book.
         for m in find_series(self.vocab, fixed):
             lead = fixed[max(0, m.start - 20) : m.start]
