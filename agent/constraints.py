@@ -17,10 +17,10 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from vibeshelf.agent.intent import Constraints
-from vibeshelf.agent.reading.reader import MessageReader, catalog_reader
+from vibeshelf.agent.reading.reader import MessageReader, asks_for_books, catalog_reader
 from vibeshelf.agent.reading.request import RequestTracker
 from vibeshelf.agent.session_state import ReaderConstraints, SessionState, StandingRequest
 from vibeshelf.retrieval.title_lookup import title_key
@@ -38,11 +38,16 @@ _RANGES = (("year_min", "year_max"), ("min_ratings_count", "max_ratings_count"),
 # include is held by ``violation`` on the results instead.
 # Most excluded ids written into the prompt (describe); all of them are enforced on results.
 _PROMPT_IDS = 50
+RELAX_BELOW = 3  # fewer books than this from a model's own filters: try with the reader's limits alone
 _LISTS = ("genres_all", "genres_exclude", "exclude_terms", "exclude_authors", "exclude_ids")
 
 
 class HardConstraints(ReaderConstraints):
     """The reader's limits for this conversation: the parser's :class:`Constraints` plus named titles."""
+
+    # The latest message names something a search can use (a kind, a name, a limit): an answer to it that
+    # looked nothing up and names no book is not an answer (see the agent loop's nudge).
+    asks_for_books: bool = Field(default=False, exclude=True)
 
     @classmethod
     def from_conversation(
@@ -104,7 +109,8 @@ class HardConstraints(ReaderConstraints):
                 state.read_ids = list(dict.fromkeys([*state.read_ids, *pick(last.read_refs)]))
                 state.disliked_ids = list(dict.fromkeys([*state.disliked_ids, *pick(last.reject_refs)]))
             rules = rules.with_ids(state.excluded_ids)
-        return cls(rules=rules, exclude_titles=titles)
+        asks = last is not None and last.small_talk is None and asks_for_books(last)
+        return cls(rules=rules, exclude_titles=titles, asks_for_books=asks)
 
     def is_empty(self) -> bool:
         return self.rules.is_empty() and not self.exclude_titles
@@ -209,23 +215,66 @@ class ConstraintGuard:
         self.constraints = constraints
 
     async def call(self, name: str, arguments: str, context: ToolContext[Any] | None) -> ToolResult:
-        if self.constraints.is_empty():
-            return await self.registry.call(name, arguments, context)
         try:
             data = json.loads(arguments) if arguments.strip() else {}
         except json.JSONDecodeError:
             data = None  # the tool reports bad JSON in its own words
-        if isinstance(data, dict):
-            fields = self.registry.get(name).args_model.model_fields
-            merged = self.constraints.merge_arguments(fields, data)
-            if merged != data:
-                log.info("constraints: %s arguments tightened to %s", name, merged)
-            result = await self.registry.call(name, merged, context)
-        else:
-            result = await self.registry.call(name, arguments, context)
+        if not isinstance(data, dict) or name not in self.registry.names():
+            return await self.registry.call(name, arguments, context)
+        fields = self.registry.get(name).args_model.model_fields
+        merged = self.constraints.merge_arguments(fields, data)
+        if merged != data:
+            log.info("constraints: %s arguments tightened to %s", name, merged)
+        result = await self.registry.call(name, merged, context)
         if not result.ok:
+            return result
+        result = await self._relaxed(name, data, merged, result, context)
+        if self.constraints.is_empty():
             return result
         output, dropped = self.constraints.filter_output(result.output)
         for book, why in dropped:
             log.info("constraints: dropped %s (%s) from %s: %s", book.id, book.title, name, why)
         return replace(result, output=output) if dropped else result
+
+    async def _relaxed(
+        self,
+        name: str,
+        data: dict[str, Any],
+        merged: dict[str, Any],
+        result: ToolResult,
+        context: ToolContext[Any] | None,
+    ) -> ToolResult:
+        """When the model's own filters (none of them the reader's) leave almost nothing, the same call with
+        only the reader's limits; the notes say what was dropped. A reader's "no" is never relaxed."""
+        books = getattr(result.output, "books", None)
+        if (
+            not isinstance(data.get("filters"), dict)
+            or not isinstance(books, list)
+            or len(books) >= RELAX_BELOW
+        ):
+            return result
+        readers_only = self.constraints.merge_arguments(
+            self.registry.get(name).args_model.model_fields, {**data, "filters": None}
+        )
+        if readers_only == merged:
+            return result
+        retry = await self.registry.call(name, readers_only, context)
+        more = getattr(retry.output, "books", None) if retry.ok else None
+        if not isinstance(more, list) or len(more) <= len(books):
+            return result
+        dropped = sorted(k for k, v in data["filters"].items() if v not in (None, [], ""))
+        log.info(
+            "constraints: %s found %d with the model's filters %s; %d without",
+            name,
+            len(books),
+            dropped,
+            len(more),
+        )
+        note = (
+            f"Nothing fit the extra filters ({', '.join(dropped)}), which the reader did not ask for, so they "
+            "were dropped; the reader's own limits still hold."
+        )
+        notes = getattr(retry.output, "notes", None)
+        if isinstance(notes, list):
+            return replace(retry, output=retry.output.model_copy(update={"notes": [*notes, note]}))
+        return retry

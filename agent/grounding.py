@@ -230,6 +230,14 @@ class Grounder:
                 return True
         return False
 
+    def names_a_book(self, text: str) -> bool:
+        """Whether ``text`` names a book a tool returned (or one the reader named)."""
+        return any(
+            looks_like_title(m.text) and self.is_known(m.text, m.author)
+            for line in strip_html(text).splitlines()
+            for m in title_mentions(line)
+        )
+
     def invented(self, line: str) -> list[Mention]:
         """Title-like mentions in ``line`` that name no known book (or name it under another author)."""
         line = strip_html(line)

@@ -542,9 +542,11 @@ class Agent:
                 continue  # the same turn again, on the next model
             turn += 1
             if isinstance(outcome, FinalAnswerStep):
-                if hold and len(grounder.removed) > removed_before:
-                    # No grounding, no answer: it named books no tool returned. Nudged once, then the
-                    # planner answers from the same tools.
+                invented = len(grounder.removed) > removed_before
+                unanswered = constraints.asks_for_books and not grounder.names_a_book(outcome.text)
+                if hold and (invented or unanswered):
+                    # No grounding, no answer: it named books no tool returned, or it asked for books (a kind,
+                    # a name, a limit) and got none. Nudged once, then the planner answers from the same tools.
                     if before_nudge is None and turn < self.settings.max_turns:
                         before_nudge = list(convo)
                         convo.append({"role": "assistant", "content": strip_text_calls(outcome.text)})

@@ -249,7 +249,7 @@ async def test_static_instructions_and_tools_come_first_and_the_readers_context_
         *user("something rainy, but nothing young adult and before 2000"),
     ]
     await collect(agent.run(history))
-    first, second = fake_openai.requests
+    first, second = fake_openai.requests[:2]
     # The same prefix (system prompt, tools) for both turns, though the second states limits.
     assert first["messages"][0] == second["messages"][0] and first["tools"] == second["tools"]
     assert "leaving out young adult" not in second["messages"][0]["content"]
@@ -299,3 +299,35 @@ async def test_long_prose_after_a_call_is_not_shown_as_a_status(fake_openai: Fak
     assert "Let me look that up." in statuses(events)
     assert not any("classic novel" in s for s in statuses(events))
     assert text_of(events) == ANSWER
+
+
+async def test_an_answer_that_looks_nothing_up_for_a_limit_is_nudged(fake_openai: FakeOpenAIServer):
+    # A small model's reply to a refinement, seen on a real server: no tool, no book, no answer.
+    fake_openai.script(
+        Text("Please rate the books you've seen."),
+        ToolCalls(("search_books", {"query": "melancholic", "limit": 2})),
+        Text(ANSWER),
+    )
+    log = ToolLog()
+    events = await collect(
+        agent_for(fake_openai.base_url, log).run(user("nothing by Stephen King, and before 2000"))
+    )
+    assert "rate the books" not in text_of(events)
+    assert (
+        len(log.calls) == 1 and fake_openai.requests[1]["tool_choice"]["function"]["name"] == "search_books"
+    )
+    assert text_of(events) == ANSWER and not done_of(events).fell_back
+
+
+async def test_the_models_own_filters_that_find_nothing_are_dropped_but_the_readers_hold(
+    fake_openai: FakeOpenAIServer,
+):
+    # The model invents a bound the reader never said, and nothing fits it.
+    call = {"query": "melancholic", "limit": 2, "filters": {"year_max": 1000}}
+    fake_openai.script(ToolCalls(("search_books", call)), Text(ANSWER))
+    log = ToolLog()
+    events = await collect(agent_for(fake_openai.base_url, log).run(user("something melancholic")))
+    assert [c[1].get("filters") for c in log.calls] == [{"year_max": 1000}, None]
+    assert books_of(events) == ["t:3"]
+    tool_message = fake_openai.requests[1]["messages"][-1]
+    assert "did not ask for" in tool_message["content"]

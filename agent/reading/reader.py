@@ -423,7 +423,7 @@ class MessageReader:
         """What kind of small talk a message is, or None when it is (or may be) about books."""
         if _ARITHMETIC.search(text):
             return "other"  # "what is 2+3": not "rated 2 or higher"
-        if cues.book_words().search(text) or _asks_for_books(intent):
+        if cues.book_words().search(text) or asks_for_books(intent):
             return None
         for kind, rx in cues.small_talk():
             if rx.search(text) and len(text.split()) <= 6:
@@ -603,8 +603,9 @@ _QUESTION = re.compile(
 )
 
 
-def _asks_for_books(intent: Intent) -> bool:
-    """Whether the reading found anything a search can use: a kind, a name, a title, a limit, a reference."""
+def asks_for_books(intent: Intent) -> bool:
+    """Whether the reading found anything a search can use: a kind, a name, a title, a limit, a reference.
+    (A model that answers such a message without looking anything up is nudged to.)"""
     limits = intent.model_dump(
         include={
             "genres_include",
