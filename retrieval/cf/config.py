@@ -101,16 +101,19 @@ class CFModelSpec(BaseModel):
         return {**DEFAULT_PARAMS[self.algorithm], **self.params}
 
 
-# Chosen on goodbooks' validation split (``vibeshelf eval``; README "Readers also liked"): for a few seeds,
-# RP3beta on every rating with content similarity blended in (validation Recall@20 0.087 over 1/3/5 seeds,
-# test 0.091); for whole histories, EASE with EDLAE dropout and a touch of content (validation 0.243,
-# test 0.309).
+# Chosen on goodbooks' validation split (``vibeshelf eval``, ``python bench/cf_refine.py``; README "Readers
+# also liked"): for a few seeds, RP3beta on every rating, weighted by stars (a loved book counts 5x a disliked
+# one), with content similarity and two-step neighbours (validation Recall@20 0.0906 over 1/3/5 seeds, test
+# 0.0923; before the weights and second step 0.0871 / 0.0910); for whole histories, EASE with EDLAE dropout
+# and a touch of content (validation 0.243, test 0.309; rating weights did not win there).
 DEFAULT_SEEDS = CFModelSpec(
     algorithm="rp3beta",
     params={"neighbours": 20.0, "alpha": 0.5, "beta": 0.2},
     min_rating=0,
     pool=200,
     content_weight=1.0,
+    rating_weights=(0.2, 0.2, 0.4, 0.8, 1.0),
+    two_step=1.0,
 )
 DEFAULT_HISTORY = CFModelSpec(
     algorithm="ease",
