@@ -23,18 +23,14 @@ from vibeshelf.ingest.spark_als import ALSParams
 from vibeshelf.layout import Layout
 from vibeshelf.retrieval.cf.config import ALGORITHMS, LIKED_RATING, CFConfig, CFModelSpec
 from vibeshelf.retrieval.cf.models import (
-    EASE,
     CFDataError,
     CodedRatings,
     Interactions,
-    ItemKNN,
-    RP3beta,
     encode_ratings,
-    make_model,
     select_items,
-    with_tail,
 )
 from vibeshelf.retrieval.cf.store import CFArtifacts, CFMeta, write_cf
+from vibeshelf.retrieval.cf.table import content_for, interactions, neighbour_table
 
 Algorithm = Literal["auto", "popularity", "item_knn", "rp3beta", "ease"]
 Engine = Literal["local", "spark"]
@@ -64,28 +60,6 @@ def _read_parquet(path: Path, columns: list[str]) -> pa.Table:
         return pq.read_table(path, columns=columns)
     except (pa.ArrowInvalid, OSError, KeyError) as exc:
         raise CFDataError(f"{path}: cannot read columns {columns} ({exc})") from exc
-
-
-def _fit_neighbours(inter: Interactions, spec: CFModelSpec, catalog: pa.Table | None = None) -> sp.csr_matrix:
-    """Fit one spec and return its served item -> item table (content similarity blended in when the
-    spec asks for it and the catalog is there)."""
-    model = make_model(spec.algorithm, **spec.full_params())
-    model.fit(inter)
-    if isinstance(model, EASE):
-        table = model.neighbours_table(spec.served_neighbours)
-        model.weights = None  # free the dense matrix at once
-    elif isinstance(model, ItemKNN | RP3beta):
-        table = model.neighbours_table()
-        if spec.pool > int(spec.full_params().get("neighbours", 0)):
-            deep = make_model(spec.algorithm, **{**spec.full_params(), "neighbours": spec.pool}).fit(inter)
-            table = with_tail(table, deep.neighbours_table())  # type: ignore[attr-defined]
-    else:
-        return sp.csr_matrix((inter.n_items, inter.n_items), dtype=np.float32)
-    if spec.content_weight > 0 and catalog is not None:
-        from vibeshelf.retrieval.cf.content import blend, content_table
-
-        table = blend(table, content_table(inter.item_ids, catalog), spec.content_weight)
-    return table
 
 
 def _size(n_bytes: float) -> str:
@@ -178,17 +152,17 @@ def build_artifacts(
     liked = Interactions.build(codes, items=items, min_rating=LIKED_RATING).matrix
     started = time.perf_counter()
     step(f"fitting {seeds_spec.algorithm} (seeds) on {len(items):,} books x {codes.n_users:,} readers")
-    seeds_table = _fit_neighbours(
-        Interactions.build(codes, items=items, min_rating=seeds_spec.min_rating), seeds_spec, catalog
-    )
+    content = content_for([seeds_spec, history_spec], codes.item_ids[items], catalog)
+    seeds_table = neighbour_table(interactions(codes, items, seeds_spec), seeds_spec, content=content)
     if history_spec == seeds_spec:
         history_table = None
         step("history model = seeds model")
     else:
         step(f"fitting {history_spec.algorithm} (whole histories) on {len(items):,} books")
-        history_table = _fit_neighbours(
-            Interactions.build(codes, items=items, min_rating=history_spec.min_rating), history_spec, catalog
+        history_table = neighbour_table(
+            interactions(codes, items, history_spec), history_spec, content=content
         )
+    del content
     fit_seconds = time.perf_counter() - started
     artifacts = _artifacts(
         codes,

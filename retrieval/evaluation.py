@@ -354,7 +354,10 @@ def cf_table(rows: Sequence[Any], n_ratings: int) -> Table:
         table.add_row(
             r.protocol,
             r.model + (" *" if r.chosen else ""),
-            ", ".join(f"{name}={value:g}" for name, value in r.params.items()),
+            ", ".join(
+                f"{name}={value}" if isinstance(value, str) else f"{name}={value:g}"
+                for name, value in r.params.items()
+            ),
             f"{r.val_recall:.4f}",
             f"{r.recall:.4f}",
             f"{r.ndcg:.4f}",

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pytest
 
 from vibeshelf.catalog import RATINGS_SCHEMA
+from vibeshelf.retrieval.cf.config import CFModelSpec
 from vibeshelf.retrieval.cf.eval import (
     batch_metrics,
     chosen_config,
@@ -119,6 +120,10 @@ def test_seed_query_draws_five_star_training_books_and_excludes_only_them() -> N
     assert history.exclude_all_rated and sorted(history.users.tolist()) == sorted(split.test_users.tolist())
 
 
+# The refinement stage left out where a test is about something else (it fits each best model 3-5 more times).
+PLAIN: dict = {"rating_weights_grid": (None,), "two_step_grid": (0.0,)}
+
+
 @pytest.mark.slow
 def test_both_protocols_choose_on_validation_and_report_test(shared_data: Path) -> None:
     ratings = goodbooks_ratings(shared_data / "goodbooks-mini" / "ratings.csv")
@@ -130,7 +135,7 @@ def test_both_protocols_choose_on_validation_and_report_test(shared_data: Path) 
         rp3_grid=((100, 1.0, 0.0), (100, 1.0, 0.5)),
         min_rating_grid=(4,),
     )
-    rows = evaluate_cf(ratings, candidates=candidates, progress=False)
+    rows = evaluate_cf(ratings, candidates=candidates, progress=False, **PLAIN)
     assert [(r.protocol, r.model) for r in rows] == [
         (p, m) for p in ("history", "seeds") for m in ("popularity", "item_knn", "rp3beta", "ease")
     ]
@@ -169,9 +174,9 @@ def test_content_blend_is_tried_on_validation_when_the_catalog_is_given(goodbook
     candidates = default_candidates(
         ease_grid=((1000.0, 0.0),), knn_grid=((20, 10.0),), rp3_grid=((20, 0.5, 0.2),), min_rating_grid=(0,)
     )
-    plain = evaluate_cf(ratings, candidates=candidates, progress=False)
+    plain = evaluate_cf(ratings, candidates=candidates, progress=False, **PLAIN)
     mixed = evaluate_cf(
-        ratings, candidates=candidates, catalog=catalog, content_grid=(1.0, 3.0), progress=False
+        ratings, candidates=candidates, catalog=catalog, content_grid=(1.0, 3.0), progress=False, **PLAIN
     )
     best = {
         name: max(r.val_recall for r in rows if r.protocol == "seeds")
@@ -184,6 +189,37 @@ def test_content_blend_is_tried_on_validation_when_the_catalog_is_given(goodbook
         assert row.params["content_weight"] in (1.0, 3.0) and row.model in ("item_knn", "rp3beta", "ease")
     winner = next(r for r in mixed if r.protocol == "seeds" and r.chosen)
     assert chosen_config(mixed).seeds.content_weight == winner.params.get("content_weight", 0.0)
+
+
+@pytest.mark.slow
+def test_rating_weights_and_two_step_are_tried_on_validation(shared_data: Path) -> None:
+    ratings = goodbooks_ratings(shared_data / "goodbooks-mini" / "ratings.csv")
+    start = [
+        CFModelSpec(algorithm="popularity", min_rating=4),
+        CFModelSpec(algorithm="rp3beta", params={"neighbours": 20, "alpha": 0.5, "beta": 0.2}, min_rating=0),
+    ]
+    weights = (0.2, 0.2, 0.4, 0.8, 1.0)
+    plain = evaluate_cf(ratings, candidates=start, progress=False, **PLAIN)
+    refined = evaluate_cf(
+        ratings,
+        candidates=start,
+        rating_weights_grid=(None, weights),
+        two_step_grid=(0.0, 1.0),
+        progress=False,
+    )
+    for protocol in ("history", "seeds"):
+        best = {
+            name: next(r for r in rows if r.protocol == protocol and r.model == "rp3beta")
+            for name, rows in (("plain", plain), ("refined", refined))
+        }
+        # Same splits, more candidates: the refined pick can only match or beat the plain one on validation.
+        assert best["refined"].val_recall >= best["plain"].val_recall
+        spec = best["refined"].spec
+        assert spec.rating_weights in (None, weights) and spec.two_step in (0.0, 1.0)
+        if spec.two_step:
+            assert best["refined"].params["two_step"] == 1.0
+    seeds = chosen_config(refined).seeds
+    assert seeds == next(r.spec for r in refined if r.protocol == "seeds" and r.chosen)
 
 
 def test_goodbooks_ratings_reports_a_missing_file(tmp_path: Path) -> None:
@@ -214,6 +250,7 @@ def test_vibeshelf_eval_table_shows_both_protocols_validation_and_test() -> None
             items=9934,
             users=1000,
             chosen=chosen,
+            spec=CFModelSpec(algorithm=model, params={"l2": 50.0}),  # type: ignore[arg-type]
         )
 
     rows = [

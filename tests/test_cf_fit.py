@@ -317,3 +317,34 @@ def test_one_model_for_both_protocols_is_written_once(layout: Layout) -> None:
     cf = ReadersAlsoLiked.load(layout)
     assert cf.recommend_history(["t:hobbit"]).hits == cf.recommend(["t:hobbit"]).hits
     assert cf.meta.history_algorithm == "item_knn"
+
+
+def test_two_step_neighbours_are_served_as_eval_measures_them(tmp_path: Path) -> None:
+    from vibeshelf.retrieval.cf.eval import _fit_specs
+    from vibeshelf.retrieval.cf.models import encode_ratings, select_items
+
+    # A chain: 10 readers loved a and b, 10 more read only a; 3 readers loved b and the niche c. With the
+    # popularity damped, each book keeps one neighbour: a -> b, b -> c (not the popular a).
+    rows = [(f"r{u}", book, 5) for u in range(10) for book in ("t:a", "t:b")]
+    rows += [(f"s{u}", "t:a", 4) for u in range(10)]
+    rows += [(f"n{u}", book, 5) for u in range(3) for book in ("t:b", "t:c")]
+    layout = Layout(tmp_path / "chain")
+    write_ratings(layout, rows)
+    one = CFModelSpec(
+        algorithm="rp3beta",
+        params={"neighbours": 1, "alpha": 1.0, "beta": 1.0},
+        rating_weights=(0.2, 0.2, 0.4, 0.8, 1),
+    )
+    two = one.model_copy(update={"two_step": 1.0})
+    picks = {}
+    for name, spec in (("one", one), ("two", two)):
+        fit_cf(layout, config=CFConfig(min_item_ratings=2, seeds=spec, history=spec), progress=False)
+        picks[name] = {h.book_id: h.score for h in ReadersAlsoLiked.load(layout).recommend(["t:a"]).hits}
+    # One step from a reaches b only; the second step reaches c, b's neighbour.
+    assert set(picks["one"]) == {"t:b"} and set(picks["two"]) == {"t:b", "t:c"}
+    # What fit-cf saved is the table eval scores (cf.table builds both).
+    codes = encode_ratings(pq.read_table(layout.ratings))
+    [(_, served, inter, _)] = list(_fit_specs(codes, [two], select_items(codes, min_ratings=2)))
+    column = {book: i for i, book in enumerate(inter.item_ids.tolist())}
+    scores = served.score([column["t:a"]])
+    assert picks["two"] == {book: pytest.approx(float(scores[column[book]])) for book in picks["two"]}

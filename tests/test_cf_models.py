@@ -263,3 +263,86 @@ def test_with_tail_keeps_the_head_order_and_adds_weaker_co_reads() -> None:
             assert served[row, tail].max() == pytest.approx(0.5 * h[row, kept].min(), rel=1e-5)
             order = tail[np.argsort(-d[row, tail], kind="stable")]
             assert (np.diff(served[row, order]) <= 1e-9).all()
+
+
+def test_rating_weights_weigh_the_training_matrix() -> None:
+    table = pa.table(
+        {"user_id": ["u1", "u1", "u2", "u2"], "book_id": ["a", "b", "a", "c"], "rating": [5, 2, 4, 1]},
+        schema=RATINGS_SCHEMA,
+    )
+    implicit = pa.table({"user_id": ["u3"], "book_id": ["b"]}, schema=IMPLICIT_SCHEMA)
+    codes = encode_ratings(table, implicit=implicit)
+    weighted = Interactions.build(codes, rating_weights=(0.0, 0.2, 0.4, 0.8, 1.0))
+    users, cols, values = sp.find(weighted.matrix)
+    cell = {(codes.item_ids[c], u): float(v) for u, c, v in zip(users, cols, values, strict=True)}
+    # 5 -> 1, 4 -> 0.8, 2 -> 0.2, an implicit read weighs 1, a zero weight (1 star) drops the entry.
+    assert sorted(cell.values()) == pytest.approx([0.2, 0.8, 1.0, 1.0])
+    assert "c" not in {book for book, _ in cell}
+    assert (Interactions.build(codes).matrix != 0).nnz == 5  # without weights: every interaction is 1
+    with pytest.raises(ValueError, match="5 weights"):
+        Interactions.build(codes, rating_weights=(1.0, 1.0))
+
+
+def test_rp3beta_on_a_weighted_matrix_walks_by_weight_and_damps_by_readers() -> None:
+    rng = np.random.default_rng(7)
+    dense = (rng.random((60, 12)) < 0.35) * rng.choice([0.2, 0.4, 0.8, 1.0], size=(60, 12))
+    dense = dense.astype(np.float32)
+    model = RP3beta(neighbours=4, alpha=0.5, beta=0.3, block_items=5).fit(interactions(sp.csr_matrix(dense)))
+    per_user, per_item = dense.sum(axis=1), dense.sum(axis=0)
+    readers = (dense > 0).sum(axis=0)
+    walk = (dense.T / per_item[:, None]) ** 0.5 @ (dense / per_user[:, None]) ** 0.5
+    walk = walk / readers[None, :] ** 0.3
+    np.fill_diagonal(walk, 0.0)
+    weights = model.weights.toarray()
+    for row in range(12):
+        kept = np.flatnonzero(weights[row])
+        assert set(kept) == set(np.argsort(-walk[row], kind="stable")[:4])
+        assert np.allclose(weights[row, kept], walk[row, kept] / walk[row, kept].sum(), atol=1e-5)
+
+
+def test_a_loved_co_read_outranks_a_disliked_one_with_rating_weights() -> None:
+    # Seed 0's readers 0-5 loved book 1 (5 stars) and finished book 2 disliking it (2 stars), the same
+    # number of readers each: unweighted they tie, weighted the loved one wins.
+    rows = [(u, 0, 5) for u in range(6)] + [(u, 1, 5) for u in range(6)] + [(u, 2, 2) for u in range(6)]
+    users, books, stars = zip(*rows, strict=True)
+    table = pa.table(
+        {"user_id": [f"u{u}" for u in users], "book_id": [f"b{b}" for b in books], "rating": list(stars)},
+        schema=RATINGS_SCHEMA,
+    )
+    codes = encode_ratings(table)
+    col = {book: i for i, book in enumerate(codes.item_ids)}
+    plain = RP3beta(neighbours=2, beta=0.0).fit(Interactions.build(codes)).score([col["b0"]])
+    weighted = RP3beta(neighbours=2, beta=0.0).fit(
+        Interactions.build(codes, rating_weights=(0.2, 0.2, 0.4, 0.8, 1.0))
+    )
+    loved = weighted.score([col["b0"]])
+    assert plain[col["b1"]] == pytest.approx(plain[col["b2"]])
+    assert loved[col["b1"]] > loved[col["b2"]] > 0
+
+
+def test_two_step_adds_the_neighbours_of_neighbours() -> None:
+    from vibeshelf.retrieval.cf.table import two_step
+
+    # 0 -> 1 -> 2 -> 3 and back: book 0 reaches 2 only in two steps, and never itself.
+    table = sp.csr_matrix(
+        np.array([[0, 1, 0, 0], [1, 0, 1, 0], [0, 1, 0, 1], [0, 0, 1, 0]], dtype=np.float32)
+    )
+    both = two_step(table, 0.5).toarray()
+    assert both[0].tolist() == pytest.approx([0.0, 1.0, 0.5, 0.0])
+    assert both[1].tolist() == pytest.approx([1.0, 0.0, 1.0, 0.5])
+    assert np.diag(both).tolist() == [0.0] * 4  # a book is not its own neighbour
+    assert both[1, 3] == pytest.approx(0.5) and both[1, 0] == pytest.approx(1.0)
+    cut = two_step(table, 0.5, keep=1).toarray()
+    assert (np.count_nonzero(cut, axis=1) == 1).all() and cut[0, 1] == pytest.approx(1.0)
+    assert np.array_equal(two_step(table, 0.0).toarray(), table.toarray())
+
+
+def test_rating_weights_must_be_weights() -> None:
+    from pydantic import ValidationError
+
+    from vibeshelf.retrieval.cf.config import CFModelSpec
+
+    assert CFModelSpec(algorithm="rp3beta", rating_weights=(0.2, 0.2, 0.4, 0.8, 1)).rating_weights[4] == 1
+    for bad in ((-1, 0, 0, 0, 1), (0, 0, 0, 0, 0)):
+        with pytest.raises(ValidationError, match="rating_weights"):
+            CFModelSpec(algorithm="rp3beta", rating_weights=bad)

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from goodreads_library import EXPORT_PATH, LIKED, READ, TO_READ
 from pydantic import SecretStr
 
 from vibeshelf.agent.session_state import ReaderLibrary, SessionState
 from vibeshelf.layout import Layout
+from vibeshelf.retrieval.readers_also_liked import ReadersAlsoLiked
 from vibeshelf.settings import Settings
 from vibeshelf.web.app import create_app
 
@@ -40,7 +42,7 @@ def client(goodbooks_mini_index: Layout, tmp_path_factory: pytest.TempPathFactor
         state_db=tmp_path_factory.mktemp("state") / "state.duckdb",
         chat_rate_limit_per_minute=0,
         api_keys=[SecretStr(ALICE), SecretStr(MALLORY)],
-        library_max_bytes=4096,
+        library_max_bytes=16384,  # the 50-book export is ~9 KB; the 413 test sends ~19 KB
     )
     with TestClient(create_app(settings)) as c:
         yield c
@@ -125,7 +127,7 @@ def test_a_bad_file_names_the_row_and_column(client: TestClient) -> None:
 
 def test_too_large_a_file_is_413(client: TestClient) -> None:
     sid = _new_session(client)
-    big = HEADER + "\n" + '1,"Mockingjay",Suzanne Collins,,="",="",4,read\n' * 200
+    big = HEADER + "\n" + '1,"Mockingjay",Suzanne Collins,,="",="",4,read\n' * 400
     response = _upload(client, sid, big)
     assert response.status_code == 413
     assert "VIBESHELF_LIBRARY_MAX_BYTES" in response.json()["error"]["message"]
@@ -193,3 +195,31 @@ def test_what_next_after_an_import_answers_from_the_history_model(client: TestCl
     assert CATCHING_FIRE in call and MOCKINGJAY in call  # the library's liked books are the history
     picks = set(re.findall(r'"id": ?"(goodbooks:\d+)"', text.split("event: books", 1)[-1]))
     assert picks and not picks & {CATCHING_FIRE, MOCKINGJAY, TWILIGHT}
+
+
+def test_a_50_book_goodreads_export_changes_the_next_answer(
+    client: TestClient, goodbooks_mini_index: Layout
+) -> None:
+    """The issue's acceptance test: a reader's real-sized Goodreads export (BOM, quoted commas, Excel
+    ISBNs, 0 and empty ratings) uploaded through the API; the next "what next?" leaves out every book
+    read and answers from the reader's liked history."""
+    ask = "what should I read next?"
+    before = _picks(client, _new_session(client), ask)
+    assert set(before) & set(READ), before  # the reader's books were picks before: else this proves nothing
+
+    sid = _new_session(client)
+    response = _upload(client, sid, EXPORT_PATH.read_bytes(), name=EXPORT_PATH.name)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["format"], body["rows"], body["matched"], body["not_found"]) == ("goodreads", 50, 50, 0)
+    assert (body["read"], body["liked"], body["unmatched"]) == (48, 36, [])
+    view = client.get(f"/v1/sessions/{sid}", headers=_as(ALICE)).json()
+    assert sorted(view["library"]["liked_ids"]) == sorted(LIKED)
+    assert set(READ) <= set(view["excluded_ids"]) and not set(TO_READ) & set(view["excluded_ids"])
+
+    after = _picks(client, sid, ask)
+    assert after and after != before
+    assert not set(after) & set(READ), after
+    # Picks from that history: each is among the history model's own best books for these 36 liked ones.
+    history = ReadersAlsoLiked.load(goodbooks_mini_index).recommend_history(LIKED, avoid_ids=READ, k=40)
+    assert set(after) <= {hit.book_id for hit in history.hits}, (after, history.hits[:10])

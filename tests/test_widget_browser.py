@@ -558,6 +558,62 @@ def test_reader_imports_a_library_and_read_books_stay_out(server: Server, sized_
     assert page.errors == []
 
 
+@pytest.fixture(scope="module")
+def goodbooks_server(goodbooks_mini_index, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The real app over goodbooks-mini (read-only; sessions in a private DuckDB file), for the import of a
+    real-sized library."""
+    env = {
+        "VIBESHELF_HOME": str(goodbooks_mini_index.home),
+        "VIBESHELF_STATE_DB": str(tmp_path_factory.mktemp("widget-state") / "state.duckdb"),
+    }
+    with uvicorn_server(env, app="vibeshelf.web.app:create_app", timeout_s=90) as running:
+        yield running
+
+
+def test_a_50_book_goodreads_export_changes_the_next_answer(  # type: ignore[no-untyped-def]
+    goodbooks_server: Server, goodbooks_mini_index, browser
+) -> None:
+    """The issue's acceptance test through the widget: the reader's 50-book export (BOM, quoted commas,
+    empty ratings) goes in through "Import my reading"; the next answer leaves every read book out and
+    comes from the liked history (the history model's own best books)."""
+    from goodreads_library import EXPORT_PATH, LIKED, READ
+
+    from vibeshelf.retrieval.readers_also_liked import ReadersAlsoLiked
+
+    def next_read(pg, import_first: bool) -> list[str]:  # type: ignore[no-untyped-def]
+        pg.goto(goodbooks_server.url + "/")
+        pg.locator("button.launcher").click()
+        if import_first:
+            with pg.expect_file_chooser() as chooser:
+                pg.get_by_role("button", name="Import my reading").click()
+            chooser.value.set_files(str(EXPORT_PATH))
+            result = pg.locator(".import-result")
+            result.wait_for(timeout=15_000)
+            assert "50 books matched, 0 not found" in result.inner_text()
+        _chat(pg, "what should I read next?")
+        _answered(pg)
+        return [card.get_attribute("data-book-id") for card in pg.locator(".card").all()]
+
+    context, before_page = _new_page(browser, "desktop")
+    try:
+        before = next_read(before_page, import_first=False)
+    finally:
+        context.close()
+    assert set(before) & set(READ), before  # the reader's books were picks before: else this proves nothing
+
+    context, page = _new_page(browser, "desktop")
+    try:
+        after = next_read(page, import_first=True)
+        _shot(page, "import-50")
+        assert page.errors == []
+    finally:
+        context.close()
+    assert after and after != before
+    assert not set(after) & set(READ), after
+    history = ReadersAlsoLiked.load(goodbooks_mini_index).recommend_history(LIKED, avoid_ids=READ, k=40)
+    assert set(after) <= {hit.book_id for hit in history.hits}, after
+
+
 def test_untrusted_catalog_text_stays_inert(server: Server, page) -> None:  # type: ignore[no-untyped-def]
     page.goto(server.url + "/")
     _chat(page, "a cozy rainy day mystery told in letters between two sisters")

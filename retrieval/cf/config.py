@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 # A rating at or above this (1-5 scale) means the reader liked the book: it is what the split hides, what
 # the metrics count as relevant and what ``co_readers`` counts.
@@ -76,21 +76,44 @@ class CFModelSpec(BaseModel):
         description="Blend of content similarity (author, series, shelves; ``retrieval.cf.content``) "
         "into the table: 1 gives it as much say as the co-read neighbours on average; 0 leaves it out.",
     )
+    rating_weights: tuple[float, float, float, float, float] | None = Field(
+        default=None,
+        description="What a 1, 2, 3, 4 and 5-star rating weighs in the training matrix (an implicit "
+        "interaction weighs 1); None: every kept interaction weighs 1. A book two readers loved then says "
+        "more about their shared taste than one they both finished and disliked.",
+    )
+    two_step: float = Field(
+        default=0.0,
+        ge=0,
+        description="item_knn/rp3beta: weight of the two-step neighbours (the neighbours of a book's "
+        "neighbours, ``cf.table.two_step``) added to the table; 0 leaves them out. A few seeds reach "
+        "few books in one step; the second step fills the list with books their readers' readers liked.",
+    )
+
+    @field_validator("rating_weights")
+    @classmethod
+    def _weights_are_weights(cls, value: tuple[float, ...] | None) -> tuple[float, ...] | None:
+        if value is not None and (min(value) < 0 or max(value) <= 0):
+            raise ValueError("rating_weights must be >= 0 with at least one > 0")
+        return value
 
     def full_params(self) -> dict[str, float]:
         return {**DEFAULT_PARAMS[self.algorithm], **self.params}
 
 
-# Chosen on goodbooks' validation split (``vibeshelf eval``; README "Readers also liked"): for a few seeds,
-# RP3beta on every rating with content similarity blended in (validation Recall@20 0.087 over 1/3/5 seeds,
-# test 0.091); for whole histories, EASE with EDLAE dropout and a touch of content (validation 0.243,
-# test 0.309).
+# Chosen on goodbooks' validation split (``vibeshelf eval``, ``python bench/cf_refine.py``; README "Readers
+# also liked"): for a few seeds, RP3beta on every rating, weighted by stars (a loved book counts 5x a disliked
+# one), with content similarity and two-step neighbours (validation Recall@20 0.0906 over 1/3/5 seeds, test
+# 0.0923; before the weights and second step 0.0871 / 0.0910); for whole histories, EASE with EDLAE dropout
+# and a touch of content (validation 0.243, test 0.309; rating weights did not win there).
 DEFAULT_SEEDS = CFModelSpec(
     algorithm="rp3beta",
     params={"neighbours": 20.0, "alpha": 0.5, "beta": 0.2},
     min_rating=0,
     pool=200,
     content_weight=1.0,
+    rating_weights=(0.2, 0.2, 0.4, 0.8, 1.0),
+    two_step=1.0,
 )
 DEFAULT_HISTORY = CFModelSpec(
     algorithm="ease",

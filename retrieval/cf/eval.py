@@ -34,7 +34,6 @@ from tqdm import tqdm
 
 from vibeshelf.retrieval.cf.config import CFConfig, CFModelSpec
 from vibeshelf.retrieval.cf.models import (
-    EASE,
     CFModel,
     CodedRatings,
     Interactions,
@@ -43,9 +42,9 @@ from vibeshelf.retrieval.cf.models import (
     gram_matrix,
     make_model,
     select_items,
-    with_tail,
 )
 from vibeshelf.retrieval.cf.split import HoldoutSplit, split_liked
+from vibeshelf.retrieval.cf.table import content_for, interactions, neighbour_table
 
 Protocol = Literal["history", "seeds"]
 SEED_COUNTS = (1, 3, 5)
@@ -69,6 +68,13 @@ DEFAULT_MIN_RATING_GRID = (0, 4)
 # Content blend weights tried on each algorithm's best settings (needs the catalog). Small weights suit
 # EASE (whose rows sum to little: positive and negative weights), larger ones the neighbour models.
 DEFAULT_CONTENT_GRID = (0.05, 0.1, 0.5, 1.0)
+# Then rating weights (None: every rating weighs 1) and two-step neighbours, on top of each algorithm's
+# best (EASE: weights only). The weights favour loved books: 1-2 stars 0.2, 3 stars 0.4, 4 stars 0.8.
+DEFAULT_RATING_WEIGHTS_GRID: tuple[tuple[float, float, float, float, float] | None, ...] = (
+    None,
+    (0.2, 0.2, 0.4, 0.8, 1.0),
+)
+DEFAULT_TWO_STEP_GRID = (0.0, 0.5, 1.0)
 
 
 class CFEvalRow(BaseModel):
@@ -78,7 +84,7 @@ class CFEvalRow(BaseModel):
 
     protocol: Protocol
     model: str
-    params: dict[str, float | int]
+    params: dict[str, float | int | str]
     k: int
     val_recall: float  # the validation score it was chosen on (seeds: mean over SEED_COUNTS)
     recall: float  # test; seeds: mean over SEED_COUNTS
@@ -89,6 +95,7 @@ class CFEvalRow(BaseModel):
     items: int  # books the model can recommend
     users: int  # users averaged over (seeds: with 3 seeds)
     chosen: bool  # the protocol's winner on validation: what is served
+    spec: CFModelSpec  # the setting measured (what chosen_config serves)
 
 
 def batch_metrics(hits: np.ndarray, n_relevant: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -272,43 +279,31 @@ def default_candidates(
 def _fit_specs(
     codes: CodedRatings, specs: Sequence[CFModelSpec], items: np.ndarray, catalog: pa.Table | None = None
 ) -> Iterator[tuple[CFModelSpec, CFModel, Interactions, float]]:
-    """Fit each spec on ``codes`` over ``items``; EASE specs sharing a min_rating share one Gram matrix.
+    """Fit each spec on ``codes`` over ``items`` and yield it in its served form (``cf.table``: what
+    ``vibeshelf fit-cf`` ships); EASE specs sharing a training matrix share one Gram matrix."""
+    content = content_for(list(specs), codes.item_ids[items], catalog)
+    if content is None and any(spec.content_weight > 0 for spec in specs):
+        raise ValueError("a content_weight > 0 needs the catalog (catalog=...)")
+    grams: dict[tuple[int, tuple[float, ...] | None], np.ndarray] = {}
 
-    EASE is yielded in its served form (each row's ``served_neighbours`` strongest weights), and a spec
-    with a ``content_weight`` with the content table blended in, as ``ingest.cf_fit`` ships them."""
-    grams: dict[int, np.ndarray] = {}
-    content: sp.csr_matrix | None = None
-    if any(spec.content_weight > 0 for spec in specs):
-        if catalog is None:
-            raise ValueError("a content_weight > 0 needs the catalog (catalog=...)")
-        from vibeshelf.retrieval.cf.content import content_table
+    def matrix_key(spec: CFModelSpec) -> tuple[int, tuple[float, ...] | None]:
+        return spec.min_rating, spec.rating_weights
 
-        content = content_table(codes.item_ids[items], catalog)
-    for spec in sorted(specs, key=lambda s: (s.algorithm != "ease", s.min_rating)):
-        inter = Interactions.build(codes, items=items, min_rating=spec.min_rating)
+    for spec in sorted(specs, key=lambda s: (s.algorithm != "ease", s.min_rating, str(s.rating_weights))):
+        inter = interactions(codes, items, spec)
         started = time.perf_counter()
-        model = make_model(spec.algorithm, **spec.full_params())
-        if isinstance(model, EASE):
-            if spec.min_rating not in grams:
-                grams.clear()  # one dense Gram matrix at a time
-                grams[spec.min_rating] = gram_matrix(inter)
-            model.fit(inter, gram=grams[spec.min_rating])
-            served: CFModel = NeighbourTable(model.neighbours_table(spec.served_neighbours), source="ease")
-            served.name = "ease"
-            del model
+        if spec.algorithm == "popularity":
+            served: CFModel = make_model("popularity").fit(inter)
         else:
-            served = model.fit(inter)
-        deepen = spec.pool > int(spec.full_params().get("neighbours", 0)) and spec.algorithm != "ease"
-        if (spec.content_weight > 0 and content is not None) or deepen:
-            table = served.neighbours_table()  # type: ignore[attr-defined]
-            if spec.content_weight > 0 and content is not None:
-                from vibeshelf.retrieval.cf.content import blend
-
-                table = blend(table, content, spec.content_weight)
-            if deepen:  # after the blend, whose scale is taken from the kept neighbours
-                deep = make_model(spec.algorithm, **{**spec.full_params(), "neighbours": spec.pool})
-                table = with_tail(table, deep.fit(inter).neighbours_table())  # type: ignore[attr-defined]
-            served = NeighbourTable(table, source=spec.algorithm)
+            gram = None
+            if spec.algorithm == "ease":
+                if matrix_key(spec) not in grams:
+                    grams.clear()  # one dense Gram matrix at a time
+                    grams[matrix_key(spec)] = gram_matrix(inter)
+                gram = grams[matrix_key(spec)]
+            served = NeighbourTable(
+                neighbour_table(inter, spec, content=content, gram=gram), source=spec.algorithm
+            )
             served.name = spec.algorithm
         yield spec, served, inter, time.perf_counter() - started
     grams.clear()
@@ -348,6 +343,10 @@ def evaluate_cf(
     seed_rating: int = SEED_RATING,
     catalog: pa.Table | None = None,
     content_grid: Sequence[float] = DEFAULT_CONTENT_GRID,
+    rating_weights_grid: Sequence[
+        tuple[float, float, float, float, float] | None
+    ] = DEFAULT_RATING_WEIGHTS_GRID,
+    two_step_grid: Sequence[float] = DEFAULT_TWO_STEP_GRID,
     progress: bool = True,
 ) -> list[CFEvalRow]:
     """Both protocols, each algorithm at its validation-chosen setting, scored on test.
@@ -357,7 +356,8 @@ def evaluate_cf(
     Without it the configured ``config.seeds`` and ``config.history`` (plus popularity) are measured
     as they are. ``catalog`` (the catalog table) is needed by specs that blend in content similarity;
     without it they are measured without the blend. With it (and ``tune``), each algorithm's best
-    setting for either protocol is then tried again with each ``content_grid`` blend weight. Rows come back per
+    setting for either protocol is then tried again with each ``content_grid`` blend weight, and then
+    with each ``rating_weights_grid`` x ``two_step_grid`` pair (``tune`` only). Rows come back per
     protocol (history, then seeds), one per algorithm, the validation winner marked ``chosen``.
     """
     config = config or CFConfig()
@@ -419,6 +419,21 @@ def evaluate_cf(
             [b.model_copy(update={"content_weight": w}) for b in base for w in content_grid],
             "cf validation, content blend",
         )
+    if tune and (len(rating_weights_grid) > 1 or len(two_step_grid) > 1):
+        tried = {_key(spec) for spec, _, _ in scored}
+        refined: list[CFModelSpec] = []
+        for protocol in ("history", "seeds"):
+            for alg, (spec, _, _) in best_per_algorithm(protocol).items():  # type: ignore[arg-type]
+                if alg == "popularity":
+                    continue
+                steps = two_step_grid if alg in ("item_knn", "rp3beta") else (0.0,)
+                for weights in rating_weights_grid:
+                    for step in steps:
+                        variant = spec.model_copy(update={"rating_weights": weights, "two_step": step})
+                        if _key(variant) not in tried:
+                            tried.add(_key(variant))
+                            refined.append(variant)
+        validate(refined, "cf validation, rating weights and two-step")
     winners = {p: best_per_algorithm(p) for p in ("history", "seeds")}
 
     # Test: refit each protocol's per-algorithm best on the full training part, once.
@@ -458,6 +473,10 @@ def evaluate_cf(
                 params["content_weight"] = spec.content_weight
             if spec.pool > 0:
                 params["pool"] = spec.pool
+            if spec.rating_weights is not None:
+                params["rating_weights"] = "/".join(f"{w:g}" for w in spec.rating_weights)
+            if spec.two_step > 0:
+                params["two_step"] = spec.two_step
             rows.append(
                 CFEvalRow(
                     protocol=protocol,
@@ -473,6 +492,7 @@ def evaluate_cf(
                     items=n_items,
                     users=users,
                     chosen=_key(spec) == _key(top),
+                    spec=spec,
                 )
             )
     return rows
@@ -481,23 +501,7 @@ def evaluate_cf(
 def chosen_config(rows: Sequence[CFEvalRow], base: CFConfig | None = None) -> CFConfig:
     """The config that serves each protocol's validation winner."""
     base = base or CFConfig()
-    update = {}
-    for row in rows:
-        if row.chosen:
-            params = {
-                k: float(v)
-                for k, v in row.params.items()
-                if k not in ("min_rating", "served_neighbours", "content_weight", "pool")
-            }
-            spec = CFModelSpec(
-                algorithm=row.model,  # type: ignore[arg-type]
-                params=params,
-                min_rating=int(row.params["min_rating"]),
-                served_neighbours=int(row.params.get("served_neighbours", 500)),
-                content_weight=float(row.params.get("content_weight", 0.0)),
-                pool=int(row.params.get("pool", 0)),
-            )
-            update["history" if row.protocol == "history" else "seeds"] = spec
+    update = {("history" if row.protocol == "history" else "seeds"): row.spec for row in rows if row.chosen}
     return base.model_copy(update=update)
 
 
@@ -508,7 +512,10 @@ def render_cf_table(rows: Sequence[CFEvalRow]) -> str:
     header += f"{'NDCG@' + str(k):>8} {'seeds 1/3/5 (test)':>20} {'fit s':>6} {'items':>7}  params"
     lines = [header, "-" * len(header)]
     for r in rows:
-        params = ", ".join(f"{key}={value:g}" for key, value in r.params.items())
+        params = ", ".join(
+            f"{key}={value}" if isinstance(value, str) else f"{key}={value:g}"
+            for key, value in r.params.items()
+        )
         per = "/".join(f"{v:.3f}" for v in r.by_seeds.values()) if r.by_seeds else ""
         mark = "*" if r.chosen else " "
         lines.append(

@@ -140,11 +140,11 @@ def select_items(codes: CodedRatings, *, min_ratings: int = 1, max_items: int | 
 
 @dataclass(frozen=True)
 class Interactions:
-    """Binary users x items training matrix over a chosen set of items.
+    """Users x items training matrix over a chosen set of items.
 
-    ``matrix[u, j] = 1`` when user ``u`` rated item ``items[j]`` at least ``min_rating`` (0: or interacted
-    without rating). ``item_ids[j]`` is
-    the catalog id of column ``j``.
+    ``matrix[u, j]`` is 1 (or the rating's weight, see ``build``) when user ``u`` rated item ``items[j]``
+    at least ``min_rating`` (0: or interacted without rating). ``item_ids[j]`` is the catalog id of
+    column ``j``.
     """
 
     matrix: sp.csr_matrix
@@ -161,18 +161,33 @@ class Interactions:
 
     @classmethod
     def build(
-        cls, codes: CodedRatings, *, items: np.ndarray | None = None, min_rating: int = 0
+        cls,
+        codes: CodedRatings,
+        *,
+        items: np.ndarray | None = None,
+        min_rating: int = 0,
+        rating_weights: Sequence[float] | None = None,
     ) -> Interactions:
-        """Matrix of ``codes`` restricted to ``items`` (all when None) and ratings >= ``min_rating``."""
+        """Matrix of ``codes`` restricted to ``items`` (all when None) and ratings >= ``min_rating``.
+
+        Entries are 1, or with ``rating_weights`` (five weights, for 1 to 5 stars) the rating's weight;
+        implicit interactions (rating 0) weigh 1 either way. Entries weighing 0 are dropped."""
         if items is None:
             items = np.arange(codes.n_items, dtype=np.int32)
         column = np.full(codes.n_items, -1, dtype=np.int64)
         column[items] = np.arange(len(items))
         keep = (column[codes.items] >= 0) & (codes.ratings >= min_rating)
+        if rating_weights is None:
+            values = np.ones(int(keep.sum()), dtype=np.float32)
+        else:
+            if len(rating_weights) != 5:
+                raise ValueError(f"rating_weights needs 5 weights (1-5 stars), got {len(rating_weights)}")
+            by_rating = np.asarray([1.0, *rating_weights], dtype=np.float32)  # index 0: implicit
+            values = by_rating[codes.ratings[keep]]
         matrix = sp.csr_matrix(
-            (np.ones(int(keep.sum()), dtype=np.float32), (codes.users[keep], column[codes.items[keep]])),
-            shape=(codes.n_users, len(items)),
+            (values, (codes.users[keep], column[codes.items[keep]])), shape=(codes.n_users, len(items))
         )
+        matrix.eliminate_zeros()
         return cls(matrix=matrix, items=np.asarray(items, dtype=np.int32), item_ids=codes.item_ids[items])
 
 
@@ -344,7 +359,7 @@ class ItemKNN(_SparseNeighbours):
     def fit(self, interactions: Interactions) -> Self:
         x = interactions.matrix.tocsc().astype(np.float32)
         xt = x.T.tocsr()
-        norms = np.sqrt(np.asarray(x.sum(axis=0), dtype=np.float32).reshape(-1))
+        norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=0), dtype=np.float32).reshape(-1))
         n = interactions.n_items
         parts = []
         for start in range(0, n, self.block_items):
@@ -390,18 +405,22 @@ class RP3beta(_SparseNeighbours):
 
     def fit(self, interactions: Interactions) -> Self:
         x = interactions.matrix.tocsr().astype(np.float32)
-        x.data[:] = 1.0
+        # A weighted matrix (``Interactions.build(rating_weights=...)``) makes each step's probability
+        # proportional to the rating's weight; popularity (the damping) stays a count of readers.
         per_user = np.asarray(x.sum(axis=1), dtype=np.float64).reshape(-1)
         per_item = np.asarray(x.sum(axis=0), dtype=np.float64).reshape(-1)
+        readers = np.diff(x.tocsc().indptr).astype(np.float64)
         inv_user = np.zeros_like(per_user)
         np.divide(1.0, per_user, out=inv_user, where=per_user > 0)
         inv_item = np.zeros_like(per_item)
         np.divide(1.0, per_item, out=inv_item, where=per_item > 0)
         # P(j | u)^alpha: each user's row scaled by 1/|I_u|; P(u | i)^alpha: each item's row of X^T by 1/|U_i|.
-        p_ui = sp.diags((inv_user**self.alpha).astype(np.float32)) @ x
-        p_iu = (x @ sp.diags((inv_item**self.alpha).astype(np.float32))).T.tocsr()
-        damp = np.zeros_like(per_item)
-        np.power(per_item, -self.beta, out=damp, where=per_item > 0)
+        p_ui = (sp.diags(inv_user.astype(np.float32)) @ x).tocsr()
+        p_iu = (x @ sp.diags(inv_item.astype(np.float32))).T.tocsr()
+        p_ui.data **= self.alpha
+        p_iu.data **= self.alpha
+        damp = np.zeros_like(readers)
+        np.power(readers, -self.beta, out=damp, where=readers > 0)
         damp = damp.astype(np.float32)
         n = interactions.n_items
         parts = []
