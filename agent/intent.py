@@ -68,7 +68,7 @@ _GENRES: list[tuple[str, tuple[str, ...], bool]] = [
     (r"new[- ]adult", ("new_adult",), True),
     (r"middle[- ]grade", ("middle_grade",), True),
     (r"picture[- ]books?", ("picture_books",), True),
-    (r"children'?s(?: books?)?|kids?'?(?: books?| stuff)?|for children", ("childrens", "middle_grade"), True),
+    (r"children'?s(?: books?)?|kids'?(?: books?)?|for children", ("childrens",), True),
     (r"epic fantasy|high fantasy", ("epic_fantasy", "high_fantasy"), True),
     (r"urban fantasy", ("urban_fantasy",), True),
     (r"fantasy|fantasies", ("fantasy",), True),
