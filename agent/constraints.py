@@ -26,6 +26,7 @@ from vibeshelf.agent.session_state import ReaderConstraints, SessionState, Stand
 from vibeshelf.retrieval.title_lookup import title_key
 from vibeshelf.text import message_text
 from vibeshelf.tools.models import BookCard, FeelingLuckyResult, SearchFilters
+from vibeshelf.tools.registry import ToolRegistry
 from vibeshelf.tools.tool import ToolContext, ToolResult
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,12 @@ class HardConstraints(ReaderConstraints):
                 state.disliked_ids = list(dict.fromkeys([*state.disliked_ids, *pick(last.reject_refs)]))
             rules = rules.with_ids(state.excluded_ids)
         return cls(rules=rules, exclude_titles=titles)
+
+    @classmethod
+    def from_filters(cls, filters: SearchFilters) -> HardConstraints:
+        """A request's hard filters as constraints (``language`` has no counterpart; the guard sets it)."""
+        wanted = filters.model_dump(exclude_none=True)
+        return cls(rules=Constraints(**{k: v for k, v in wanted.items() if k in Constraints.model_fields}))
 
     def is_empty(self) -> bool:
         return self.rules.is_empty() and not self.exclude_titles
@@ -202,14 +209,25 @@ class HardConstraints(ReaderConstraints):
 
 
 class ConstraintGuard:
-    """Wraps ``registry.call``: constraints merged into the arguments, violating books dropped."""
+    """Wraps ``registry.call``: constraints merged into the arguments, violating books dropped.
 
-    def __init__(self, registry: Any, constraints: HardConstraints) -> None:
+    ``constraints`` are the reader's; ``request`` a request's own hard filters (the chat API's
+    ``filters``), enforced the same way after the reader's, with its ``language`` set on every
+    ``filters`` argument (the reader's limits have no language).
+    """
+
+    def __init__(
+        self, registry: ToolRegistry, constraints: HardConstraints, request: SearchFilters | None = None
+    ) -> None:
         self.registry = registry
         self.constraints = constraints
+        from_request = HardConstraints.from_filters(request) if request is not None else None
+        # Applied in order (the reader's first); an empty layer is skipped, leaving the arguments as sent.
+        self._layers = [c for c in (constraints, from_request) if c is not None and not c.is_empty()]
+        self._language = request.language if request is not None else None
 
     async def call(self, name: str, arguments: str, context: ToolContext[Any] | None) -> ToolResult:
-        if self.constraints.is_empty():
+        if not self._layers and not self._language:
             return await self.registry.call(name, arguments, context)
         try:
             data = json.loads(arguments) if arguments.strip() else {}
@@ -217,7 +235,11 @@ class ConstraintGuard:
             data = None  # the tool reports bad JSON in its own words
         if isinstance(data, dict):
             fields = self.registry.get(name).args_model.model_fields
-            merged = self.constraints.merge_arguments(fields, data)
+            merged = data
+            for layer in self._layers:
+                merged = layer.merge_arguments(fields, merged)
+            if self._language and "filters" in fields:
+                merged = {**merged, "filters": {**(merged.get("filters") or {}), "language": self._language}}
             if merged != data:
                 log.info("constraints: %s arguments tightened to %s", name, merged)
             result = await self.registry.call(name, merged, context)
@@ -225,7 +247,10 @@ class ConstraintGuard:
             result = await self.registry.call(name, arguments, context)
         if not result.ok:
             return result
-        output, dropped = self.constraints.filter_output(result.output)
+        output, dropped = result.output, []
+        for layer in reversed(self._layers):  # the request's first, as it sat nearer the tool
+            output, removed = layer.filter_output(output)
+            dropped += removed
         for book, why in dropped:
             log.info("constraints: dropped %s (%s) from %s: %s", book.id, book.title, name, why)
         return replace(result, output=output) if dropped else result

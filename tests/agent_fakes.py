@@ -16,6 +16,7 @@ from typing import Any
 
 from vibeshelf.agent.events import AgentEvent, BooksEvent, DoneEvent, StatusEvent, TextEvent
 from vibeshelf.agent.llm import LLMDelta, ProviderError, ToolCallDelta
+from vibeshelf.tools.default_registry import default_registry
 from vibeshelf.tools.models import (
     BookCard,
     FindBookArgs,
@@ -28,6 +29,13 @@ from vibeshelf.tools.models import (
 )
 from vibeshelf.tools.registry import ToolRegistry
 from vibeshelf.tools.tool import ToolContext, tool
+
+
+def same_as(name: str) -> dict[str, Any]:
+    """The loop-facing metadata (status line, recommends) of the real tool ``name``, for a fake of it."""
+    real = default_registry().get(name)
+    return {"status": real.status, "recommends": real.recommends}
+
 
 BOOKS = [
     BookCard(
@@ -101,7 +109,7 @@ def make_registry(log: ToolLog) -> ToolRegistry:
         finally:
             log.running -= 1
 
-    @tool
+    @tool(**same_as("search_books"))
     async def search_books(ctx: ToolContext[Any], args: SearchBooksArgs) -> SearchResult:
         """Search the five test books by words in their title and genres, honouring the filters."""
         await _enter("search_books", args)
@@ -122,14 +130,14 @@ def make_registry(log: ToolLog) -> ToolRegistry:
             books=hits[: args.limit], query=args.query, applied_filters=f, total_candidates=len(hits)
         )
 
-    @tool
+    @tool(**same_as("find_book"))
     async def find_book(ctx: ToolContext[Any], args: FindBookArgs) -> FindBookResult:
         """Look a book up by title."""
         await _enter("find_book", args)
         match = next((b for b in BOOKS if b.title.lower() == args.title.lower()), None)
         return FindBookResult(match=match, exact=match is not None)
 
-    @tool
+    @tool(**same_as("popular_books"))
     async def popular_books(ctx: ToolContext[Any], args: PopularBooksArgs) -> PopularBooksResult:
         """The most rated test books. No filters: only the agent's post-filter can apply constraints."""
         await _enter("popular_books", args)
