@@ -8,6 +8,7 @@ with the real argument and result models, over an in-memory list instead of the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import json
 from collections.abc import AsyncIterator
@@ -96,7 +97,12 @@ class ToolLog:
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     running: int = 0
     max_running: int = 0
-    delay_s: float = 0.0
+    # Hold each call until this many run at once: concurrent dispatch proven without timing. A call stops
+    # waiting after 10 s, so a loop that runs tools one by one fails the test instead of hanging it.
+    together: int = 0
+    hold: bool = False  # hold every call until it is cancelled
+    started: asyncio.Event = field(default_factory=asyncio.Event)  # set when a call begins
+    _all_in: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 def make_registry(log: ToolLog) -> ToolRegistry:
@@ -104,8 +110,15 @@ def make_registry(log: ToolLog) -> ToolRegistry:
         log.calls.append((name, args.model_dump(exclude_none=True)))
         log.running += 1
         log.max_running = max(log.max_running, log.running)
+        log.started.set()
         try:
-            await asyncio.sleep(log.delay_s)
+            if log.hold:
+                await asyncio.Event().wait()  # only cancellation ends it
+            elif log.together:
+                if log.running >= log.together:
+                    log._all_in.set()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(log._all_in.wait(), 10)
         finally:
             log.running -= 1
 

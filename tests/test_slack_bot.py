@@ -122,9 +122,14 @@ def test_slack_retries_are_answered_once(server: Server, slack: FakeSlackServer)
         handled.append(response.json()["handled"])
     assert handled == ["queued", "duplicate", "duplicate", "duplicate"]
     finished(slack, "CRETRY")
-    time.sleep(1.0)  # a second answer would have started by now
+    # A known point instead of a pause: a later message in the same thread is queued behind anything the
+    # retries could have queued and answered under the same thread lock, so once it is answered a second
+    # answer to the retried event would be on record.
+    later = mention("CRETRY", "space opera", ts="1700000004.000200", thread_ts="1700000004.000100")
+    assert post_event(server.url, later).json()["handled"] == "queued"
+    finished(slack, "CRETRY", count=2)
     starts = [c for c in slack.in_channel("CRETRY") if c.method in ("chat.startStream", "chat.postMessage")]
-    assert len(starts) == 1
+    assert len(starts) == 2  # the event once, the later message once
 
 
 def test_direct_messages_are_answered_and_bot_and_edited_messages_ignored(
