@@ -177,8 +177,9 @@ class HardConstraints(ReaderConstraints):
             given = out.get("filters")
             out["filters"] = self.merge_filters(given if isinstance(given, dict) else None) or None
         if "avoid_ids" in fields and self.rules.exclude_ids:
-            given = out.get("avoid_ids") if isinstance(out.get("avoid_ids"), list) else []
-            out["avoid_ids"] = list(dict.fromkeys([*given, *self.rules.exclude_ids]))[-200:]
+            avoid = out.get("avoid_ids")
+            given_ids: list[Any] = avoid if isinstance(avoid, list) else []
+            out["avoid_ids"] = list(dict.fromkeys([*given_ids, *self.rules.exclude_ids]))[-200:]
         return out
 
     def filter_output(self, output: BaseModel) -> tuple[BaseModel, list[tuple[BookCard, str]]]:

@@ -534,8 +534,10 @@ class Agent:
             yield ProviderFailed(model, exc, streamed)
             return
         finally:
-            with contextlib.suppress(Exception):
-                await agen.aclose()
+            close = getattr(agen, "aclose", None)  # an async generator (any LLMClient's stream) has one
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    await close()
         if step_usage is not None:
             usage.prompt_tokens += step_usage.prompt_tokens
             usage.completion_tokens += step_usage.completion_tokens
@@ -554,8 +556,8 @@ class Agent:
             not_calls = gate.held if text_calls is not None else ""  # beside real calls: dropped
             tail = stream.feed(gate.flush() + not_calls) + stream.flush()
         if calls:
-            for event in held:
-                yield event
+            for held_event in held:
+                yield held_event
             if tail.strip():  # "Let me look that up." before tool calls reads best as a status line
                 yield StatusEvent(message=tail.strip())
             yield ToolCallsStep(calls.calls(turn=len(convo)), "".join(raw).strip())

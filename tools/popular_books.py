@@ -52,4 +52,4 @@ def popular_books(ctx: ToolContext[Services], args: PopularBooksArgs) -> Popular
         reason = f"#{rank} most rated" + (f" in {args.genre}" if args.genre else "")
         why = MatchEvidence(method="popular", score=round(s.score, 4), reason=reason)
         books.append(BookCard.from_row(s.item, why))
-    return PopularBooksResult(books=books, genre=args.genre)
+    return PopularBooksResult(books=books, genre=args.genre, notes=[])

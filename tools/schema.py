@@ -306,7 +306,9 @@ class _StrictSchema:
             f"{self.where}: {path or 'arguments'}: {why} cannot be expressed in OpenAI strict mode"
         )
 
-    def convert(self, node: Mapping[str, Any], path: str, refs: tuple[str, ...] = (), depth: int = 0) -> dict:
+    def convert(
+        self, node: Mapping[str, Any], path: str, refs: tuple[str, ...] = (), depth: int = 0
+    ) -> dict[str, Any]:
         node = dict(node)
         if "$ref" in node:
             ref = node.pop("$ref")

@@ -38,6 +38,14 @@ Or hand over a whole :class:`~vibeshelf.tools.models.ToolArgs` model as the sing
 fields become the top-level arguments: ``def search_books(ctx: ToolContext[Services], args:
 SearchBooksArgs) -> SearchResult``.
 
+The agent loop knows no tool by name; what it needs from one is metadata given to the decorator:
+``@tool(status=lambda args: f"looking up {args['title']}", recommends=False)``. ``status`` turns the
+arguments the model sent into the reader's status line (None, or a None from it: "calling <name>");
+``recommends`` says whether the result's book cards are picks to show (False for lookups).
+
+Schema derivation (docstring parsing, the strict-mode schema, argument errors) lives in
+:mod:`vibeshelf.tools.schema`.
+
 Rules, checked when the tool is defined (a broken definition raises :class:`ToolDefinitionError`):
 
 * **Context injection.** The first parameter is injected, and left out of the schema, when its
@@ -203,7 +211,7 @@ class Tool:
         ``status`` and ``recommends``: what the agent loop shows while it runs and whether it shows the
         result's books as picks (see the fields of the same names).
         """
-        tool_name = name or getattr(fn, "__name__", "")
+        tool_name = name or str(getattr(fn, "__name__", ""))
         where = f"tool {tool_name!r}"
         if not _NAME.match(tool_name):
             raise ToolDefinitionError(f"{where}: a name must match {_NAME.pattern}")

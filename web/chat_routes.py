@@ -278,15 +278,14 @@ class SessionView(BaseModel):
 
     @classmethod
     def of(cls, stored: StoredSession, idle_expiry_s: float) -> SessionView:
-        utc = {"tzinfo": UTC}
         return cls(
             id=stored.id,
-            created_at=stored.created_at.replace(**utc),
-            updated_at=stored.updated_at.replace(**utc),
-            expires_at=stored.expires_at(idle_expiry_s).replace(**utc),
+            created_at=stored.created_at.replace(tzinfo=UTC),
+            updated_at=stored.updated_at.replace(tzinfo=UTC),
+            expires_at=stored.expires_at(idle_expiry_s).replace(tzinfo=UTC),
             turn_count=stored.turn_count,
             turns=[
-                TurnView(**t.model_dump(exclude={"messages", "at"}), at=t.at.replace(**utc))
+                TurnView(**t.model_dump(exclude={"messages", "at"}), at=t.at.replace(tzinfo=UTC))
                 for t in stored.turns
             ],
             shown=stored.state.shown,
