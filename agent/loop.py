@@ -5,8 +5,13 @@ Each model call is one *step* with a typed outcome (:class:`ToolCallsStep`, :cla
 (:class:`MaxTurnsReached`). A provider that fails, rate-limits or hangs past its deadline hands the
 rest of the message to the next fallback model and finally to the offline planner, and the stream
 says so. Tools run concurrently; their books are streamed in call order as they return, before
-any explanation (:func:`shown_cards` says which, in which order). Every text delta passes the
-grounder, so no invented title reaches the reader.
+any explanation (:func:`~vibeshelf.agent.cards.shown_cards` says which, in which order). Every text
+delta passes the grounder, so no invented title reaches the reader.
+
+The loop names no tool: a tool's status line and whether its cards are picks are its own metadata
+(``Tool.status``, ``Tool.recommends``). Per-request options (filters, model, max_turns) are arguments of
+:meth:`Agent.run`; one :class:`~vibeshelf.agent.constraints.ConstraintGuard` per run enforces the reader's
+limits and the request's filters.
 """
 
 from __future__ import annotations
