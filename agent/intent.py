@@ -68,7 +68,7 @@ _GENRES: list[tuple[str, tuple[str, ...], bool]] = [
     (r"new[- ]adult", ("new_adult",), True),
     (r"middle[- ]grade", ("middle_grade",), True),
     (r"picture[- ]books?", ("picture_books",), True),
-    (r"children'?s(?: books?)?|kids'?(?: books?)?|for children", ("childrens",), True),
+    (r"children'?s(?: books?)?|kids?'?(?: books?| stuff)?|for children", ("childrens", "middle_grade"), True),
     (r"epic fantasy|high fantasy", ("epic_fantasy", "high_fantasy"), True),
     (r"urban fantasy", ("urban_fantasy",), True),
     (r"fantasy|fantasies", ("fantasy",), True),
@@ -828,7 +828,9 @@ _DIFFERENT = re.compile(
     r"|\b(?:a |something )?(?:completely |totally |entirely )?different "
     r"(?:direction|vibe|genre|kind|type|mood)\b"
     r"|\bchange of pace\b|\bmix (?:it|things) up\b|\bswitch (?:it|things) up\b|\bshake (?:it|things) up\b"
-    r"|\bnone of (?:these|those|them)\b|\bnot (?:these|those|this kind)\b"
+    # "none of them" as the subject of a verb ("none of them will have read it") is about people, not picks.
+    r"|\bnone of (?:these|those|them)\b(?!\s+(?:will|would|have|has|had|can|could|are|is|were|was|knows?|reads?))"
+    r"|\bnot (?:these|those|this kind)\b"
     r"|\bnothing like (?:these|those|this|that)\b"
     r"|^\W*(?:something )?different\W*$",
     _I,
@@ -949,7 +951,9 @@ _COMPARE = (
 )
 _YEAR = r"(1[0-9]{3}|20[0-9]{2})"
 _YEAR_RANGE = re.compile(
-    rf"\b(?:between|from)\s+{_YEAR}\s+(?:and|to|until|-)\s+{_YEAR}\b|\b{_YEAR}\s*[-–]\s*{_YEAR}\b", _I
+    rf"\b(?:between|from)\s+{_YEAR}\s+(?:and|to|until|-)\s+{_YEAR}\b|\b{_YEAR}\s*[-–]\s*{_YEAR}\b|"
+    rf"\b{_YEAR}\s+(?:to|through|thru|until|till)\s+{_YEAR}\b",
+    _I,
 )
 _YEAR_CMP = re.compile(rf"\b{_COMPARE}\s*(?:the\s+)?(?:year\s+)?{_YEAR}(?!s|\d|')", _I)
 _DECADE = re.compile(
@@ -1330,7 +1334,9 @@ def _merge_years(intent: Intent, lo: int | None, hi: int | None) -> None:
 
 _YEAR_LEAD = re.compile(r"\b(?:from|in|during|of|published in|written in|released in)\s+(?:the\s+)?$", _I)
 _YEAR_TAIL = re.compile(
-    r"^\s*(?:or|and|&)\s+(?:(earlier|before|older|prior)|(later|after|newer|since|more recent|beyond))\b", _I
+    r"^\s*(?:(?:or|and|&)\s+(?:(earlier|before|older|prior)|(later|after|newer|since|more recent|beyond))\b|"
+    r"(?:on|onwards?|forwards?|and up)\b)",  # "from 2005 on": the lower bound only
+    _I,
 )
 _YEAR_OR = re.compile(
     rf"\b{_YEAR}\s+(?:or|and)\s+(?:(earlier|before|older|prior)|(later|after|newer|more recent))\b", _I

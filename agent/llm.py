@@ -57,9 +57,16 @@ class LLMClient(Protocol):
     """What the loop needs from a model: an async stream of deltas for one completion."""
 
     def stream(
-        self, model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
+        self,
+        model: str,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]],
+        force: str | None = None,
     ) -> AsyncIterator[LLMDelta]:
-        """Start one streamed completion. Raises ProviderError (possibly mid-stream) on failure."""
+        """Start one streamed completion. Raises ProviderError (possibly mid-stream) on failure.
+
+        ``force`` names the one tool the model must call this time (OpenAI's named ``tool_choice``; servers
+        that constrain output by the tool's schema make even a small model write a valid call)."""
         ...
 
 
@@ -189,22 +196,34 @@ class LiteLLMClient:
         _litellm()
 
     def stream(
-        self, model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
+        self,
+        model: str,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]],
+        force: str | None = None,
     ) -> AsyncIterator[LLMDelta]:
         # The import happens here, before the caller starts timing the stream, so a cold process
         # does not mistake litellm's import time for a provider that hangs.
-        return self._stream(_litellm(), model, messages, tools)
+        return self._stream(_litellm(), model, messages, tools, force)
 
     async def _stream(
-        self, litellm: Any, model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
+        self,
+        litellm: Any,
+        model: str,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]],
+        force: str | None,
     ) -> AsyncIterator[LLMDelta]:
+        # Without a tool_choice llama-cpp-python's chatml-function-calling leaves the tools out of the prompt.
+        choice: str | dict[str, Any] | None = "auto" if tools else None
+        if tools and force:
+            choice = {"type": "function", "function": {"name": force}}
         try:
             response = await litellm.acompletion(
                 model=model,
                 messages=messages,
                 tools=tools or None,
-                # Without it llama-cpp-python's chatml-function-calling leaves the tools out of the prompt.
-                tool_choice="auto" if tools else None,
+                tool_choice=choice,
                 stream=True,
                 stream_options={"include_usage": True},
                 **self._kwargs(model),
@@ -244,7 +263,11 @@ class ModelRouter:
                 warm()
 
     def stream(
-        self, model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
+        self,
+        model: str,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]],
+        force: str | None = None,
     ) -> AsyncIterator[LLMDelta]:
         client = self.planner if model == PLANNER_MODEL else self.provider
-        return client.stream(model, messages, tools)
+        return client.stream(model, messages, tools, force)

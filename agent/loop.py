@@ -113,6 +113,9 @@ def _dicts_with_titles(value: Any) -> Iterable[dict[str, Any]]:
             yield from _dicts_with_titles(v)
 
 
+_STATUS_MAX_CHARS = 160  # a model's words beside its tool calls shown as one status line
+
+
 def _ms(start: float) -> float:
     return round((time.perf_counter() - start) * 1000, 1)
 
@@ -361,6 +364,7 @@ class Agent:
         streamed_any_text = False
         outcome: StepOutcome | MaxTurnsReached | None = None
         called_tools = False  # a tool ran for this message
+        calls_run: set[str] = set()  # signatures of the calls run for this message
         before_nudge: list[dict[str, Any]] | None = None  # the conversation before the nudge, once sent
 
         while True:
@@ -377,8 +381,11 @@ class Agent:
             # not shown (see the nudge below).
             hold = not called_tools and model != PLANNER_MODEL
             removed_before = len(grounder.removed)
+            # After the nudge, a profile that names its search tool has the model call it (a small model
+            # asked in words often answers from memory again).
+            force = profile.search_tool if before_nudge is not None and not called_tools else None
             async for item in self._step(
-                model, convo, tools, grounder, usage, separate=streamed_any_text, hold=hold
+                model, convo, tools, grounder, usage, separate=streamed_any_text, hold=hold, force=force
             ):
                 if isinstance(item, (ToolCallsStep, FinalAnswerStep, ProviderFailed)):
                     outcome = item
@@ -427,6 +434,12 @@ class Agent:
                     yield event
                 break
             assert isinstance(outcome, ToolCallsStep)
+            asked = {call.signature() for call in outcome.calls}
+            if called_tools and asked <= calls_run and run.answer.strip():
+                # It only repeats calls already answered after writing its answer (small models loop
+                # like this): what it wrote is the answer.
+                break
+            calls_run |= asked
             called_tools = True
             if turn >= options.max_turns:
                 outcome = MaxTurnsReached(turn)  # calls the model asked for on its last turn are not run
@@ -473,6 +486,7 @@ class Agent:
         *,
         separate: bool,
         hold: bool = False,
+        force: str | None = None,
     ) -> AsyncGenerator[AgentEvent | StepOutcome, None]:
         """Stream one completion: yields grounded TextEvents as lines complete, then the outcome.
 
@@ -489,7 +503,7 @@ class Agent:
         finished = False  # a finish_reason arrived: the stream was not cut short
         pending_break = separate  # a paragraph break before text that follows earlier text
         step_usage: Usage | None = None
-        agen = self.llm.stream(model, convo, tools)
+        agen = self.llm.stream(model, convo, tools, force)
         # Timed from here: the client's one-off set-up (importing litellm) is not the provider's delay.
         deadline = loop.time() + self.settings.stream_deadline_s
         first = True
@@ -563,8 +577,11 @@ class Agent:
         if calls:
             for held_event in held:
                 yield held_event
-            if tail.strip():  # "Let me look that up." before tool calls reads best as a status line
-                yield StatusEvent(message=tail.strip())
+            said = tail.strip()
+            if said and "\n" not in said and len(said) <= _STATUS_MAX_CHARS:
+                # "Let me look that up." before tool calls reads best as a status line; a longer text
+                # beside a call is the model answering before it has results, not progress.
+                yield StatusEvent(message=said)
             yield ToolCallsStep(calls.calls(turn=len(convo)), "".join(raw).strip())
             return
         if tail:

@@ -148,6 +148,11 @@ def _bare_json_calls(text: str) -> tuple[list[tuple[str, str]], str]:
             except json.JSONDecodeError:
                 continue
             end = start + skip + length + skip
+            # Small models miscount closing braces ({"name": ..., "arguments": {...}}}): closers left on
+            # the call's own line belong to the call, not to the prose after it.
+            extra = re.match(r"[ \t]*[}\]]+[ \t]*(?=\n|\Z)", text[end:])
+            if extra:
+                end += extra.end()
             break
         found = _as_calls(value) if value is not None else None
         if found:

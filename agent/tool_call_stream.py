@@ -27,6 +27,10 @@ class ToolCall:
             return {"_raw": self.arguments}
         return value if isinstance(value, dict) else {"_raw": self.arguments}
 
+    def signature(self) -> str:
+        """The tool and its arguments, the same however the model spaced or ordered them."""
+        return self.name + json.dumps(self.parsed(), sort_keys=True)
+
 
 class ToolCallAccumulator:
     """Rebuilds tool calls from streamed fragments: same ``index`` -> same call, arguments concatenated.

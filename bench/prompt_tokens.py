@@ -57,7 +57,11 @@ class Recorder:
         self.requests: list[tuple[list[dict[str, Any]], list[dict[str, Any]]]] = []
 
     async def stream(
-        self, model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
+        self,
+        model: str,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]],
+        force: str | None = None,
     ) -> AsyncIterator[LLMDelta]:
         self.requests.append((json.loads(json.dumps(messages)), tools))
         if len(self.requests) == 1:

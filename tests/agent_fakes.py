@@ -202,7 +202,11 @@ class ScriptedLLM:
         self.closed = 0
 
     async def stream(
-        self, model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
+        self,
+        model: str,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]],
+        force: str | None = None,
     ) -> AsyncIterator[LLMDelta]:
         self.calls.append((model, copy.deepcopy(messages), tools))
         script = self.scripts.get(model) or []

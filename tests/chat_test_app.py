@@ -258,7 +258,11 @@ class ScriptedModel:
     """Searches for the user's words, then names what came back (bold titles), as a model would."""
 
     async def stream(
-        self, model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
+        self,
+        model: str,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]],
+        force: str | None = None,
     ) -> AsyncIterator[LLMDelta]:
         last = messages[-1]
         user = next(m for m in reversed(messages) if m["role"] == "user")

@@ -41,7 +41,11 @@ class LineScriptedModel(ScriptedModel):
     for: the grounder releases whole lines, so only then does the text reach Slack piece by piece."""
 
     async def stream(
-        self, model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
+        self,
+        model: str,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]],
+        force: str | None = None,
     ) -> AsyncIterator[LLMDelta]:
         user = next(m for m in reversed(messages) if m["role"] == "user")
         lines = "slow-text" in str(user.get("content") or "")
@@ -62,7 +66,11 @@ class SwitchablePlanner:
         self._inner.warm_up()
 
     async def stream(
-        self, model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
+        self,
+        model: str,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]],
+        force: str | None = None,
     ) -> AsyncIterator[LLMDelta]:
         user = next(m for m in reversed(messages) if m["role"] == "user")
         if model == PLANNER_MODEL and "planner-off" in str(user.get("content") or ""):

@@ -63,6 +63,7 @@ TEXT_CALLS = {
     "bare_json": '{"name": "search_books", "arguments": {"query": "melancholic", "limit": 2}}',
     "fenced_json": '```json\n{"name": "search_books", "arguments": {"query": "melancholic", "limit": 2}}\n```',
     "double_brace": '{{"name": "search_books", "arguments": {"query": "melancholic", "limit": 2}}}',
+    "extra_closing_brace": '{"name": "search_books", "arguments": {"query": "melancholic", "limit": 2}}}',
     "after_prose": "Let me look that up.\n<tool_call>\n"
     '{"name": "search_books", "parameters": {"query": "melancholic", "limit": 2}}\n</tool_call>',
 }
@@ -202,6 +203,14 @@ async def test_an_answer_from_memory_is_nudged_once_to_use_the_tools(fake_openai
     assert log.calls == [("search_books", {"query": "melancholic", "limit": 2})]
     nudge = fake_openai.requests[1]["messages"][-1]
     assert nudge["role"] == "user" and "tool" in nudge["content"]
+    # The nudged step names the search tool, so a server that constrains output to its schema makes the
+    # model call it; the other steps leave the choice to the model.
+    assert fake_openai.requests[0]["tool_choice"] == "auto"
+    assert fake_openai.requests[1]["tool_choice"] == {
+        "type": "function",
+        "function": {"name": "search_books"},
+    }
+    assert fake_openai.requests[2]["tool_choice"] == "auto"
     done = done_of(events)
     assert not done.fell_back and done.model == MODEL
 
@@ -259,3 +268,34 @@ async def test_usage_is_counted_whether_it_comes_alone_or_with_the_finish(fake_o
     assert fake_openai.requests[0]["stream_options"] == {"include_usage": True}
     usage = done_of(events).usage
     assert (usage.prompt_tokens, usage.completion_tokens, usage.total_tokens) == (120, 9, 129)
+
+
+async def test_a_model_that_repeats_its_calls_after_answering_stops_with_its_answer(
+    fake_openai: FakeOpenAIServer,
+):
+    # A small model's loop seen on a real server: call, answer, then the same call again with the answer.
+    call = '{"name": "search_books", "arguments": {"query": "melancholic", "limit": 2}}'
+    again = '{"arguments": {"limit": 2, "query": "melancholic"}, "name": "search_books"}'
+    fake_openai.script(Text(call), Text(ANSWER + "\n" + again), Text(ANSWER + "\n" + again))
+    log = ToolLog()
+    events = await collect(
+        agent_for(fake_openai.base_url, log, max_turns=6).run(user("something melancholic"))
+    )
+    assert log.calls == [("search_books", {"query": "melancholic", "limit": 2})]  # run once
+    assert len(fake_openai.requests) == 2
+    assert text_of(events).strip() == ANSWER.strip()
+    done = done_of(events)
+    assert not done.fell_back and done.model == MODEL and done.finish_reason == "stop"
+
+
+async def test_long_prose_after_a_call_is_not_shown_as_a_status(fake_openai: FakeOpenAIServer):
+    claim = "This book is a classic novel that explores loss and longing, " * 4
+    fake_openai.script(
+        Text('{"name": "search_books", "arguments": {"query": "melancholic"}}\nLet me look that up.'),
+        Text('{"name": "search_books", "arguments": {"query": "sad", "limit": 2}}\n\n' + claim),
+        Text(ANSWER),
+    )
+    events = await collect(agent_for(fake_openai.base_url).run(user("something melancholic")))
+    assert "Let me look that up." in statuses(events)
+    assert not any("classic novel" in s for s in statuses(events))
+    assert text_of(events) == ANSWER

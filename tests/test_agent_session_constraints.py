@@ -42,7 +42,11 @@ class ShelfModel:
         self.calls: list[list[dict[str, Any]]] = []
 
     async def stream(
-        self, model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
+        self,
+        model: str,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]],
+        force: str | None = None,
     ) -> AsyncIterator[LLMDelta]:
         self.calls.append(copy.deepcopy(messages))
         if messages[-1]["role"] == "user":

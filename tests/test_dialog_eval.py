@@ -92,6 +92,15 @@ def test_the_committed_sets_are_valid_and_split_by_the_seed() -> None:
     assert de.split([*dev, *test]) == (dev, test)
 
 
+def test_the_fresh_set_is_split_by_its_own_seed_and_its_test_half_is_held_out() -> None:
+    dev = de.load_dialogs(de.DIALOG_DIR / "fresh_dev.jsonl")
+    test = de.load_dialogs(de.DIALOG_DIR / "fresh_test.jsonl")
+    assert {d.kind for d in dev} == {d.kind for d in test} == set(de.KINDS)
+    assert de.split([*dev, *test], seed=de.FRESH_SPLIT_SEED) == (dev, test)
+    assert de.held_out(de.TEST_SET) and de.held_out(de.DIALOG_DIR / "fresh_test.jsonl")
+    assert not de.held_out(de.DEV_SET) and not de.held_out(de.DIALOG_DIR / "fresh_dev.jsonl")
+
+
 @pytest.mark.slow
 def test_a_conversation_runs_through_the_chat_api(goodbooks_mini_index) -> None:
     from vibeshelf.settings import Settings

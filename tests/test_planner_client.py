@@ -135,7 +135,13 @@ async def test_the_router_sends_other_models_to_the_provider_client() -> None:
         async def _deltas(self) -> Any:
             yield LLMDelta(text="from the provider")
 
-        def stream(self, model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> Any:
+        def stream(
+            self,
+            model: str,
+            messages: list[dict[str, Any]],
+            tools: list[dict[str, Any]],
+            force: str | None = None,
+        ) -> Any:
             seen.append(model)
             return self._deltas()
 

@@ -813,3 +813,201 @@ def test_a_guessed_kind_never_rules_out_the_kind_asked_for() -> None:
 
     assert "horror" in refused("a thriller please", "please nothing gothic")  # the guess alone refuses
     assert "horror" not in refused("some horror for a beginner", "please nothing gothic")
+
+
+# --- refusals with the thing inside them, pointed at, or echoed --------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "leave Gaiman out of it",
+        "could you keep neil gaiman out please",
+        "rule Gaiman out",
+        "count Neil Gaiman out this time",
+        "cross gaiman off the list",
+        "give Gaiman a miss",
+        "give neil gaiman a wide berth",
+    ],
+)
+def test_a_refusal_around_the_name_rules_it_out(reader, text: str) -> None:
+    assert reader.read(text).exclude_authors == ["Neil Gaiman"]
+
+
+@pytest.mark.parametrize(
+    ("text", "shelf"),
+    [
+        ("give the vampire books a miss", "vampires"),
+        ("leave the horror out", "horror"),
+        ("keep YA out", "young_adult"),
+    ],
+)
+def test_a_refusal_around_a_kind_rules_the_kind_out(reader, text: str, shelf: str) -> None:
+    intent = reader.read(text)
+    assert shelf in intent.genres_exclude and shelf not in intent.genres_include
+
+
+@pytest.mark.parametrize(
+    ("text", "authors"),
+    [
+        ("I've had my fill of Gaiman this year, so leave him out", ["Neil Gaiman"]),
+        ("Rothfuss? he's out, sorry", ["Patrick Rothfuss"]),
+        ("Tolkien and Rothfuss: neither of them, please", ["J.R.R. Tolkien", "Patrick Rothfuss"]),
+        ("Frank Herbert, Ernest Cline, skip them both", ["Frank Herbert", "Ernest Cline"]),
+        ("I've read plenty of Bryson and Moriarty, none of those", ["Bill Bryson", "Liane Moriarty"]),
+    ],
+)
+def test_a_pronoun_in_a_refusal_points_at_the_names_before_it(reader, text: str, authors: list[str]) -> None:
+    assert sorted(reader.read(text).exclude_authors) == sorted(authors)
+
+
+def test_a_singular_pronoun_points_only_at_the_last_name() -> None:
+    intent = MessageReader(vocab(), ParseConfig()).read("I loved Pratchett, but Gaiman? skip him")
+    assert intent.exclude_authors == ["Neil Gaiman"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Good Omens and Ready Player One, I've read both, so skip them",
+        "Already read Good Omens and Ready Player One so leave them out",
+        "Good Omens and Ready Player One? skip them",
+    ],
+)
+def test_a_plural_pronoun_refuses_the_titles_before_it(reader, text: str) -> None:
+    intent = reader.read(text)
+    ruled_out = {t.title for t in [*intent.read_titles, *intent.avoid_titles]}
+    assert ruled_out == {"Good Omens", "Ready Player One"} and not intent.like_titles
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Good Omens, The Night Circus and Gone Girl are all read already",
+        "Good Omens, The Night Circus, Gone Girl: finished them ages ago",
+    ],
+)
+def test_titles_in_one_list_share_what_is_said_of_the_list(reader, text: str) -> None:
+    intent = reader.read(text)
+    assert {t.title for t in intent.read_titles} == {"Good Omens", "The Night Circus", "Gone Girl"}
+    assert not intent.like_titles
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Tolkien is out, Rothfuss likewise",
+        "no Tolkien please, and Rothfuss too",
+        "nothing by Tolkien; Rothfuss as well.",
+    ],
+)
+def test_an_echo_after_a_refusal_in_the_same_message_joins_it(reader, text: str) -> None:
+    assert sorted(reader.read(text).exclude_authors) == ["J.R.R. Tolkien", "Patrick Rothfuss"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i've read all of rothfus",
+        "nothing from pratchet please",
+        "no more gaimen",
+        "done every book by morriarty",
+    ],
+)
+def test_a_surname_a_letter_off_where_a_name_goes_is_that_author(reader, text: str) -> None:
+    assert len(reader.read(text).exclude_authors) == 1
+
+
+def test_no_kind_noun_after_a_kind_refuses_only_the_kind(reader) -> None:
+    intent = reader.read("fiction please but no horror novels")
+    assert intent.genres_exclude == ["horror"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "like the hobbit but for grown ups",
+        "something for adults like twilight",
+        "a grown-up version of goodnight moon",
+    ],
+)
+def test_asking_for_books_for_adults_rules_out_children_and_teen_shelves(reader, text: str) -> None:
+    assert {"young_adult", "childrens", "middle_grade"} <= set(reader.read(text).genres_exclude)
+
+
+# --- time in words --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "bounds"),
+    [
+        ("something written before nineteen fifty", (None, 1949)),
+        ("published after nineteen eighty-five", (1986, None)),
+        ("from two thousand and five on", (2005, None)),
+        ("nothing after twenty ten", (None, 2010)),
+        ("b4 1975 pls", (None, 1974)),
+        ("1920 through 1935", (1920, 1935)),
+        ("1950 till 1960", (1950, 1960)),
+        ("books from nineteen oh eight or later", (1908, None)),
+    ],
+)
+def test_years_in_words_and_shorthand(reader, text: str, bounds) -> None:
+    intent = reader.read(text)
+    assert (intent.year_min, intent.year_max) == bounds
+
+
+@pytest.mark.parametrize(
+    ("text", "bounds"),
+    [
+        ("the 1880s, a Victorian thing", (1880, 1889)),
+        ("between the wars, the thirties in particular", (1930, 1939)),
+    ],
+)
+def test_a_period_inside_a_wider_one_is_the_one_meant(reader, text: str, bounds) -> None:
+    intent = reader.read(text)
+    assert (intent.year_min, intent.year_max) == bounds
+
+
+@pytest.mark.parametrize("text", ["twenty one pilots", "one or two", "nineteen", "the nineteen nineties"])
+def test_numbers_that_are_not_years_stay_words(text: str) -> None:
+    from vibeshelf.agent.reading.numbers import normalise
+
+    assert normalise(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        ("the night circus by erin morgenstern was lovely, more like it", "The Night Circus"),
+        ("loved good omens by pratchett and gaiman", "Good Omens"),
+        ("gone girl by gillian flyn kept me up all night", "Gone Girl"),
+    ],
+)
+def test_a_title_in_lower_case_is_linked_by_the_author_written_after_it(
+    reader, text: str, title: str
+) -> None:
+    assert [t.title for t in reader.read(text).like_titles] == [title]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Gaiman I've read plenty of",
+        "read heaps of Gaiman already",
+        "I've got through a bunch of Gaiman already",
+    ],
+)
+def test_an_author_read_plenty_of_is_ruled_out(reader, text: str) -> None:
+    assert reader.read(text).exclude_authors == ["Neil Gaiman"]
+
+
+@pytest.mark.parametrize(
+    "text", ["by somebody else please", "someone different this time", "somebody else's books"]
+)
+def test_somebody_else_asks_for_other_authors(reader, text: str) -> None:
+    assert reader.read(text).other_authors
+
+
+def test_none_of_them_as_a_subject_is_not_a_rejection_of_the_picks(reader) -> None:
+    assert not reader.read("a quieter one that none of them will have read").different
+    assert reader.read("none of those, something else").different

@@ -71,10 +71,16 @@ _ALIASES = {
 _LISTS = {"genres", "exclude_genres", "must_have_genres", "exclude_authors", "exclude_words", "book_ids"}
 
 
+SEARCH_TOOL = "search_books"
+
+
 class ToolProfile(Protocol):
     """How one model sees the tools."""
 
     name: str
+    # The tool that finds books for a request in the reader's words: the one a model that answered from
+    # memory is made to call (None: the model is only asked to).
+    search_tool: str | None
 
     def schemas(self) -> list[dict[str, Any]]:
         """The ``tools`` list offered to the model."""
@@ -96,6 +102,7 @@ class FullProfile:
 
     def __init__(self, registry: Any) -> None:
         self.registry = registry
+        self.search_tool = SEARCH_TOOL if SEARCH_TOOL in registry.names() else None
 
     def schemas(self) -> list[dict[str, Any]]:
         return self.registry.openai_schemas()
@@ -129,6 +136,7 @@ class CompactProfile:
     """Three tools with flat filters and slim results, for small and local models."""
 
     name = "compact"
+    search_tool: str | None = SEARCH_TOOL
 
     def __init__(self, registry: Any, shelves: Iterable[str] = ()) -> None:
         self.registry = registry

@@ -569,7 +569,7 @@ def _eval_dialogs(dialog_set: Path | None, model: str | None, show_failures: boo
                             results.append(runner.run(dialog, catalog))
                 summaries[path.name] = de.summarise(results)
                 # The held-out half is scored, never read: its failures are not printed.
-                if show_failures and path.resolve() != de.TEST_SET.resolve():
+                if show_failures and not de.held_out(path):
                     for r in results:
                         for line in [*r.misses, *([r.error] if r.error else [])]:
                             out.print(

@@ -33,7 +33,15 @@ KINDS: tuple[str, ...] = ("refinement", "exclusion", "more_like", "topic_switch"
 DIALOG_DIR = Path(__file__).resolve().parent.parent / "eval" / "dialogs"
 DEV_SET = DIALOG_DIR / "dev.jsonl"
 TEST_SET = DIALOG_DIR / "test.jsonl"
+
+
+def held_out(path: Path) -> bool:
+    """A held-out half (``test.jsonl``, ``fresh_test.jsonl``): scored, never read for failures."""
+    return path.stem == "test" or path.stem.endswith("_test")
+
+
 SPLIT_SEED = 20261204
+FRESH_SPLIT_SEED = 20261206  # the fresh set (fresh_dev / fresh_test), written later by three new writers
 SHOWN = 10  # cards scored per answer
 MIN_DENOMINATOR = 5  # fewer cards than this count as this many
 MIN_SATISFYING = 12  # catalog books that must meet a conversation's limits for it to be fair

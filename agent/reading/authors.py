@@ -14,9 +14,11 @@ import re
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
 
 from vibeshelf.agent.reading.vocabulary import Vocabulary, fold, name_key
 
+_VOWEL = re.compile(r"[aeiouy]")
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’][sS])?")
 _AUTHOR_CONTEXT = frozenset({"by", "from", "author", "writer", "of"})
 _LIST_WORDS = frozenset({"or", "and", "nor", "also", "plus", "either", "neither"})
@@ -31,6 +33,8 @@ _HONORIFICS = frozenset({"miss", "mrs", "mr", "ms", "dr", "dame", "sir", "lady",
 _DOMINANT = 3.0  # the most read author of a surname wins alone when read this many times the next
 _MAX_SAME_SURNAME = 4
 _FULL_NAME_SIMILARITY = 92.0
+_NEAR_SURNAME_MIN = 6  # shorter surnames are a letter away from too many words
+_RARE_WORD = 2  # a word the catalog's text uses at most this often may still be a misspelt name
 
 
 @dataclass(frozen=True)
@@ -46,12 +50,24 @@ class AuthorLinker:
         self._vocab = vocab
         self._full_keys = list(vocab.by_full)
         self._shelf_words = vocab.shelf_words()
+        self._surnames = [k for k in vocab.by_surname if " " not in k and len(k) >= _NEAR_SURNAME_MIN]
         # Given names, for "Dame Agatha": an honorific before a given name means the author who has it.
         self._by_given: dict[str, list[str]] = {}
         for name in sorted(vocab.author_reads, key=lambda n: -vocab.author_reads[n]):
             parts = name_key(name).split()
             if len(parts) >= 2 and len(parts[0]) >= 3:
                 self._by_given.setdefault(parts[0], []).append(name)
+
+    def _near_surname(self, word: str) -> list[str]:
+        """The authors of the one surname a letter away from ``word`` (not itself a known word), if any."""
+        if (
+            len(word) < _NEAR_SURNAME_MIN
+            or self._vocab.word_counts.get(word, 0) > _RARE_WORD  # a word the catalog uses is meant
+            or word.endswith("s")
+        ):
+            return []
+        hits = process.extract(word, self._surnames, scorer=Levenshtein.distance, score_cutoff=1, limit=2)
+        return self._vocab.by_surname[hits[0][0]] if len(hits) == 1 else []
 
     def find(self, text: str, start: int = 0, end: int | None = None) -> list[AuthorMention]:
         """Author mentions inside ``text[start:end]``, longest names first, not overlapping."""
@@ -90,8 +106,8 @@ class AuthorLinker:
                 continue
             hit = process.extractOne(
                 key, self._full_keys, scorer=fuzz.ratio, score_cutoff=_FULL_NAME_SIMILARITY
-            )
-            if hit is not None:
+            ) or process.extractOne(key, self._full_keys, scorer=Levenshtein.distance, score_cutoff=1)
+            if hit is not None:  # "john gresham": one letter off a full name is that name
                 return AuthorMention((by_full[hit[0]],), a, b, True)
         a, b = tokens[i]
         one = name_key(text[a:b])
@@ -100,6 +116,7 @@ class AuthorLinker:
             and one in by_full
             and one not in self._vocab.by_surname
             and not self._vocab.is_common_word(one)
+            and (not _VOWEL.search(one) or text[a:b].isupper())  # "pkd", "GRRM", but not "tab" (T.A. Barron)
         ):
             return AuthorMention((by_full[one],), a, b, True)  # "pkd", "grrm"
         if i + 1 < len(tokens) and (two := name_key(text[a : tokens[i + 1][1]])) in self._vocab.by_surname:
@@ -121,10 +138,12 @@ class AuthorLinker:
         ):
             # "no Herberts": every author of the family name.
             return AuthorMention(tuple(family[:_MAX_SAME_SURNAME]), a, b, False)
-        if not names or word in self._shelf_words:
-            return None
         preceding = list(_TOKEN.finditer(text, 0, a))
         before = fold(preceding[-1].group(0)) if preceding else ""
+        if not names and (before in _AUTHOR_CONTEXT or before in _BEFORE_A_NAME):
+            names = self._near_surname(word)  # "all of gresham": a misspelt surname where a name goes
+        if not names or word in self._shelf_words:
+            return None
         gap = text[preceding[-1].end() : a] if preceding else ""
         # A surname alone is a name where a list item starts ("no King", "Rice or Hamilton", "by rice"),
         # not inside a phrase ("no king arthur stuff").

@@ -27,10 +27,32 @@ def refusal() -> re.Pattern[str]:
     return phrase_regex(_lines("refusal_cues.txt"))
 
 
+def _with_contracted_is(phrases: list[str]) -> re.Pattern[str]:
+    """The phrases, and those starting with "is" also contracted onto the word before ("she's out",
+    "Christie's fine")."""
+    whole = phrase_regex(phrases)
+    contracted = [p[len("is ") :] for p in phrases if p.startswith("is ")]
+    if not contracted:
+        return whole
+    body = "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in sorted(contracted, key=len, reverse=True))
+    return re.compile(rf"{whole.pattern}|(?<=\w)['’]s\s+(?:{body})(?![\w'])", re.IGNORECASE)
+
+
 @cache
 def refusal_tail() -> re.Pattern[str]:
-    """Cues that rule out what precedes them ("... is off the table")."""
-    return phrase_regex(_lines("refusal_tail_cues.txt"))
+    """Cues that rule out what precedes them ("... is off the table", "she's out")."""
+    return _with_contracted_is(_lines("refusal_tail_cues.txt"))
+
+
+@cache
+def refusal_frames() -> list[re.Pattern[str]]:
+    """Cues that rule out what stands inside them ("leave Grisham out", "give the war novels a miss"):
+    ``*`` in ``data/refusal_frames.txt`` is the slot, a few words within one clause."""
+    out = []
+    for frame in _lines("refusal_frames.txt"):
+        head, tail = (phrase_regex([part.strip()]).pattern for part in frame.split("*", 1))
+        out.append(re.compile(rf"{head}\s+(?P<slot>[^.;:!?,()\n]{{1,60}}?)\s+{tail}", re.IGNORECASE))
+    return out
 
 
 @cache
@@ -48,12 +70,25 @@ def read_through_tail() -> re.Pattern[str]:
 @cache
 def lift() -> re.Pattern[str]:
     """Cues after which something ruled out is allowed again ("... is fine after all")."""
-    phrases = _lines("lift_cues.txt")
-    lifts = phrase_regex(phrases)
-    # "Christie's fine": the contracted "is" sits on the name, so it is matched right after a word.
-    contracted = [p[len("is ") :] for p in phrases if p.startswith("is ")]
-    body = "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in sorted(contracted, key=len, reverse=True))
-    return re.compile(rf"{lifts.pattern}|(?<=\w)['’]s\s+(?:{body})(?![\w'])", re.IGNORECASE)
+    return _with_contracted_is(_lines("lift_cues.txt"))
+
+
+@cache
+def through_verb() -> re.Pattern[str]:
+    """Verbs of having been through books ("worked through", "devoured", "heard")."""
+    return phrase_regex(_lines("through_verbs.txt"))
+
+
+@cache
+def through_amount() -> re.Pattern[str]:
+    """Amounts that make such a verb cover an author's books ("every", "all", "already")."""
+    return phrase_regex(_lines("through_amounts.txt"))
+
+
+@cache
+def grown_up() -> re.Pattern[str]:
+    """Phrases asking for books for adults ("but for grown ups"): children's and teen shelves are out."""
+    return phrase_regex(_lines("grown_up_cues.txt"))
 
 
 @cache
@@ -74,7 +109,7 @@ def restart() -> re.Pattern[str]:
     return phrase_regex(_lines("restart_cues.txt"))
 
 
-def _table(name: str) -> list[list[str]]:
+def table(name: str) -> list[list[str]]:
     return [line.split("\t") for line in _lines(name)]
 
 
@@ -82,7 +117,7 @@ def _table(name: str) -> list[list[str]]:
 def eras() -> list[tuple[re.Pattern[str], int | None, int | None]]:
     """Named periods and their publication-year bounds ("between the wars" -> 1919-1939)."""
     out = []
-    for row in _table("eras.tsv"):
+    for row in table("eras.tsv"):
         phrase, first, last = [*row, "", ""][:3]
         out.append((phrase_regex([phrase]), int(first) if first else None, int(last) if last else None))
     out.sort(key=lambda e: -len(e[0].pattern))
@@ -92,7 +127,7 @@ def eras() -> list[tuple[re.Pattern[str], int | None, int | None]]:
 @cache
 def decade_words() -> dict[str, int]:
     """ "fifties" -> 1950 (decade words and their spelled-out forms)."""
-    return {word.lower(): int(value) for word, value in _table("number_words.tsv")}
+    return {word.lower(): int(value) for word, value in table("number_words.tsv")}
 
 
 @cache
@@ -104,7 +139,7 @@ def correction() -> re.Pattern[str]:
 @cache
 def refused_kinds() -> list[tuple[re.Pattern[str], tuple[str, ...]]]:
     """Words naming a kind of book only when refused ("not a novel" -> fiction)."""
-    return [(phrase_regex([w]), tuple(shelves.split(","))) for w, shelves in _table("refused_kinds.tsv")]
+    return [(phrase_regex([w]), tuple(shelves.split(","))) for w, shelves in table("refused_kinds.tsv")]
 
 
 def cue_words() -> set[str]:
@@ -125,4 +160,4 @@ def book_words() -> re.Pattern[str]:
 @cache
 def small_talk() -> list[tuple[str, re.Pattern[str]]]:
     """(kind, phrase) of messages answered as small talk: thanks, greetings, goodbyes."""
-    return [(kind, phrase_regex([phrase])) for kind, phrase in _table("small_talk.tsv")]
+    return [(kind, phrase_regex([phrase])) for kind, phrase in table("small_talk.tsv")]

@@ -42,7 +42,7 @@ from vibeshelf.agent.intent import (
     parse_intent,
     theme_hits,
 )
-from vibeshelf.agent.reading import cues
+from vibeshelf.agent.reading import cues, numbers
 from vibeshelf.agent.reading.authors import AuthorLinker, AuthorMention
 from vibeshelf.agent.reading.spelling import Speller
 from vibeshelf.agent.reading.titles import TitleLinker, TitleMention, find_series
@@ -61,7 +61,10 @@ _CLAUSE_START = re.compile(
     re.IGNORECASE,
 )
 _SENTENCE_END = re.compile(r"(?<!\b[A-Za-z])\.(?=\s|$)|[;!?\n]")
-_PRONOUN = re.compile(r"\b(?:him|her|his|hers|them|their|theirs)\b", re.IGNORECASE)
+_PRONOUN = re.compile(
+    r"\b(?:him|her|his|hers|she|he|them|their|theirs|they|those|these|both|either|neither)\b", re.IGNORECASE
+)
+_PLURAL_PRONOUN = re.compile(r"them|their|theirs|they|those|these|both|either|neither", re.IGNORECASE)
 _CLOSES_LIST = re.compile(r"\b(?:or|nor|too|either|as well)\b", re.IGNORECASE)
 # Another refusal after a comma starts its own scope ("no YA, nothing after 2005"), so only these go on.
 _LIST_GOES_ON = re.compile(r"\s*(?:or|nor|plus)\b", re.IGNORECASE)
@@ -72,9 +75,13 @@ _NOT_A_NAME = re.compile(
 # "other authors please", "not by the same author", "nothing else by her".
 _OTHER_AUTHOR = re.compile(
     r"\b(?:different|other|another|new|someone else'?s?)\s+(?:authors?|writers?|novelists?)\b|"
+    r"\bby\s+(?:somebody|someone|some(?:body|one) else|somebody different|someone different)\b|"
+    r"\b(?:somebody|someone)\s+(?:else|different)\b|"
     r"\b(?:not|nothing|none)\s+(?:(?:else|more)\s+)?(?:by|from)\s+(?:the same (?:authors?|writers?)|him|her|them)\b",
     re.IGNORECASE,
 )
+# What a request for books for adults rules out.
+GROWN_UP_REFUSES = ("young_adult", "childrens", "middle_grade")
 # A refused phrase's shelf guessed from its meaning counts only at this probability or above.
 KIND_CONFIDENCE = 0.8
 KindGuesser = Callable[[str], list[tuple[str, float]]]
@@ -142,7 +149,7 @@ class MessageReader:
         return self._read(text).model_copy(deep=True)
 
     def _read_uncached(self, text: str) -> Intent:
-        fixed = self._speller.correct(text)
+        fixed = numbers.normalise(self._speller.correct(text))
         refusals = _refusal_scopes(fixed, self._names_item)
         lifts = _tail_scopes(fixed, cues.lift())
         masks: list[tuple[int, int]] = []
@@ -152,6 +159,11 @@ class MessageReader:
         out_guessed: list[str] = []
         titles = self._titles.find(fixed)
         titles += [n for n in self._titles.near(fixed, titles) if not any(_overlap(n, t) for t in titles)]
+        titles += [
+            m
+            for m in self._titles.by_author(fixed, self._authors.find(fixed))
+            if not any(_overlap(m, t) for t in titles)
+        ]
         # A series after a liking cue ("more like mistborn") seeds from its first book.
         for m in find_series(self.vocab, fixed):
             lead = fixed[max(0, m.start - 20) : m.start]
@@ -160,6 +172,7 @@ class MessageReader:
             if first and not overlaps and _LIKE_LEAD.search(lead):
                 titles.append(TitleMention(first, m.start, m.end))
         masks += [(t.start, t.end) for t in titles]
+        pointed: set[int] = set()  # titles a plural pronoun in a refusal points back at
         for scope in refusals:
             window = _masked(fixed, [(t.start, t.end) for t in titles])[scope.text_start : scope.text_end]
             shelves = _refused_shelves(window)
@@ -174,10 +187,18 @@ class MessageReader:
             if not (shelves or themes or authors) and self._kinds is not None:
                 shelves = self._refused_kind(window)
                 out_guessed += shelves
-            if not (shelves or themes or authors) and _PRONOUN.search(window):
-                # "ive read all of bryson so skip him": the pronoun is the author named before it.
-                before = [a for a in self._authors.find(fixed, 0, scope.start)]
-                authors = before[-1:]
+            if not (shelves or themes or authors) and (pronoun := _PRONOUN.search(window)):
+                # "ive read all of bryson so skip him": the pronoun is the author named before it; "neither
+                # of those", "skip them two": every author and book named before it in the message.
+                before = [
+                    a
+                    for a in self._authors.find(fixed, 0, scope.start)
+                    if not any(t.start < a.end and a.start < t.end for t in titles)
+                ]
+                plural = _PLURAL_PRONOUN.fullmatch(pronoun.group(0))
+                authors = before if plural else before[-1:]
+                if plural:
+                    pointed.update(i for i, t in enumerate(titles) if t.end <= scope.start)
             if shelves or themes or authors:
                 masks.append((scope.start, scope.end))
             repair = _REPAIR.match(fixed, scope.text_end)
@@ -211,7 +232,7 @@ class MessageReader:
         # Christie's", "read a lot of Colleen Hoover already", "Thursday Next books are done too").
         for a, b in _sentences(fixed):
             sentence = fixed[a:b]
-            if not (_THROUGH_VERB.search(sentence) and _THROUGH_AMOUNT.search(sentence)):
+            if not (cues.through_verb().search(sentence) and cues.through_amount().search(sentence)):
                 continue
             for mention in self._authors.find(fixed, a, b):
                 if not any(t.start < mention.end and mention.start < t.end for t in titles):
@@ -231,7 +252,7 @@ class MessageReader:
             allowed_shelves += shelves
             allowed_authors += names
         year_min, year_max = self._time_words(fixed, refusals, masks)
-        for rx in (cues.restart(), cues.correction(), cues.next_read()):
+        for rx in (cues.restart(), cues.correction(), cues.next_read(), cues.grown_up()):
             masks += [(m.start(), m.end()) for m in rx.finditer(fixed)]
         for m in cues.restart().finditer(fixed):
             # "forget poems, I need ...": what is dropped is the old request, not the new one.
@@ -284,16 +305,23 @@ class MessageReader:
             if any(sc.start <= echo.start() < sc.end for sc in refusals):
                 continue
             a = _clause_start(fixed, echo.start())
+            # "Atwood is out, Orwell's oeuvre likewise": after a refusal of this message, the echo joins it.
+            joins_refusal = any(
+                m.end <= a for m in out_authors if any(sc.start <= m.start < sc.end for sc in refusals)
+            )
             for m in self._authors.find(fixed, a, echo.start()):
                 for n in m.names:
                     if n not in intent.exclude_authors:
-                        _add(intent.echo_authors, n)
+                        _add(intent.exclude_authors if joins_refusal else intent.echo_authors, n)
             for _, _, found, _ in genre_hits(fixed[a : echo.start()]):
                 _add(intent.echo_genres, found[0])
         for name in allowed_authors:
             _add(intent.allow_authors, name)
         for g in allowed_shelves:
             _add(intent.allow_genres, g)
+        if cues.grown_up().search(fixed):
+            for g in GROWN_UP_REFUSES:  # "like harry potter but for grown ups"
+                _add(intent.genres_exclude, g)
         intent.genres_exclude = [g for g in intent.genres_exclude if g not in intent.allow_genres]
         # Neither what is ruled out nor what is merely allowed again is asked for.
         skip = {*intent.genres_exclude, *allowed_shelves}
@@ -304,7 +332,7 @@ class MessageReader:
             # science shelf also holds science fiction).
             intent.genres_include.remove("non_fiction")
             _add(intent.genres_all, "non_fiction")
-        _place_titles(intent, fixed, titles, refusals)
+        _place_titles(intent, fixed, titles, refusals, pointed)
         if self.vocab.titles:
             # The older reading's guesses in lower case ("like w grown ups in it") that the catalog does not
             # know as titles are ordinary words.
@@ -468,10 +496,19 @@ class MessageReader:
         if said:
             at, first, last, _ = said[-1]
             # "80s or 90s", "the fifties and sixties", "70s to 90s": the periods joined make one span.
+            joined = False
             for prev in reversed(said[:-1]):
                 if not _JOINS_PERIODS.fullmatch(text[prev[0] : at]) or prev[1] is None or last is None:
                     break
-                at, first = prev[0], min(prev[1], first if first is not None else prev[1])
+                at, first, joined = prev[0], min(prev[1], first if first is not None else prev[1]), True
+            if not joined and first is not None and last is not None:
+                # "the 1860s ... a Victorian kick": a period inside the later, wider one is the one meant.
+                inside = [f for f in said[:-1] if f[1] is not None and f[2] is not None]
+                inside = [
+                    f for f in inside if first <= f[1] and f[2] <= last and (f[1], f[2]) != (first, last)
+                ]
+                if inside:
+                    _, first, last, _ = inside[-1]
             return first, last
         _, first, last, _ = max(found, key=lambda f: f[0])
         # "not from this century": the other side of an open period; a closed one cannot be said as bounds.
@@ -491,19 +528,33 @@ _LIKE_CUE = re.compile(
 )
 
 
-def _place_titles(intent: Intent, text: str, titles: list[TitleMention], refusals: list[Scope]) -> None:
+def _place_titles(
+    intent: Intent,
+    text: str,
+    titles: list[TitleMention],
+    refusals: list[Scope],
+    pointed: set[int] = frozenset(),  # type: ignore[assignment]
+) -> None:
     """Linked titles become the reader's likes, reads or refusals by where they stand; the older reading's
-    title guesses are kept only where they name something with a capital the catalog did not link."""
+    title guesses are kept only where they name something with a capital the catalog did not link.
+
+    Titles in one list ("Gone Girl, Rebecca and The Secret History are all read") share the role the
+    words after the list's last title give it."""
     if not titles:
         return
     like: list[TitleRef] = []
     read: list[TitleRef] = []
     avoid: list[TitleRef] = []
     liking = bool(_LIKE_CUE.search(_masked(text, [(t.start, t.end) for t in titles])))
-    for t in titles:
+    order = sorted(range(len(titles)), key=lambda i: titles[i].start)
+    last_of_list = {i: i for i in order}
+    for a, b in zip(reversed(order[:-1]), reversed(order[1:]), strict=True):
+        if _LIST_JOIN.fullmatch(text[titles[a].end : titles[b].start]):
+            last_of_list[a] = last_of_list[b]
+    for i, t in enumerate(titles):
         sentence = max((m.end() for m in _SENTENCE_END.finditer(text, 0, t.start)), default=0)
-        clause = text[sentence : t.end + 40]
-        refused = any(s.text_start <= t.start < s.text_end for s in refusals)
+        clause = text[sentence : titles[last_of_list[i]].end + 40]
+        refused = i in pointed or any(s.text_start <= t.start < s.text_end for s in refusals)
         if _READ_CUE.search(clause) and (refused or not liking):
             read.append(TitleRef(title=t.title))
         elif refused:
@@ -528,7 +579,16 @@ def _place_titles(intent: Intent, text: str, titles: list[TitleMention], refusal
 def _refused_shelves(window: str) -> list[str]:
     """Shelves named in a refusal; in "no YA thrillers" only the modifier is refused, not the kind after it."""
     hits = genre_hits(window)
-    out: list[str] = [s for rx, shelves in cues.refused_kinds() if rx.search(window) for s in shelves]
+    out: list[str] = []
+    for rx, shelves in cues.refused_kinds():
+        for m in rx.finditer(window):
+            # "no war novels" refuses war, not every novel: a kind right before the noun qualifies it.
+            if not any(
+                start <= m.start() and (end >= m.end() or not window[end : m.start()].strip(" -"))
+                for start, end, _, _ in hits
+            ):
+                out += shelves
+                break
     for k, (_, end, shelves, _) in enumerate(hits):
         out += shelves
         if k + 1 < len(hits) and not window[end : hits[k + 1][0]].strip():
@@ -573,18 +633,8 @@ def _asks_for_books(intent: Intent) -> bool:
     return any(v not in (None, [], False) for v in limits.values()) or any(flags)
 
 
-_THROUGH_VERB = re.compile(
-    r"\b(?:read|worked (?:my way )?through|gone through|got through|been through|finished|done|devoured|"
-    r"absorbed|binged|covered)\b",
-    re.IGNORECASE,
-)
-_THROUGH_AMOUNT = re.compile(
-    r"\b(?:all|every|everything|each|a lot of|lots of|loads of|most of|em all|them all|already|"
-    r"(?:is|are|am) done|done too)\b",
-    re.IGNORECASE,
-)
 _ECHO = re.compile(
-    r"\b(?:too|as well|either)\s*(?:[.!?,;)]|$)", re.IGNORECASE
+    r"\b(?:too|as well|either|likewise)\s*(?:[.!?,;)]|$)", re.IGNORECASE
 )  # "Clarke too", not "too rude"
 
 
@@ -598,6 +648,7 @@ def _sentences(text: str) -> list[tuple[int, int]]:
     return out
 
 
+_LIST_JOIN = re.compile(r"\s*(?:,|&|\band\b|\bor\b|,\s*and\b|,\s*or\b)\s*", re.IGNORECASE)
 _LIKE_LEAD = re.compile(r"\b(?:like|loved?|enjoyed|adored|similar to)\W*$", re.IGNORECASE)
 
 
@@ -671,6 +722,9 @@ def _refusal_scopes(
         else:  # "it's Gaiman I don't want": nothing after the cue, so it refuses what came before
             a = _clause_start(text, m.start())
             scopes.append(Scope(a, m.end(), a, m.start()))
+    if ahead is None:
+        for rx in cues.refusal_frames():
+            scopes += [Scope(m.start(), m.end(), m.start("slot"), m.end("slot")) for m in rx.finditer(text)]
     return scopes + _tail_scopes(text, behind or cues.refusal_tail())
 
 

@@ -8,15 +8,20 @@ after "like"/"read"..., or one uncommon word written with a capital or "the" ("T
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
+from vibeshelf.agent.reading.authors import AuthorMention
 from vibeshelf.agent.reading.vocabulary import Vocabulary
 from vibeshelf.retrieval.title_lookup import title_key
 
 _TOKEN = re.compile(r"[\w][\w'’&:!.-]*")
 _MAX_WORDS = 10
+_MAX_TITLE_WORDS = 8  # words looked at before "by <author>"
+_BY_BEFORE = re.compile(r"\bby\s+$", re.IGNORECASE)
+_TITLE_WORD = re.compile(r"[\w'’]+")
 _LEAD = re.compile(
     r"(?:like|loved?|read|done|finished|enjoyed|adored|than|of|about|to|similar to|not|no|nothing|but|and|or)\W*$",
     re.IGNORECASE,
@@ -86,6 +91,24 @@ class TitleLinker:
                 continue
             out.append(found)
             i = next((k for k, (a, _) in enumerate(tokens) if a >= found.end), len(tokens))
+        return out
+
+    def by_author(self, text: str, authors: Iterable[AuthorMention]) -> list[TitleMention]:
+        """Titles written just before "by <author>", in any case ("the road by cormack mccarthy"): the
+        longest run of words before "by" that is a title of that author's."""
+        out: list[TitleMention] = []
+        for author in authors:
+            lead = _BY_BEFORE.search(text, 0, author.start)
+            if not lead or lead.end() != author.start:
+                continue
+            words = list(_TITLE_WORD.finditer(text, max(0, lead.start() - 80), lead.start()))[
+                -_MAX_TITLE_WORDS:
+            ]
+            for first in words:
+                title = self._vocab.titles.get(title_key(text[first.start() : lead.start()]))
+                if title and set(author.names) & set(self._vocab.title_authors.get(title, ())):
+                    out.append(TitleMention(title, first.start(), words[-1].end()))
+                    break
         return out
 
     def near(self, text: str, found: list[TitleMention] | None = None) -> list[TitleMention]:
