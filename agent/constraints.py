@@ -26,6 +26,7 @@ from vibeshelf.agent.session_state import ReaderConstraints, SessionState, Stand
 from vibeshelf.retrieval.title_lookup import title_key
 from vibeshelf.text import message_text
 from vibeshelf.tools.models import BookCard, FeelingLuckyResult, SearchFilters
+from vibeshelf.tools.registry import ToolRegistry
 from vibeshelf.tools.tool import ToolContext, ToolResult
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,12 @@ class HardConstraints(ReaderConstraints):
         asks = last is not None and last.small_talk is None and asks_for_books(last)
         return cls(rules=rules, exclude_titles=titles, asks_for_books=asks)
 
+    @classmethod
+    def from_filters(cls, filters: SearchFilters) -> HardConstraints:
+        """A request's hard filters as constraints (``language`` has no counterpart; the guard sets it)."""
+        wanted = filters.model_dump(exclude_none=True)
+        return cls(rules=Constraints(**{k: v for k, v in wanted.items() if k in Constraints.model_fields}))
+
     def is_empty(self) -> bool:
         return self.rules.is_empty() and not self.exclude_titles
 
@@ -176,8 +183,9 @@ class HardConstraints(ReaderConstraints):
             given = out.get("filters")
             out["filters"] = self.merge_filters(given if isinstance(given, dict) else None) or None
         if "avoid_ids" in fields and self.rules.exclude_ids:
-            given = out.get("avoid_ids") if isinstance(out.get("avoid_ids"), list) else []
-            out["avoid_ids"] = list(dict.fromkeys([*given, *self.rules.exclude_ids]))[-200:]
+            avoid = out.get("avoid_ids")
+            given_ids: list[Any] = avoid if isinstance(avoid, list) else []
+            out["avoid_ids"] = list(dict.fromkeys([*given_ids, *self.rules.exclude_ids]))[-200:]
         return out
 
     def filter_output(self, output: BaseModel) -> tuple[BaseModel, list[tuple[BookCard, str]]]:
@@ -208,11 +216,22 @@ class HardConstraints(ReaderConstraints):
 
 
 class ConstraintGuard:
-    """Wraps ``registry.call``: constraints merged into the arguments, violating books dropped."""
+    """Wraps ``registry.call``: constraints merged into the arguments, violating books dropped.
 
-    def __init__(self, registry: Any, constraints: HardConstraints) -> None:
+    ``constraints`` are the reader's; ``request`` a request's own hard filters (the chat API's
+    ``filters``), enforced the same way after the reader's, with its ``language`` set on every
+    ``filters`` argument (the reader's limits have no language).
+    """
+
+    def __init__(
+        self, registry: ToolRegistry, constraints: HardConstraints, request: SearchFilters | None = None
+    ) -> None:
         self.registry = registry
         self.constraints = constraints
+        from_request = HardConstraints.from_filters(request) if request is not None else None
+        # Applied in order (the reader's first); an empty layer is skipped, leaving the arguments as sent.
+        self._layers = [c for c in (constraints, from_request) if c is not None and not c.is_empty()]
+        self._language = request.language if request is not None else None
 
     async def call(self, name: str, arguments: str, context: ToolContext[Any] | None) -> ToolResult:
         try:
@@ -222,19 +241,30 @@ class ConstraintGuard:
         if not isinstance(data, dict) or name not in self.registry.names():
             return await self.registry.call(name, arguments, context)
         fields = self.registry.get(name).args_model.model_fields
-        merged = self.constraints.merge_arguments(fields, data)
+        merged = self._merge(fields, data)
         if merged != data:
             log.info("constraints: %s arguments tightened to %s", name, merged)
         result = await self.registry.call(name, merged, context)
         if not result.ok:
             return result
         result = await self._relaxed(name, data, merged, result, context)
-        if self.constraints.is_empty():
-            return result
-        output, dropped = self.constraints.filter_output(result.output)
+        output, dropped = result.output, []
+        for layer in reversed(self._layers):  # the request's first, as it sat nearer the tool
+            output, removed = layer.filter_output(output)
+            dropped += removed
         for book, why in dropped:
             log.info("constraints: dropped %s (%s) from %s: %s", book.id, book.title, name, why)
         return replace(result, output=output) if dropped else result
+
+    def _merge(self, fields: Iterable[str], data: dict[str, Any]) -> dict[str, Any]:
+        """``data`` with every layer's limits merged in, and the request's language."""
+        fields = set(fields)
+        merged = data
+        for layer in self._layers:
+            merged = layer.merge_arguments(fields, merged)
+        if self._language and "filters" in fields:
+            merged = {**merged, "filters": {**(merged.get("filters") or {}), "language": self._language}}
+        return merged
 
     async def _relaxed(
         self,
@@ -245,7 +275,8 @@ class ConstraintGuard:
         context: ToolContext[Any] | None,
     ) -> ToolResult:
         """When the model's own filters (none of them the reader's) leave almost nothing, the same call with
-        only the reader's limits; the notes say what was dropped. A reader's "no" is never relaxed."""
+        only the reader's limits and the request's hard filters; the notes say what was dropped. A reader's
+        "no" and a request's filter are never relaxed."""
         books = getattr(result.output, "books", None)
         if (
             not isinstance(data.get("filters"), dict)
@@ -253,9 +284,7 @@ class ConstraintGuard:
             or len(books) >= RELAX_BELOW
         ):
             return result
-        readers_only = self.constraints.merge_arguments(
-            self.registry.get(name).args_model.model_fields, {**data, "filters": None}
-        )
+        readers_only = self._merge(self.registry.get(name).args_model.model_fields, {**data, "filters": None})
         if readers_only == merged:
             return result
         retry = await self.registry.call(name, readers_only, context)

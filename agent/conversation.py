@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import anyio
 
@@ -24,6 +24,7 @@ from vibeshelf.agent.events import (
     SessionEvent,
     StatusEvent,
 )
+from vibeshelf.agent.loop import AgentRun
 from vibeshelf.agent.session_state import SessionState
 from vibeshelf.agent.session_store import QueryLogEntry, SessionStore, StoredSession, TurnRecord
 from vibeshelf.agent.state_db import StateDBError
@@ -38,8 +39,7 @@ Surface = Literal["chat", "completions", "slack"]
 class Turn:
     """One message being answered: where it came from and the session it belongs to.
 
-    ``filters`` are the request's hard filters; the caller applies them to the agent it passes to
-    :func:`run_turn` (they are kept here so the caller has one object to carry).
+    ``filters`` are the request's hard filters, enforced on every tool call of the turn.
     """
 
     session: StoredSession
@@ -51,12 +51,24 @@ class Turn:
     filters: SearchFilters | None = None
 
 
-async def run_turn(store: SessionStore, agent: Any, turn: Turn) -> AsyncIterator[AgentEvent]:
+class Answerer(Protocol):
+    """What answers a turn: :class:`~vibeshelf.agent.loop.Agent` (its ``run``)."""
+
+    def run(
+        self,
+        messages: list[dict[str, Any]],
+        *,
+        session_state: SessionState | None = None,
+        filters: SearchFilters | None = None,
+    ) -> AgentRun: ...
+
+
+async def run_turn(store: SessionStore, agent: Answerer, turn: Turn) -> AsyncIterator[AgentEvent]:
     """Yield the turn's events (``session`` first), then save the turn and log it, whatever happened.
 
-    ``agent`` is a :class:`~vibeshelf.agent.loop.Agent` (or anything with its ``run``). Leaving the
-    iteration early (a disconnect) cancels the agent's model call and tools; the turn is then logged
-    as ``cancelled`` and not saved.
+    The agent's run ends every turn with ``done`` or ``error`` (an unexpected exception included, see
+    :meth:`~vibeshelf.agent.loop.Agent.run`). Leaving the iteration early (a disconnect) cancels the
+    agent's model call and tools; the turn is then logged as ``cancelled`` and not saved.
     """
     session = turn.session
     state = session.state.model_copy(deep=True)
@@ -66,12 +78,12 @@ async def run_turn(store: SessionStore, agent: Any, turn: Turn) -> AsyncIterator
     status: Literal["ok", "error", "cancelled"] = "cancelled"  # until the stream completes
     error_code: str | None = None
     first_event_ms: float | None = None
-    run: Any = None
+    run: AgentRun | None = None
     done: DoneEvent | None = None
     try:
         yield SessionEvent(session_id=session.id)
         first_event_ms = (time.perf_counter() - turn.started) * 1000
-        run = agent.run([*turn.history, user], session_state=state)
+        run = agent.run([*turn.history, user], session_state=state, filters=turn.filters)
         async for event in run:
             if isinstance(event, ErrorEvent):
                 error_code = event.code
@@ -84,9 +96,10 @@ async def run_turn(store: SessionStore, agent: Any, turn: Turn) -> AsyncIterator
             yield event
         status = "error" if error_code else "ok"
     except Exception:
-        log.exception("%s turn failed", turn.surface)
+        # A bug outside the agent's run (which ends its own failures with an error event): logged as
+        # an error, not as the reader leaving.
         status, error_code = "error", "internal"
-        yield ErrorEvent(code="internal", message="Something went wrong on our side; please try again.")
+        raise
     finally:
         # On a disconnect this task is being cancelled; shield the clean-up so it runs to the end.
         with anyio.CancelScope(shield=True):
@@ -98,12 +111,12 @@ async def run_turn(store: SessionStore, agent: Any, turn: Turn) -> AsyncIterator
                 surface=turn.surface,
                 client=turn.client,
                 message=turn.message,
-                model=(done.model if done else getattr(run, "model", None)),
-                fell_back=bool(getattr(run, "fell_back", False)),
+                model=(done.model if done else run.model if run else None),
+                fell_back=bool(run and run.fell_back),
                 status=status,
                 error_code=error_code,
-                book_ids=[b.id for b in getattr(run, "books", [])],
-                tool_calls=[c.model_dump() for c in getattr(run, "tool_calls", [])],
+                book_ids=[b.id for b in run.books] if run else [],
+                tool_calls=[c.model_dump() for c in run.tool_calls] if run else [],
                 first_event_ms=first_event_ms,
                 total_ms=(time.perf_counter() - turn.started) * 1000,
                 usage=done.usage.model_dump() if done else None,
@@ -117,7 +130,7 @@ async def save_turn(
     state: SessionState,
     before: SessionState,
     user: dict[str, Any],
-    run: Any,
+    run: AgentRun,
 ) -> bool:
     """Append the finished turn to its session; False (logged) when the state file is unavailable."""
     # The agent has recorded the books it showed in ``state`` (and counted the turn).

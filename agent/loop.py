@@ -5,8 +5,13 @@ Each model call is one *step* with a typed outcome (:class:`ToolCallsStep`, :cla
 (:class:`MaxTurnsReached`). A provider that fails, rate-limits or hangs past its deadline hands the
 rest of the message to the next fallback model and finally to the offline planner, and the stream
 says so. Tools run concurrently; their books are streamed in call order as they return, before
-any explanation (:func:`shown_cards` says which, in which order). Every text delta passes the
-grounder, so no invented title reaches the reader.
+any explanation (:func:`~vibeshelf.agent.cards.shown_cards` says which, in which order). Every text
+delta passes the grounder, so no invented title reaches the reader.
+
+The loop names no tool: a tool's status line and whether its cards are picks are its own metadata
+(``Tool.status``, ``Tool.recommends``). Per-request options (filters, model, max_turns) are arguments of
+:meth:`Agent.run`; one :class:`~vibeshelf.agent.constraints.ConstraintGuard` per run enforces the reader's
+limits and the request's filters.
 """
 
 from __future__ import annotations
@@ -16,12 +21,11 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncGenerator, Iterable
+from collections.abc import AsyncGenerator, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from pydantic import BaseModel
-
+from vibeshelf.agent.cards import cards_in, lookup_tools, one_line_reason, shown_cards
 from vibeshelf.agent.constraints import ConstraintGuard, HardConstraints
 from vibeshelf.agent.events import (
     AgentEvent,
@@ -36,38 +40,24 @@ from vibeshelf.agent.events import (
 )
 from vibeshelf.agent.grounding import Grounder, StreamingGrounder
 from vibeshelf.agent.llm import PLANNER_MODEL, LLMClient, ModelRouter, ProviderError, ToolCallDelta
+from vibeshelf.agent.planner_client import PlannerClient, catalog_parse_config
 from vibeshelf.agent.prompt import fence_data, render, unfence_data
 from vibeshelf.agent.reading.reader import KindGuesser, MessageReader, catalog_reader
 from vibeshelf.agent.session_state import SessionState, ShownBook
 from vibeshelf.agent.text_calls import TextCallGate, parse_text_calls, strip_text_calls
+from vibeshelf.agent.tool_call_stream import ToolCall, ToolCallAccumulator
+from vibeshelf.layout import Layout
 from vibeshelf.settings import Settings
 from vibeshelf.text import message_text
 from vibeshelf.tools.compact import FullProfile, ToolProfile, profile_for
-from vibeshelf.tools.models import BookCard, FindBookResult, GetBookResult, ToolError
-from vibeshelf.tools.tool import ToolContext, ToolResult
+from vibeshelf.tools.models import SearchFilters, ToolError
+from vibeshelf.tools.registry import ToolRegistry
+from vibeshelf.tools.tool import ToolContext, ToolResult, UnknownToolError
 
 log = logging.getLogger(__name__)
 
 
 # --- step outcomes --------------------------------------------------------------------------------
-
-
-@dataclass
-class ToolCall:
-    id: str
-    name: str
-    arguments: str  # raw JSON text, exactly as the model sent it
-
-    def parsed(self) -> dict[str, Any]:
-        try:
-            value = json.loads(self.arguments) if self.arguments.strip() else {}
-        except json.JSONDecodeError:
-            return {"_raw": self.arguments}
-        return value if isinstance(value, dict) else {"_raw": self.arguments}
-
-    def signature(self) -> str:
-        """The tool and its arguments, the same however the model spaced or ordered them."""
-        return self.name + json.dumps(self.parsed(), sort_keys=True)
 
 
 @dataclass
@@ -97,62 +87,6 @@ class MaxTurnsReached:
 StepOutcome = ToolCallsStep | FinalAnswerStep | ProviderFailed
 
 
-class ToolCallAccumulator:
-    """Rebuilds tool calls from streamed fragments: same ``index`` -> same call, arguments concatenated.
-
-    A provider that omits ``index`` is handled too: a fragment with a new id starts a call, one
-    without an id continues the latest. So is one that sends every call at index 0, each whole with
-    its own id (Ollama, some Gemini proxies): a new id at a used index starts a new call.
-    """
-
-    def __init__(self) -> None:
-        # Keyed (provider index, n-th call sent at that index), so calls come out in index order.
-        self._calls: dict[tuple[int, int], dict[str, Any]] = {}
-        self._slot: dict[int, tuple[int, int]] = {}  # the provider's index -> the latest call sent at it
-        self._last: tuple[int, int] | None = None
-
-    def __bool__(self) -> bool:
-        return bool(self._calls)
-
-    def _next_free(self) -> tuple[int, int]:
-        return (max((k[0] for k in self._calls), default=-1) + 1, 0)
-
-    def add(self, deltas: Iterable[ToolCallDelta]) -> None:
-        for d in deltas:
-            key = self._slot.get(d.index) if d.index is not None else None
-            if d.index is not None:
-                if key is None:
-                    key = (d.index, 0)
-                elif d.id and self._calls[key]["id"] not in (None, d.id):
-                    key = (d.index, key[1] + 1)
-                self._slot[d.index] = key
-            else:
-                known = {c["id"]: k for k, c in self._calls.items() if c["id"]}
-                if d.id and d.id in known:
-                    key = known[d.id]
-                elif d.id or self._last is None:
-                    key = self._next_free()
-                else:
-                    key = self._last
-            call = self._calls.setdefault(key, {"id": None, "name": "", "arguments": ""})
-            if d.id and not call["id"]:
-                call["id"] = d.id
-            if d.name and d.name != call["name"]:
-                call["name"] += d.name  # a name is normally sent once; some providers split it
-            call["arguments"] += d.arguments
-            self._last = key
-
-    def calls(self, turn: int) -> list[ToolCall]:
-        out = []
-        for n, key in enumerate(sorted(self._calls)):
-            call = self._calls[key]
-            if not call["name"]:
-                log.warning("dropping a streamed tool call without a name: %s", call)
-                continue
-            out.append(ToolCall(call["id"] or f"call_{turn}_{n}", call["name"], call["arguments"]))
-        return out
-
-
 # --- helpers --------------------------------------------------------------------------------------
 
 
@@ -165,18 +99,6 @@ def _replayable(message: dict[str, Any]) -> dict[str, Any]:
     if role == "assistant" and isinstance(message.get("content"), str):
         return {**message, "content": strip_text_calls(message["content"]) or None}
     return message
-
-
-def _cards_in(value: Any) -> Iterable[BookCard]:
-    """Every BookCard inside a tool result model, however nested."""
-    if isinstance(value, BookCard):
-        yield value
-    elif isinstance(value, BaseModel):
-        for name in type(value).model_fields:
-            yield from _cards_in(getattr(value, name))
-    elif isinstance(value, list):
-        for item in value:
-            yield from _cards_in(item)
 
 
 def _dicts_with_titles(value: Any) -> Iterable[dict[str, Any]]:
@@ -192,96 +114,6 @@ def _dicts_with_titles(value: Any) -> Iterable[dict[str, Any]]:
 
 
 _STATUS_MAX_CHARS = 160  # a model's words beside its tool calls shown as one status line
-_LOOKUP_TOOLS = frozenset({"find_book", "get_book"})  # they answer "which book is X", not "what to read"
-
-
-def _card_dicts(value: Any) -> Iterable[dict[str, Any]]:
-    """Every book card (a dict with a string id and title) in a tool result's JSON, however nested."""
-    if isinstance(value, dict):
-        if isinstance(value.get("id"), str) and isinstance(value.get("title"), str):
-            yield value
-        else:
-            for v in value.values():
-                yield from _card_dicts(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _card_dicts(v)
-
-
-def recommended_cards(output: Any, tool: str | None = None) -> list[Any]:
-    """The books a tool result recommends (not lookups of a book the reader named, nor errors).
-
-    ``output`` is the tool's result model (cards come back as ``BookCard``) or its JSON as a tool
-    message carries it (cards come back as dicts).
-    """
-    if tool in _LOOKUP_TOOLS or isinstance(output, (FindBookResult, GetBookResult, ToolError)):
-        return []
-    if isinstance(output, dict):
-        return [] if isinstance(output.get("error"), dict) else list(_card_dicts(output))
-    return list(_cards_in(output))
-
-
-def shown_cards(results: Iterable[tuple[str, Any]], seen: Iterable[str] = ()) -> list[Any]:
-    """Which book cards the loop shows for tool results, in the order it shows them: the one rule.
-
-    ``results``: ``(tool name, output)`` in tool-call order (rounds oldest first), each output a result
-    model or its JSON. Every recommended card counts, in result order; a book comes once, and not at all
-    when its id is in ``seen`` (the loop passes the ids it already showed for this message). The offline
-    planner calls this on the tool messages to discuss exactly these books, in this order.
-    """
-    done = set(seen)
-    out: list[Any] = []
-    for tool, output in results:
-        for card in recommended_cards(output, tool):
-            card_id = card.id if isinstance(card, BookCard) else card["id"]
-            if card_id not in done:
-                done.add(card_id)
-                out.append(card)
-    return out
-
-
-def one_line_reason(book: BookCard) -> str:
-    """A short, reader-facing reason from the tool's evidence, for the book card."""
-    why = book.why
-    parts = []
-    if why.co_readers:
-        parts.append(f"{why.co_readers:,} readers who loved your pick rated it highly")
-    if why.matched_terms:
-        parts.append("matches " + ", ".join(why.matched_terms[:4]))
-    if not parts and book.genres:
-        parts.append(", ".join(g.replace("_", " ") for g in book.genres[:2]))
-    if book.average_rating is not None:
-        count = f" by {book.ratings_count:,} readers" if book.ratings_count else ""
-        parts.append(f"rated {book.average_rating:.2f}{count}")
-    return "; ".join(parts) or (why.reason or "")
-
-
-def _short(text: str, limit: int = 60) -> str:
-    # Queries can be whole blurbs ("like X" searches by X's description): a status line stays one glance.
-    text = " ".join(str(text).split())
-    letters = [c for c in text[:limit] if c.isalpha()]
-    if len(letters) > 12 and sum(c.isupper() for c in letters) > 0.6 * len(letters):
-        text = text.lower()  # a blurb's shouted tagline ("WINNING MEANS FAME...") reads as a glitch
-    if len(text) <= limit:
-        return text
-    return text[:limit].rsplit(" ", 1)[0].rstrip(" .,;:") + "…"
-
-
-def describe_call(name: str, args: dict[str, Any]) -> str:
-    """The "searching for ..." status line for a tool call."""
-    if name == "search_books" and args.get("query"):
-        return f"searching for {_short(args['query'])}"
-    if name == "find_book" and args.get("title"):
-        return f"looking up {args['title']}"
-    if name == "readers_also_liked":
-        return "finding what readers of those books also liked"
-    if name == "get_book":
-        return "reading the book's details"
-    if name == "feeling_lucky":
-        return f"picking something {'for ' + args['mood'] if args.get('mood') else 'at random'}"
-    if name == "popular_books":
-        return f"finding popular {str(args['genre']).replace('_', ' ') if args.get('genre') else 'books'}"
-    return f"calling {name}"
 
 
 def _ms(start: float) -> float:
@@ -292,6 +124,12 @@ def _ms(start: float) -> float:
 
 
 HISTORY_IN_PROMPT = 50
+
+
+class ConstraintsSource(Protocol):
+    """Where the reader's limits for a message come from (default: ``HardConstraints.from_conversation``)."""
+
+    def __call__(self, messages: list[dict[str, Any]], state: SessionState | None, /) -> HardConstraints: ...
 
 
 @dataclass
@@ -326,11 +164,17 @@ class AgentRun:
             await self._events.aclose()
 
 
+@dataclass(frozen=True)
+class _RunOptions:
+    """One run's per-request options, resolved against the settings (see :meth:`Agent.run`)."""
+
+    chain: list[str]
+    filters: SearchFilters | None
+    max_turns: int
+
+
 def default_client(settings: Settings, kinds: KindGuesser | None = None) -> LLMClient:
     """The planner for its model name (its vague words fitted to the catalog), litellm for the rest."""
-    from vibeshelf.agent.planner_client import PlannerClient  # the planner reads loop's card rules
-    from vibeshelf.layout import Layout
-
     planner = PlannerClient(catalog=Layout(settings.home_dir).catalog, kinds=kinds)
     return ModelRouter(settings, planner)
 
@@ -340,15 +184,15 @@ class Agent:
 
     def __init__(
         self,
-        registry: Any,
+        registry: ToolRegistry,
         context: ToolContext[Any] | None,
         settings: Settings,
         *,
         llm: LLMClient | None = None,
-        constraints_from: Any | None = None,
+        constraints_from: ConstraintsSource | None = None,
         kinds: KindGuesser | None = None,
     ) -> None:
-        """``registry``: a ``tools.registry.ToolRegistry``; ``context``: passed to every tool call.
+        """``registry``: the tools the model may call; ``context``: passed to every tool call.
 
         ``llm``: the model client (default: the offline planner for its model name, litellm for the
         rest, see ``ModelRouter``); tests pass a scripted one. ``constraints_from``:
@@ -363,6 +207,7 @@ class Agent:
         self._kinds = kinds
         self.llm: LLMClient = llm or default_client(settings, kinds)
         self._constraints_from = constraints_from
+        self._lookups = lookup_tools(registry)  # tools whose cards are not picks (Tool.recommends)
 
     def warm_up(self) -> None:
         """Do the model client's one-time setup (importing litellm for a provider: seconds) now."""
@@ -370,9 +215,11 @@ class Agent:
         if warm is not None:
             warm()
 
-    def models(self) -> list[str]:
-        """The models tried in order; the offline planner is always the last resort."""
-        chain = list(dict.fromkeys([self.settings.model, *self.settings.fallback_models]))
+    def models(self, model: str | None = None, fallback_models: Sequence[str] | None = None) -> list[str]:
+        """The models tried in order (default: the settings'); the offline planner is always the last resort."""
+        first = self.settings.model if model is None else model
+        fallbacks = self.settings.fallback_models if fallback_models is None else fallback_models
+        chain = list(dict.fromkeys([first, *fallbacks]))
         if PLANNER_MODEL not in chain:
             chain.append(PLANNER_MODEL)
         return chain[: chain.index(PLANNER_MODEL) + 1]
@@ -391,24 +238,43 @@ class Agent:
 
     def _reader(self) -> MessageReader:
         """The catalog's reading of messages, shared with the offline planner (same words, same limits)."""
-        from vibeshelf.agent.planner_client import catalog_parse_config
-        from vibeshelf.layout import Layout
-
         catalog = Layout(self.settings.home_dir).catalog
         return catalog_reader(catalog, catalog_parse_config(catalog), self._kinds)
 
-    def run(self, messages: list[dict[str, Any]], *, session_state: SessionState | None = None) -> AgentRun:
+    def run(
+        self,
+        messages: list[dict[str, Any]],
+        *,
+        session_state: SessionState | None = None,
+        filters: SearchFilters | None = None,
+        model: str | None = None,
+        fallback_models: Sequence[str] | None = None,
+        max_turns: int | None = None,
+    ) -> AgentRun:
         """Answer the last user message of ``messages`` (OpenAI chat format, oldest first).
 
         Returns an :class:`AgentRun`, an async iterator of events: status / tool_call / books as tools
         run, then text deltas, then exactly one ``done`` or ``error``.
+
+        Per-request options (default: the settings'): ``filters``, hard filters enforced on every tool
+        call beside the reader's own limits; ``model`` and ``fallback_models``, the models tried in order
+        before the offline planner; ``max_turns``, the most model calls for this message.
         """
         run = AgentRun()
-        run._events = self._run(run, messages, session_state)
+        options = _RunOptions(
+            chain=self.models(model, fallback_models),
+            filters=filters,
+            max_turns=self.settings.max_turns if max_turns is None else max_turns,
+        )
+        run._events = self._run(run, messages, session_state, options)
         return run
 
     async def _run(
-        self, run: AgentRun, messages: list[dict[str, Any]], state: SessionState | None
+        self,
+        run: AgentRun,
+        messages: list[dict[str, Any]],
+        state: SessionState | None,
+        options: _RunOptions,
     ) -> AsyncGenerator[AgentEvent, None]:
         start = time.perf_counter()
         timings: dict[str, float] = {}
@@ -426,8 +292,11 @@ class Agent:
                 run.answer += event.delta
             return event
 
+        # The one place an unexpected exception ends a turn: the reader gets an error event, never a
+        # broken stream. (Expected failures are outcomes: a tool's become tool results in Tool.call, a
+        # provider's a ProviderFailed step that falls back to the next model.)
         try:
-            async for event in self._converse(run, messages, state, timings):
+            async for event in self._converse(run, messages, state, timings, options):
                 yield stamp(event)
         except (asyncio.CancelledError, GeneratorExit):
             raise
@@ -443,6 +312,7 @@ class Agent:
         messages: list[dict[str, Any]],
         state: SessionState | None,
         timings: dict[str, float],
+        options: _RunOptions,
     ) -> AsyncGenerator[AgentEvent, None]:
         start = time.perf_counter()
         history = [
@@ -461,11 +331,12 @@ class Agent:
             return
 
         # The offline planner reads the full tools; a provider model gets its profile's (see tool_profile).
-        profiles = {m: self.tool_profile(m) for m in self.models()}
+        chain = options.chain
+        profiles = {m: self.tool_profile(m) for m in chain}
         full = FullProfile(self.registry)
-        allowed = {t["function"]["name"] for t in profiles[self.models()[0]].schemas()}
+        allowed = {t["function"]["name"] for t in profiles[chain[0]].schemas()}
         constraints = self.constraints(history, state)
-        guard = ConstraintGuard(self.registry, constraints)
+        guard = ConstraintGuard(self.registry, constraints, options.filters)
         grounder = Grounder()
         for m in history:
             if m.get("role") == "user":
@@ -485,7 +356,6 @@ class Agent:
             history[-1],
         ]
 
-        chain = self.models()
         model_index = 0
         usage = Usage()
         seen_books: set[str] = set()
@@ -498,7 +368,7 @@ class Agent:
         before_nudge: list[dict[str, Any]] | None = None  # the conversation before the nudge, once sent
 
         while True:
-            if turn >= self.settings.max_turns:
+            if turn >= options.max_turns:
                 outcome = MaxTurnsReached(turn)
                 break
             model = chain[model_index]
@@ -547,7 +417,7 @@ class Agent:
                 if hold and (invented or unanswered):
                     # No grounding, no answer: it named books no tool returned, or it asked for books (a kind,
                     # a name, a limit) and got none. Nudged once, then the planner answers from the same tools.
-                    if before_nudge is None and turn < self.settings.max_turns:
+                    if before_nudge is None and turn < options.max_turns:
                         before_nudge = list(convo)
                         convo.append({"role": "assistant", "content": strip_text_calls(outcome.text)})
                         convo.append({"role": "user", "content": render("nudge").strip()})
@@ -573,7 +443,7 @@ class Agent:
                 break
             calls_run |= asked
             called_tools = True
-            if turn >= self.settings.max_turns:
+            if turn >= options.max_turns:
                 outcome = MaxTurnsReached(turn)  # calls the model asked for on its last turn are not run
                 break
             tools_start = time.perf_counter()
@@ -685,8 +555,10 @@ class Agent:
             yield ProviderFailed(model, exc, streamed)
             return
         finally:
-            with contextlib.suppress(Exception):
-                await agen.aclose()
+            close = getattr(agen, "aclose", None)  # an async generator (any LLMClient's stream) has one
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    await close()
         if step_usage is not None:
             usage.prompt_tokens += step_usage.prompt_tokens
             usage.completion_tokens += step_usage.completion_tokens
@@ -705,8 +577,8 @@ class Agent:
             not_calls = gate.held if text_calls is not None else ""  # beside real calls: dropped
             tail = stream.feed(gate.flush() + not_calls) + stream.flush()
         if calls:
-            for event in held:
-                yield event
+            for held_event in held:
+                yield held_event
             said = tail.strip()
             if said and "\n" not in said and len(said) <= _STATUS_MAX_CHARS:
                 # "Let me look that up." before tool calls reads best as a status line; a longer text
@@ -749,7 +621,7 @@ class Agent:
         for call in step.calls:
             event = ToolCallEvent(name=call.name, arguments=call.parsed())
             run.tool_calls.append(event)
-            yield StatusEvent(message=describe_call(call.name, call.parsed()))
+            yield StatusEvent(message=self._describe(call))
             yield event
 
         tasks = [
@@ -764,7 +636,7 @@ class Agent:
             for done in asyncio.as_completed(tasks):
                 index, result = await done
                 results[index] = result
-                for card in _cards_in(result.output):
+                for card in cards_in(result.output):
                     grounder.add_book(card.title, card.authors, card.series, card.genres)
                 ready = []
                 while released in results:
@@ -772,7 +644,8 @@ class Agent:
                     released += 1
                 picks = [
                     BookPick(**card.model_dump(), reason=one_line_reason(card))
-                    for card in shown_cards(ready, seen_books)
+                    for card in shown_cards(ready, seen_books, self._lookups)
+                    if not isinstance(card, dict)  # results are models here; dicts come from JSON
                 ]
                 seen_books.update(p.id for p in picks)
                 if picks:
@@ -807,16 +680,20 @@ class Agent:
                 f"There is no tool named {call.name!r}. Use one of: {', '.join(sorted(allowed))}.",
             )
             return index, ToolResult(call.name, error)
-        try:
-            result = await guard.call(call.name, profile.arguments(call.name, call.arguments), self.context)
-        except Exception:
-            log.exception("tool %s raised", call.name)
-            result = ToolResult(
-                call.name, ToolError.of("tool_failed", f"{call.name} failed; try another tool.")
-            )
+        # A tool's own failures come back as results (Tool.call decides which); anything raised here is
+        # a bug of ours and ends the turn (see _run).
+        result = await guard.call(call.name, profile.arguments(call.name, call.arguments), self.context)
         return index, result
 
     # --- prompt and helpers ---------------------------------------------------------------------
+
+    def _describe(self, call: ToolCall) -> str:
+        """The status line for a call, in the tool's own words (``Tool.status``)."""
+        try:
+            tool = self.registry.get(call.name)
+        except UnknownToolError:
+            return f"calling {call.name}"
+        return tool.describe(call.parsed())
 
     def _context_prompt(self, constraints: HardConstraints, state: SessionState | None) -> str:
         state = state or SessionState()

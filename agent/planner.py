@@ -15,7 +15,7 @@ Within one user turn the steps are:
    away from the last picks' genres;
 3. once results are in, the final answer (:mod:`vibeshelf.agent.answer_writer`). It discusses exactly the
    book cards the agent loop showed for this turn's results, in the order it showed them
-   (:func:`vibeshelf.agent.loop.shown_cards`), numbered 1..N, so "the second one" is the second card
+   (:func:`vibeshelf.agent.cards.shown_cards`), numbered 1..N, so "the second one" is the second card
    and item 2 of the text. So the tools are asked for only as many books as an answer presents
    (``PlannerConfig`` limits), with the reader's limits as tool filters; a card that still breaks a hard
    constraint (the loop's ``ConstraintGuard`` drops those before showing them) is left unsaid. One
@@ -35,6 +35,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from vibeshelf.agent.answer_writer import AnswerContext, write_answer
+from vibeshelf.agent.cards import shown_cards
 from vibeshelf.agent.intent import (
     Constraints,
     Intent,
@@ -43,7 +44,6 @@ from vibeshelf.agent.intent import (
     split_titles,
     split_tone,
 )
-from vibeshelf.agent.loop import shown_cards
 from vibeshelf.agent.reading.reader import MessageReader, catalog_reader
 from vibeshelf.agent.reading.request import RequestTracker
 from vibeshelf.retrieval.filters import NO_PAGE_COUNTS_NOTE

@@ -25,6 +25,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -234,8 +235,10 @@ class SessionStore:
         lock_timeout_s: float = 10.0,
         cache_turns: int = 8,
         cache_bytes: int = 64 * 1024 * 1024,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.idle_expiry_s = idle_expiry_s
+        self._clock = clock or _now  # naive UTC; tests pass their own to move time without waiting
         self.cache_turns = cache_turns
         self.cache_bytes = cache_bytes  # a rough bound on the cached messages' text
         self.db = open_state_db(target, init=self._init, lock_timeout_s=lock_timeout_s)
@@ -247,11 +250,21 @@ class SessionStore:
 
     @classmethod
     def open(
-        cls, target: Path | str, *, idle_expiry_s: float, lock_timeout_s: float = 10.0, cache_turns: int = 8
+        cls,
+        target: Path | str,
+        *,
+        idle_expiry_s: float,
+        lock_timeout_s: float = 10.0,
+        cache_turns: int = 8,
+        clock: Callable[[], datetime] | None = None,
     ) -> SessionStore:
         """Open the store on a DuckDB file path or a ``postgresql://`` URL (schema created/migrated)."""
         store = cls(
-            target, idle_expiry_s=idle_expiry_s, lock_timeout_s=lock_timeout_s, cache_turns=cache_turns
+            target,
+            idle_expiry_s=idle_expiry_s,
+            lock_timeout_s=lock_timeout_s,
+            cache_turns=cache_turns,
+            clock=clock,
         )
         store.db.start()
         return store
@@ -317,7 +330,7 @@ class SessionStore:
         conn.execute("ALTER TABLE sessions ADD COLUMN IF NOT EXISTS owner VARCHAR")
 
     def _cutoff(self) -> datetime:
-        return _now() - timedelta(seconds=self.idle_expiry_s)
+        return self._clock() - timedelta(seconds=self.idle_expiry_s)
 
     def _maybe_purge(self, conn: Any) -> None:
         if time.monotonic() >= self._next_purge:
@@ -374,7 +387,7 @@ class SessionStore:
         )
 
     def _insert_session(self, conn: Any, session_id: str, owner: str | None) -> StoredSession:
-        now = _now()
+        now = self._clock()
         conn.execute(
             "INSERT INTO sessions (id, created_at, updated_at, turn_count, state, owner) "
             "VALUES (?, ?, ?, 0, ?, ?) ON CONFLICT DO NOTHING",
@@ -435,7 +448,7 @@ class SessionStore:
                 conn.execute("DELETE FROM turns WHERE session_id = ?", [session_id])
                 conn.execute("DELETE FROM sessions WHERE id = ?", [session_id])
                 stored = self._insert_session(conn, session_id, turn.owner)
-            now = _now()
+            now = self._clock()
             record = Turn(
                 index=stored.turn_count,
                 at=now,
@@ -505,7 +518,7 @@ class SessionStore:
                 state.read_ids = _dedupe(state.read_ids, [book_id])
             elif kind == "unread":
                 state.read_ids = [b for b in state.read_ids if b != book_id]
-            now = _now()
+            now = self._clock()
             conn.execute("INSERT INTO feedback VALUES (?, ?, ?, ?)", [now, session_id, book_id, kind])
             conn.execute(
                 "UPDATE sessions SET updated_at = ?, state = ? WHERE id = ?",
@@ -528,7 +541,7 @@ class SessionStore:
             if stored is None or (owner is not None and stored.owner != owner):
                 raise SessionNotFound(session_id)
             state = stored.state.model_copy(update={"library": library}, deep=True)
-            now = _now()
+            now = self._clock()
             conn.execute(
                 "UPDATE sessions SET updated_at = ?, state = ? WHERE id = ?",
                 [now, state.model_dump_json(), session_id],

@@ -8,6 +8,7 @@ with the real argument and result models, over an in-memory list instead of the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import json
 from collections.abc import AsyncIterator
@@ -16,6 +17,7 @@ from typing import Any
 
 from vibeshelf.agent.events import AgentEvent, BooksEvent, DoneEvent, StatusEvent, TextEvent
 from vibeshelf.agent.llm import LLMDelta, ProviderError, ToolCallDelta
+from vibeshelf.tools.default_registry import default_registry
 from vibeshelf.tools.models import (
     BookCard,
     FindBookArgs,
@@ -28,6 +30,13 @@ from vibeshelf.tools.models import (
 )
 from vibeshelf.tools.registry import ToolRegistry
 from vibeshelf.tools.tool import ToolContext, tool
+
+
+def same_as(name: str) -> dict[str, Any]:
+    """The loop-facing metadata (status line, recommends) of the real tool ``name``, for a fake of it."""
+    real = default_registry().get(name)
+    return {"status": real.status, "recommends": real.recommends}
+
 
 BOOKS = [
     BookCard(
@@ -88,7 +97,12 @@ class ToolLog:
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     running: int = 0
     max_running: int = 0
-    delay_s: float = 0.0
+    # Hold each call until this many run at once: concurrent dispatch proven without timing. A call stops
+    # waiting after 10 s, so a loop that runs tools one by one fails the test instead of hanging it.
+    together: int = 0
+    hold: bool = False  # hold every call until it is cancelled
+    started: asyncio.Event = field(default_factory=asyncio.Event)  # set when a call begins
+    _all_in: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 def make_registry(log: ToolLog) -> ToolRegistry:
@@ -96,12 +110,19 @@ def make_registry(log: ToolLog) -> ToolRegistry:
         log.calls.append((name, args.model_dump(exclude_none=True)))
         log.running += 1
         log.max_running = max(log.max_running, log.running)
+        log.started.set()
         try:
-            await asyncio.sleep(log.delay_s)
+            if log.hold:
+                await asyncio.Event().wait()  # only cancellation ends it
+            elif log.together:
+                if log.running >= log.together:
+                    log._all_in.set()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(log._all_in.wait(), 10)
         finally:
             log.running -= 1
 
-    @tool
+    @tool(**same_as("search_books"))
     async def search_books(ctx: ToolContext[Any], args: SearchBooksArgs) -> SearchResult:
         """Search the five test books by words in their title and genres, honouring the filters."""
         await _enter("search_books", args)
@@ -122,14 +143,14 @@ def make_registry(log: ToolLog) -> ToolRegistry:
             books=hits[: args.limit], query=args.query, applied_filters=f, total_candidates=len(hits)
         )
 
-    @tool
+    @tool(**same_as("find_book"))
     async def find_book(ctx: ToolContext[Any], args: FindBookArgs) -> FindBookResult:
         """Look a book up by title."""
         await _enter("find_book", args)
         match = next((b for b in BOOKS if b.title.lower() == args.title.lower()), None)
         return FindBookResult(match=match, exact=match is not None)
 
-    @tool
+    @tool(**same_as("popular_books"))
     async def popular_books(ctx: ToolContext[Any], args: PopularBooksArgs) -> PopularBooksResult:
         """The most rated test books. No filters: only the agent's post-filter can apply constraints."""
         await _enter("popular_books", args)

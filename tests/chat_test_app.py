@@ -28,6 +28,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from agent_fakes import same_as
 from fastapi import FastAPI
 
 from vibeshelf.agent.events import Usage
@@ -180,7 +181,7 @@ async def _block(what: str) -> None:
         raise
 
 
-@tool
+@tool(**same_as("search_books"))
 async def search_books(ctx: ToolContext[Any], args: SearchBooksArgs) -> SearchResult:
     """Search the test shelf by words in the title and blurb."""
     if "glacial" in args.query.lower():
@@ -203,7 +204,7 @@ async def search_books(ctx: ToolContext[Any], args: SearchBooksArgs) -> SearchRe
     )
 
 
-@tool
+@tool(**same_as("find_book"))
 def find_book(ctx: ToolContext[Any], args: FindBookArgs) -> FindBookResult:
     """Find a book on the test shelf by title."""
     for row in _BOOKS:
@@ -213,7 +214,7 @@ def find_book(ctx: ToolContext[Any], args: FindBookArgs) -> FindBookResult:
     return FindBookResult(match=None, suggestions=close, exact=False)
 
 
-@tool
+@tool(**same_as("readers_also_liked"))
 def readers_also_liked(ctx: ToolContext[Any], args: ReadersAlsoLikedArgs) -> ReadersAlsoLikedResult:
     """Books sharing a genre with the seeds."""
     seeds = [r for r in _BOOKS if r[0] in args.book_ids]
@@ -226,7 +227,7 @@ def readers_also_liked(ctx: ToolContext[Any], args: ReadersAlsoLikedArgs) -> Rea
     return ReadersAlsoLikedResult(books=picks[: args.limit], method="collaborative")
 
 
-@tool
+@tool(**same_as("get_book"))
 def get_book(ctx: ToolContext[Any], args: GetBookArgs) -> GetBookResult:
     """One book's details."""
     for row in _BOOKS:
@@ -235,14 +236,14 @@ def get_book(ctx: ToolContext[Any], args: GetBookArgs) -> GetBookResult:
     raise ToolFailure(f"no book {args.book_id}", error_type="not_found")
 
 
-@tool
+@tool(**same_as("feeling_lucky"))
 def feeling_lucky(ctx: ToolContext[Any], args: FeelingLuckyArgs) -> FeelingLuckyResult:
     """One pick."""
     rows = [r for r in _BOOKS if _admits(r, args.filters)]
     return FeelingLuckyResult(book=_card(rows[0]) if rows else None, mood=args.mood)
 
 
-@tool
+@tool(**same_as("popular_books"))
 def popular_books(ctx: ToolContext[Any], args: PopularBooksArgs) -> PopularBooksResult:
     """Most-rated first."""
     rows = sorted((r for r in _BOOKS if args.genre is None or args.genre in r[4]), key=lambda r: -r[6])

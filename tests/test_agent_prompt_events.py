@@ -115,12 +115,12 @@ def test_book_picks_keep_the_tool_card_shape_plus_a_reason():
 
 
 def test_status_lines_stay_short_and_do_not_shout() -> None:
-    from vibeshelf.agent.loop import describe_call
+    from vibeshelf.tools.search_books import search_books
 
     blurb = "WINNING MEANS FAME AND FORTUNE. LOSING MEANS CERTAIN DEATH. THE GAMES HAVE BEGUN. " * 3
-    line = describe_call("search_books", {"query": blurb})
+    line = search_books.describe({"query": blurb})
     assert line == "searching for winning means fame and fortune. losing means certain death…"
-    assert describe_call("search_books", {"query": "books like NOS4A2 by Joe Hill"}) == (
+    assert search_books.describe({"query": "books like NOS4A2 by Joe Hill"}) == (
         "searching for books like NOS4A2 by Joe Hill"  # an acronym in a normal query is left alone
     )
 

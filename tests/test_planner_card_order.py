@@ -14,12 +14,13 @@ import re
 from typing import Any
 
 import pytest
-from agent_fakes import BOOKS, ScriptedLLM, collect, text_reply, tool_reply
+from agent_fakes import BOOKS, ScriptedLLM, collect, same_as, text_reply, tool_reply
 
+from vibeshelf.agent.cards import shown_cards
 from vibeshelf.agent.constraints import HardConstraints
 from vibeshelf.agent.events import AgentEvent, BookPick, BooksEvent, DoneEvent, TextEvent, ToolCallEvent
 from vibeshelf.agent.llm import PLANNER_MODEL
-from vibeshelf.agent.loop import Agent, shown_cards
+from vibeshelf.agent.loop import Agent
 from vibeshelf.agent.planner import PlannerConfig, read_turns, turn_cards
 from vibeshelf.agent.planner_client import PlannerClient
 from vibeshelf.agent.prompt import unfence_data
@@ -164,15 +165,18 @@ async def test_a_page_limit_the_catalog_cannot_check_keeps_the_cards_and_is_said
 
 
 def _slow_first_registry() -> ToolRegistry:
-    @tool
+    second_answered = asyncio.Event()
+
+    @tool(**same_as("search_books"))
     async def search_books(ctx: ToolContext[Any], args: SearchBooksArgs) -> SearchResult:
         """Slow: answers after the second call has."""
-        await asyncio.sleep(0.3)
+        await asyncio.wait_for(second_answered.wait(), 10)
         return SearchResult(books=[BOOKS[2], BOOKS[0]], query=args.query, total_candidates=2)
 
-    @tool
+    @tool(**same_as("popular_books"))
     async def popular_books(ctx: ToolContext[Any], args: PopularBooksArgs) -> PopularBooksResult:
         """Fast; shares one book with the search."""
+        second_answered.set()
         return PopularBooksResult(books=[BOOKS[4], BOOKS[0], BOOKS[1]])
 
     return ToolRegistry([search_books, popular_books])

@@ -32,16 +32,8 @@ from vibeshelf.tools.models import (
     ToolError,
 )
 from vibeshelf.tools.registry import ToolRegistry
-from vibeshelf.tools.tool import (
-    Docstring,
-    Tool,
-    ToolContext,
-    ToolDefinitionError,
-    ToolFailure,
-    UnknownToolError,
-    strict_json_schema,
-    tool,
-)
+from vibeshelf.tools.schema import Docstring, ToolDefinitionError, strict_json_schema
+from vibeshelf.tools.tool import Tool, ToolContext, ToolFailure, UnknownToolError, tool
 
 # --- an independent checker of OpenAI strict-mode rules ---------------------------------------------
 

@@ -197,7 +197,7 @@ class CompactProfile:
         for key, value in given.items():
             if key == "filters" or value is None or value == "" or value == []:
                 continue
-            flat = _ALIASES.get(key, key)
+            flat = str(_ALIASES.get(key, key))  # JSON keys are strings
             if flat in _LISTS and isinstance(value, str):
                 value = [v.strip() for v in value.split(",") if v.strip()]
             if flat in _FILTER_FIELDS and "filters" in fields:

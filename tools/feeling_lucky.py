@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from vibeshelf.retrieval.popular import LUCKY_POOL, lucky_pick
 from vibeshelf.retrieval.popular import popular_books as most_popular
 from vibeshelf.retrieval.reranker import Scored
@@ -11,7 +14,11 @@ from vibeshelf.tools.search_books import genre_notes, hit_card
 from vibeshelf.tools.tool import ToolContext, tool
 
 
-@tool
+def _status(args: Mapping[str, Any]) -> str:
+    return f"picking something {'for ' + args['mood'] if args.get('mood') else 'at random'}"
+
+
+@tool(status=_status)
 def feeling_lucky(ctx: ToolContext[Services], args: FeelingLuckyArgs) -> FeelingLuckyResult:
     """Pick ONE good book for the reader's mood (or any mood), drawn at random among the best matches so
     asking again gives a different pick. Use it for "surprise me" or "I'm feeling lucky"."""

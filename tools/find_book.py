@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from vibeshelf.retrieval.services import Services
 from vibeshelf.retrieval.title_lookup import TitleMatch
 from vibeshelf.tools.models import BookCard, FindBookArgs, FindBookResult, MatchEvidence
@@ -17,7 +20,12 @@ def _card(services: Services, rows: dict, match: TitleMatch, exact: bool) -> Boo
     return BookCard.from_row(row, why)
 
 
-@tool
+def _status(args: Mapping[str, Any]) -> str | None:
+    return f"looking up {args['title']}" if args.get("title") else None
+
+
+# A lookup answers "which book is X": its cards are not recommendations.
+@tool(status=_status, recommends=False)
 def find_book(ctx: ToolContext[Services], args: FindBookArgs) -> FindBookResult:
     """Find a specific book by its title (and author, if known). Returns the book on an exact title match,
     otherwise up to 7 "did you mean" suggestions to show the reader."""

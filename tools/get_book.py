@@ -18,7 +18,8 @@ def resolve_id(services: Services, book_id: str) -> str | None:
     return None
 
 
-@tool
+# A lookup of one book's details: its card is not a recommendation.
+@tool(status=lambda args: "reading the book's details", recommends=False)
 def get_book(ctx: ToolContext[Services], args: GetBookArgs) -> GetBookResult:
     """Get one book's full details (description, language, pages, ISBN) by an id another tool returned."""
     services = ctx.deps

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from vibeshelf.retrieval.filters import closest_genres
 from vibeshelf.retrieval.popular import popular_books as most_popular
 from vibeshelf.retrieval.services import Services
@@ -30,7 +33,11 @@ def check_genre(services: Services, genre: str, field: str = "genre") -> None:
     )
 
 
-@tool
+def _status(args: Mapping[str, Any]) -> str:
+    return f"finding popular {str(args['genre']).replace('_', ' ') if args.get('genre') else 'books'}"
+
+
+@tool(status=_status)
 def popular_books(ctx: ToolContext[Services], args: PopularBooksArgs) -> PopularBooksResult:
     """List the most popular (most-rated) books overall, or in one genre. Use it when the reader asks for
     popular, classic or well-known picks without a more specific vibe."""
@@ -45,4 +52,4 @@ def popular_books(ctx: ToolContext[Services], args: PopularBooksArgs) -> Popular
         reason = f"#{rank} most rated" + (f" in {args.genre}" if args.genre else "")
         why = MatchEvidence(method="popular", score=round(s.score, 4), reason=reason)
         books.append(BookCard.from_row(s.item, why))
-    return PopularBooksResult(books=books, genre=args.genre)
+    return PopularBooksResult(books=books, genre=args.genre, notes=[])

@@ -71,7 +71,7 @@ def _shared_genres_first(
     return [h for h in hits if h.book_id in sharing] + [h for h in hits if h.book_id not in sharing]
 
 
-@tool
+@tool(status=lambda args: "finding what readers of those books also liked")
 def readers_also_liked(ctx: ToolContext[Services], args: ReadersAlsoLikedArgs) -> ReadersAlsoLikedResult:
     """Books that readers who liked the given seed books also rated highly ("readers also liked").
     Seeds with too few ratings are answered by content similarity; the result says which method answered.

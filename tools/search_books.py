@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from vibeshelf.retrieval.filters import closest_genres
 from vibeshelf.retrieval.hybrid_search import SearchHit
 from vibeshelf.retrieval.reranker import Scored
 from vibeshelf.retrieval.services import Services
+from vibeshelf.text import glance
 from vibeshelf.tools.models import BookCard, MatchEvidence, SearchBooksArgs, SearchFilters, SearchResult
 from vibeshelf.tools.tool import ToolContext, tool
 
@@ -51,7 +55,11 @@ def genre_notes(filters: SearchFilters | None, known: dict[str, int]) -> list[st
     return notes
 
 
-@tool
+def _status(args: Mapping[str, Any]) -> str | None:
+    return f"searching for {glance(args['query'])}" if args.get("query") else None
+
+
+@tool(status=_status)
 def search_books(ctx: ToolContext[Services], args: SearchBooksArgs) -> SearchResult:
     """Search the catalog by vibe, theme, plot or half-remembered details, with optional hard filters.
 

@@ -30,3 +30,15 @@ def message_text(content: Any) -> str:
     if isinstance(content, list):
         return "".join(str(_part(p, "text") or "") for p in content if _part(p, "type") in (None, "text"))
     return str(content)
+
+
+def glance(text: str, limit: int = 60) -> str:
+    """``text`` on one line of at most ``limit`` characters (cut at a word, with "…"), for a status line."""
+    # Queries can be whole blurbs ("like X" searches by X's description): a status line stays one glance.
+    text = " ".join(str(text).split())
+    letters = [c for c in text[:limit] if c.isalpha()]
+    if len(letters) > 12 and sum(c.isupper() for c in letters) > 0.6 * len(letters):
+        text = text.lower()  # a blurb's shouted tagline ("WINNING MEANS FAME...") reads as a glitch
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(" .,;:") + "…"

@@ -21,7 +21,6 @@ another credential is answered like an unknown one (404), so an id seen elsewher
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import time
@@ -48,6 +47,7 @@ from vibeshelf.agent.events import (
     collect_answer,
     encode_sse,
 )
+from vibeshelf.agent.loop import Agent
 from vibeshelf.agent.session_state import ReaderConstraints, ReaderLibrary, ShownBook
 from vibeshelf.agent.session_store import (
     FeedbackKind,
@@ -92,7 +92,7 @@ class ChatServices:
 
     settings: Settings
     store: SessionStore
-    agent: Any  # vibeshelf.agent.loop.Agent
+    agent: Agent
     limiter: RateLimiter
     # Whether a book id is in the live catalog; None (the chat tests' shelf) accepts any id.
     book_exists: Callable[[str], bool] | None = None
@@ -111,10 +111,11 @@ class ChatServices:
         from vibeshelf.agent.llm import PLANNER_MODEL
 
         started = time.perf_counter()
-        agent = copy.copy(self.agent)
-        agent.settings = self.settings.model_copy(update={"model": PLANNER_MODEL, "fallback_models": []})
         try:
-            async for event in agent.run([{"role": "user", "content": "a cozy mystery"}]):
+            warm = self.agent.run(
+                [{"role": "user", "content": "a cozy mystery"}], model=PLANNER_MODEL, fallback_models=[]
+            )
+            async for event in warm:
                 if isinstance(event, ErrorEvent):
                     log.warning("chat warm-up answered with an error: %s", event.message)
         except Exception:
@@ -122,7 +123,7 @@ class ChatServices:
         log.info("chat warm-up took %.0f ms", (time.perf_counter() - started) * 1000)
 
 
-def open_chat(settings: Settings, layout: Layout, agent: Any) -> ChatServices:
+def open_chat(settings: Settings, layout: Layout, agent: Agent) -> ChatServices:
     """Open the session store (its writer thread) and the rate limiter around an existing ``Agent``."""
     state = settings.state_url.get_secret_value() if settings.state_url else None
     store = SessionStore.open(
@@ -277,15 +278,14 @@ class SessionView(BaseModel):
 
     @classmethod
     def of(cls, stored: StoredSession, idle_expiry_s: float) -> SessionView:
-        utc = {"tzinfo": UTC}
         return cls(
             id=stored.id,
-            created_at=stored.created_at.replace(**utc),
-            updated_at=stored.updated_at.replace(**utc),
-            expires_at=stored.expires_at(idle_expiry_s).replace(**utc),
+            created_at=stored.created_at.replace(tzinfo=UTC),
+            updated_at=stored.updated_at.replace(tzinfo=UTC),
+            expires_at=stored.expires_at(idle_expiry_s).replace(tzinfo=UTC),
             turn_count=stored.turn_count,
             turns=[
-                TurnView(**t.model_dump(exclude={"messages", "at"}), at=t.at.replace(**utc))
+                TurnView(**t.model_dump(exclude={"messages", "at"}), at=t.at.replace(tzinfo=UTC))
                 for t in stored.turns
             ],
             shown=stored.state.shown,
@@ -379,55 +379,6 @@ def _text(content: str | list[dict[str, Any]] | None) -> str:
 # --- one turn, shared by both chat endpoints ------------------------------------------------------
 
 
-class _FilteredRegistry:
-    """The tool registry with a request's ``filters`` enforced on every call (merged in, results checked)."""
-
-    def __init__(self, registry: Any, filters: SearchFilters) -> None:
-        from vibeshelf.agent.constraints import ConstraintGuard, HardConstraints
-        from vibeshelf.agent.intent import Constraints
-
-        wanted = filters.model_dump(exclude_none=True)
-        rules = Constraints(**{k: v for k, v in wanted.items() if k in Constraints.model_fields})
-        self._registry = registry
-        self._guard = ConstraintGuard(registry, HardConstraints(rules=rules))
-        # The reader's constraints have no language; it is set on the tool call's filters here instead.
-        self._language = filters.language
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._registry, name)
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._registry
-
-    def __iter__(self) -> Any:
-        return iter(self._registry)
-
-    def __len__(self) -> int:
-        return len(self._registry)
-
-    async def call(self, name: str, arguments: Any, context: Any) -> Any:
-        if self._language and "filters" in self._registry.get(name).args_model.model_fields:
-            try:
-                data = json.loads(arguments) if isinstance(arguments, str) else dict(arguments)
-            except ValueError:
-                data = None  # the tool reports bad JSON itself
-            if isinstance(data, dict):
-                data["filters"] = {**(data.get("filters") or {}), "language": self._language}
-                arguments = data
-        if not isinstance(arguments, str):
-            arguments = json.dumps(arguments)
-        return await self._guard.call(name, arguments, context)
-
-
-def _agent_for(chat: ChatServices, filters: SearchFilters | None) -> Any:
-    if filters is None or not filters.model_dump(exclude_none=True):
-        return chat.agent
-    # A shallow copy shares the model client and context; only the registry is wrapped.
-    agent = copy.copy(chat.agent)
-    agent.registry = _FilteredRegistry(chat.agent.registry, filters)
-    return agent
-
-
 async def _load_or_start(chat: ChatServices, session_id: str | None, owner: str) -> StoredSession:
     settings = chat.settings
     if session_id is None:
@@ -451,8 +402,8 @@ async def _load_or_start(chat: ChatServices, session_id: str | None, owner: str)
 
 
 def _run_turn(chat: ChatServices, turn: Turn) -> AsyncIterator[AgentEvent]:
-    """The turn's events (agent.conversation.run_turn) with the request's filters applied."""
-    return run_turn(chat.store, _agent_for(chat, turn.filters), turn)
+    """The turn's events (agent.conversation.run_turn; the turn carries the request's filters)."""
+    return run_turn(chat.store, chat.agent, turn)
 
 
 # --- routes ---------------------------------------------------------------------------------------

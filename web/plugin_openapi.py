@@ -26,7 +26,7 @@ from fastapi.responses import Response
 from vibeshelf import __version__
 from vibeshelf.tools.compact import CompactBook
 from vibeshelf.tools.registry import ToolRegistry
-from vibeshelf.tools.tool import strict_json_schema
+from vibeshelf.tools.schema import strict_json_schema
 from vibeshelf.web.access import API_KEY_HEADER
 from vibeshelf.web.tool_routes import VIEW_DESCRIPTION, RegistryDep, Shelf, ShelfList
 

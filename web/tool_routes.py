@@ -26,7 +26,8 @@ from vibeshelf.tools.models import (
     ToolError,
 )
 from vibeshelf.tools.registry import ToolRegistry
-from vibeshelf.tools.tool import ToolContext, UnknownToolError, invalid_arguments
+from vibeshelf.tools.schema import invalid_arguments
+from vibeshelf.tools.tool import ToolContext, UnknownToolError
 from vibeshelf.web.errors import error_body
 
 router = APIRouter(prefix="/v1")

@@ -29,7 +29,7 @@ from collections.abc import AsyncIterator
 from importlib import resources
 from typing import Any, Literal
 
-from vibeshelf.agent.conversation import Turn, run_turn
+from vibeshelf.agent.conversation import Answerer, Turn, run_turn
 from vibeshelf.agent.events import (
     Answer,
     DoneEvent,
@@ -88,7 +88,7 @@ HINT = (
 class SlackBot:
     """Queue + workers answering Slack messages; open with :meth:`open`, stop with :meth:`aclose`."""
 
-    def __init__(self, settings: Settings, store: SessionStore, agent: Any, client: SlackClient) -> None:
+    def __init__(self, settings: Settings, store: SessionStore, agent: Answerer, client: SlackClient) -> None:
         self.settings = settings
         self.store = store
         self.agent = agent
@@ -100,7 +100,7 @@ class SlackBot:
         self._workers: list[asyncio.Task[None]] = []
 
     @classmethod
-    def open(cls, settings: Settings, store: SessionStore, agent: Any) -> SlackBot | None:
+    def open(cls, settings: Settings, store: SessionStore, agent: Answerer) -> SlackBot | None:
         """A bot over the chat's store and agent, or None when no bot token is configured."""
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
         if not token:
