@@ -466,7 +466,7 @@ def evaluate_cf(
                 users = by_n.get(3, next(iter(by_n.values())))[2]
                 test_by_n = {n: r for n, (r, _, _) in by_n.items()}
                 val_by = dict(val_by_n)
-            params: dict[str, float | int] = {**spec.full_params(), "min_rating": spec.min_rating}
+            params: dict[str, float | int | str] = {**spec.full_params(), "min_rating": spec.min_rating}
             if spec.algorithm == "ease":
                 params["served_neighbours"] = spec.served_neighbours
             if spec.content_weight > 0:
