@@ -230,13 +230,19 @@ class Grounder:
                 return True
         return False
 
-    def names_a_book(self, text: str) -> bool:
-        """Whether ``text`` names a book a tool returned (or one the reader named)."""
-        return any(
-            looks_like_title(m.text) and self.is_known(m.text, m.author)
-            for line in strip_html(text).splitlines()
-            for m in title_mentions(line)
-        )
+    def names_a_returned_book(self, text: str) -> bool:
+        """Whether ``text`` names a book a tool returned or the reader was shown (the reader's own words
+        do not count: repeating the request is not an answer)."""
+        for line in strip_html(text).splitlines():
+            for m in title_mentions(line):
+                for candidate in (m.text, re.split(r"\s+by\s+", m.text, maxsplit=1)[0]):
+                    key = title_key(strip_html(_NUMBERING.sub("", candidate)).strip(' \t,;.!?"“”'))
+                    names = self.authors_of.get(key)
+                    if key in self.titles and (
+                        m.author is None or not names or self._author_fits(m.author, names)
+                    ):
+                        return True
+        return False
 
     def invented(self, line: str) -> list[Mention]:
         """Title-like mentions in ``line`` that name no known book (or name it under another author)."""

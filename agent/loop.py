@@ -44,7 +44,7 @@ from vibeshelf.agent.planner_client import PlannerClient, catalog_parse_config
 from vibeshelf.agent.prompt import fence_data, render, unfence_data
 from vibeshelf.agent.reading.reader import KindGuesser, MessageReader, catalog_reader
 from vibeshelf.agent.session_state import SessionState, ShownBook
-from vibeshelf.agent.text_calls import TextCallGate, parse_text_calls, strip_text_calls
+from vibeshelf.agent.text_calls import TextCallGate, is_data, parse_text_calls, strip_text_calls
 from vibeshelf.agent.tool_call_stream import ToolCall, ToolCallAccumulator
 from vibeshelf.layout import Layout
 from vibeshelf.settings import Settings
@@ -356,6 +356,7 @@ class Agent:
             history[-1],
         ]
 
+        initial = list(convo)  # what the planner answers from if a model fails partway through
         model_index = 0
         usage = Usage()
         seen_books: set[str] = set()
@@ -405,6 +406,9 @@ class Agent:
                 model_index += 1
                 nxt = chain[model_index]
                 who = "the offline planner" if nxt == PLANNER_MODEL else nxt
+                if nxt == PLANNER_MODEL:
+                    # The planner reads the reader's message, not a failed model's half-made calls.
+                    convo[:] = initial
                 yield StatusEvent(
                     message=f"{model} is unavailable ({outcome.error.code}); answering with {who} instead"
                 )
@@ -413,7 +417,7 @@ class Agent:
             turn += 1
             if isinstance(outcome, FinalAnswerStep):
                 invented = len(grounder.removed) > removed_before
-                unanswered = constraints.asks_for_books and not grounder.names_a_book(outcome.text)
+                unanswered = constraints.asks_for_books and not grounder.names_a_returned_book(outcome.text)
                 if hold and (invented or unanswered):
                     # No grounding, no answer: it named books no tool returned, or it asked for books (a kind,
                     # a name, a limit) and got none. Nudged once, then the planner answers from the same tools.
@@ -459,6 +463,14 @@ class Agent:
             # Nothing (grounded) was said: describe the tool results ourselves so the reader gets an answer.
             text = self._fallback_text(run.books)
             yield TextEvent(delta=text)
+        elif (
+            run.books
+            and chain[model_index] != PLANNER_MODEL
+            and not grounder.names_a_returned_book(run.answer)
+        ):
+            # Cards shown under a text that names none of them ("Sorry, I can't help with that."): the cards
+            # get their description.
+            yield TextEvent(delta="\n\n" + self._fallback_text(run.books))
         run.new_messages.append({"role": "assistant", "content": run.answer if run.answer else None})
         if state is not None:
             state.turns += 1
@@ -575,6 +587,10 @@ class Agent:
         else:
             # Held text that was no call after all (a code block, a JSON example) is answer text.
             not_calls = gate.held if text_calls is not None else ""  # beside real calls: dropped
+            if is_data(not_calls):
+                # A JSON object is never an answer: a small model copying its context block or a result.
+                log.warning("model %s wrote data as its answer; not shown", model)
+                not_calls = ""
             tail = stream.feed(gate.flush() + not_calls) + stream.flush()
         if calls:
             for held_event in held:

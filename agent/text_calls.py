@@ -205,3 +205,15 @@ def strip_text_calls(text: str) -> str:
     if not _CALL_LOOKING.search(text) and "```" not in text:
         return text
     return parse_text_calls(text).prose
+
+
+def is_data(text: str) -> bool:
+    """Whether ``text`` is nothing but JSON data (an object or a list, fenced or not)."""
+    body = _FENCED.sub(lambda m: m.group(1), text).strip()
+    if not body.startswith(("{", "[")):
+        return False
+    try:
+        json.loads(body)
+    except json.JSONDecodeError:
+        return False
+    return True

@@ -331,3 +331,43 @@ async def test_the_models_own_filters_that_find_nothing_are_dropped_but_the_read
     assert books_of(events) == ["t:3"]
     tool_message = fake_openai.requests[1]["messages"][-1]
     assert "did not ask for" in tool_message["content"]
+
+
+async def test_a_copied_data_block_is_never_the_answer(fake_openai: FakeOpenAIServer):
+    # Seen on a real server: the model answered with the session block it was given.
+    block = '{"last_shown": [], "liked_ids": ["The Hunger Games"], "constraints": {"genres_exclude": ["young_adult"]}}'
+    fake_openai.script(
+        ToolCalls(("search_books", {"query": "melancholic", "limit": 2})), Text(ANSWER + "\n" + block)
+    )
+    events = await collect(agent_for(fake_openai.base_url).run(user("something melancholic")))
+    said = text_of(events)
+    assert "liked_ids" not in said and "{" not in said and said.strip() == ANSWER
+
+
+async def test_cards_under_a_text_that_names_none_of_them_get_their_description(
+    fake_openai: FakeOpenAIServer,
+):
+    fake_openai.script(
+        ToolCalls(("search_books", {"query": "melancholic", "limit": 2})), Text("Sorry, I can't help.")
+    )
+    events = await collect(agent_for(fake_openai.base_url).run(user("something melancholic")))
+    said = text_of(events)
+    assert said.startswith("Sorry, I can't help.") and "**A Winter of Small Griefs**" in said
+    assert books_of(events) == ["t:3"] and not done_of(events).fell_back
+
+
+async def test_a_model_failing_after_its_calls_hands_the_planner_the_readers_message(
+    fake_openai: FakeOpenAIServer,
+):
+    fake_openai.script(ToolCalls(("find_book", {"title": "Nothing Like It"})), Text(""))
+    log = ToolLog()
+    events = await collect(agent_for(fake_openai.base_url, log).run(user("something melancholic")))
+    done = done_of(events)
+    assert done.fell_back and done.model == PLANNER_MODEL
+    # The planner answered as it answers the message alone, not the failed model's lookup.
+    alone = ToolLog()
+    await collect(
+        agent_for(fake_openai.base_url, alone, model=PLANNER_MODEL).run(user("something melancholic"))
+    )
+    assert log.calls[1:] == alone.calls and alone.calls
+    assert "lost my place" not in text_of(events)
