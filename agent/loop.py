@@ -44,7 +44,13 @@ from vibeshelf.agent.planner_client import PlannerClient, catalog_parse_config
 from vibeshelf.agent.prompt import fence_data, render, unfence_data
 from vibeshelf.agent.reading.reader import KindGuesser, MessageReader, catalog_reader
 from vibeshelf.agent.session_state import SessionState, ShownBook
-from vibeshelf.agent.text_calls import TextCallGate, is_data, parse_text_calls, strip_text_calls
+from vibeshelf.agent.text_calls import (
+    TextCallGate,
+    is_data,
+    looks_like_call,
+    parse_text_calls,
+    strip_text_calls,
+)
 from vibeshelf.agent.tool_call_stream import ToolCall, ToolCallAccumulator
 from vibeshelf.layout import Layout
 from vibeshelf.settings import Settings
@@ -380,7 +386,7 @@ class Agent:
             outcome = None
             # Until a tool has run, a model's answer is held back: one that names books from memory is
             # not shown (see the nudge below).
-            hold = not called_tools and model != PLANNER_MODEL
+            hold = not run.books and model != PLANNER_MODEL
             removed_before = len(grounder.removed)
             # After the nudge, a profile that names its search tool has the model call it (a small model
             # asked in words often answers from memory again).
@@ -417,17 +423,21 @@ class Agent:
             turn += 1
             if isinstance(outcome, FinalAnswerStep):
                 invented = len(grounder.removed) > removed_before
-                unanswered = constraints.asks_for_books and not grounder.names_a_returned_book(outcome.text)
-                if hold and (invented or unanswered):
+                named = grounder.names_a_returned_book(outcome.text)
+                unanswered = constraints.asks_for_books and not named
+                # It looked, showed nothing and names nothing, and does not ask the reader anything back.
+                fruitless = called_tools and not named and not outcome.text.rstrip().endswith("?")
+                if hold and (invented or unanswered or fruitless):
                     # No grounding, no answer: it named books no tool returned, or it asked for books (a kind,
-                    # a name, a limit) and got none. Nudged once, then the planner answers from the same tools.
-                    if before_nudge is None and turn < options.max_turns:
+                    # a name, a limit) and got none, or its own look-ups came to nothing. Nudged once (when it
+                    # has not looked anything up yet), then the planner answers from the same tools.
+                    if before_nudge is None and not called_tools and turn < options.max_turns:
                         before_nudge = list(convo)
                         convo.append({"role": "assistant", "content": strip_text_calls(outcome.text)})
                         convo.append({"role": "user", "content": render("nudge").strip()})
                         yield StatusEvent(message="looking the books up in the catalog first")
                         continue
-                    convo[:] = before_nudge or convo
+                    convo[:] = initial
                     model_index = chain.index(PLANNER_MODEL)
                     yield StatusEvent(
                         message=f"{model} answered without looking any book up; "
@@ -596,7 +606,7 @@ class Agent:
             for held_event in held:
                 yield held_event
             said = tail.strip()
-            if said and "\n" not in said and len(said) <= _STATUS_MAX_CHARS:
+            if said and "\n" not in said and len(said) <= _STATUS_MAX_CHARS and not looks_like_call(said):
                 # "Let me look that up." before tool calls reads best as a status line; a longer text
                 # beside a call is the model answering before it has results, not progress.
                 yield StatusEvent(message=said)

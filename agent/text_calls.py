@@ -217,3 +217,8 @@ def is_data(text: str) -> bool:
     except json.JSONDecodeError:
         return False
     return True
+
+
+def looks_like_call(text: str) -> bool:
+    """Whether ``text`` has a written tool call's shape (never shown to a reader, even unreadable)."""
+    return bool(_CALL_LOOKING.search(text)) or text.lstrip().startswith(("{{", "<tool_call>"))

@@ -371,3 +371,25 @@ async def test_a_model_failing_after_its_calls_hands_the_planner_the_readers_mes
     )
     assert log.calls[1:] == alone.calls and alone.calls
     assert "lost my place" not in text_of(events)
+
+
+async def test_look_ups_that_come_to_nothing_hand_the_turn_to_the_planner(fake_openai: FakeOpenAIServer):
+    # Seen on a real server: calls with invented ids, no card, then an "explanation" of the tool calls.
+    fake_openai.script(
+        ToolCalls(("search_books", {"query": "zzzz qqqq", "limit": 2})),
+        Text("### Explanation:\n- **search_books**: searched the catalog.\n"),
+    )
+    log = ToolLog()
+    events = await collect(agent_for(fake_openai.base_url, log).run(user("something melancholic")))
+    assert any("offline planner" in s for s in statuses(events))
+    done = done_of(events)
+    assert done.fell_back and done.model == PLANNER_MODEL and books_of(events)
+    assert "Explanation" not in text_of(events)
+
+
+def test_a_call_shaped_line_is_never_a_status() -> None:
+    from vibeshelf.agent.text_calls import looks_like_call
+
+    assert looks_like_call('{{"name": "readers_also_liked", "arguments": {"book_ids": ["e5b3')
+    assert looks_like_call('<tool_call>{"name": "x"')
+    assert not looks_like_call("Let me look that up.")
