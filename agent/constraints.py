@@ -39,7 +39,7 @@ _RANGES = (("year_min", "year_max"), ("min_ratings_count", "max_ratings_count"),
 # include is held by ``violation`` on the results instead.
 # Most excluded ids written into the prompt (describe); all of them are enforced on results.
 _PROMPT_IDS = 50
-RELAX_BELOW = 3  # fewer books than this from a model's own filters: try with the reader's limits alone
+RELAX_BELOW = 1  # no book at all from a model's own filters: try with the reader's limits alone
 _LISTS = ("genres_all", "genres_exclude", "exclude_terms", "exclude_authors", "exclude_ids")
 
 
