@@ -24,7 +24,7 @@ from vibeshelf.agent.reading.reader import MessageReader, asks_for_books, catalo
 from vibeshelf.agent.reading.request import RequestTracker
 from vibeshelf.agent.session_state import ReaderConstraints, SessionState, StandingRequest
 from vibeshelf.retrieval.title_lookup import title_key
-from vibeshelf.text import message_text
+from vibeshelf.text import fold, message_text
 from vibeshelf.tools.models import BookCard, FeelingLuckyResult, SearchFilters
 from vibeshelf.tools.registry import ToolRegistry
 from vibeshelf.tools.tool import ToolContext, ToolResult
@@ -121,6 +121,11 @@ class HardConstraints(ReaderConstraints):
 
     def is_empty(self) -> bool:
         return self.rules.is_empty() and not self.exclude_titles
+
+    def rules_out(self, book_id: str, authors: Iterable[str]) -> bool:
+        """Whether the reader has ruled this book out by its id or one of its authors."""
+        refused = {fold(a) for a in self.rules.exclude_authors}
+        return book_id in self.rules.exclude_ids or any(fold(a) in refused for a in authors)
 
     def describe(self) -> str:
         """One line per constraint, for the system prompt ("none" when empty)."""

@@ -351,7 +351,9 @@ class Agent:
                 for book in self._books_in_tool_message(m):
                     grounder.add_book(book["title"], book.get("authors") or [], book.get("series"))
         for shown in state.shown if state is not None else []:
-            grounder.add_book(shown.title, shown.authors)
+            # A book shown earlier that the reader has since ruled out may not be named again.
+            if not constraints.rules_out(shown.id, shown.authors):
+                grounder.add_book(shown.title, shown.authors)
         # Static instructions (and, in the request, the tools) first, the same for every turn and
         # session, so a server's prompt cache holds them; the reader's limits and session come in a
         # later message, just before the message being answered.

@@ -24,6 +24,7 @@ from typing import Any
 _OPENERS = ("<tool_call>", "<function_call>", "```", "{", "[{")
 _TAGGED = re.compile(r"<(tool_call|function_call)>\s*(.*?)\s*(?:</\1>|\Z)", re.DOTALL)
 _FENCED = re.compile(r"```[\w-]*[ \t]*\n?(.*?)(?:```|\Z)", re.DOTALL)
+_DATA_OPENING = re.compile(r'\[?\s*\{\s*"[^"\n]{1,60}"\s*:')
 _CALL_LOOKING = re.compile(
     r"<(?:tool_call|function_call)>|\"name\"\s*:\s*\"[^\"]*\"\s*,\s*\"(?:arguments|parameters)\"", re.DOTALL
 )
@@ -215,7 +216,8 @@ def is_data(text: str) -> bool:
     try:
         json.loads(body)
     except json.JSONDecodeError:
-        return False
+        # Cut off by the token limit, it is still data when it opens like an object with keys.
+        return bool(_DATA_OPENING.match(body))
     return True
 
 

@@ -393,3 +393,33 @@ def test_a_call_shaped_line_is_never_a_status() -> None:
     assert looks_like_call('{{"name": "readers_also_liked", "arguments": {"book_ids": ["e5b3')
     assert looks_like_call('<tool_call>{"name": "x"')
     assert not looks_like_call("Let me look that up.")
+
+
+async def test_a_book_shown_before_and_since_ruled_out_is_not_named_again(fake_openai: FakeOpenAIServer):
+    from vibeshelf.agent.session_state import SessionState, ShownBook
+
+    state = SessionState(
+        shown=[ShownBook(id="t:1", title="The Quiet Lighthouse", authors=["Ada Vale"])], turns=1
+    )
+    # Seen on a real server: after "anything but <author>", the model repeated the earlier list, that author's book
+    # included.
+    fake_openai.script(
+        Text("- **The Quiet Lighthouse** by Ada Vale: a classic.\n"),
+        ToolCalls(("search_books", {"query": "melancholic", "limit": 2})),
+        Text(ANSWER),
+    )
+    events = await collect(
+        agent_for(fake_openai.base_url).run(user("nothing by Ada Vale please"), session_state=state)
+    )
+    assert "Quiet Lighthouse" not in text_of(events)
+    assert text_of(events) == ANSWER
+
+
+def test_data_cut_off_by_the_token_limit_is_still_data() -> None:
+    from vibeshelf.agent.text_calls import is_data
+
+    assert is_data(
+        '{"last_shown": [{"position": 1, "id": "goodbooks:9780", "title": "Necronomicon", "year": 193'
+    )
+    assert is_data('```json\n{"a": 1}\n```')
+    assert not is_data("{Braces} in prose are not data")
