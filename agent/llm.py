@@ -180,6 +180,8 @@ class LiteLLMClient:
             "num_retries": s.llm_retries,
             "max_tokens": s.max_tokens,
         }
+        if s.temperature is not None:
+            kwargs["temperature"] = s.temperature
         # The base URL and key belong to the configured model only; fallbacks bring their own (env).
         if model == s.model:
             if s.api_base:

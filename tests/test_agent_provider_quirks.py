@@ -423,3 +423,11 @@ def test_data_cut_off_by_the_token_limit_is_still_data() -> None:
     )
     assert is_data('```json\n{"a": 1}\n```')
     assert not is_data("{Braces} in prose are not data")
+
+
+async def test_the_temperature_is_sent_only_when_set(fake_openai: FakeOpenAIServer):
+    fake_openai.script(Text("Hi! What are you in the mood for?"), Text("Hi! What are you in the mood for?"))
+    await collect(agent_for(fake_openai.base_url, temperature=0.0).run(user("hello")))
+    await collect(agent_for(fake_openai.base_url).run(user("hello")))
+    assert fake_openai.requests[0]["temperature"] == 0.0
+    assert "temperature" not in fake_openai.requests[1]

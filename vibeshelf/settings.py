@@ -91,6 +91,13 @@ class Settings(BaseSettings):
     )
     llm_retries: int = Field(default=0, ge=0, description="Retries per model call before falling back.")
     max_tokens: int = Field(default=1024, gt=0)
+    temperature: float | None = Field(
+        default=None,
+        ge=0,
+        le=2,
+        description="Sampling temperature sent to a real model (unset: the provider's default). Small local "
+        "models keep to the tools far more reliably at 0-0.2.",
+    )
     max_turns: int = Field(
         default=6, ge=1, description="Model calls per user message (tool rounds + answer)."
     )
