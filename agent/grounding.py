@@ -199,12 +199,8 @@ class Grounder:
         # The title key drops articles ("The Road" -> "road"): alone, one everyday word is not a title.
         return bool(key) and len(key.split()) > 1 and f" {key} " in self.user_text
 
-    def is_known(self, candidate: str, author: str | None = None) -> bool:
-        """True when ``candidate`` names a returned book, author, series or genre, or the reader said it.
-
-        With ``author`` (or "Title by Author" in ``candidate``) the pair must fit: a returned book by
-        that author, or a title and author the reader wrote.
-        """
+    def _variants(self, candidate: str, author: str | None) -> tuple[set[str], str | None]:
+        """The ways ``candidate`` may name a title, and the author written with it (if any)."""
         candidate = strip_html(_NUMBERING.sub("", candidate)).strip(" \t,;.!?")
         if author is None:
             by = re.split(r"\s+by\s+", candidate, maxsplit=1)
@@ -216,14 +212,29 @@ class Grounder:
             head = re.split(sep, candidate, maxsplit=1)[0]
             if head:
                 variants.add(head)
+        return variants, author
+
+    def _returned(self, variant: str, author: str | None) -> bool:
+        """``variant`` is a returned or shown title, by ``author`` when one is written."""
+        key = title_key(variant)
+        if key not in self.titles:
+            return False
+        names = self.authors_of.get(key) or set()
+        return author is None or not names or self._author_fits(author, names)
+
+    def is_known(self, candidate: str, author: str | None = None) -> bool:
+        """True when ``candidate`` names a returned book, author, series or genre, or the reader said it.
+
+        With ``author`` (or "Title by Author" in ``candidate``) the pair must fit: a returned book by
+        that author, or a title and author the reader wrote.
+        """
+        variants, author = self._variants(candidate, author)
         for v in variants:
             key, folded = title_key(v), fold(v)
             if not folded:
                 continue
-            if key in self.titles:
-                names = self.authors_of.get(key) or set()
-                if author is None or not names or self._author_fits(author, names):
-                    return True
+            if self._returned(v, author):
+                return True
             if folded in self.other_names or key in self.other_names:
                 return True
             if self._said_by_reader(v) and (author is None or self._said_by_reader(author)):
@@ -235,13 +246,9 @@ class Grounder:
         do not count: repeating the request is not an answer)."""
         for line in strip_html(text).splitlines():
             for m in title_mentions(line):
-                for candidate in (m.text, re.split(r"\s+by\s+", m.text, maxsplit=1)[0]):
-                    key = title_key(strip_html(_NUMBERING.sub("", candidate)).strip(' \t,;.!?"“”'))
-                    names = self.authors_of.get(key)
-                    if key in self.titles and (
-                        m.author is None or not names or self._author_fits(m.author, names)
-                    ):
-                        return True
+                variants, author = self._variants(m.text, m.author)
+                if any(self._returned(v, author) for v in variants if fold(v)):
+                    return True
         return False
 
     def invented(self, line: str) -> list[Mention]:
