@@ -429,7 +429,9 @@ class Agent:
                 unanswered = constraints.asks_for_books and not named
                 # It looked, showed nothing and names nothing, and does not ask the reader anything back.
                 fruitless = called_tools and not named and not outcome.text.rstrip().endswith("?")
-                if hold and (invented or unanswered or fruitless):
+                # Nothing left to show (it wrote only data, or nothing): never an answer.
+                empty = not any(isinstance(e, TextEvent) and e.delta.strip() for e in outcome.held)
+                if hold and (invented or unanswered or fruitless or empty):
                     # No grounding, no answer: it named books no tool returned, or it asked for books (a kind,
                     # a name, a limit) and got none, or its own look-ups came to nothing. Nudged once (when it
                     # has not looked anything up yet), then the planner answers from the same tools.
@@ -601,7 +603,7 @@ class Agent:
             not_calls = gate.held if text_calls is not None else ""  # beside real calls: dropped
             if is_data(not_calls):
                 # A JSON object is never an answer: a small model copying its context block or a result.
-                log.warning("model %s wrote data as its answer; not shown", model)
+                log.warning("model %s wrote data as its answer; not shown: %.200s", model, not_calls.strip())
                 not_calls = ""
             tail = stream.feed(gate.flush() + not_calls) + stream.flush()
         if calls:

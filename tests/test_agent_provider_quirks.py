@@ -230,6 +230,21 @@ async def test_a_model_that_still_uses_no_tool_hands_the_turn_to_the_planner(fak
     assert done.fell_back and done.model == PLANNER_MODEL
 
 
+async def test_an_answer_that_is_only_data_is_nudged_not_answered_with_nothing(fake_openai: FakeOpenAIServer):
+    # Seen on a real server for a pure mood: the reply was a JSON object (not a call), so nothing was left to
+    # show, and the reader got "I couldn't find books" as if the model had looked and found none.
+    fake_openai.script(
+        Text('{"query": "cozy melancholic rainy weekend", "books": []}'),
+        ToolCalls(("search_books", {"query": "melancholic", "limit": 2})),
+        Text(ANSWER),
+    )
+    log = ToolLog()
+    events = await collect(agent_for(fake_openai.base_url, log).run(user("something cozy for a rainy day")))
+    assert "couldn't find" not in text_of(events) and text_of(events) == ANSWER
+    assert len(log.calls) == 1 and books_of(events) == ["t:3"]
+    assert not done_of(events).fell_back
+
+
 async def test_a_question_back_without_books_is_shown_without_a_nudge(fake_openai: FakeOpenAIServer):
     fake_openai.script(Text("Happy to help! ", "Do you want something sad or something hopeful?"))
     events = await collect(agent_for(fake_openai.base_url).run(user("a book for tonight")))
