@@ -459,9 +459,9 @@ class Agent:
                 break
             assert isinstance(outcome, ToolCallsStep)
             asked = {call.signature() for call in outcome.calls}
-            if called_tools and asked <= calls_run and run.answer.strip():
-                # It only repeats calls already answered after writing its answer (small models loop
-                # like this): what it wrote is the answer.
+            if called_tools and asked <= calls_run and (run.answer.strip() or run.books):
+                # It only repeats calls already answered (small models loop like this): what it wrote, or
+                # the cards already shown, are the answer.
                 break
             calls_run |= asked
             called_tools = True

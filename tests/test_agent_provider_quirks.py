@@ -337,6 +337,19 @@ async def test_a_model_that_repeats_its_calls_after_answering_stops_with_its_ans
     assert not done.fell_back and done.model == MODEL and done.finish_reason == "stop"
 
 
+async def test_a_model_that_only_repeats_its_calls_stops_with_the_cards_it_found(fake_openai: FakeOpenAIServer):
+    # Seen on a real server: the same look-ups asked for again and again, no answer written.
+    call = ("search_books", {"query": "melancholic", "limit": 2})
+    fake_openai.script(ToolCalls(call), ToolCalls(call), ToolCalls(call), ToolCalls(call))
+    log = ToolLog()
+    events = await collect(
+        agent_for(fake_openai.base_url, log, max_turns=6).run(user("something melancholic"))
+    )
+    assert len(log.calls) == 1 and len(fake_openai.requests) == 2
+    assert books_of(events) == ["t:3"] and "A Winter of Small Griefs" in text_of(events)
+    assert done_of(events).finish_reason == "stop"
+
+
 async def test_long_prose_after_a_call_is_not_shown_as_a_status(fake_openai: FakeOpenAIServer):
     claim = "This book is a classic novel that explores loss and longing, " * 4
     fake_openai.script(
