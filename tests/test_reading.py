@@ -55,8 +55,9 @@ ROWS = [
 
 
 def vocab() -> Vocabulary:
-    # Lower-case uses of "king" and "brown" in the text make them everyday words, as in the real catalog.
-    filler = " ".join(["the king was brown and old, she says"] * 12)
+    # Lower-case uses of "king", "brown" and "grief" in the text make them everyday words, as in the real
+    # catalog (a title of everyday words in lower case is ordinary words; "good omens" is a title).
+    filler = " ".join(["the king was brown and old, she says in grief"] * 12)
     return Vocabulary.build(
         [r[2] for r in ROWS],
         [r[1] for r in ROWS],
@@ -1011,3 +1012,159 @@ def test_somebody_else_asks_for_other_authors(reader, text: str) -> None:
 def test_none_of_them_as_a_subject_is_not_a_rejection_of_the_picks(reader) -> None:
     assert not reader.read("a quieter one that none of them will have read").different
     assert reader.read("none of those, something else").different
+
+
+# --- judgements, satiation, echoes and pronouns that rule things out ------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{a} is so overdone",
+        "honestly {a} is overrated",
+        "{a} has become a bit predictable",
+        "{a}'s books are way too cheesy for me",
+        "{a} I find tedious these days",
+        "{a} is not my cup of tea",
+        "{a} feels well and truly played out",
+    ],
+)
+@pytest.mark.parametrize(("name", "author"), [("Gaiman", "Neil Gaiman"), ("stephen king", "Stephen King")])
+def test_an_author_judged_unwanted_is_ruled_out(reader, text: str, name: str, author: str) -> None:
+    assert reader.read("fantasy please. " + text.format(a=name)).exclude_authors == [author]
+
+
+@pytest.mark.parametrize(
+    ("text", "shelf"),
+    [
+        ("vampire stuff is so played out", "vampires"),
+        ("romance is just too soppy for me", "romance"),
+        ("thrillers I am finding predictable lately", "thriller"),
+        ("i've had my fill of dystopian novels", "dystopian"),
+        ("burnt out on vampire books, honestly", "vampires"),
+        ("i'm too old for YA", "young_adult"),
+        ("zero horror please", "horror"),
+    ],
+)
+def test_a_kind_judged_unwanted_or_had_enough_of_is_ruled_out(reader, text: str, shelf: str) -> None:
+    assert shelf in reader.read(text).genres_exclude
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a thriller that isn't predictable",
+        "something not too long for a flight",
+        "fantasy that is not boring",
+        "Gaiman is great, more like him",
+    ],
+)
+def test_what_is_not_a_judgement_rules_nothing_out(reader, text: str) -> None:
+    intent = reader.read(text)
+    assert not intent.genres_exclude and not intent.exclude_authors
+
+
+@pytest.mark.parametrize(
+    ("text", "shelves"),
+    [
+        ("no YA, and dystopias too", {"young_adult", "dystopian"}),
+        ("romance is out. the same goes for anything with vampires", {"romance", "vampires"}),
+        ("skip the horror, as is all the paranormal stuff", {"horror", "paranormal"}),
+        ("horror books bore me, so leave those out", {"horror"}),
+    ],
+)
+def test_an_echo_or_a_pronoun_joins_the_refusal_said_before_it(reader, text: str, shelves: set[str]) -> None:
+    assert shelves <= set(reader.read(text).genres_exclude)
+
+
+def test_an_echo_in_the_next_message_joins_that_messages_refusal(reader) -> None:
+    tracker = RequestTracker()
+    tracker.observe(reader.read("fantasy please, no vampires"))
+    intent = tracker.observe(reader.read("and the same goes for werewolves and paranormal stuff"))
+    assert "paranormal" in intent.genres_exclude and "paranormal" not in intent.genres_include
+
+
+def test_the_kind_of_a_relative_clause_with_its_own_subject_is_not_refused(reader) -> None:
+    # "the ones every horror fan has read" are the popular ones; horror itself is still wanted.
+    intent = reader.read("skip the ones every horror fan has already read")
+    assert "horror" not in intent.genres_exclude
+    assert "horror" in reader.read("skip the horror ones").genres_exclude
+
+
+@pytest.mark.parametrize(
+    ("text", "kinds"),
+    [
+        ("scrap that, I need a cookbook for my brother", None),
+        ("ok ditch all that. sci-fi now", "science_fiction"),
+        ("clean slate: a thriller", "thriller"),
+    ],
+)
+def test_discarding_the_request_in_other_words_starts_a_new_one(reader, text: str, kinds: str | None) -> None:
+    intent = reader.read(text)
+    assert intent.new_request
+    if kinds:
+        assert kinds in intent.genres_include
+
+
+def test_leave_that_after_naming_a_book_leaves_the_book_not_the_request(reader) -> None:
+    intent = reader.read("I have already read Dune, so kindly leave that")
+    assert not intent.new_request and [t.title for t in intent.read_titles] == ["Dune"]
+
+
+@pytest.mark.parametrize(
+    ("text", "titles"),
+    [
+        ("already did good omens and the night circus", ["Good Omens", "The Night Circus"]),
+        ("school made me read wuthering heights, jane eyre and rebecca", None),
+        (
+            "read the casual vacancy, big little lies and gone girl",
+            ["The Casual Vacancy", "Big Little Lies", "Gone Girl"],
+        ),
+    ],
+)
+def test_titles_in_lower_case_in_a_list_are_linked(reader, text: str, titles: list[str] | None) -> None:
+    read = [t.title for t in reader.read(text).read_titles]
+    assert read == (titles or ["Wuthering Heights", "Jane Eyre", "Rebecca"])
+
+
+@pytest.mark.parametrize(
+    ("text", "include", "all_of"),
+    [
+        ("something for my niece, she is turning eight", ["childrens", "picture_books"], []),
+        ("books for my son who just turned 11", ["childrens", "middle_grade"], []),
+        ("a gift for a 15 year old girl", ["young_adult"], []),
+        ("a mystery for my 10-year-old nephew", ["mystery"], ["childrens"]),
+    ],
+)
+def test_a_young_readers_age_asks_for_books_of_that_age(
+    reader, text: str, include: list[str], all_of: list[str]
+) -> None:
+    intent = reader.read(text)
+    assert intent.genres_include == include and intent.genres_all == all_of
+
+
+@pytest.mark.parametrize("text", ["i'm 38, no kids stuff", "rated 4 stars, for my daughter", "my son is 30"])
+def test_an_adults_age_or_a_number_that_is_no_age_asks_for_nothing_young(reader, text: str) -> None:
+    intent = reader.read(text)
+    assert not {"childrens", "middle_grade", "picture_books", "young_adult"} & {
+        *intent.genres_include,
+        *intent.genres_all,
+    }
+
+
+@pytest.mark.parametrize(
+    "text", ["Christie is absolutely fine now", "christie's actually ok", "Christie is fine"]
+)
+def test_a_lift_with_a_degree_word_allows_the_author_again(reader, text: str) -> None:
+    assert reader.read(text).allow_authors == ["Agatha Christie"]
+
+
+def test_a_question_about_what_is_good_lifts_nothing(reader) -> None:
+    intent = reader.read("sudden horror craving, what's good")
+    assert intent.genres_include == ["horror"] and not intent.allow_genres
+
+
+def test_a_rare_word_the_catalog_writes_in_lower_case_is_no_surname(reader) -> None:
+    # "brown" is written in lower case in the catalog (an everyday word); "gaiman" never is.
+    assert reader.read("not the brown ones").exclude_authors == []
+    assert reader.read("mysteries, but so gaiman is out").exclude_authors == ["Neil Gaiman"]

@@ -33,6 +33,7 @@ _HONORIFICS = frozenset({"miss", "mrs", "mr", "ms", "dr", "dame", "sir", "lady",
 _DOMINANT = 3.0  # the most read author of a surname wins alone when read this many times the next
 _MAX_SAME_SURNAME = 4
 _FULL_NAME_SIMILARITY = 92.0
+_LOWERCASE_SURNAME_MIN = 5
 _NEAR_SURNAME_MIN = 6  # shorter surnames are a letter away from too many words
 _RARE_WORD = 2  # a word the catalog's text uses at most this often may still be a misspelt name
 
@@ -159,7 +160,12 @@ class AuthorLinker:
         after = text[b : b + 2]
         next_capital = len(after) == 2 and after[0] == " " and after[1].isupper()
         stands_alone = (
-            raw[0].isupper()
+            # In lower case too, a surname the catalog never writes in lower case is a name ("so pratchett has
+            # nothing left"), unlike a rarer word ("lesser known", though Frank Lesser is an author).
+            (
+                raw[0].isupper()
+                or (len(word) >= _LOWERCASE_SURNAME_MIN and not self._vocab.lowercase_counts.get(word))
+            )
             and not self._vocab.is_common_word(word)
             and not next_capital
             and not (preceding and gap == " " and preceding[-1].group(0)[0].isupper())

@@ -56,6 +56,27 @@ def refusal_frames() -> list[re.Pattern[str]]:
 
 
 @cache
+def judgement() -> re.Pattern[str]:
+    """A judgement said of what precedes it ("vampires are so overdone", "King is too obvious", "these I am
+    finding silly"): the clause's subject is ruled out. "too" with any adjective is one ("too gory")."""
+    words = phrase_regex(_lines("judgement_words.txt")).pattern
+    degree = phrase_regex(_lines("judgement_adverbs.txt")).pattern
+    verb = (
+        r"(?:\b(?:is|are|was|were|feels?|felt|seems?|seemed|gets?|got|has become|have become|became|"
+        r"has gotten|have gotten|has got|have got|has been|have been)|['’]s|['’]re)"
+    )
+    finding = r"\b(?:i|we)\s+(?:am\s+|['’]m\s+|was\s+|were\s+)?(?:find|finding|found|think|thought)(?:\s+(?:it|them))?"
+    judged = rf"(?:(?:{degree})\s+)*(?:{words}|(?<![\w'])(?:way |far |much )?too\s+[a-z]{{3,}}(?![\w']))"
+    return re.compile(rf"(?:{verb}|{finding})\s+{judged}", re.IGNORECASE)
+
+
+@cache
+def echo_ahead() -> re.Pattern[str]:
+    """Cues extending a refusal just said to what follows them ("the same goes for ...", "so is ...")."""
+    return phrase_regex(_lines("echo_ahead_cues.txt"))
+
+
+@cache
 def read_through() -> re.Pattern[str]:
     """Cues that mark an author as read through, before the name ("read all of ...")."""
     return phrase_regex(_lines("read_cues.txt"))
@@ -69,8 +90,15 @@ def read_through_tail() -> re.Pattern[str]:
 
 @cache
 def lift() -> re.Pattern[str]:
-    """Cues after which something ruled out is allowed again ("... is fine after all")."""
-    return _with_contracted_is(_lines("lift_cues.txt"))
+    """Cues after which something ruled out is allowed again ("... is fine after all", "Christie is absolutely
+    fine"): "is"/"are" with a degree word or two before the predicate, and the other phrases as written."""
+    phrases = _lines("lift_cues.txt")
+    predicates = {p.split(" ", 1)[1] for p in phrases if p.startswith(("is ", "are "))}
+    others = [p for p in phrases if not p.startswith(("is ", "are "))]
+    degree = phrase_regex(_lines("lift_adverbs.txt")).pattern
+    said = phrase_regex(sorted(predicates)).pattern
+    copula = rf"(?:\b(?:is|are)|(?<=\w)['’](?:s|re))\s+(?:(?:{degree})\s+)*{said}"
+    return re.compile(rf"{copula}|{phrase_regex(others).pattern}", re.IGNORECASE)
 
 
 @cache
@@ -161,3 +189,21 @@ def book_words() -> re.Pattern[str]:
 def small_talk() -> list[tuple[str, re.Pattern[str]]]:
     """(kind, phrase) of messages answered as small talk: thanks, greetings, goodbyes."""
     return [(kind, phrase_regex([phrase])) for kind, phrase in table("small_talk.tsv")]
+
+
+@cache
+def young_readers() -> re.Pattern[str]:
+    """People an age is said of when shopping for someone young ("my niece", "a boy")."""
+    return phrase_regex(_lines("young_readers.txt"))
+
+
+@cache
+def audience_ages() -> list[tuple[int, int, tuple[str, ...]]]:
+    """(youngest, oldest, shelves) of books for young readers by age."""
+    return [(int(a), int(b), tuple(shelves.split(","))) for a, b, shelves in table("audience_ages.tsv")]
+
+
+@cache
+def small_numbers() -> dict[str, int]:
+    """ "ten" -> 10, for the numbers below twenty written in words."""
+    return {w.lower(): int(v) for w, v in table("cardinal_words.tsv") if int(v) < 20}

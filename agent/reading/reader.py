@@ -173,10 +173,16 @@ class MessageReader:
                 titles.append(TitleMention(first, m.start, m.end))
         masks += [(t.start, t.end) for t in titles]
         pointed: set[int] = set()  # titles a plural pronoun in a refusal points back at
+        productive: list[Scope] = []  # the refusals that ruled something out
         for scope in refusals:
             window = _masked(fixed, [(t.start, t.end) for t in titles])[scope.text_start : scope.text_end]
             shelves = _refused_shelves(window)
-            themes = theme_hits(window)
+            themes = theme_hits(_COMPOUND_HYPHEN.sub(lambda m: m.group(1) + " ", window))
+            picked_by_readers = bool(_OBJECT_RELATIVE.match(window))
+            if picked_by_readers:
+                # "skip the ones every horror girlie has already read": the kind in the relative clause
+                # says who reads them, it is not what is refused.
+                shelves, themes = [], []
             authors = [
                 a
                 for a in self._authors.find(fixed, scope.text_start, scope.text_end)
@@ -184,7 +190,7 @@ class MessageReader:
             ]
             if any(scope.text_start <= t.start < scope.text_end for t in titles):
                 masks.append((scope.start, scope.end))
-            if not (shelves or themes or authors) and self._kinds is not None:
+            if not (shelves or themes or authors or picked_by_readers) and self._kinds is not None:
                 shelves = self._refused_kind(window)
                 out_guessed += shelves
             if not (shelves or themes or authors) and (pronoun := _PRONOUN.search(window)):
@@ -199,6 +205,20 @@ class MessageReader:
                 authors = before if plural else before[-1:]
                 if plural:
                     pointed.update(i for i, t in enumerate(titles) if t.end <= scope.start)
+                if plural and _only_pronoun(window):
+                    # "these vampire stories I find silly, so those are not required": a pronoun standing
+                    # alone points at the kinds named before it in its sentence as well.
+                    sentence = max(
+                        (m.end() for m in _SENTENCE_END.finditer(fixed, 0, scope.start)), default=0
+                    )
+                    shelves = _kinds_named(fixed[sentence : scope.start])
+            if (
+                shelves
+                or themes
+                or authors
+                or any(scope.text_start <= t.start < scope.text_end for t in titles)
+            ):
+                productive.append(scope)
             if shelves or themes or authors:
                 masks.append((scope.start, scope.end))
             repair = _REPAIR.match(fixed, scope.text_end)
@@ -241,9 +261,18 @@ class MessageReader:
             for m in find_series(self.vocab, fixed, a, b):
                 out_series.append(m.series)
                 masks.append((m.start, m.end))
+            # "the older classics I have mostly finished": a kind the reader has been through is not asked for.
+            verb = cues.through_verb().search(sentence)
+            if verb is not None:
+                clause = _clause_start(fixed, a + verb.start())
+                stop = _CLAUSE_START.search(fixed, a + verb.end(), b)
+                end = stop.start() if stop else b
+                masks += [(clause + h[0], clause + h[1]) for h in genre_hits(fixed[clause:end])]
         allowed_shelves: list[str] = []
         allowed_authors: list[str] = []
         for scope in lifts:
+            if _ASKS_BEFORE.search(fixed, 0, scope.text_end):
+                continue  # "what's good?" asks; it lifts nothing
             window = fixed[scope.text_start : scope.text_end]
             shelves = [s for _, _, found, _ in genre_hits(window) for s in found]
             names = [n for m in self._authors.find(fixed, scope.text_start, scope.text_end) for n in m.names]
@@ -252,16 +281,41 @@ class MessageReader:
             allowed_shelves += shelves
             allowed_authors += names
         year_min, year_max = self._time_words(fixed, refusals, masks)
-        for rx in (cues.restart(), cues.correction(), cues.next_read(), cues.grown_up()):
+        restart_cues = _restarts(fixed, titles)
+        masks += [(m.start(), m.end()) for m in restart_cues]
+        for rx in (cues.correction(), cues.next_read(), cues.grown_up()):
             masks += [(m.start(), m.end()) for m in rx.finditer(fixed)]
-        for m in cues.restart().finditer(fixed):
+        for m in restart_cues:
             # "forget poems, I need ...": what is dropped is the old request, not the new one.
             end = _CLAUSE_END.search(fixed, m.end())
             comma = fixed.find(",", m.end())
             stop = min(x for x in (end.start() if end else len(fixed), comma if comma != -1 else len(fixed)))
-            if len(fixed[m.end() : stop].split()) <= 3:
+            # Only a cue that takes an object drops it ("forget poems"); after "start over: a thriller" the
+            # words are the new request.
+            takes_object = m.group(0).split()[-1].lower() in _DROPS_AN_OBJECT
+            if takes_object and len(fixed[m.end() : stop].split()) <= 3:
                 masks.append((m.end(), stop))
 
+        echoes = [
+            (_clause_start(fixed, m.start()), m.start())
+            for m in _ECHO.finditer(fixed)
+            if not any(sc.start <= m.start() < sc.end for sc in refusals)
+        ]
+        # "no YA, and the same goes for anything paranormal": what follows the cue, to its clause's end.
+        echoes += [
+            (m.end(), _clause_end(fixed, m.end(), self._names_item))
+            for m in cues.echo_ahead().finditer(fixed)
+        ]
+        echoed: list[tuple[bool, list[str], list[str]]] = []
+        for a, b in echoes:
+            # "Atwood is out, Orwell's oeuvre likewise", "YA is out, and dystopias too": after a refusal of
+            # this message, the echo joins it; otherwise the previous message's (RequestTracker decides).
+            joins_refusal = any(sc.text_end <= a for sc in productive)
+            names = [n for m in self._authors.find(fixed, a, b) for n in m.names]
+            shelves = _kinds_named(fixed[a:b])
+            echoed.append((joins_refusal, names, shelves))
+            if joins_refusal and (names or shelves):
+                masks.append((a, b))
         positive = _masked(fixed, masks)
         intent = parse_intent(positive, self.config).model_copy(deep=True)
         if not intent.genres_include and not intent.genres_all:
@@ -301,20 +355,12 @@ class MessageReader:
         intent.exclude_series = list(dict.fromkeys(out_series))
         # "Arthur C. Clarke too": which side these take depends on the message before (RequestTracker).
         # Only a clause of its own echoes: in "so none of his either" the "either" belongs to the refusal.
-        for echo in _ECHO.finditer(fixed):
-            if any(sc.start <= echo.start() < sc.end for sc in refusals):
-                continue
-            a = _clause_start(fixed, echo.start())
-            # "Atwood is out, Orwell's oeuvre likewise": after a refusal of this message, the echo joins it.
-            joins_refusal = any(
-                m.end <= a for m in out_authors if any(sc.start <= m.start < sc.end for sc in refusals)
-            )
-            for m in self._authors.find(fixed, a, echo.start()):
-                for n in m.names:
-                    if n not in intent.exclude_authors:
-                        _add(intent.exclude_authors if joins_refusal else intent.echo_authors, n)
-            for _, _, found, _ in genre_hits(fixed[a : echo.start()]):
-                _add(intent.echo_genres, found[0])
+        for joins_refusal, names, shelves in echoed:
+            for n in names:
+                if n not in intent.exclude_authors:
+                    _add(intent.exclude_authors if joins_refusal else intent.echo_authors, n)
+            for shelf in shelves:
+                _add(intent.genres_exclude if joins_refusal else intent.echo_genres, shelf)
         for name in allowed_authors:
             _add(intent.allow_authors, name)
         for g in allowed_shelves:
@@ -327,6 +373,16 @@ class MessageReader:
         skip = {*intent.genres_exclude, *allowed_shelves}
         intent.genres_include = [g for g in intent.genres_include if g not in skip]
         intent.genres_all = [g for g in intent.genres_all if g not in skip]
+        young = _young_reader_age(fixed)
+        for youngest, oldest, shelves in cues.audience_ages() if young is not None else []:
+            if youngest <= young <= oldest:
+                # A book for a ten-year-old: that age's shelves, or, with a kind named ("a mystery for my
+                # 12 year old"), the kind for that age.
+                if intent.genres_include or intent.genres_all:
+                    _add(intent.genres_all, shelves[0])
+                else:
+                    intent.genres_include = list(shelves)
+                intent.genres_exclude = [g for g in intent.genres_exclude if g not in shelves]
         if "non_fiction" in intent.genres_include and len(intent.genres_include) > 1:
             # "nonfiction about science": the form holds for every book, the topic is among them (the
             # science shelf also holds science fiction).
@@ -344,7 +400,7 @@ class MessageReader:
                 ]
         if intent.year_min is None and intent.year_max is None and not intent.clear_years:
             intent.year_min, intent.year_max = year_min, year_max
-        restarts = [(m.start(), m.end()) for m in cues.restart().finditer(fixed)]
+        restarts = [(m.start(), m.end()) for m in restart_cues]
         intent.new_request = bool(restarts)
         intent.correction = any(
             not any(a <= m.start() < b for a, b in restarts) for m in cues.correction().finditer(fixed)
@@ -576,9 +632,45 @@ def _place_titles(
     intent.avoid_titles = [*avoid, *unlinked(intent.avoid_titles)]
 
 
+_COMPOUND_HYPHEN = re.compile(
+    r"(?<!\w)(?!(?:non|anti|semi|post|pre|sub|neo|self|un|co|ex|re)-)([^\W\d_]{2,})-(?=[^\W\d_])",
+    re.IGNORECASE,
+)
+
+
+# Books picked out by a relative clause with its own subject ("the ones everyone has read", "books my mum
+# likes"), unlike "books that are YA" or "ones with vampires", where the kind is the refused books' own.
+_OBJECT_RELATIVE = re.compile(
+    r"\s*(?:the\s+|those\s+|these\s+|any\s+)?(?:ones|books|titles|stuff)\s+(?:that\s+|which\s+)?"
+    r"(?:every|everyone|everybody|all|most|people|my|your|his|her|our|their|i|you|we|they|the|a|an|some)\b",
+    re.IGNORECASE,
+)
+
+
+_DROPS_AN_OBJECT = frozenset(
+    {"forget", "scrap", "leave", "ditch", "drop", "nix", "bin", "ignore", "disregard"}
+)
+_TOO_FOR = re.compile(r"\btoo\s+[^\W\d_]{3,}\s+for\b", re.IGNORECASE)
+_ASKS_BEFORE = re.compile(r"\b(?:what|which|who|how|anything|something)\W*$", re.IGNORECASE)
+
+
+def _kinds_named(window: str) -> list[str]:
+    """The shelves a stretch of text names, as kinds or as themes ("vampire stories" -> vampires)."""
+    window = _COMPOUND_HYPHEN.sub(lambda m: m.group(1) + " ", window)
+    out = _refused_shelves(window)
+    for _, _, _, shelves in theme_hits(window):
+        out += [s for s in shelves if s not in out]
+    return out
+
+
 def _refused_shelves(window: str) -> list[str]:
     """Shelves named in a refusal; in "no YA thrillers" only the modifier is refused, not the kind after it."""
     hits = genre_hits(window)
+    if not hits and "-" in window:
+        # "teen-academy spinoffs", "ghosts-and-werewolves": the kinds inside a coined compound ("non-fiction"
+        # and other prefixed words stay whole).
+        window = _COMPOUND_HYPHEN.sub(lambda m: m.group(1) + " ", window)
+        hits = genre_hits(window)
     out: list[str] = []
     for rx, shelves in cues.refused_kinds():
         for m in rx.finditer(window):
@@ -637,6 +729,63 @@ def asks_for_books(intent: Intent) -> bool:
 _ECHO = re.compile(
     r"\b(?:too|as well|either|likewise)\s*(?:[.!?,;)]|$)", re.IGNORECASE
 )  # "Clarke too", not "too rude"
+
+
+_POINTS_BACK = re.compile(r"\b(?:that|it|this|those|them)\s*$", re.IGNORECASE)
+
+
+def _restarts(text: str, titles: list[TitleMention]) -> list[re.Match[str]]:
+    """The restart cues of a message, less those whose "that" points at a book just named ("I have read
+    Persepolis, so kindly leave that": the book is left, not the request)."""
+    out = []
+    for m in cues.restart().finditer(text):
+        sentence = max((e.end() for e in _SENTENCE_END.finditer(text, 0, m.start())), default=0)
+        if _POINTS_BACK.search(m.group(0)) and any(
+            sentence <= t.start and t.end <= m.start() for t in titles
+        ):
+            continue
+        out.append(m)
+    return out
+
+
+@lru_cache(maxsize=1)
+def _age_regex() -> re.Pattern[str]:
+    words = "|".join(sorted(cues.small_numbers(), key=len, reverse=True))
+    number = rf"(\d{{1,2}}|{words})"
+    return re.compile(
+        rf"\b{number}[\s-]*(?:years?|yrs?|yr)?[\s-]*old\b|\b{number}[\s-]*(?:yo|y/o|yrs?)\b|"
+        rf"\b(?:turning|turned|turns|aged?|is|who['’]s|she['’]s|he['’]s|just turned)\s+{number}\b"
+        rf"(?!\s*(?:%|stars?|pages|books))",
+        re.IGNORECASE,
+    )
+
+
+def _young_reader_age(text: str) -> int | None:
+    """The age of a young reader the message shops for ("my daughter who is turning ten", "a 12 year old
+    boy"), when a sentence names such a person and an age."""
+    age = _age_regex()
+    for a, b in _sentences(text):
+        sentence = text[a:b]
+        if not cues.young_readers().search(sentence):
+            continue
+        for m in age.finditer(sentence):
+            raw = next(g for g in m.groups() if g)
+            value = int(raw) if raw.isdigit() else cues.small_numbers().get(raw.lower())
+            if value is not None and value < 18:
+                return value
+    return None
+
+
+def _says_nothing(segment: str) -> bool:
+    """Whether a stretch of text holds no word that could name anything ("", "respectfully", "but honestly")."""
+    words = [w.lower() for w in _CONTENT_WORD.findall(segment)]
+    return all(w in cues.function_words() or w in cues.cue_words() or w.endswith("ly") for w in words)
+
+
+def _only_pronoun(window: str) -> bool:
+    """Whether a refusal's window is a pronoun and nothing that says what ("those also", "them two")."""
+    words = [w for w in _CONTENT_WORD.findall(window) if not _PRONOUN.fullmatch(w)]
+    return all(w.lower() in cues.function_words() or w.lower() in cues.cue_words() for w in words)
 
 
 def _sentences(text: str) -> list[tuple[int, int]]:
@@ -702,7 +851,7 @@ def _tail_scopes(text: str, rx: re.Pattern[str]) -> list[Scope]:
     scopes = []
     for m in rx.finditer(text):
         a = _clause_start(text, m.start())
-        if not text[a : m.start()].strip(" ,?!.") and a > 0:
+        if _says_nothing(text[a : m.start()]) and a > 0:
             a = _clause_start(text, a - 1)  # "agatha christie? nope": the clause before
         scopes.append(Scope(start=a, end=m.end(), text_start=a, text_end=m.start()))
     return scopes
@@ -715,17 +864,24 @@ def _refusal_scopes(
     behind: re.Pattern[str] | None = None,
 ) -> list[Scope]:
     scopes = []
-    for m in (ahead or cues.refusal()).finditer(text):
+    cue_matches = list((ahead or cues.refusal()).finditer(text))
+    if ahead is None:
+        # "i'm too jumpy for horror", "too old for YA": what one is too something for is ruled out.
+        cue_matches += list(_TOO_FOR.finditer(text))
+    for m in cue_matches:
         end = _clause_end(text, m.end(), names_item)
         after = text[m.end() : end]
         if after.strip(" ,") and not after.lstrip().startswith(","):
             scopes.append(Scope(m.start(), end, m.end(), end))
         else:  # "it's Gaiman I don't want": nothing after the cue, so it refuses what came before
             a = _clause_start(text, m.start())
+            if _says_nothing(text[a : m.start()]) and a > 0:
+                a = _clause_start(text, a - 1)  # "colleen hoover? respectfully no": the clause before
             scopes.append(Scope(a, m.end(), a, m.start()))
     if ahead is None:
         for rx in cues.refusal_frames():
             scopes += [Scope(m.start(), m.end(), m.start("slot"), m.end("slot")) for m in rx.finditer(text)]
+        scopes += _tail_scopes(text, cues.judgement())
     return scopes + _tail_scopes(text, behind or cues.refusal_tail())
 
 

@@ -32,6 +32,7 @@ _NOT_A_TITLE_START = frozenset(
     {"on", "in", "at", "to", "for", "with", "about", "from", "of", "by", "and", "or"}
 )
 _LIST_GAP = re.compile(r"\s*(?:,|&|\+|/)?\s*(?:and|or|n|nor)?\s*", re.IGNORECASE)
+_GAP_BEFORE = re.compile(r"(?:\s*,\s*(?:and\s+|&\s+|or\s+)?|\s+(?:and|&|n|or)\s+)$", re.IGNORECASE)
 _PRAISE_TAIL = re.compile(
     r"\s+(?:is|was|were)\s+(?:\w+\s+){0,3}?(?:so+\s+|really\s+|just\s+|absolutely\s+)?"
     r"(?:good|great|amazing|brilliant|fantastic|incredible|wonderful|perfect|the best|my fav(?:ou?rite)?)\b",
@@ -77,7 +78,8 @@ class TitleLinker:
                 raw = text[a:b].rstrip(".:!")
                 key = title_key(raw)
                 if key in titles and (
-                    (listed and len(key.split()) >= 2) or self._reads_as_title(text, a, raw, key)
+                    (listed and (len(key.split()) >= 2 or key.isdigit() or not self._ordinary(key)))
+                    or self._reads_as_title(text, a, raw, key)
                 ):
                     found = TitleMention(titles[key], a, a + len(raw))
                     break
@@ -91,7 +93,35 @@ class TitleLinker:
                 continue
             out.append(found)
             i = next((k for k, (a, _) in enumerate(tokens) if a >= found.end), len(tokens))
-        return out
+        return self._listed_before(text, tokens, out)
+
+    def _listed_before(
+        self, text: str, tokens: list[tuple[int, int]], found: list[TitleMention]
+    ) -> list[TitleMention]:
+        """``found`` and the titles listed right before one of them ("pride and prejudice, 1984 and the great
+        gatsby"): an item of a list of titles is a title, though in lower case and ordinary words."""
+        out = list(found)
+        for mention in found:
+            current = mention
+            while gap := _GAP_BEFORE.search(text, 0, current.start):
+                head = [t for t in tokens if t[1] <= gap.start()]
+                if not head or head[-1][1] != gap.start():
+                    break
+                item = None
+                for length in range(min(_MAX_WORDS, len(head)), 0, -1):
+                    a = head[-length][0]
+                    key = title_key(text[a : gap.start()])
+                    words = key.split()
+                    if key in self._vocab.titles and (
+                        len(words) >= 2 or key.isdigit() or not self._ordinary(words[0])
+                    ):
+                        item = TitleMention(self._vocab.titles[key], a, gap.start())
+                        break
+                if item is None or any(item.start < m.end and m.start < item.end for m in out):
+                    break
+                out.append(item)
+                current = item
+        return sorted(out, key=lambda m: m.start)
 
     def by_author(self, text: str, authors: Iterable[AuthorMention]) -> list[TitleMention]:
         """Titles written just before "by <author>", in any case ("the road by cormack mccarthy"): the
@@ -173,7 +203,9 @@ class TitleLinker:
             # "ive done the hunger games already", but not "to read on the beach"
             return len(words) >= 2 and raw.split()[0].lower() not in _NOT_A_TITLE_START
         if len(words) >= 2:
-            return capital
+            # In lower case, a title with a word ordinary text does not use ("the great gatsby", "good omens")
+            # is still that title; one made only of everyday words ("the road") needs a capital or a cue.
+            return capital or any(len(w) >= 5 and not self._ordinary(w) for w in words)
         # One word alone ("The Martian", "the martian was so good") with its article, or an unusual word
         # written with a capital inside a sentence ("we have covered Watchmen").
         if raw.lower().startswith("the "):

@@ -109,6 +109,12 @@ class Vocabulary:
             if key:
                 by_title.setdefault(key, title)
                 title_authors.setdefault(title, list(names or []))
+        for title, _, _ in ranked:
+            # A title is also said by its main part ("good omens" for "Good Omens: The Nice and Accurate
+            # Prophecies of ..."), unless another book's whole title is that.
+            main = (title or "").split(":", 1)[0]
+            if main != title and (key := title_key(main)):
+                by_title.setdefault(key, title)
         by_series: dict[str, str] = {}
         first: dict[str, tuple[float, str]] = {}
         indexes = series_index or [None] * len(series or [])
