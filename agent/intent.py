@@ -894,7 +894,8 @@ _RATING_CMP = re.compile(
 )
 _QUALITY = re.compile(
     r"\b(?:highly[- ]rated|high(?:ly)?[- ]rated|top[- ]rated|best[- ]rated|well[- ]rated|well[- ]reviewed|"
-    r"(?:rated|reviewed|scored|rate|review)\s+(?:very\s+|really\s+|so\s+)?(?:highly|well)|critically acclaimed|acclaimed|award[- ]winning|prize[- ]winning|great reviews|"
+    r"(?:rated|reviewed|scored|rate|review)\s+(?:very\s+|really\s+|so\s+)?(?:highly|well)|"
+    r"critically acclaimed|acclaimed|award[- ]winning|prize[- ]winning|great reviews|"
     r"good reviews|"
     r"high ratings|good ratings|great ratings|(?:really )?well[- ]loved|much[- ]loved|beloved|must[- ]reads?|"
     r"highest[- ]rated|best[- ]reviewed)\b",
