@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from goodreads_library import EXPORT_PATH, LIKED, READ, TO_READ
+from goodreads_library import EXPORT_PATH, LIKED, RATINGS, READ, TO_READ
 from pydantic import SecretStr
 
 from vibeshelf.agent.session_state import ReaderLibrary, SessionState
@@ -220,6 +220,11 @@ def test_a_50_book_goodreads_export_changes_the_next_answer(
     after = _picks(client, sid, ask)
     assert after and after != before
     assert not set(after) & set(READ), after
-    # Picks from that history: each is among the history model's own best books for these 36 liked ones.
-    history = ReadersAlsoLiked.load(goodbooks_mini_index).recommend_history(LIKED, avoid_ids=READ, k=40)
+    # Picks from that history: each is among the history model's own best books for the rated books, each
+    # weighted by the reader's stars (the 36 liked ones weigh most).
+    ratings = view["library"]["ratings"]
+    assert ratings == RATINGS and set(LIKED) <= set(ratings) <= set(READ)
+    history = ReadersAlsoLiked.load(goodbooks_mini_index).recommend_history(
+        list(ratings), avoid_ids=READ, k=40, ratings=ratings
+    )
     assert set(after) <= {hit.book_id for hit in history.hits}, (after, history.hits[:10])

@@ -265,14 +265,15 @@ def library_command(export: Path, limit: int, as_json: bool) -> None:
         library = import_library(data, LibraryMatcher.from_table(catalog))
     except LibraryFormatError as err:
         _fail(f"{export}: {err}")
-    history, read = library.history_ids(), library.read_ids()
+    history, read, ratings = library.history_ids(), library.read_ids(), library.ratings()
     picks = []
     if history:
         try:
             cf = ReadersAlsoLiked.load(layout)
         except CFModelMissing as err:
             _fail(str(err))
-        picks = cf.recommend_history(history, avoid_ids=read, k=limit).hits
+        # As the server scores a library: every rated book, weighted by its stars (else the liked/read ones).
+        picks = cf.recommend_history(list(ratings) or history, avoid_ids=read, k=limit, ratings=ratings).hits
     titles = dict(zip(catalog["id"].to_pylist(), catalog["title"].to_pylist(), strict=True))
     if as_json:
         click.echo(

@@ -93,14 +93,7 @@ async def import_session_library(
             where["column"] = err.column
         body = error_body("invalid_library", f"{file.filename or 'the file'}: {err}", [where])
         raise HTTPException(status_code=422, detail=body) from err
-    read_ids, liked_ids = library.read_ids(), library.history_ids()
-    kept = ReaderLibrary(
-        format=library.format,
-        read_ids=read_ids,
-        liked_ids=liked_ids,
-        matched=len(library.matched),
-        unmatched=len(library.unmatched),
-    )
+    kept = ReaderLibrary.of(library)
     try:
         await chat.store.set_library(session_id, kept, owner=owner)
     except SessionNotFound as err:
@@ -111,7 +104,7 @@ async def import_session_library(
         rows=len(library.matched) + len(library.unmatched),
         matched=len(library.matched),
         not_found=len(library.unmatched),
-        read=len(read_ids),
-        liked=len(liked_ids),
+        read=len(kept.read_ids),
+        liked=len(kept.liked_ids),
         unmatched=library.unmatched,
     )
