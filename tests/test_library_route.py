@@ -78,12 +78,13 @@ def test_import_counts_matches_and_lists_unmatched_rows(client: TestClient) -> N
     body = response.json()
     assert body["format"] == "goodreads"
     assert (body["rows"], body["matched"], body["not_found"]) == (5, 4, 1)
-    assert body["read"] == 3 and body["liked"] == 2
+    assert body["read"] == 3 and body["liked"] == 2 and body["rated"] == 3  # Twilight's 2 stars count too
     assert [(u["row"], u["title"]) for u in body["unmatched"]] == [(6, "A Pamphlet Nobody Wrote")]
     assert body["unmatched"][0]["reason"]
 
     view = client.get(f"/v1/sessions/{sid}", headers=_as(ALICE)).json()
     assert view["library"]["liked_ids"] == [CATCHING_FIRE, MOCKINGJAY]  # best rated first
+    assert view["library"]["ratings"] == {CATCHING_FIRE: 5.0, MOCKINGJAY: 4.0, TWILIGHT: 2.0}
     assert {CATCHING_FIRE, MOCKINGJAY, TWILIGHT} <= set(view["excluded_ids"])
     state = SessionState(liked_ids=view["liked_ids"], library=ReaderLibrary(**view["library"]))
     assert state.liked_history() == [CATCHING_FIRE, MOCKINGJAY]

@@ -40,8 +40,10 @@ class LibraryImportResult(BaseModel):
     read: int = Field(
         description="Distinct catalog books read, reading, abandoned or rated: never recommended."
     )
-    liked: int = Field(
-        description="Distinct catalog books the reader liked (rated 4+), the history picks start from."
+    liked: int = Field(description="Distinct catalog books the reader liked (rated 4+).")
+    rated: int = Field(
+        description="Distinct catalog books the reader rated: the history whole-history picks are scored "
+        "from, each weighed by its stars."
     )
     unmatched: list[UnmatchedRow] = Field(
         description="Every row that matched nothing: row number (header = 1), reason."
@@ -106,5 +108,6 @@ async def import_session_library(
         not_found=len(library.unmatched),
         read=len(kept.read_ids),
         liked=len(kept.liked_ids),
+        rated=len(kept.ratings),
         unmatched=library.unmatched,
     )
