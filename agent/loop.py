@@ -349,7 +349,9 @@ class Agent:
                 grounder.add_user_text(message_text(m.get("content")))
             elif m.get("role") == "tool":
                 for book in self._books_in_tool_message(m):
-                    grounder.add_book(book["title"], book.get("authors") or [], book.get("series"))
+                    # A book an earlier look-up returned that the reader has since ruled out may not be named.
+                    if not constraints.rules_out(str(book.get("id", "")), book.get("authors") or []):
+                        grounder.add_book(book["title"], book.get("authors") or [], book.get("series"))
         for shown in state.shown if state is not None else []:
             # A book shown earlier that the reader has since ruled out may not be named again.
             if not constraints.rules_out(shown.id, shown.authors):
@@ -426,10 +428,14 @@ class Agent:
             if isinstance(outcome, FinalAnswerStep):
                 invented = len(grounder.removed) > removed_before
                 named = grounder.names_a_returned_book(outcome.text)
-                unanswered = constraints.asks_for_books and not named
+                # A message with a kind, a name or a limit is answered from a look-up made for it: books named
+                # from earlier answers do not account for what it just said ("only ones before 2000").
+                unanswered = constraints.asks_for_books and not (named and called_tools)
                 # It looked, showed nothing and names nothing, and does not ask the reader anything back.
                 fruitless = called_tools and not named and not outcome.text.rstrip().endswith("?")
-                if hold and (invented or unanswered or fruitless):
+                # Nothing left to show (it wrote only data, or nothing): never an answer.
+                empty = not any(isinstance(e, TextEvent) and e.delta.strip() for e in outcome.held)
+                if hold and (invented or unanswered or fruitless or empty):
                     # No grounding, no answer: it named books no tool returned, or it asked for books (a kind,
                     # a name, a limit) and got none, or its own look-ups came to nothing. Nudged once (when it
                     # has not looked anything up yet), then the planner answers from the same tools.
@@ -601,7 +607,7 @@ class Agent:
             not_calls = gate.held if text_calls is not None else ""  # beside real calls: dropped
             if is_data(not_calls):
                 # A JSON object is never an answer: a small model copying its context block or a result.
-                log.warning("model %s wrote data as its answer; not shown", model)
+                log.warning("model %s wrote data as its answer; not shown: %.200s", model, not_calls.strip())
                 not_calls = ""
             tail = stream.feed(gate.flush() + not_calls) + stream.flush()
         if calls:

@@ -230,6 +230,55 @@ async def test_a_model_that_still_uses_no_tool_hands_the_turn_to_the_planner(fak
     assert done.fell_back and done.model == PLANNER_MODEL
 
 
+async def test_an_answer_that_is_only_data_is_nudged_not_answered_with_nothing(fake_openai: FakeOpenAIServer):
+    # Seen on a real server for a pure mood: the reply was a JSON object (not a call), so nothing was left to
+    # show, and the reader got "I couldn't find books" as if the model had looked and found none.
+    fake_openai.script(
+        Text('{"query": "cozy melancholic rainy weekend", "books": []}'),
+        ToolCalls(("search_books", {"query": "melancholic", "limit": 2})),
+        Text(ANSWER),
+    )
+    log = ToolLog()
+    events = await collect(agent_for(fake_openai.base_url, log).run(user("something cozy for a rainy day")))
+    assert "couldn't find" not in text_of(events) and text_of(events) == ANSWER
+    assert len(log.calls) == 1 and books_of(events) == ["t:3"]
+    assert not done_of(events).fell_back
+
+
+def earlier_turn(reply: str) -> list[dict]:
+    """A first turn whose search returned "A Winter of Small Griefs" by Tomas Lind, then ``reply``."""
+    call = {"id": "c1", "type": "function", "function": {"name": "search_books", "arguments": "{}"}}
+    found = {"books": [{"id": "t:3", "title": "A Winter of Small Griefs", "authors": ["Tomas Lind"]}]}
+    return [
+        *user("something melancholic"),
+        {"role": "assistant", "content": "", "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "c1", "content": json.dumps(found)},
+        {"role": "assistant", "content": ANSWER},
+        *user(reply),
+    ]
+
+
+async def test_a_new_limit_answered_from_the_last_answer_is_nudged_to_look_again(fake_openai: FakeOpenAIServer):
+    # Seen on a real server: "only ones published before 2000" answered by repeating the last answer,
+    # with no look-up for the new limit.
+    fake_openai.script(
+        Text(ANSWER), ToolCalls(("search_books", {"query": "melancholic", "limit": 2})), Text(ANSWER)
+    )
+    log = ToolLog()
+    events = await collect(agent_for(fake_openai.base_url, log).run(earlier_turn("only ones before 2000")))
+    assert len(log.calls) == 1 and fake_openai.requests[1]["tool_choice"]["function"]["name"] == "search_books"
+    assert text_of(events) == ANSWER and books_of(events) == ["t:3"] and not done_of(events).fell_back
+
+
+async def test_a_book_found_earlier_whose_author_is_now_ruled_out_is_never_named(fake_openai: FakeOpenAIServer):
+    # "anything but <author>" answered by repeating the last answer, which named that author's book (the
+    # fake tools have no catalog to link a name to, so the refusal says "by").
+    fake_openai.script(Text(ANSWER), Text(ANSWER))
+    events = await collect(agent_for(fake_openai.base_url).run(earlier_turn("nothing by Tomas Lind")))
+    assert "Winter of Small Griefs" not in text_of(events)
+    assert "t:3" not in books_of(events)
+
+
 async def test_a_question_back_without_books_is_shown_without_a_nudge(fake_openai: FakeOpenAIServer):
     fake_openai.script(Text("Happy to help! ", "Do you want something sad or something hopeful?"))
     events = await collect(agent_for(fake_openai.base_url).run(user("a book for tonight")))

@@ -92,13 +92,14 @@ def test_the_committed_sets_are_valid_and_split_by_the_seed() -> None:
     assert de.split([*dev, *test]) == (dev, test)
 
 
-def test_the_fresh_set_is_split_by_its_own_seed_and_its_test_half_is_held_out() -> None:
-    dev = de.load_dialogs(de.DIALOG_DIR / "fresh_dev.jsonl")
-    test = de.load_dialogs(de.DIALOG_DIR / "fresh_test.jsonl")
+@pytest.mark.parametrize(("name", "seed"), [("fresh", de.FRESH_SPLIT_SEED), ("fresh2", de.FRESH2_SPLIT_SEED)])
+def test_each_fresh_set_is_split_by_its_own_seed_and_its_test_half_is_held_out(name: str, seed: int) -> None:
+    dev = de.load_dialogs(de.DIALOG_DIR / f"{name}_dev.jsonl")
+    test = de.load_dialogs(de.DIALOG_DIR / f"{name}_test.jsonl")
     assert {d.kind for d in dev} == {d.kind for d in test} == set(de.KINDS)
-    assert de.split([*dev, *test], seed=de.FRESH_SPLIT_SEED) == (dev, test)
-    assert de.held_out(de.TEST_SET) and de.held_out(de.DIALOG_DIR / "fresh_test.jsonl")
-    assert not de.held_out(de.DEV_SET) and not de.held_out(de.DIALOG_DIR / "fresh_dev.jsonl")
+    assert de.split([*dev, *test], seed=seed) == (dev, test)
+    assert de.held_out(de.TEST_SET) and de.held_out(de.DIALOG_DIR / f"{name}_test.jsonl")
+    assert not de.held_out(de.DEV_SET) and not de.held_out(de.DIALOG_DIR / f"{name}_dev.jsonl")
 
 
 @pytest.mark.slow
