@@ -258,7 +258,9 @@ def earlier_turn(reply: str) -> list[dict]:
     ]
 
 
-async def test_a_new_limit_answered_from_the_last_answer_is_nudged_to_look_again(fake_openai: FakeOpenAIServer):
+async def test_a_new_limit_answered_from_the_last_answer_is_nudged_to_look_again(
+    fake_openai: FakeOpenAIServer,
+):
     # Seen on a real server: "only ones published before 2000" answered by repeating the last answer,
     # with no look-up for the new limit.
     fake_openai.script(
@@ -266,11 +268,15 @@ async def test_a_new_limit_answered_from_the_last_answer_is_nudged_to_look_again
     )
     log = ToolLog()
     events = await collect(agent_for(fake_openai.base_url, log).run(earlier_turn("only ones before 2000")))
-    assert len(log.calls) == 1 and fake_openai.requests[1]["tool_choice"]["function"]["name"] == "search_books"
+    assert (
+        len(log.calls) == 1 and fake_openai.requests[1]["tool_choice"]["function"]["name"] == "search_books"
+    )
     assert text_of(events) == ANSWER and books_of(events) == ["t:3"] and not done_of(events).fell_back
 
 
-async def test_a_book_found_earlier_whose_author_is_now_ruled_out_is_never_named(fake_openai: FakeOpenAIServer):
+async def test_a_book_found_earlier_whose_author_is_now_ruled_out_is_never_named(
+    fake_openai: FakeOpenAIServer,
+):
     # "anything but <author>" answered by repeating the last answer, which named that author's book (the
     # fake tools have no catalog to link a name to, so the refusal says "by").
     fake_openai.script(Text(ANSWER), Text(ANSWER))
