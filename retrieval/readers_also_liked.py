@@ -7,8 +7,8 @@ those with content similarity.
 
 Two tables are served: ``recommend`` (a few named books) reads the seeds model, ``recommend_history``
 (a reader's whole rated history) the history model; each won its own protocol on validation. A history's
-books are weighted by the reader's stars as the history model's spec says (``CFModelSpec.history_weight``),
-exactly as ``vibeshelf eval`` scores it.
+books are weighted by the reader's stars as the history model was chosen to (``CFMeta.history_weights``,
+``cf.config.star_weight``), exactly as ``vibeshelf eval`` scores it.
 ``ReloadingReadersAlsoLiked`` is what the server holds: one ``stat`` per request notices a model that
 ``vibeshelf fit-cf`` swapped in, and loads it without a restart.
 """
@@ -24,7 +24,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from vibeshelf.layout import Layout
-from vibeshelf.retrieval.cf.config import Algorithm
+from vibeshelf.retrieval.cf.config import Algorithm, star_weight
 from vibeshelf.retrieval.cf.store import CFArtifacts, CFMeta, CFModelMissing, model_version, read_cf
 
 logger = logging.getLogger(__name__)
@@ -105,15 +105,15 @@ class ReadersAlsoLiked:
     ) -> CFResult:
         """Up to ``k`` books for a reader whose whole history (the books they rated) is ``history_ids``,
         from the history model. ``ratings`` (book id -> 1-5 stars) weighs each book as the model was
-        chosen to (``history_weight``; a book without one counts as liked). As ``recommend`` otherwise:
+        chosen to (``CFMeta.history_weights``; a book without one counts as liked). As ``recommend`` otherwise:
         the history and ``avoid_ids`` (e.g. every book the reader has read, liked or not) are never
         returned."""
         return self._recommend(history_ids, avoid_ids, k, history=True, ratings=ratings or {})
 
     def history_weights(self, book_ids: Sequence[str], ratings: Mapping[str, float]) -> list[float]:
         """What each of ``book_ids`` weighs in a history rated ``ratings`` (1 each for an unweighted model)."""
-        spec = self._a.meta.config.history
-        return [spec.history_weight(ratings.get(b)) for b in book_ids]
+        weights = self._a.meta.history_weights
+        return [star_weight(weights, ratings.get(b)) for b in book_ids]
 
     def _recommend(
         self,

@@ -367,7 +367,13 @@ def test_history_stars_are_served_as_eval_weighs_them(layout: Layout) -> None:
     assert fantasy_first[0].book_id in FANTASY and crime_first[0].book_id in CRIME
     assert {h.book_id for h in fantasy_first} == {h.book_id for h in crime_first}  # same books, new order
     # No stars: every book counts as liked, the same weight each.
-    assert cf.history_weights(history, {}) == [0.9, 0.9]
+    assert cf.meta.history_weights == spec.history_weights and cf.history_weights(history, {}) == [0.9, 0.9]
+    # Over the EASE budget the seeds model serves histories: the weights chosen for EASE are not applied.
+    small = CONFIG.model_copy(update={"history": spec, "ease_max_bytes": 8 * 4 * 4})
+    fit_cf(layout, config=small, progress=False)
+    assert ReadersAlsoLiked.load(layout).meta.history_weights is None
+    fit_cf(layout, config=CONFIG.model_copy(update={"history": spec}), progress=False)
+    cf = ReadersAlsoLiked.load(layout)
 
     # What the server adds up is what eval scores: the history row weighted by the stars (cf.eval).
     codes = encode_ratings(pq.read_table(layout.ratings))

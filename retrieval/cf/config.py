@@ -47,6 +47,25 @@ DEFAULT_PARAMS: dict[str, dict[str, float]] = {
 }
 
 
+StarWeights = tuple[float, float, float, float, float]
+
+
+def star_weight(weights: StarWeights | None, stars: float | None) -> float:
+    """What a history book rated ``stars`` (1-5) weighs under ``weights`` (for 1, 2, 3, 4 and 5 stars).
+
+    Quarter stars, as StoryGraph writes them, fall between the whole stars' weights. A book with no rating
+    (a thumbs-up, an id the caller named, an implicit interaction) counts as liked: ``LIKED_RATING`` stars.
+    1 when ``weights`` is None (every book alike)."""
+    if weights is None:
+        return 1.0
+    value = float(LIKED_RATING if stars is None or stars <= 0 else min(max(stars, 1.0), 5.0))
+    low = int(value)  # 1..5
+    if low >= 5:
+        return weights[4]
+    frac = value - low
+    return (1.0 - frac) * weights[low - 1] + frac * weights[low]
+
+
 class CFModelSpec(BaseModel):
     """One served model: the algorithm, its hyper-parameters and which ratings it trains on."""
 
@@ -116,18 +135,8 @@ class CFModelSpec(BaseModel):
         return {**DEFAULT_PARAMS[self.algorithm], **self.params}
 
     def history_weight(self, stars: float | None) -> float:
-        """The weight of one history book rated ``stars`` (1-5; quarter stars, as StoryGraph writes them,
-        fall between the whole stars' weights). A book with no rating (a thumbs-up, an id the caller
-        named, an implicit interaction) counts as liked: ``LIKED_RATING`` stars. 1 without
-        ``history_weights``."""
-        if self.history_weights is None:
-            return 1.0
-        value = float(LIKED_RATING if stars is None or stars <= 0 else min(max(stars, 1.0), 5.0))
-        low = int(value)  # 1..5
-        if low >= 5:
-            return self.history_weights[4]
-        frac = value - low
-        return (1.0 - frac) * self.history_weights[low - 1] + frac * self.history_weights[low]
+        """The weight of one history book rated ``stars`` (``star_weight`` with ``history_weights``)."""
+        return star_weight(self.history_weights, stars)
 
 
 # Chosen on goodbooks' validation split (``vibeshelf eval``, ``python bench/cf_refine.py``; README "Readers
