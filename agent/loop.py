@@ -22,7 +22,7 @@ import json
 import logging
 import time
 from collections.abc import AsyncGenerator, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from vibeshelf.agent.cards import cards_in, lookup_tools, one_line_reason, shown_cards
@@ -658,8 +658,9 @@ class Agent:
             yield StatusEvent(message=self._describe(call))
             yield event
 
+        context = self._session_context(state)
         tasks = [
-            asyncio.ensure_future(self._call_tool(i, c, allowed, guard, profile))
+            asyncio.ensure_future(self._call_tool(i, c, allowed, guard, profile, context))
             for i, c in enumerate(step.calls)
         ]
         results: dict[int, ToolResult] = {}
@@ -705,8 +706,22 @@ class Agent:
             convo.append(message)
             run.new_messages.append(message)
 
+    def _session_context(self, state: SessionState | None) -> ToolContext[Any] | None:
+        """The tool context for this session's calls: the shared one plus the reader's rated history,
+        which whole-history picks score from (the model passes ids only, and only some of them)."""
+        history = state.rated_history() if state is not None else {}
+        if self.context is None or not history:
+            return self.context
+        return replace(self.context, reader_history=history)
+
     async def _call_tool(
-        self, index: int, call: ToolCall, allowed: set[str], guard: ConstraintGuard, profile: ToolProfile
+        self,
+        index: int,
+        call: ToolCall,
+        allowed: set[str],
+        guard: ConstraintGuard,
+        profile: ToolProfile,
+        context: ToolContext[Any] | None,
     ) -> tuple[int, ToolResult]:
         if call.name not in allowed:
             error = ToolError.of(
@@ -716,7 +731,7 @@ class Agent:
             return index, ToolResult(call.name, error)
         # A tool's own failures come back as results (Tool.call decides which); anything raised here is
         # a bug of ours and ends the turn (see _run).
-        result = await guard.call(call.name, profile.arguments(call.name, call.arguments), self.context)
+        result = await guard.call(call.name, profile.arguments(call.name, call.arguments), context)
         return index, result
 
     # --- prompt and helpers ---------------------------------------------------------------------

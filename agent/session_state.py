@@ -8,9 +8,15 @@ store can persist it as JSON.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel, Field
 
 from vibeshelf.agent.intent import Constraints
+from vibeshelf.retrieval.cf.config import LIKED_RATING
+
+if TYPE_CHECKING:
+    from vibeshelf.retrieval.library_import import ImportedLibrary
 
 
 class ShownBook(BaseModel):
@@ -55,7 +61,8 @@ class ReaderLibrary(BaseModel):
     """A reader's imported Goodreads/StoryGraph library (``POST /v1/sessions/{id}/library``), as ids.
 
     ``read_ids`` join the session's standing exclusions (``SessionState.excluded_ids``); ``liked_ids`` are
-    the whole-history seeds (``SessionState.liked_history``). A new import replaces the previous one.
+    the history the model is shown (``SessionState.liked_history``); ``ratings`` the history that is
+    scored (``SessionState.rated_history``). A new import replaces the previous one.
     """
 
     format: str = Field(description="goodreads or storygraph")
@@ -64,8 +71,24 @@ class ReaderLibrary(BaseModel):
         default_factory=list,
         description="Rated 4+ (else read), best rated first: the history to recommend from.",
     )
+    ratings: dict[str, float] = Field(
+        default_factory=dict,
+        description="Stars (1-5) of every rated book, best first: whole-history picks weigh each book by them.",
+    )
     matched: int = Field(default=0, ge=0, description="Rows matched to a catalog book.")
     unmatched: int = Field(default=0, ge=0, description="Rows that matched no catalog book.")
+
+    @classmethod
+    def of(cls, library: ImportedLibrary) -> ReaderLibrary:
+        """What a session keeps of a matched export (``retrieval.library_import``)."""
+        return cls(
+            format=library.format,
+            read_ids=library.read_ids(),
+            liked_ids=library.history_ids(),
+            ratings=library.ratings(),
+            matched=len(library.matched),
+            unmatched=len(library.unmatched),
+        )
 
 
 class SessionState(BaseModel):
@@ -96,6 +119,24 @@ class SessionState(BaseModel):
         library = self.library.liked_ids if self.library else []
         disliked = set(self.disliked_ids)
         return [b for b in dict.fromkeys([*library, *self.liked_ids]) if b not in disliked]
+
+    def rated_history(self) -> dict[str, float | None]:
+        """The history whole-history picks are scored from (``ToolContext.reader_history``): every book
+        rated in the imported library with its stars (a library without ratings: its liked books, no
+        stars), then books thumbed up in the conversation as liked (``LIKED_RATING`` stars, or the
+        library's if higher); best rated first, without any the reader thumbed down since.
+
+        The stars weigh each book when the history is scored, as ``vibeshelf eval`` scores a reader's
+        rated history; low-rated books are kept because their weights were chosen with them."""
+        stars: dict[str, float | None] = {}
+        if self.library is not None:
+            stars.update(self.library.ratings or dict.fromkeys(self.library.liked_ids))
+        for book_id in self.liked_ids:
+            stars[book_id] = max(stars.get(book_id) or 0.0, float(LIKED_RATING))
+        disliked = set(self.disliked_ids)
+        kept = [(b, s) for b, s in stars.items() if b not in disliked]
+        kept.sort(key=lambda item: -(LIKED_RATING if item[1] is None else item[1]))  # stable
+        return dict(kept)
 
     def last_shown(self) -> list[ShownBook]:
         """The books shown in the most recent turn that showed any, in order."""

@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from vibeshelf.ingest.spark_als import ALSParams
 from vibeshelf.layout import Layout
-from vibeshelf.retrieval.cf.config import ALGORITHMS, LIKED_RATING, CFConfig, CFModelSpec
+from vibeshelf.retrieval.cf.config import ALGORITHMS, LIKED_RATING, CFConfig, CFModelSpec, StarWeights
 from vibeshelf.retrieval.cf.models import (
     CFDataError,
     CodedRatings,
@@ -98,6 +98,7 @@ def _artifacts(
     fit_seconds: float,
     seeds: tuple[str, dict[str, Any], sp.csr_matrix],
     history: tuple[str, dict[str, Any], sp.csr_matrix | None],
+    history_weights: StarWeights | None = None,
 ) -> CFArtifacts:
     """What is saved for fitted neighbour tables, whichever engine fitted them: the tables, the books they
     cover, popularity and the metadata describing the fit. ``history``'s table None: the seeds table serves it."""
@@ -107,6 +108,7 @@ def _artifacts(
         params=params,
         history_algorithm=history_algorithm,
         history_params=history_params,
+        history_weights=history_weights,
         config=config,
         liked_rating=LIKED_RATING,
         users=codes.n_users,
@@ -173,6 +175,9 @@ def build_artifacts(
         fit_seconds=fit_seconds,
         seeds=(seeds_spec.algorithm, seeds_spec.full_params(), seeds_table),
         history=(history_spec.algorithm, history_spec.full_params(), history_table),
+        # The stars weigh a history only for the model they were chosen with (over the EASE budget the
+        # seeds model serves histories, unweighted).
+        history_weights=history_spec.history_weights,
     )
     return artifacts, fit_seconds
 

@@ -99,6 +99,16 @@ class ImportedLibrary(BaseModel):
             )
         )
 
+    def ratings(self) -> dict[str, float]:
+        """Star ratings (1-5) of every rated catalog book, best rated first (a book rated in two rows
+        keeps its higher rating): the whole history the history model scores, each book weighted by its
+        stars (``ReadersAlsoLiked.recommend_history``)."""
+        best: dict[str, float] = {}
+        for m in self.matched:
+            if m.entry.rating is not None:
+                best[m.book_id] = max(m.entry.rating, best.get(m.book_id, 0.0))
+        return dict(sorted(best.items(), key=lambda item: -item[1]))
+
     def history_ids(self, liked_rating: float = LIKED_RATING) -> list[str]:
         """The reader's history for whole-history recommendations: books rated ``liked_rating`` or more,
         best rated first. A reader who rated nothing that high (or nothing at all) gets their read books."""

@@ -10,6 +10,7 @@ read (never recommend them again), 2 on the to-read shelf (they may be).
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 EXPORT_PATH = Path(__file__).resolve().parent / "fixtures" / "library" / "goodreads_library_export.csv"
@@ -29,3 +30,14 @@ LIKED = [
         *(62, 368, 480, 53, 39, 110, 135, 192, 307, 389, 282, 312, 322, 314, 252),
     )
 ]
+
+
+def _stars() -> dict[str, float]:
+    """The export's "My Rating" per catalog id, rated rows only (0 and empty mean unrated)."""
+    with EXPORT_PATH.open(encoding="utf-8-sig", newline="") as f:
+        cells = [row["My Rating"].strip() for row in csv.DictReader(f)]
+    return {book: float(c) for book, c in zip(ALL_IDS, cells, strict=True) if c not in ("", "0")}
+
+
+# Every rated book with its stars: the history the server scores, each book weighted by its stars.
+RATINGS = _stars()

@@ -120,8 +120,33 @@ def test_seed_query_draws_five_star_training_books_and_excludes_only_them() -> N
     assert history.exclude_all_rated and sorted(history.users.tolist()) == sorted(split.test_users.tolist())
 
 
-# The refinement stage left out where a test is about something else (it fits each best model 3-5 more times).
-PLAIN: dict = {"rating_weights_grid": (None,), "two_step_grid": (0.0,)}
+def test_history_weights_weigh_each_book_by_its_stars() -> None:
+    spec = CFModelSpec(algorithm="ease", history_weights=(-0.2, 0.0, 0.4, 0.8, 1.0))
+    assert [spec.history_weight(s) for s in (1, 2, 3, 4, 5)] == [-0.2, 0.0, 0.4, 0.8, 1.0]
+    assert spec.history_weight(3.5) == pytest.approx(0.6)  # StoryGraph's quarter stars fall between
+    assert spec.history_weight(4.75) == pytest.approx(0.95)
+    assert spec.history_weight(None) == spec.history_weight(4) == spec.history_weight(0)  # unrated: liked
+    assert CFModelSpec(algorithm="ease").history_weight(1) == 1.0  # no weights: every book counts the same
+    with pytest.raises(ValueError, match="history_weights"):
+        CFModelSpec(algorithm="ease", history_weights=(0.0, 0.0, 0.0, 0.0, -1.0))
+
+    # The history protocol reads every training rating with its weight, as the server scores a library.
+    split = split_liked(encode_ratings(user_ratings()), fraction=0.2, seed=0)
+    plain, weighted = history_query(split, 0), history_query(split, 0, spec)
+    assert plain.rows.nnz == weighted.rows.nnz and set(plain.rows.data.tolist()) == {1.0}
+    rated = {
+        (u, i): r
+        for u, i, r in zip(
+            split.train.users.tolist(), split.train.items.tolist(), split.train.ratings.tolist(), strict=True
+        )
+    }
+    coo = weighted.rows.tocoo()
+    for row, item, value in zip(coo.row.tolist(), coo.col.tolist(), coo.data.tolist(), strict=True):
+        assert value == pytest.approx(spec.history_weight(rated[(int(weighted.users[row]), item)]))
+
+
+# The refinement stages left out where a test is about something else (they fit each best model more times).
+PLAIN: dict = {"rating_weights_grid": (None,), "two_step_grid": (0.0,), "history_weights_grid": (None,)}
 
 
 @pytest.mark.slow
@@ -220,6 +245,32 @@ def test_rating_weights_and_two_step_are_tried_on_validation(shared_data: Path) 
             assert best["refined"].params["two_step"] == 1.0
     seeds = chosen_config(refined).seeds
     assert seeds == next(r.spec for r in refined if r.protocol == "seeds" and r.chosen)
+
+
+@pytest.mark.slow
+def test_history_weights_are_chosen_on_validation_for_histories_only(shared_data: Path) -> None:
+    ratings = goodbooks_ratings(shared_data / "goodbooks-mini" / "ratings.csv")
+    start = [
+        CFModelSpec(algorithm="popularity", min_rating=4),
+        CFModelSpec(algorithm="ease", params={"l2": 50.0, "dropout": 0.25}, min_rating=0),
+    ]
+    lead = (0.3, 0.3, 0.6, 0.9, 1.0)
+    grid = {**PLAIN, "history_weights_grid": (None, (0.0, 0.0, 0.0, 1.0, 1.0), lead)}
+    plain = evaluate_cf(ratings, candidates=start, progress=False, **PLAIN)
+    weighted = evaluate_cf(ratings, candidates=start, progress=False, **grid)
+
+    def ease(rows: list, protocol: str):
+        return next(r for r in rows if r.protocol == protocol and r.model == "ease")
+
+    history = ease(weighted, "history")
+    assert history.val_recall >= ease(plain, "history").val_recall  # more candidates, same splits
+    assert history.spec.history_weights in grid["history_weights_grid"]
+    if history.spec.history_weights is not None:  # the label says how the history was weighed
+        assert history.params["history_weights"] == "/".join(f"{w:g}" for w in history.spec.history_weights)
+        assert history.recall != ease(plain, "history").recall  # test scored with the chosen weights
+    # A few five-star seeds weigh the same whatever the mapping: the seeds protocol is untouched.
+    assert ease(weighted, "seeds").spec.history_weights is None
+    assert ease(weighted, "seeds").recall == ease(plain, "seeds").recall
 
 
 def test_goodbooks_ratings_reports_a_missing_file(tmp_path: Path) -> None:

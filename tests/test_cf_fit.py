@@ -348,3 +348,41 @@ def test_two_step_neighbours_are_served_as_eval_measures_them(tmp_path: Path) ->
     column = {book: i for i, book in enumerate(inter.item_ids.tolist())}
     scores = served.score([column["t:a"]])
     assert picks["two"] == {book: pytest.approx(float(scores[column[book]])) for book in picks["two"]}
+
+
+def test_history_stars_are_served_as_eval_weighs_them(layout: Layout) -> None:
+    import numpy as np
+    import scipy.sparse as sp
+
+    from vibeshelf.retrieval.cf.eval import _fit_specs
+    from vibeshelf.retrieval.cf.models import encode_ratings, select_items
+
+    spec = CONFIG.history.model_copy(update={"history_weights": (0.3, 0.3, 0.6, 0.9, 1.0)})
+    fit_cf(layout, config=CONFIG.model_copy(update={"history": spec}), progress=False)
+    cf = ReadersAlsoLiked.load(layout)
+    history = ["t:hobbit", "t:poirot"]  # one fantasy book, one crime book: which did the reader love?
+    loves_fantasy, loves_crime = {"t:hobbit": 5.0, "t:poirot": 1.0}, {"t:hobbit": 1.0, "t:poirot": 5.0}
+    fantasy_first = cf.recommend_history(history, ratings=loves_fantasy).hits
+    crime_first = cf.recommend_history(history, ratings=loves_crime).hits
+    assert fantasy_first[0].book_id in FANTASY and crime_first[0].book_id in CRIME
+    assert {h.book_id for h in fantasy_first} == {h.book_id for h in crime_first}  # same books, new order
+    # No stars: every book counts as liked, the same weight each.
+    assert cf.meta.history_weights == spec.history_weights and cf.history_weights(history, {}) == [0.9, 0.9]
+    # Over the EASE budget the seeds model serves histories: the weights chosen for EASE are not applied.
+    small = CONFIG.model_copy(update={"history": spec, "ease_max_bytes": 8 * 4 * 4})
+    fit_cf(layout, config=small, progress=False)
+    assert ReadersAlsoLiked.load(layout).meta.history_weights is None
+    fit_cf(layout, config=CONFIG.model_copy(update={"history": spec}), progress=False)
+    cf = ReadersAlsoLiked.load(layout)
+
+    # What the server adds up is what eval scores: the history row weighted by the stars (cf.eval).
+    codes = encode_ratings(pq.read_table(layout.ratings))
+    [(_, served, inter, _)] = list(_fit_specs(codes, [spec], select_items(codes, min_ratings=2)))
+    column = {book: i for i, book in enumerate(inter.item_ids.tolist())}
+    weights = [spec.history_weight(loves_fantasy[b]) for b in history]
+    row = sp.csr_matrix((weights, ([0, 0], [column[b] for b in history])), shape=(1, inter.n_items))
+    scores = np.asarray(served.score_users(row))[0] / sum(weights)
+    expected = {b: float(scores[column[b]]) for b in column if b not in history and scores[column[b]] > 0}
+    assert {h.book_id: h.score for h in fantasy_first} == {
+        b: pytest.approx(s, abs=1e-5) for b, s in expected.items()
+    }

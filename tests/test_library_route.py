@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from goodreads_library import EXPORT_PATH, LIKED, READ, TO_READ
+from goodreads_library import EXPORT_PATH, LIKED, RATINGS, READ, TO_READ
 from pydantic import SecretStr
 
 from vibeshelf.agent.session_state import ReaderLibrary, SessionState
@@ -78,12 +78,13 @@ def test_import_counts_matches_and_lists_unmatched_rows(client: TestClient) -> N
     body = response.json()
     assert body["format"] == "goodreads"
     assert (body["rows"], body["matched"], body["not_found"]) == (5, 4, 1)
-    assert body["read"] == 3 and body["liked"] == 2
+    assert body["read"] == 3 and body["liked"] == 2 and body["rated"] == 3  # Twilight's 2 stars count too
     assert [(u["row"], u["title"]) for u in body["unmatched"]] == [(6, "A Pamphlet Nobody Wrote")]
     assert body["unmatched"][0]["reason"]
 
     view = client.get(f"/v1/sessions/{sid}", headers=_as(ALICE)).json()
     assert view["library"]["liked_ids"] == [CATCHING_FIRE, MOCKINGJAY]  # best rated first
+    assert view["library"]["ratings"] == {CATCHING_FIRE: 5.0, MOCKINGJAY: 4.0, TWILIGHT: 2.0}
     assert {CATCHING_FIRE, MOCKINGJAY, TWILIGHT} <= set(view["excluded_ids"])
     state = SessionState(liked_ids=view["liked_ids"], library=ReaderLibrary(**view["library"]))
     assert state.liked_history() == [CATCHING_FIRE, MOCKINGJAY]
@@ -220,6 +221,11 @@ def test_a_50_book_goodreads_export_changes_the_next_answer(
     after = _picks(client, sid, ask)
     assert after and after != before
     assert not set(after) & set(READ), after
-    # Picks from that history: each is among the history model's own best books for these 36 liked ones.
-    history = ReadersAlsoLiked.load(goodbooks_mini_index).recommend_history(LIKED, avoid_ids=READ, k=40)
+    # Picks from that history: each is among the history model's own best books for the rated books, each
+    # weighted by the reader's stars (the 36 liked ones weigh most).
+    ratings = view["library"]["ratings"]
+    assert ratings == RATINGS and set(LIKED) <= set(ratings) <= set(READ)
+    history = ReadersAlsoLiked.load(goodbooks_mini_index).recommend_history(
+        list(ratings), avoid_ids=READ, k=40, ratings=ratings
+    )
     assert set(after) <= {hit.book_id for hit in history.hits}, (after, history.hits[:10])

@@ -278,3 +278,28 @@ async def test_a_whole_history_is_answered_by_the_history_model(registry, mini_s
     assert ids and not set(ids) & set(history)
     expected = [h.book_id for h in services.cf.recommend_history(history, [], 60).hits]
     assert ids[0] in expected[:20]
+
+
+async def test_in_a_session_a_history_is_the_readers_own_with_its_stars(registry, mini_services) -> None:
+    """The model passes some ids; the session's rated library (ToolContext.reader_history) is what is scored."""
+    services = mini_services
+    stars = {"goodbooks:2": 5.0, "goodbooks:1": 2.0}  # loved Harry Potter, not The Hunger Games
+    gone = "goodbooks:999999"  # in the reader's library, no longer in the catalog: left out, not an error
+    ctx = ToolContext(deps=services, reader_history={**stars, gone: 4.0})
+    answers = [
+        (await registry.call("readers_also_liked", {"book_ids": [named], "history": True}, ctx)).output
+        for named in ("goodbooks:2", "goodbooks:1")
+    ]
+    assert all(a.unknown_ids == [] for a in answers)
+    ids = [[b.id for b in a.books] for a in answers]
+    assert ids[0] and ids[0] == ids[1]  # whichever book the model named, the same history
+    assert not set(ids[0]) & set(stars)
+    expected = [h.book_id for h in services.cf.recommend_history(list(stars), [], 60, stars).hits]
+    assert ids[0][0] == expected[0]
+    # Outside a session a history is the ids passed, unrated.
+    alone = (
+        await registry.call(
+            "readers_also_liked", {"book_ids": ["goodbooks:1"], "history": True}, ToolContext(deps=services)
+        )
+    ).output
+    assert [b.id for b in alone.books] != ids[0]

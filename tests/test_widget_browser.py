@@ -576,7 +576,7 @@ def test_a_50_book_goodreads_export_changes_the_next_answer(  # type: ignore[no-
     """The issue's acceptance test through the widget: the reader's 50-book export (BOM, quoted commas,
     empty ratings) goes in through "Import my reading"; the next answer leaves every read book out and
     comes from the liked history (the history model's own best books)."""
-    from goodreads_library import EXPORT_PATH, LIKED, READ
+    from goodreads_library import EXPORT_PATH, RATINGS, READ
 
     from vibeshelf.retrieval.readers_also_liked import ReadersAlsoLiked
 
@@ -610,7 +610,10 @@ def test_a_50_book_goodreads_export_changes_the_next_answer(  # type: ignore[no-
         context.close()
     assert after and after != before
     assert not set(after) & set(READ), after
-    history = ReadersAlsoLiked.load(goodbooks_mini_index).recommend_history(LIKED, avoid_ids=READ, k=40)
+    # Scored as the server scores a library: every rated book, weighted by its stars.
+    history = ReadersAlsoLiked.load(goodbooks_mini_index).recommend_history(
+        list(RATINGS), avoid_ids=READ, k=40, ratings=RATINGS
+    )
     assert set(after) <= {hit.book_id for hit in history.hits}, after
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from vibeshelf.retrieval.cf.config import LIKED_RATING
 from vibeshelf.retrieval.genre_shelves import specific_genres
 from vibeshelf.retrieval.readers_also_liked import MAX_K
 from vibeshelf.retrieval.reranker import DEFAULT_WEIGHTS, diversify
@@ -24,6 +26,10 @@ from vibeshelf.tools.tool import ToolContext, ToolFailure, tool
 # sharing a specific shelf with the seeds ("thriller", "dystopian"; not "fiction") go first, in their
 # collaborative order; the rest follow in theirs.
 GENRE_POOL_FACTOR = 4
+# Most books of a session's history scored (best rated first): a reader's library, not a store's catalogue.
+MAX_SESSION_HISTORY = 2000
+# Books of a history that seed the content-similarity top-up (the best rated).
+CONTENT_SEEDS_FROM_HISTORY = 20
 
 
 def _collaborative(
@@ -33,6 +39,7 @@ def _collaborative(
     want: int,
     filters: SearchFilters | None,
     history: bool = False,
+    ratings: Mapping[str, float] | None = None,
 ) -> tuple[list[Any], list[str]]:
     """(CF hits passing ``filters``, shared shelves first, cold seeds). Without a CF model every seed is cold.
 
@@ -42,8 +49,15 @@ def _collaborative(
     seed_ids = [s["id"] for s in seeds]
     if services.cf is None:
         return [], seed_ids
-    # A whole reading history is answered by the history model, a few named favourites by the seeds model.
-    recommend = services.cf.recommend_history if history else services.cf.recommend
+    # A whole reading history is answered by the history model (each book weighted by the reader's stars),
+    # a few named favourites by the seeds model.
+    cf = services.cf
+
+    def recommend(ids: list[str], avoid_ids: list[str], k: int) -> Any:
+        if history:
+            return cf.recommend_history(ids, avoid_ids, k, ratings)
+        return cf.recommend(ids, avoid_ids, k)
+
     if services.search.constrains(filters):
         result = recommend(seed_ids, avoid, MAX_K)
         kept = set(services.search.admitted([h.book_id for h in result.hits], filters))
@@ -77,10 +91,16 @@ def readers_also_liked(ctx: ToolContext[Services], args: ReadersAlsoLikedArgs) -
     Seeds with too few ratings are answered by content similarity; the result says which method answered.
     Every book returned passes filters ("like X but not YA" -> genres_exclude: ['young_adult'])."""
     services = ctx.deps
-    seeds = list(dict.fromkeys(args.book_ids))
-    known = services.search.rows(seeds)
-    unknown = [s for s in seeds if s not in known]
-    seeds = [s for s in seeds if s in known]
+    named = list(dict.fromkeys(args.book_ids))
+    # In a session, a history is the reader's own (their library's ratings and thumbs-up), whatever part
+    # of it the model passed: every rated book, weighted by its stars, as the history model was chosen.
+    session = dict(list((ctx.reader_history or {}).items())[:MAX_SESSION_HISTORY]) if args.history else {}
+    ratings = {b: stars for b, stars in session.items() if stars is not None}
+    known = services.search.rows(list(dict.fromkeys([*session, *named])))
+    unknown = [s for s in named if s not in known]
+    seeds = [
+        s for s in dict.fromkeys([*session, *named]) if s in known
+    ]  # a reindex may drop a session's book
     if not seeds:
         raise ToolFailure(
             "None of book_ids is in the catalog. "
@@ -96,7 +116,9 @@ def readers_also_liked(ctx: ToolContext[Services], args: ReadersAlsoLikedArgs) -
     # Fetch extra candidates: diversification may defer or drop some.
     want = args.limit * 3
 
-    cf_hits, cold = _collaborative(services, [known[s] for s in seeds], avoid, want, filters, args.history)
+    cf_hits, cold = _collaborative(
+        services, [known[s] for s in seeds], avoid, want, filters, args.history, ratings
+    )
     cold = [c for c in cold if c in seeds]
     items: list[tuple[str, MatchEvidence]] = []
     for rank, hit in enumerate(cf_hits, start=1):
@@ -120,8 +142,12 @@ def readers_also_liked(ctx: ToolContext[Services], args: ReadersAlsoLikedArgs) -
     # Content similarity answers for cold seeds, and tops up a thin collaborative list (few co-read books,
     # or few passing the filters) from all the seeds.
     content_seeds = cold if cf_hits and cold else (seeds if len(cf_hits) < args.limit else [])
-    if args.history:
-        content_seeds = content_seeds[-20:]  # the most recent of a long history stand for it
+    if args.history and ratings:
+        # The best rated of a long history stand for it (sorted is stable: ties keep the history's order).
+        by_stars = sorted(content_seeds, key=lambda b: -ratings.get(b, float(LIKED_RATING)))
+        content_seeds = by_stars[:CONTENT_SEEDS_FROM_HISTORY]
+    elif args.history:
+        content_seeds = content_seeds[-CONTENT_SEEDS_FROM_HISTORY:]  # the most recent stand for it
     if content_seeds:
         taken = {i for i, _ in items}
         for hit in services.search.similar_to(content_seeds, [*avoid, *taken], want, filters):

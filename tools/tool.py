@@ -118,6 +118,10 @@ class ToolContext(Generic[DepsT]):
 
     deps: DepsT
     request_id: str | None = None
+    # The reader's rated history from their session (book id -> 1-5 stars, None for a book without a
+    # rating), best rated first; None outside a session. A tool answering from the reader's own history
+    # (``readers_also_liked`` with ``history``) reads it here, so the model never has to pass it.
+    reader_history: Mapping[str, float | None] | None = None
 
 
 class ToolFailure(Exception):

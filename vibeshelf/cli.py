@@ -244,8 +244,9 @@ def fit_cf_command(
 def library_command(export: Path, limit: int, as_json: bool) -> None:
     """Match a Goodreads or StoryGraph CSV EXPORT to the catalog and show what to read next.
 
-    Books are matched by ISBN, then title + author; unmatched rows are listed. The books rated 4+ are the
-    history for the whole-history model; every book read (or rated) is left out of the picks.
+    Books are matched by ISBN, then title + author; unmatched rows are listed. The rated books are the
+    history for the whole-history model, each weighed by its stars as the server weighs them (no ratings:
+    the books read); every book read (or rated) is left out of the picks.
     """
     import pyarrow.parquet as pq
 
@@ -265,14 +266,16 @@ def library_command(export: Path, limit: int, as_json: bool) -> None:
         library = import_library(data, LibraryMatcher.from_table(catalog))
     except LibraryFormatError as err:
         _fail(f"{export}: {err}")
-    history, read = library.history_ids(), library.read_ids()
+    read, ratings = library.read_ids(), library.ratings()
+    # As the server scores a library: every rated book, weighted by its stars (no ratings: the books read).
+    history = list(ratings) or library.history_ids()
     picks = []
     if history:
         try:
             cf = ReadersAlsoLiked.load(layout)
         except CFModelMissing as err:
             _fail(str(err))
-        picks = cf.recommend_history(history, avoid_ids=read, k=limit).hits
+        picks = cf.recommend_history(history, avoid_ids=read, k=limit, ratings=ratings).hits
     titles = dict(zip(catalog["id"].to_pylist(), catalog["title"].to_pylist(), strict=True))
     if as_json:
         click.echo(
@@ -282,6 +285,7 @@ def library_command(export: Path, limit: int, as_json: bool) -> None:
                     "matched": len(library.matched),
                     "unmatched": [u.model_dump() for u in library.unmatched],
                     "history": history,
+                    "ratings": ratings,
                     "picks": [{**h.model_dump(), "title": titles.get(h.book_id)} for h in picks],
                 },
                 indent=2,
@@ -290,7 +294,12 @@ def library_command(export: Path, limit: int, as_json: bool) -> None:
         return
     click.echo(
         f"{library.format} export: {len(library.matched)} books matched, {len(library.unmatched)} not in the "
-        f"catalog; history = {len(history)} books rated 4+"
+        f"catalog; history = {len(history)} books"
+        + (
+            f", weighed by their stars ({sum(s >= 4 for s in ratings.values())} rated 4+)"
+            if ratings
+            else " read"
+        )
     )
     for row in library.unmatched:
         click.echo(
@@ -299,7 +308,7 @@ def library_command(export: Path, limit: int, as_json: bool) -> None:
     for n, hit in enumerate(picks, start=1):
         click.echo(f"{n:>3}. {titles.get(hit.book_id, hit.book_id)}  ({hit.co_readers} co-readers)")
     if not picks:
-        click.echo("no picks: no matched book rated 4+ (or read) that the model knows")
+        click.echo("no picks: no matched book rated (or read) that the model knows")
 
 
 @main.command()

@@ -40,8 +40,10 @@ class LibraryImportResult(BaseModel):
     read: int = Field(
         description="Distinct catalog books read, reading, abandoned or rated: never recommended."
     )
-    liked: int = Field(
-        description="Distinct catalog books the reader liked (rated 4+), the history picks start from."
+    liked: int = Field(description="Distinct catalog books the reader liked (rated 4+).")
+    rated: int = Field(
+        description="Distinct catalog books the reader rated: the history whole-history picks are scored "
+        "from, each weighed by its stars."
     )
     unmatched: list[UnmatchedRow] = Field(
         description="Every row that matched nothing: row number (header = 1), reason."
@@ -93,14 +95,7 @@ async def import_session_library(
             where["column"] = err.column
         body = error_body("invalid_library", f"{file.filename or 'the file'}: {err}", [where])
         raise HTTPException(status_code=422, detail=body) from err
-    read_ids, liked_ids = library.read_ids(), library.history_ids()
-    kept = ReaderLibrary(
-        format=library.format,
-        read_ids=read_ids,
-        liked_ids=liked_ids,
-        matched=len(library.matched),
-        unmatched=len(library.unmatched),
-    )
+    kept = ReaderLibrary.of(library)
     try:
         await chat.store.set_library(session_id, kept, owner=owner)
     except SessionNotFound as err:
@@ -111,7 +106,8 @@ async def import_session_library(
         rows=len(library.matched) + len(library.unmatched),
         matched=len(library.matched),
         not_found=len(library.unmatched),
-        read=len(read_ids),
-        liked=len(liked_ids),
+        read=len(kept.read_ids),
+        liked=len(kept.liked_ids),
+        rated=len(kept.ratings),
         unmatched=library.unmatched,
     )

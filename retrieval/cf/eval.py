@@ -75,6 +75,19 @@ DEFAULT_RATING_WEIGHTS_GRID: tuple[tuple[float, float, float, float, float] | No
     (0.2, 0.2, 0.4, 0.8, 1.0),
 )
 DEFAULT_TWO_STEP_GRID = (0.0, 0.5, 1.0)
+# Last, for the whole-history protocol: what each of the reader's own books weighs by its stars when the
+# history is scored (``CFModelSpec.history_weights``), tried on each algorithm's best history setting.
+# Scoring only: the fitted table is shared, so the whole grid costs one fit per algorithm.
+DEFAULT_HISTORY_WEIGHTS_GRID: tuple[tuple[float, float, float, float, float] | None, ...] = (
+    None,
+    (0.0, 0.0, 0.0, 1.0, 1.0),  # liked books only, as serving read a history before the weights
+    (0.5, 0.5, 0.7, 0.9, 1.0),
+    (0.3, 0.3, 0.6, 0.9, 1.0),
+    (0.2, 0.2, 0.4, 0.8, 1.0),
+    (0.1, 0.2, 0.5, 0.8, 1.0),
+    (0.0, 0.1, 0.4, 0.8, 1.0),
+    (-0.2, 0.0, 0.4, 0.8, 1.0),
+)
 
 
 class CFEvalRow(BaseModel):
@@ -141,11 +154,16 @@ class Query:
     exclude_all_rated: bool  # history: never recommend a book rated in training; seeds: only the seeds
 
 
-def history_query(split: HoldoutSplit, min_rating: int) -> Query:
-    """Each test user's training ratings >= ``min_rating`` (what a history model reads)."""
+def history_query(split: HoldoutSplit, min_rating: int, spec: CFModelSpec | None = None) -> Query:
+    """Each test user's training ratings >= ``min_rating`` (what a history model reads), each book
+    weighted by its stars as ``spec.history_weight`` weighs it when served (1 without a spec)."""
     users = split.test_users.astype(np.int64)
     keep = split.train.ratings >= min_rating
-    rows = _global_matrix(split.train, keep)
+    values = None
+    if spec is not None and spec.history_weights is not None:
+        by_stars = np.asarray([spec.history_weight(None if r == 0 else r) for r in range(6)], np.float32)
+        values = by_stars[split.train.ratings[keep]]
+    rows = _global_matrix(split.train, keep, values)
     return Query(users=users, rows=rows[users], exclude_all_rated=True)
 
 
@@ -172,10 +190,11 @@ def seed_query(
     return Query(users=chosen, rows=matrix[chosen], exclude_all_rated=False)
 
 
-def _global_matrix(codes: CodedRatings, mask: np.ndarray) -> sp.csr_matrix:
+def _global_matrix(codes: CodedRatings, mask: np.ndarray, values: np.ndarray | None = None) -> sp.csr_matrix:
+    if values is None:
+        values = np.ones(int(mask.sum()), dtype=np.float32)
     return sp.csr_matrix(
-        (np.ones(int(mask.sum()), dtype=np.float32), (codes.users[mask], codes.items[mask])),
-        shape=(codes.n_users, codes.n_items),
+        (values, (codes.users[mask], codes.items[mask])), shape=(codes.n_users, codes.n_items)
     )
 
 
@@ -289,7 +308,18 @@ def _fit_specs(
     def matrix_key(spec: CFModelSpec) -> tuple[int, tuple[float, ...] | None]:
         return spec.min_rating, spec.rating_weights
 
-    for spec in sorted(specs, key=lambda s: (s.algorithm != "ease", s.min_rating, str(s.rating_weights))):
+    def fit_key(spec: CFModelSpec) -> str:
+        return _key(spec.model_copy(update={"history_weights": None}))  # scoring only: same table
+
+    last: tuple[str, CFModel, Interactions, float] | None = None
+    ordered = sorted(
+        specs, key=lambda s: (s.algorithm != "ease", s.min_rating, str(s.rating_weights), fit_key(s))
+    )
+    for spec in ordered:
+        if last is not None and last[0] == fit_key(spec):
+            yield spec, last[1], last[2], last[3]
+            continue
+        last = None
         inter = interactions(codes, items, spec)
         started = time.perf_counter()
         if spec.algorithm == "popularity":
@@ -305,7 +335,9 @@ def _fit_specs(
                 neighbour_table(inter, spec, content=content, gram=gram), source=spec.algorithm
             )
             served.name = spec.algorithm
-        yield spec, served, inter, time.perf_counter() - started
+        last = (fit_key(spec), served, inter, time.perf_counter() - started)
+        yield spec, served, inter, last[3]
+    last = None
     grams.clear()
 
 
@@ -317,7 +349,7 @@ def _score_both(
     seed_queries: dict[int, Query],
     k: int,
 ) -> tuple[tuple[float, float, int], dict[int, tuple[float, float, int]]]:
-    history = evaluate_query(model, inter, history_query(split, spec.min_rating), split, k=k)
+    history = evaluate_query(model, inter, history_query(split, spec.min_rating, spec), split, k=k)
     seeds = {n: evaluate_query(model, inter, q, split, k=k) for n, q in seed_queries.items()}
     return history, seeds
 
@@ -347,6 +379,9 @@ def evaluate_cf(
         tuple[float, float, float, float, float] | None
     ] = DEFAULT_RATING_WEIGHTS_GRID,
     two_step_grid: Sequence[float] = DEFAULT_TWO_STEP_GRID,
+    history_weights_grid: Sequence[
+        tuple[float, float, float, float, float] | None
+    ] = DEFAULT_HISTORY_WEIGHTS_GRID,
     progress: bool = True,
 ) -> list[CFEvalRow]:
     """Both protocols, each algorithm at its validation-chosen setting, scored on test.
@@ -357,7 +392,9 @@ def evaluate_cf(
     as they are. ``catalog`` (the catalog table) is needed by specs that blend in content similarity;
     without it they are measured without the blend. With it (and ``tune``), each algorithm's best
     setting for either protocol is then tried again with each ``content_grid`` blend weight, and then
-    with each ``rating_weights_grid`` x ``two_step_grid`` pair (``tune`` only). Rows come back per
+    with each ``rating_weights_grid`` x ``two_step_grid`` pair (``tune`` only), and last each
+    algorithm's best history setting with each ``history_weights_grid`` scoring (``tune`` only; the
+    table is fitted once for all of them). Rows come back per
     protocol (history, then seeds), one per algorithm, the validation winner marked ``chosen``.
     """
     config = config or CFConfig()
@@ -434,6 +471,16 @@ def evaluate_cf(
                             tried.add(_key(variant))
                             refined.append(variant)
         validate(refined, "cf validation, rating weights and two-step")
+    if tune and len(history_weights_grid) > 1:
+        tried = {_key(spec) for spec, _, _ in scored}
+        weighted = [
+            variant
+            for alg, (spec, _, _) in best_per_algorithm("history").items()
+            if alg != "popularity"
+            for weights in history_weights_grid
+            if _key(variant := spec.model_copy(update={"history_weights": weights})) not in tried
+        ]
+        validate(weighted, "cf validation, history weights")
     winners = {p: best_per_algorithm(p) for p in ("history", "seeds")}
 
     # Test: refit each protocol's per-algorithm best on the full training part, once.
@@ -477,6 +524,8 @@ def evaluate_cf(
                 params["rating_weights"] = "/".join(f"{w:g}" for w in spec.rating_weights)
             if spec.two_step > 0:
                 params["two_step"] = spec.two_step
+            if spec.history_weights is not None:
+                params["history_weights"] = "/".join(f"{w:g}" for w in spec.history_weights)
             rows.append(
                 CFEvalRow(
                     protocol=protocol,

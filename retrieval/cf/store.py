@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import BaseModel, ValidationError
 
-from vibeshelf.retrieval.cf.config import Algorithm, CFConfig
+from vibeshelf.retrieval.cf.config import Algorithm, CFConfig, StarWeights
 
 if TYPE_CHECKING:
     import scipy.sparse as sp
@@ -40,6 +40,10 @@ class CFMeta(BaseModel):
     params: dict[str, float | int]
     history_algorithm: Algorithm  # the whole-history model (an imported library)
     history_params: dict[str, float | int]
+    # What a history book weighs by its stars when the history model scores it (``cf.config.star_weight``):
+    # the served history spec's ``history_weights``; None (a model saved before them, a history served by
+    # another model than the one they were chosen for): every book alike.
+    history_weights: StarWeights | None = None
     config: CFConfig
     liked_rating: int
     users: int
