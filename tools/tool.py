@@ -327,7 +327,8 @@ class Tool:
         """The Chat Completions ``tools`` entry for this tool (a fresh copy: callers may change it)."""
         # Parsed from JSON text made once: the agent loop asks for the schemas at every model step, and a
         # deepcopy of the nested schema cost ~5x more CPU than json.loads.
-        return json.loads(self._openai_schema_json)
+        entry: dict[str, Any] = json.loads(self._openai_schema_json)
+        return entry
 
     @functools.cached_property
     def _openai_schema_json(self) -> str:
