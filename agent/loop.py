@@ -378,13 +378,18 @@ class Agent:
         calls_run: set[str] = set()  # signatures of the calls run for this message
         before_nudge: list[dict[str, Any]] | None = None  # the conversation before the nudge, once sent
 
+        planner_tools: list[dict[str, Any]] | None = None  # the planner only reads them: built once
         while True:
             if turn >= options.max_turns:
                 outcome = MaxTurnsReached(turn)
                 break
             model = chain[model_index]
             profile = full if model == PLANNER_MODEL else profiles[model]
-            tools = profile.schemas()
+            if model == PLANNER_MODEL:
+                planner_tools = planner_tools or full.schemas()
+                tools = planner_tools
+            else:
+                tools = profile.schemas()  # a provider's client may change what it is sent: fresh each step
             allowed = {t["function"]["name"] for t in tools}
             step_start = time.perf_counter()
             outcome = None

@@ -2,12 +2,16 @@
 
     VIBESHELF_HOME=/path/to/index python bench/profile.py                 # 20 s of sequential chats
     VIBESHELF_HOME=... python bench/profile.py --duration 60 --top 25
+    VIBESHELF_HOME=... python bench/profile.py --gil      # only threads holding the GIL: Python's CPU
 
 Starts one server (as bench/chat.py does), warms it up, then samples it with ``py-spy record`` (native
 frames included, 100 Hz) while this process sends two-turn conversations one after another. Prints the
-share of samples per area (inclusive: a sample counts for every area on its stack), the hottest functions
-by self time, and the server's resident memory per mapping (shared libraries, anonymous heap), largest
-first. Needs ``pip install py-spy`` and permission to ptrace the server (root, or ptrace_scope 0).
+share of samples per area (inclusive: a sample counts for every area on its stack), the functions with
+the largest inclusive share, the hottest functions by self time, and the server's resident memory per
+mapping (shared libraries, anonymous heap), largest first. With ``--gil`` only the thread holding the GIL is
+sampled (no native frames): threads parked in futex/epoll, which the default mode still counts, drop out,
+so the shares are of the Python work. Needs ``pip install py-spy`` and permission to ptrace the server
+(root, or ptrace_scope 0).
 """
 
 from __future__ import annotations
@@ -85,6 +89,9 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument(
+        "--gil", action="store_true", help="sample only the thread holding the GIL (no native frames)"
+    )
     args = parser.parse_args()
     if not os.environ.get("VIBESHELF_HOME"):
         parser.error("set VIBESHELF_HOME to a built index")
@@ -108,7 +115,7 @@ def main() -> int:
                     "100",
                     "--format",
                     "raw",
-                    "--native",
+                    *(["--gil"] if args.gil else ["--native"]),
                     "--output",
                     str(raw),
                 ],
@@ -151,6 +158,14 @@ def main() -> int:
     print("\nshare of samples by area (inclusive):")
     for area, count in areas.most_common():
         print(f"  {100 * count / total:5.1f}%  {area}")
+    # Inclusive per function (line numbers dropped): a function counts once per sample it is on the stack.
+    inclusive: collections.Counter[str] = collections.Counter()
+    for frames, count in stacks:
+        for frame in {re.sub(r":\d+\)", ")", f) for f in frames}:
+            inclusive[re.sub(r"\s*\(.*?site-packages/", " (", frame)] += count
+    print(f"\nlargest {2 * args.top} functions by inclusive share:")
+    for frame, count in inclusive.most_common(2 * args.top):
+        print(f"  {100 * count / total:5.1f}%  {frame[:150]}")
     print(f"\nhottest {args.top} frames by self time:")
     for frame, count in self_time.most_common(args.top):
         print(f"  {100 * count / total:5.1f}%  {frame[:150]}")

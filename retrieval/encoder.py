@@ -66,6 +66,9 @@ def _session_options(threads: int):
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     opts.inter_op_num_threads = 1
+    # No CPU arena: it keeps the largest batch's buffers for the process's life (~17 MB resident on the
+    # 10k index) for no measurable gain on one-query batches; the vectors are bit-identical either way.
+    opts.enable_cpu_mem_arena = False
     opts.intra_op_num_threads = threads
     if threads > 1:
         # Spinning workers burn the cores the server and ingest share; wake them on demand.

@@ -245,9 +245,15 @@ class HybridSearcher:
         self.text_columns = [c for c in fusion.text_boosts if c in indexed] or sorted(indexed)
         self.columns = [c for c in BOOK_COLUMNS if c in table.schema.names]
         n_rows = table.count_rows()
-        self.catalog: pa.Table = (
-            table.search().select(self.columns).limit(max(1, n_rows)).with_row_id(False).to_arrow()
+        scanned = (
+            table.search().select(self.columns).limit(max(1, n_rows)).with_row_id(True).to_arrow()
         ).combine_chunks()  # one chunk: take() by position stays cheap
+        # Full-text hits come back as LanceDB row ids (reading their `id` column costs a take from the data
+        # files, ~3 ms a query): sorted row ids and the catalog position of each map them back.
+        row_ids = scanned["_rowid"].to_numpy()
+        self._row_order = np.argsort(row_ids, kind="stable")
+        self._sorted_row_ids = row_ids[self._row_order]
+        self.catalog: pa.Table = scanned.drop_columns(["_rowid"])
         ids = self.catalog["id"].to_pylist()
         self.ids: list[str] = ids  # catalog row order
         self.position = {book_id: i for i, book_id in enumerate(ids)}
@@ -401,26 +407,29 @@ class HybridSearcher:
             fts = MultiMatchQuery(text, self.text_columns, boosts=boosts)
         mask = self.mask(filters)
         fetch = limit if mask is None else limit * 4
-        found = self.table.search(fts, query_type="fts").select(["id", "_score"]).limit(fetch).to_arrow()
-        pairs = [
-            (self.position[i], s)
-            for i, s in zip(found["id"].to_pylist(), found["_score"].to_pylist(), strict=True)
-            if i in self.position
-        ]
+        pairs = self._fts_hits(self.table.search(fts, query_type="fts"), fetch)
         if mask is not None:
             kept = [(p, s) for p, s in pairs if mask[p]]
             if len(kept) < limit and len(pairs) == fetch:
                 q = self.table.search(fts, query_type="fts").where(build_where(filters), prefilter=True)
-                found = q.select(["id", "_score"]).limit(limit).to_arrow()
-                kept = [
-                    (self.position[i], s)
-                    for i, s in zip(found["id"].to_pylist(), found["_score"].to_pylist(), strict=True)
-                    if i in self.position
-                ]
+                kept = self._fts_hits(q, limit)
             pairs = kept
         pairs = pairs[:limit]
         rows = self.rows_at([p for p, _ in pairs])
         return [(row, float(score)) for row, (_, score) in zip(rows, pairs, strict=True)]
+
+    def _fts_hits(self, query: Any, limit: int) -> list[tuple[int, float]]:
+        """(catalog position, BM25 score) of a full-text query's hits, best first (row ids, not the
+        ``id`` column, are read back: no take from the data files)."""
+        found = query.select(["_score"]).with_row_id(True).limit(limit).to_arrow()
+        if not found.num_rows or not len(self._sorted_row_ids):
+            return []
+        row_ids = found["_rowid"].to_numpy()
+        at = np.minimum(np.searchsorted(self._sorted_row_ids, row_ids), len(self._sorted_row_ids) - 1)
+        known = self._sorted_row_ids[at] == row_ids  # a row the catalog lacks is skipped, as before
+        positions = self._row_order[at].tolist()
+        scores = found["_score"].to_pylist()
+        return [(positions[k], scores[k]) for k in range(found.num_rows) if known[k]]
 
     def search(
         self,

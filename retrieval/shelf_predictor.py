@@ -64,8 +64,10 @@ class ShelfPredictor:
         self.encoder = encoder
         self.shelves: list[str] = list(shelves)
         self.prototypes = np.ascontiguousarray(prototypes, dtype=np.float32)
-        self.membership = np.ascontiguousarray(membership, dtype=np.float32)  # books x shelves, 0/1
-        self._rows = [np.flatnonzero(self.membership[:, j]) for j in range(len(self.shelves))]
+        # Kept as the rows on each shelf, not the (books x shelves) 0/1 matrix: 2.5 MB on goodbooks' 10k
+        # books and 62 shelves, and book_scores reads only the predicted shelves' rows.
+        self._n_books = membership.shape[0]
+        self._rows = [np.flatnonzero(membership[:, j]) for j in range(len(self.shelves))]
         self.temperature = temperature
         self.top_k = min(top_k, len(self.shelves))
 
@@ -129,7 +131,7 @@ class ShelfPredictor:
         # Only the predicted shelves (top_k columns) add anything: summing their rows directly takes
         # microseconds, where a (books x shelves) BLAS product took ~5 ms on the busy 2-core box.
         probabilities = np.asarray(probabilities, dtype=np.float32)
-        scores = np.zeros(self.membership.shape[0], dtype=np.float32)
+        scores = np.zeros(self._n_books, dtype=np.float32)
         for j in np.flatnonzero(probabilities):
             scores[self._rows[j]] += probabilities[j]
         return scores

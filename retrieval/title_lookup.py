@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import difflib
+import functools
 import re
 from array import array
 from collections.abc import Iterable
@@ -37,6 +38,9 @@ _NON_WORD = re.compile(r"[^\w]+")
 _SERIES_HINT = re.compile(r"\s*(?:#\s*\d+(?:\.\d+)?|\b(?:book|vol(?:ume)?|part)\s+\d+)\s*$", re.IGNORECASE)
 
 
+# Both are pure functions of the text, called for the same titles on every answer (the grounder keys each
+# returned book and every line of the answer): cached, bounded.
+@functools.lru_cache(maxsize=4_096)
 def fold(text: str) -> str:
     """Lower-case, accent-free, punctuation-free text with single spaces."""
     text = accent_fold(text).replace("&", " and ")
@@ -44,6 +48,7 @@ def fold(text: str) -> str:
     return " ".join(_NON_WORD.sub(" ", text).replace("_", " ").split())
 
 
+@functools.lru_cache(maxsize=4_096)
 def title_key(title: str) -> str:
     """The comparison key of a title: series suffix and leading article removed, folded."""
     plain = split_series(title).title

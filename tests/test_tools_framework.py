@@ -297,6 +297,17 @@ def test_example_tool_schemas_are_strict(item: Tool) -> None:
     jsonschema.Draft202012Validator.check_schema(entry["function"]["parameters"])
 
 
+def test_openai_schema_is_a_fresh_copy_each_time() -> None:
+    # Built once per tool and parsed per call: a caller changing its copy changes nothing for the next one.
+    first = shelf_search.openai_schema()
+    first["function"]["parameters"]["properties"].clear()
+    first["function"]["name"] = "changed"
+    again = shelf_search.openai_schema()
+    assert again["function"]["name"] == "shelf_search"
+    assert again["function"]["parameters"] == shelf_search.parameters_schema
+    assert again["function"]["parameters"]["properties"]
+
+
 CONTRACTS = [
     (SearchBooksArgs, SearchResult),
     (FindBookArgs, FindBookResult),

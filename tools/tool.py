@@ -71,7 +71,7 @@ Rules, checked when the tool is defined (a broken definition raises :class:`Tool
 from __future__ import annotations
 
 import asyncio
-import copy
+import functools
 import inspect
 import json
 import logging
@@ -328,16 +328,25 @@ class Tool:
         return line or f"calling {self.name}"
 
     def openai_schema(self) -> dict[str, Any]:
-        """The Chat Completions ``tools`` entry for this tool."""
-        return {
-            "type": "function",
-            "function": {
-                "name": self.name,
-                "description": self.description,
-                "parameters": copy.deepcopy(self.parameters_schema),
-                "strict": True,
-            },
-        }
+        """The Chat Completions ``tools`` entry for this tool (a fresh copy: callers may change it)."""
+        # Parsed from JSON text made once: the agent loop asks for the schemas at every model step, and a
+        # deepcopy of the nested schema cost ~5x more CPU than json.loads.
+        entry: dict[str, Any] = json.loads(self._openai_schema_json)
+        return entry
+
+    @functools.cached_property
+    def _openai_schema_json(self) -> str:
+        return json.dumps(
+            {
+                "type": "function",
+                "function": {
+                    "name": self.name,
+                    "description": self.description,
+                    "parameters": self.parameters_schema,
+                    "strict": True,
+                },
+            }
+        )
 
     def parse_arguments(self, arguments: Mapping[str, Any] | str | bytes | None) -> BaseModel | ToolError:
         """Validate raw arguments (a dict or the model's JSON string) into the arguments model."""

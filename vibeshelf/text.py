@@ -12,6 +12,8 @@ from typing import Any
 
 def fold(text: str) -> str:
     """Lower case without accents ("Brontë" -> "bronte"), for matching what readers type."""
+    if text.isascii():  # most text: nothing to decompose, and the per-character pass is the cost
+        return text.lower()
     text = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
 
