@@ -54,6 +54,9 @@ class TitleLinker:
     def __init__(self, vocab: Vocabulary) -> None:
         self._vocab = vocab
         self._shelf_words = vocab.shelf_words()
+        # Keys a near spelling is matched against (built once: the catalog's titles do not change).
+        self._near_keys = [k for k in vocab.titles if len(k.split()) >= 3]
+        self._near_series_keys = [k for k in vocab.series if len(k.split()) >= 2]
         # Titles typed as one word ("nightcircus vibes"): keys of two to four words with the spaces dropped.
         self._squashed = {
             key.replace(" ", ""): title
@@ -147,8 +150,7 @@ class TitleLinker:
         gone girl n big lttle lies"): a close match over the whole catalog is too loose anywhere else."""
         if not self._vocab.titles:
             return []
-        keys = [k for k in self._vocab.titles if len(k.split()) >= 3]
-        series_keys = [k for k in self._vocab.series if len(k.split()) >= 2]
+        keys, series_keys = self._near_keys, self._near_series_keys
         starts = [cue.end() for cue in _NEAR_CUE.finditer(text)]
         for mention in found or []:
             gap = re.match(
