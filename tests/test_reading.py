@@ -1168,3 +1168,16 @@ def test_a_rare_word_the_catalog_writes_in_lower_case_is_no_surname(reader) -> N
     # "brown" is written in lower case in the catalog (an everyday word); "gaiman" never is.
     assert reader.read("not the brown ones").exclude_authors == []
     assert reader.read("mysteries, but so gaiman is out").exclude_authors == ["Neil Gaiman"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Rebecca was a very moving experience for me",
+        "rebecca is my comfort reread",
+        "the night circus ATE, more like it",
+        "wuthering heights was stunning",
+    ],
+)
+def test_a_book_praised_right_after_its_name_is_liked(reader, text: str) -> None:
+    assert len(reader.read(text).like_titles) == 1

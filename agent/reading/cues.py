@@ -207,3 +207,15 @@ def audience_ages() -> list[tuple[int, int, tuple[str, ...]]]:
 def small_numbers() -> dict[str, int]:
     """ "ten" -> 10, for the numbers below twenty written in words."""
     return {w.lower(): int(v) for w, v in table("cardinal_words.tsv") if int(v) < 20}
+
+
+@cache
+def praise_tail() -> re.Pattern[str]:
+    """Praise right after a book's name ("was SO good", "is my comfort reread", "ATE"): the name is a title."""
+    words = phrase_regex(_lines("praise_words.txt")).pattern
+    verbs = phrase_regex(_lines("praise_verbs.txt")).pattern
+    return re.compile(
+        rf"\s+(?:(?:is|was|were|['’]s)\s+(?:\w+\s+){{0,3}}?(?:so+\s+|really\s+|just\s+|absolutely\s+)?{words}"
+        rf"|{verbs})",
+        re.IGNORECASE,
+    )

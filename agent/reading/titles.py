@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
+from vibeshelf.agent.reading import cues
 from vibeshelf.agent.reading.authors import AuthorMention
 from vibeshelf.agent.reading.vocabulary import Vocabulary
 from vibeshelf.retrieval.title_lookup import title_key
@@ -33,11 +34,6 @@ _NOT_A_TITLE_START = frozenset(
 )
 _LIST_GAP = re.compile(r"\s*(?:,|&|\+|/)?\s*(?:and|or|n|nor)?\s*", re.IGNORECASE)
 _GAP_BEFORE = re.compile(r"(?:\s*,\s*(?:and\s+|&\s+|or\s+)?|\s+(?:and|&|n|or)\s+)$", re.IGNORECASE)
-_PRAISE_TAIL = re.compile(
-    r"\s+(?:is|was|were)\s+(?:\w+\s+){0,3}?(?:so+\s+|really\s+|just\s+|absolutely\s+)?"
-    r"(?:good|great|amazing|brilliant|fantastic|incredible|wonderful|perfect|the best|my fav(?:ou?rite)?)\b",
-    re.IGNORECASE,
-)
 _NEAR_CUE = re.compile(r"(?:^|\b(?:like|loved?|read|reread|finished|adored|enjoyed)\b)\s*", re.IGNORECASE)
 _NEAR_SIMILARITY = 92.0
 _QUOTES = "\"“”'‘’*_"
@@ -193,7 +189,7 @@ class TitleLinker:
         capital = any(w[:1].isupper() for w in raw.split()[1:]) or (raw[:1].isupper() and inside)
         after_cue = bool(_LEAD.search(text[max(0, start - 20) : start]))
         # "dune is my favourite book ever", "ready player one was SO good": praised right after it.
-        praised = bool(_PRAISE_TAIL.match(text, start + len(raw)))
+        praised = bool(cues.praise_tail().match(text, start + len(raw)))
         if praised and (len(words) >= 2 or not self._ordinary(words[0])):
             return True
         if quoted or (after_cue and capital):

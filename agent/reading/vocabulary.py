@@ -115,6 +115,10 @@ class Vocabulary:
             main = (title or "").split(":", 1)[0]
             if main != title and (key := title_key(main)):
                 by_title.setdefault(key, title)
+            # A first volume is also said without its number ("Maus" for "Maus I: A Survivor's Tale").
+            first = re.sub(r"\s+(?:i|1|one|vol 1|volume 1|volume one|book 1|book one)$", "", title_key(main))
+            if first and first != title_key(main):
+                by_title.setdefault(first, title)
         by_series: dict[str, str] = {}
         first: dict[str, tuple[float, str]] = {}
         indexes = series_index or [None] * len(series or [])
