@@ -226,3 +226,41 @@ def test_looks_like_title(text: str, expected: bool):
 def test_title_mentions_finds_each_span_once():
     found = [m.text for m in title_mentions('**A** and *B*, "C D" and [E F](x) plus G H by Jane Roe')]
     assert found == ["A", "B", "C D", "E F", "G H"]
+
+
+@pytest.fixture
+def with_facts() -> Grounder:
+    from vibeshelf.agent.grounding import BookFacts
+
+    g = Grounder()
+    g.add_book("The Comfort of Strangers", ["Ian McEwan"], facts=BookFacts(1981, 3.44, 8_843))
+    g.add_book("Saturday", ["Ian McEwan"], facts=BookFacts(2005, 3.61, 45_567))
+    return g
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "- **The Comfort of Strangers** by Ian McEwan — fiction; rated 3.44 by 8,843 readers",
+        "**The Comfort of Strangers** by Ian McEwan (1981), a short, unsettling novel.",
+        "**Saturday** by Ian McEwan, published in 2005, rated 3.6 out of 5 by about 45.6k readers.",
+        "**Saturday** by Ian McEwan: one day in London, set in 2003.",  # when a story is set is no claim
+    ],
+)
+def test_true_figures_about_a_returned_book_stand(with_facts: Grounder, line: str) -> None:
+    assert with_facts.ground_line(line) is not None
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        # Seen from a real small model: the figures of the last answer's first book copied onto a new one.
+        "- **The Comfort of Strangers** by Ian McEwan — fiction, contemporary; rated 3.44 by 12,365 readers",
+        "- **The Comfort of Strangers** by Ian McEwan — rated 4.50, a reader favourite",
+        "**Saturday** by Ian McEwan, published in 1998.",
+        "**Saturday** by Ian McEwan (2012) follows a surgeon through one day.",
+    ],
+)
+def test_a_line_saying_false_figures_about_a_returned_book_goes(with_facts: Grounder, line: str) -> None:
+    assert with_facts.ground_line(line) is None
+    assert with_facts.removed

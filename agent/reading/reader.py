@@ -430,9 +430,13 @@ class MessageReader:
                 if w.lower() not in cues.function_words() and w.lower() not in cues.cue_words()
             ]
             guesses = self._kinds(" ".join(meant)) if meant else []
-            if guesses and guesses[0][1] >= KIND_ASK_CONFIDENCE and guesses[0][0] in self.vocab.shelves:
-                if guesses[0][0] not in intent.genres_exclude:
-                    intent.guessed_include = [guesses[0][0]]
+            if (
+                guesses
+                and guesses[0][1] >= KIND_ASK_CONFIDENCE
+                and guesses[0][0] in self.vocab.shelves
+                and guesses[0][0] not in intent.genres_exclude
+            ):
+                intent.guessed_include = [guesses[0][0]]
         intent.guessed_exclude = [g for g in dict.fromkeys(out_guessed) if g in intent.genres_exclude]
         intent.other_authors = bool(_OTHER_AUTHOR.search(fixed))
         intent.next_read = bool(cues.next_read().search(fixed))
