@@ -594,11 +594,6 @@ class Intent(BaseModel):
     guessed_exclude: list[str] = Field(
         default_factory=list, description="Shelves in genres_exclude guessed from a refused phrase's meaning."
     )
-    guessed_include: list[str] = Field(
-        default_factory=list,
-        description="A kind the message asks for by its meaning alone (no word list names it: 'myth retellings'),"
-        " guessed confidently; asked for only when no kind is standing.",
-    )
     next_read: bool = Field(
         default=False, description="'what should I read next?': from the reader's own history."
     )

@@ -84,8 +84,6 @@ _OTHER_AUTHOR = re.compile(
 GROWN_UP_REFUSES = ("young_adult", "childrens", "middle_grade")
 # A refused phrase's shelf guessed from its meaning counts only at this probability or above.
 KIND_CONFIDENCE = 0.8
-# A kind asked for by meaning alone counts only at this probability or above (a filter, not a boost).
-KIND_ASK_CONFIDENCE = 0.9
 KindGuesser = Callable[[str], list[tuple[str, float]]]
 _CONTENT_WORD = re.compile(r"[^\W\d_]{3,}")
 # Words that point back at the books already being talked about ("popular ones", "make them shorter").
@@ -420,23 +418,6 @@ class MessageReader:
         if talk is not None:
             return Intent(text=text, small_talk=talk)
         self._popularity_refused(fixed, refusals, intent)
-        if self._kinds is not None and not (intent.genres_include or intent.genres_all or intent.like_titles):
-            # "moar myth retellings", "something to make me laugh": a kind no word list names, read from the
-            # words' meaning by the catalog's shelf predictor, only when it is confident (RequestTracker asks
-            # for it only when no kind is standing).
-            meant = [
-                w
-                for w in _CONTENT_WORD.findall(intent.query)
-                if w.lower() not in cues.function_words() and w.lower() not in cues.cue_words()
-            ]
-            guesses = self._kinds(" ".join(meant)) if meant else []
-            if (
-                guesses
-                and guesses[0][1] >= KIND_ASK_CONFIDENCE
-                and guesses[0][0] in self.vocab.shelves
-                and guesses[0][0] not in intent.genres_exclude
-            ):
-                intent.guessed_include = [guesses[0][0]]
         intent.guessed_exclude = [g for g in dict.fromkeys(out_guessed) if g in intent.genres_exclude]
         intent.other_authors = bool(_OTHER_AUTHOR.search(fixed))
         intent.next_read = bool(cues.next_read().search(fixed))

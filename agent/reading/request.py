@@ -50,9 +50,6 @@ class RequestTracker:
         # but not the Enlightenment" is no refusal of philosophy).
         dropped = [g for g in intent.guessed_exclude if g in self.kinds or g in intent.genres_include]
         intent.genres_exclude = [g for g in intent.genres_exclude if g not in dropped]
-        guessed = intent.guessed_include and not (intent.genres_include or intent.genres_all)
-        if guessed and (not self.kinds or intent.reset or intent.new_request):
-            intent.genres_include = list(intent.guessed_include)
         asked = set(intent.genres_include) - TONE_SHELVES
         if intent.reset or intent.new_request:
             self.kinds = asked
