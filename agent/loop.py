@@ -471,10 +471,19 @@ class Agent:
                 break
             assert isinstance(outcome, ToolCallsStep)
             asked = {call.signature() for call in outcome.calls}
-            if called_tools and asked <= calls_run and (run.answer.strip() or run.books):
+            if called_tools and asked <= calls_run:
                 # It only repeats calls already answered (small models loop like this): what it wrote, or
-                # the cards already shown, are the answer.
-                break
+                # the cards already shown, are the answer; with neither, it is stuck and the planner answers.
+                if run.answer.strip() or run.books or model == PLANNER_MODEL:
+                    break
+                convo[:] = initial
+                model_index = chain.index(PLANNER_MODEL)
+                yield StatusEvent(
+                    message=f"{model} repeated its look-ups without finding books; "
+                    "answering with the offline planner instead"
+                )
+                run.fell_back = True
+                continue
             calls_run |= asked
             called_tools = True
             if turn >= options.max_turns:

@@ -358,6 +358,21 @@ async def test_a_model_that_only_repeats_its_calls_stops_with_the_cards_it_found
     assert done_of(events).finish_reason == "stop"
 
 
+async def test_a_model_stuck_repeating_look_ups_that_found_nothing_hands_over_to_the_planner(
+    fake_openai: FakeOpenAIServer,
+):
+    # Seen on a real server: find_book for a book, then the same find_book again and again; no card, no answer.
+    call = ("find_book", {"title": "The Notebook"})
+    fake_openai.script(ToolCalls(call), ToolCalls(call), ToolCalls(call))
+    log = ToolLog()
+    events = await collect(
+        agent_for(fake_openai.base_url, log, max_turns=6).run(user("something melancholic"))
+    )
+    assert [name for name, _ in log.calls].count("find_book") == 1 and len(fake_openai.requests) == 2
+    assert any("repeated its look-ups" in s for s in statuses(events))
+    assert books_of(events) and done_of(events).fell_back and done_of(events).model == PLANNER_MODEL
+
+
 async def test_long_prose_after_a_call_is_not_shown_as_a_status(fake_openai: FakeOpenAIServer):
     claim = "This book is a classic novel that explores loss and longing, " * 4
     fake_openai.script(
