@@ -470,7 +470,12 @@ class Agent:
                     yield event
                 break
             assert isinstance(outcome, ToolCallsStep)
-            asked = {call.signature() for call in outcome.calls}
+            # The same call written several times in one reply (a small model's text calls) runs once.
+            unique: dict[str, ToolCall] = {}
+            for call in outcome.calls:
+                unique.setdefault(call.signature(), call)
+            outcome.calls = list(unique.values())
+            asked = set(unique)
             if called_tools and asked <= calls_run:
                 # It only repeats calls already answered (small models loop like this): what it wrote, or
                 # the cards already shown, are the answer; with neither, it is stuck and the planner answers.

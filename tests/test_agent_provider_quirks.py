@@ -373,6 +373,15 @@ async def test_a_model_stuck_repeating_look_ups_that_found_nothing_hands_over_to
     assert books_of(events) and done_of(events).fell_back and done_of(events).model == PLANNER_MODEL
 
 
+async def test_the_same_call_written_several_times_in_one_reply_runs_once(fake_openai: FakeOpenAIServer):
+    call = '{"name": "search_books", "arguments": {"query": "melancholic", "limit": 2}}'
+    fake_openai.script(Text("\n".join([call, call, call])), Text(ANSWER))
+    log = ToolLog()
+    events = await collect(agent_for(fake_openai.base_url, log).run(user("something melancholic")))
+    assert log.calls == [("search_books", {"query": "melancholic", "limit": 2})]
+    assert text_of(events) == ANSWER
+
+
 async def test_long_prose_after_a_call_is_not_shown_as_a_status(fake_openai: FakeOpenAIServer):
     claim = "This book is a classic novel that explores loss and longing, " * 4
     fake_openai.script(
