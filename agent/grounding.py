@@ -155,50 +155,6 @@ def title_mentions(line: str) -> list[Mention]:
     return found
 
 
-_RATING_CLAIM = re.compile(
-    r"\b(?:rated|rating(?:\s+of)?|average(?:\s+rating)?(?:\s+of)?|scores?)\s*(?:of\s*)?([0-5](?:\.\d{1,2})?)\b"
-    r"|\b([0-5]\.\d{1,2})\s*(?:/\s*5|stars?|out of 5)",
-    re.IGNORECASE,
-)
-_READERS_CLAIM = re.compile(
-    r"\b(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?\s*[km]|\d{3,})\s+(?:readers|ratings|reviews|people)\b",
-    re.IGNORECASE,
-)
-_YEAR_CLAIM = re.compile(
-    r"\b(?:(?:first\s+)?published|came out|released|appeared)\s+(?:in\s+)?((?:1[0-9]|20)\d{2})\b"
-    r"|\(((?:1[0-9]|20)\d{2})\)",
-    re.IGNORECASE,
-)
-
-
-@dataclass(frozen=True)
-class BookFacts:
-    """What a tool result said of a book, to check the figures an answer states about it."""
-
-    year: int | None = None
-    average_rating: float | None = None
-    ratings_count: int | None = None
-
-    def contradicted_by(self, line: str) -> bool:
-        for m in _RATING_CLAIM.finditer(line):
-            said = float(m.group(1) or m.group(2))
-            if self.average_rating is not None and abs(said - self.average_rating) > 0.06:
-                return True
-        for m in _READERS_CLAIM.finditer(line):
-            raw = m.group(1).replace(",", "").replace(" ", "").lower()
-            scale = 1_000 if raw.endswith("k") else 1_000_000 if raw.endswith("m") else 1
-            said = float(raw.rstrip("km")) * scale
-            if self.ratings_count is not None:
-                slack = 0.1 if scale > 1 else 0.02  # "12k readers" rounds
-                if abs(said - self.ratings_count) > max(50, slack * self.ratings_count):
-                    return True
-        for m in _YEAR_CLAIM.finditer(line):
-            said_year = int(m.group(1) or m.group(2))
-            if self.year is not None and abs(said_year - self.year) > 1:
-                return True
-        return False
-
-
 @dataclass
 class Grounder:
     """What may be named: tool-returned titles, their series and authors, and the reader's own words."""
@@ -208,15 +164,9 @@ class Grounder:
     other_names: set[str] = field(default_factory=set)  # folded authors, series, genres
     user_text: str = ""  # folded, for "since you loved <title you named>"
     removed: list[str] = field(default_factory=list)
-    facts: dict[str, BookFacts] = field(default_factory=dict)  # title key -> what a tool said of the book
 
     def add_book(
-        self,
-        title: str,
-        authors: Iterable[str] = (),
-        series: str | None = None,
-        genres: Iterable[str] = (),
-        facts: BookFacts | None = None,
+        self, title: str, authors: Iterable[str] = (), series: str | None = None, genres: Iterable[str] = ()
     ) -> None:
         key = title_key(title)
         authors = list(authors)
@@ -230,8 +180,6 @@ class Grounder:
                 keys.append(main)
             for k in keys:
                 self.authors_of.setdefault(k, set()).update(fold(a) for a in authors if fold(a))
-                if facts is not None:
-                    self.facts.setdefault(k, facts)
         for name in [*authors, *(g.replace("_", " ") for g in genres), series or ""]:
             # Folded and title-keyed, so "the Kingkiller Chronicle" matches "Kingkiller Chronicle".
             self.other_names.update(k for k in (fold(name), title_key(name)) if k)
@@ -304,23 +252,13 @@ class Grounder:
         return False
 
     def invented(self, line: str) -> list[Mention]:
-        """Title-like mentions in ``line`` that name no known book (or name it under another author), and the
-        book a line says something false of (a rating, a number of readers or a year its tool result
-        contradicts: a small model copies the figures of the last answer onto new books)."""
+        """Title-like mentions in ``line`` that name no known book (or name it under another author)."""
         line = strip_html(line)
-        mentions = title_mentions(line)
-        bad = [m for m in mentions if looks_like_title(m.text) and not self.is_known(m.text, m.author)]
-        named = [f for m in mentions if (f := self._facts_of(m)) is not None]
-        if not bad and len(named) == 1 and named[0].contradicted_by(_MARKUP.sub("", line)):
-            bad = [m for m in mentions if self._facts_of(m) is not None]
-        return bad
-
-    def _facts_of(self, mention: Mention) -> BookFacts | None:
-        variants, author = self._variants(mention.text, mention.author)
-        for v in variants:
-            if fold(v) and self._returned(v, author) and (found := self.facts.get(title_key(v))):
-                return found
-        return None
+        return [
+            m
+            for m in title_mentions(line)
+            if looks_like_title(m.text) and not self.is_known(m.text, m.author)
+        ]
 
     def ground_line(self, line: str) -> str | None:
         """The line without HTML tags, or None when it names an invented title (the line goes whole)."""

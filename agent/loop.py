@@ -38,7 +38,7 @@ from vibeshelf.agent.events import (
     ToolCallEvent,
     Usage,
 )
-from vibeshelf.agent.grounding import BookFacts, Grounder, StreamingGrounder
+from vibeshelf.agent.grounding import Grounder, StreamingGrounder
 from vibeshelf.agent.llm import PLANNER_MODEL, LLMClient, ModelRouter, ProviderError, ToolCallDelta
 from vibeshelf.agent.planner_client import PlannerClient, catalog_parse_config
 from vibeshelf.agent.prompt import fence_data, render, unfence_data
@@ -351,14 +351,7 @@ class Agent:
                 for book in self._books_in_tool_message(m):
                     # A book an earlier look-up returned that the reader has since ruled out may not be named.
                     if not constraints.rules_out(str(book.get("id", "")), book.get("authors") or []):
-                        facts = BookFacts(
-                            book.get("year"),
-                            book.get("average_rating", book.get("rating")),
-                            book.get("ratings_count"),
-                        )
-                        grounder.add_book(
-                            book["title"], book.get("authors") or [], book.get("series"), (), facts
-                        )
+                        grounder.add_book(book["title"], book.get("authors") or [], book.get("series"))
         for shown in state.shown if state is not None else []:
             # A book shown earlier that the reader has since ruled out may not be named again.
             if not constraints.rules_out(shown.id, shown.authors):
@@ -698,8 +691,7 @@ class Agent:
                 index, result = await done
                 results[index] = result
                 for card in cards_in(result.output):
-                    facts = BookFacts(card.year, card.average_rating, card.ratings_count)
-                    grounder.add_book(card.title, card.authors, card.series, card.genres, facts)
+                    grounder.add_book(card.title, card.authors, card.series, card.genres)
                 ready = []
                 while released in results:
                     ready.append((results[released].tool, results[released].output))
