@@ -379,6 +379,13 @@ class Agent:
         before_nudge: list[dict[str, Any]] | None = None  # the conversation before the nudge, once sent
 
         planner_tools: list[dict[str, Any]] | None = None  # the planner only reads them: built once
+
+        def hand_to_planner(why: str) -> StatusEvent:
+            """The turn goes to the offline planner, which reads the reader's messages, not the model's tries."""
+            convo[:] = initial
+            run.fell_back = True
+            return StatusEvent(message=f"{why}; answering with the offline planner instead")
+
         while True:
             if turn >= options.max_turns:
                 outcome = MaxTurnsReached(turn)
@@ -450,13 +457,8 @@ class Agent:
                         convo.append({"role": "user", "content": render("nudge").strip()})
                         yield StatusEvent(message="looking the books up in the catalog first")
                         continue
-                    convo[:] = initial
                     model_index = chain.index(PLANNER_MODEL)
-                    yield StatusEvent(
-                        message=f"{model} answered without looking any book up; "
-                        "answering with the offline planner instead"
-                    )
-                    run.fell_back = True
+                    yield hand_to_planner(f"{model} answered without looking any book up")
                     continue
                 for event in outcome.held:
                     streamed_any_text = True
@@ -474,13 +476,8 @@ class Agent:
                 # the cards already shown, are the answer; with neither, it is stuck and the planner answers.
                 if run.answer.strip() or run.books or model == PLANNER_MODEL:
                     break
-                convo[:] = initial
                 model_index = chain.index(PLANNER_MODEL)
-                yield StatusEvent(
-                    message=f"{model} repeated its look-ups without finding books; "
-                    "answering with the offline planner instead"
-                )
-                run.fell_back = True
+                yield hand_to_planner(f"{model} repeated its look-ups without finding books")
                 continue
             calls_run |= asked
             called_tools = True
