@@ -177,7 +177,7 @@ class MessageReader:
         for scope in refusals:
             window = _masked(fixed, [(t.start, t.end) for t in titles])[scope.text_start : scope.text_end]
             shelves = _refused_shelves(window)
-            themes = theme_hits(_COMPOUND_HYPHEN.sub(lambda m: m.group(1) + " ", window))
+            themes = theme_hits(_split_compounds(window))
             picked_by_readers = bool(_OBJECT_RELATIVE.match(window))
             if picked_by_readers:
                 # "skip the ones every horror girlie has already read": the kind in the relative clause
@@ -638,6 +638,11 @@ _COMPOUND_HYPHEN = re.compile(
 )
 
 
+def _split_compounds(window: str) -> str:
+    """``window`` with coined compounds split, same length ("teen-academy" -> "teen academy")."""
+    return _COMPOUND_HYPHEN.sub(lambda m: m.group(1) + " ", window)
+
+
 # Books picked out by a relative clause with its own subject ("the ones everyone has read", "books my mum
 # likes"), unlike "books that are YA" or "ones with vampires", where the kind is the refused books' own.
 _OBJECT_RELATIVE = re.compile(
@@ -656,7 +661,7 @@ _ASKS_BEFORE = re.compile(r"\b(?:what|which|who|how|anything|something)\W*$", re
 
 def _kinds_named(window: str) -> list[str]:
     """The shelves a stretch of text names, as kinds or as themes ("vampire stories" -> vampires)."""
-    window = _COMPOUND_HYPHEN.sub(lambda m: m.group(1) + " ", window)
+    window = _split_compounds(window)
     out = _refused_shelves(window)
     for _, _, _, shelves in theme_hits(window):
         out += [s for s in shelves if s not in out]
@@ -669,7 +674,7 @@ def _refused_shelves(window: str) -> list[str]:
     if not hits and "-" in window:
         # "teen-academy spinoffs", "ghosts-and-werewolves": the kinds inside a coined compound ("non-fiction"
         # and other prefixed words stay whole).
-        window = _COMPOUND_HYPHEN.sub(lambda m: m.group(1) + " ", window)
+        window = _split_compounds(window)
         hits = genre_hits(window)
     out: list[str] = []
     for rx, shelves in cues.refused_kinds():
