@@ -48,6 +48,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from vibeshelf.agent.reading import cues
 from vibeshelf.agent.reading.vocabulary import fold as _fold
 from vibeshelf.retrieval.filters import admits
 from vibeshelf.tools.models import SearchFilters
@@ -86,10 +87,10 @@ _GENRES: list[tuple[str, tuple[str, ...], bool]] = [
         True,
     ),
     (r"thrillers?|suspense", ("thriller", "suspense"), True),
-    (r"true crime|crime(?: fiction| novels?)?|noir", ("crime",), True),
+    (r"crimes?(?: fiction| novels?)?|noir", ("crime",), True),
     (r"historical fiction|historical novels?|historical", ("historical_fiction", "historical"), True),
     (r"history(?: books?)?", ("history",), True),
-    (r"non[- ]?fiction|true stor(?:y|ies)", ("non_fiction",), True),
+    (r"non[- ]?fiction|true stor(?:y|ies)|true(?=\s+crimes?\b)", ("non_fiction",), True),
     (r"memoirs?|autobiograph(?:y|ies)", ("memoir",), True),
     (r"biograph(?:y|ies|ical)", ("biography",), True),
     (r"graphic novels?|comic books?|comics", ("graphic_novels", "comics"), True),
@@ -107,7 +108,7 @@ _GENRES: list[tuple[str, tuple[str, ...], bool]] = [
     (r"religion|religious|christian fiction", ("religion",), True),
     (r"business(?: books?)?", ("business",), True),
     (r"popular science|science books?|science", ("science",), True),
-    (r"mythology|myths", ("mythology",), True),
+    (r"mythology|myths?", ("mythology",), True),
     (r"war (?:novels?|stor(?:y|ies)|fiction)", ("war",), True),
     (r"realistic fiction", ("realistic_fiction",), True),
     (r"plays", ("plays",), False),
@@ -932,14 +933,18 @@ _HAVE_NOT_READ = (
     r"\s+(?:(?:has|have|had|are|is|were|do|does|did|would|will)(?:n['’]t| not)|never)\s+(?:(?:already|yet|"
     rf"even|ever)\s+)?{_READ_VERB}"
 )
+# Who the readers are may be said between them and the verb: "nobody at my book club has heard of".
+_READERS_WHERE = r"(?:\s+(?:at|in|from|among|around|i|we)(?:\s+[\w']+){1,4}?)?"
 FEW_READERS = re.compile(
-    rf"\b{_READERS_FEW}{_HAVE_READ}|\b{_READERS_MANY}{_HAVE_NOT_READ}"
+    rf"\b{_READERS_FEW}{_READERS_WHERE}{_HAVE_READ}|\b{_READERS_MANY}{_READERS_WHERE}{_HAVE_NOT_READ}"
     # "NOT the ones everyone read in 8th grade": what many have read, ruled out.
     rf"|\b(?:not|no|nothing|none of)\s+(?:the\s+|those\s+)?(?:ones?|books?|stuff|something|anything)?\s*"
-    rf"(?:that\s+|which\s+)?{_READERS_MANY}{_HAVE_READ}",
+    rf"(?:that\s+|which\s+)?{_READERS_MANY}{_READERS_WHERE}{_HAVE_READ}",
     _I,
 )
-MANY_READERS = re.compile(rf"\b{_READERS_MANY}{_HAVE_READ}|\b(?:an? )?known (?:book|one|title|novel)s?\b", _I)
+MANY_READERS = re.compile(
+    rf"\b{_READERS_MANY}{_READERS_WHERE}{_HAVE_READ}|\b(?:an? )?known (?:book|one|title|novel)s?\b", _I
+)
 POPULAR_PHRASES = re.compile(
     r"\b(?:popular|bestsell(?:ing|ers?)|best[- ]sell(?:ing|ers?)|well[- ]known|widely read|most read|"
     r"everyone(?:'s| is) (?:reading|talking about)|crowd[- ]pleasers?|blockbusters?|famous|hugely popular|"
@@ -1058,7 +1063,9 @@ _NOT_NEGATION = re.compile(
     r"^\s*(?:just|only|sure|really sure|picky|fussy|bothered|too picky|matter|much|yet|necessarily|"
     r"only|particularly picky|that picky|a problem|an issue|important|idea|preference|rush|pressure|"
     r"clue|worries|way|doubt|limit|need to|problem|strong (?:preference|opinion)s?|other|else|one|"
-    r"more than|less than|fewer than|older than|newer than|later than|earlier than|before|after|since)\b",
+    r"more than|less than|fewer than|older than|newer than|later than|earlier than|before|after|since|"
+    # "no wait", "no sorry": an interjection, not a thing refused.
+    r"wait|sorry|hold on|hang on)\b",
     _I,
 )
 _WINDOW_FILLER = re.compile(
@@ -1198,11 +1205,26 @@ def _parse_cached(text: str, cfg: ParseConfig) -> Intent:
     _parse_negations(t, intent)
 
     # Positive genre words narrow the search but stay in the query (they describe the mood too).
-    for start, end, shelves, positive in genre_hits(text):
-        if positive and t.free(start, end):
-            _add(intent.genres_include, shelves[0])
+    asked = [
+        (start, end, shelves)
+        for start, end, shelves, positive in genre_hits(text)
+        if positive and t.free(start, end)
+    ]
+    qualifiers = []
+    for k, (_, end, shelves) in enumerate(asked):
+        _add(intent.genres_include, shelves[0])
+        # "classic detective fiction", "true crime": a qualifying kind right before another narrows it.
+        head = asked[k + 1] if k + 1 < len(asked) else None
+        qualifies = head is not None and head[2][0] != shelves[0] and not text[end : head[0]].strip(" -")
+        if qualifies and shelves[0] in cues.qualifying_shelves():
+            qualifiers.append(shelves[0])
     intent.genres_include = [g for g in intent.genres_include if g not in intent.genres_exclude]
     intent.genres_include, intent.genres_all = split_tone(intent.genres_include)
+    if any(g not in qualifiers for g in intent.genres_include):
+        intent.genres_all += [
+            g for g in qualifiers if g in intent.genres_include and g not in intent.genres_all
+        ]
+        intent.genres_include = [g for g in intent.genres_include if g not in qualifiers]
 
     _set_query(t, intent)
     if _MORE.match(intent.query or "") or (not intent.query and _MORE.match(text)):

@@ -15,6 +15,7 @@ from vibeshelf.agent.constraints import HardConstraints
 from vibeshelf.agent.intent import ParseConfig
 from vibeshelf.agent.reading.reader import MessageReader
 from vibeshelf.agent.reading.request import RequestTracker
+from vibeshelf.agent.reading.spelling import Speller
 from vibeshelf.agent.reading.vocabulary import Vocabulary
 from vibeshelf.tools.models import BookCard
 from vibeshelf.tools.tool import ToolContext
@@ -1181,3 +1182,143 @@ def test_a_rare_word_the_catalog_writes_in_lower_case_is_no_surname(reader) -> N
 )
 def test_a_book_praised_right_after_its_name_is_liked(reader, text: str) -> None:
     assert len(reader.read(text).like_titles) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "include", "all_of"),
+    [
+        ("classic detective fiction please", ["mystery"], ["classics"]),
+        ("some YA fantasy for the train", ["fantasy"], ["young_adult"]),
+        ("true crime, real cases only", ["crime"], ["non_fiction"]),
+        ("kids poetry please", ["poetry"], ["childrens"]),
+        ("fantasy or sci-fi", ["fantasy", "science_fiction"], []),
+        ("a fantasy romance", ["fantasy", "romance"], []),  # two subjects stay either-or
+        ("classics, or else a mystery", ["classics", "mystery"], []),  # not side by side
+    ],
+)
+def test_a_qualifying_kind_right_before_another_narrows_it(
+    reader, text: str, include: list[str], all_of: list[str]
+) -> None:
+    intent = reader.read(text)
+    assert intent.genres_include == include and intent.genres_all == all_of
+
+
+def test_refusing_a_qualified_kind_refuses_the_qualifier_only(reader) -> None:
+    intent = reader.read("no true crime please, just mysteries")
+    assert intent.genres_exclude == ["non_fiction"] and intent.genres_include == ["mystery"]
+
+
+@pytest.mark.parametrize(
+    ("text", "bounds"),
+    [
+        ("thrillers aftr 2010 only", (2011, None)),
+        ("nothing aftr 2000 pls", (None, 2000)),
+        ("classics written befor 1900", (None, 1899)),
+    ],
+)
+def test_a_short_word_missing_a_vowel_reads_as_the_common_word(reader, text: str, bounds) -> None:
+    intent = reader.read(text)
+    assert (intent.year_min, intent.year_max) == bounds
+
+
+def test_a_vowel_is_restored_only_to_one_clearly_commonest_word() -> None:
+    speller = Speller(vocab())
+    assert speller.word("wth") == "with" and speller.word("vry") == "very"
+    assert speller.word("thn") is None  # then or than: too close to call
+    assert speller.word("pls") is None  # "plus" is not common enough to be what a texter dropped a vowel from
+
+
+def test_a_misspelt_name_word_inside_a_title_is_mended() -> None:
+    rows = [
+        ("Harry Potter and the Chamber of Secrets", ["J.K. Rowling"]),
+        ("The Tale of Peter Rabbit", ["Beatrix Potter"]),
+    ]
+    names = Vocabulary.build(
+        [["fantasy"]] * 2, [r[1] for r in rows], [100_000] * 2, [r[0] for r in rows], [r[0] for r in rows]
+    )
+    # Five letters are too few for the name words; the title word still mends it.
+    assert Speller(names).word("poter") == "potter"
+
+
+def test_a_series_name_is_its_first_volume_not_another_books_main_title() -> None:
+    rows = [
+        ("Harry Potter and the Sorcerer's Stone", "Harry Potter", 1.0, 3_000_000),
+        ("Harry Potter: Film Wizardry", None, None, 5_000),
+        ("Maus I: A Survivor's Tale", "Maus", 1.0, 200_000),
+        ("Maus II: And Here My Troubles Began", "Maus", 2.0, 100_000),
+    ]
+    series_vocab = Vocabulary.build(
+        [["fantasy"]] * len(rows),
+        [["Someone"]] * len(rows),
+        [r[3] for r in rows],
+        [r[0] for r in rows],
+        [r[0] for r in rows],
+        [r[1] for r in rows],
+        [r[2] for r in rows],
+    )
+    assert "harry potter" not in series_vocab.titles  # the series, read by its first volume elsewhere
+    assert series_vocab.titles["maus"] == "Maus I: A Survivor's Tale"
+
+
+@pytest.mark.parametrize(
+    ("text", "few"),
+    [
+        ("got anything nobody in my book group has heard of?", True),
+        ("something no one at work has read", True),
+        ("not something everyone at my school has read", True),
+        ("a book everyone I know has read", False),
+    ],
+)
+def test_who_the_readers_are_may_stand_between_them_and_the_verb(reader, text: str, few: bool) -> None:
+    intent = reader.read(text)
+    assert (intent.max_ratings_count is not None, intent.min_ratings_count is not None) == (few, not few)
+
+
+@pytest.mark.parametrize(
+    "text", ["written between the two world wars", "set and written between the world wars"]
+)
+def test_the_years_between_the_world_wars(reader, text: str) -> None:
+    intent = reader.read(text)
+    assert (intent.year_min, intent.year_max) == (1919, 1939)
+
+
+def test_a_myth_in_the_singular_is_mythology(reader) -> None:
+    assert reader.read("need more myth retellings").genres_include == ["mythology"]
+
+
+@pytest.mark.parametrize("text", ["no wait, horror please", "no sorry, I meant horror", "no hold on, horror"])
+def test_an_interjection_after_no_refuses_nothing(reader, text: str) -> None:
+    intent = reader.read(text)
+    assert intent.exclude_terms == [] and intent.genres_exclude == [] and intent.genres_include == ["horror"]
+    assert intent.correction
+
+
+def test_a_name_made_a_likeness_is_liked(reader) -> None:
+    assert (
+        reader.read("something Gaiman-esque").like_titles == reader.read("something like Gaiman").like_titles
+    )
+    assert reader.read("something Gaiman-esque").like_titles
+    assert reader.read("a cozy-ish mystery").like_titles == []  # a degree, not a name
+
+
+def test_a_capital_after_a_preposition_of_time_is_no_title(reader) -> None:
+    assert reader.read("we fly out on Twilight's release day, a thriller").like_titles == []
+    assert reader.read("nothing until Watchmen comes out in paperback").avoid_titles == []
+    assert reader.read("we have covered Watchmen already").read_titles != []
+
+
+def test_a_title_written_exactly_is_not_found_again_by_its_near_spelling() -> None:
+    rows = [("On the Beach", ["Nevil Shute"]), ("The Girl with the Dragon Tattoo", ["Stieg Larsson"])]
+    beach = Vocabulary.build(
+        [["classics"]] * 2,
+        [r[1] for r in rows],
+        [100_000] * 2,
+        [f"{r[0]} {' '.join(['the beach and the girl'] * 12)}" for r in rows],
+        [r[0] for r in rows],
+    )
+    reader = MessageReader(beach, ParseConfig())
+    # Ordinary words after "read": find() says they are no title, so "on the beach. A" is no near spelling.
+    intent = reader.read("something funny to read on the beach. A comic novel")
+    assert intent.like_titles == [] and intent.read_titles == []
+    # A misspelt title whose first words are another title's is still mended.
+    assert [t.title for t in reader.read("loved the girl with the dragon tatoo").like_titles] == [rows[1][0]]

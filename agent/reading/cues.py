@@ -22,6 +22,19 @@ def phrase_regex(phrases: list[str]) -> re.Pattern[str]:
 
 
 @cache
+def qualifying_shelves() -> frozenset[str]:
+    """Shelves that narrow the kind said right after them ("classic detective fiction")."""
+    return frozenset(_lines("qualifying_shelves.txt"))
+
+
+@cache
+def likeness_suffix() -> re.Pattern[str]:
+    """A suffix that makes the name before it a likeness ("Christie-ish", "Tolkien-esque")."""
+    body = "|".join(re.escape(s) for s in _lines("likeness_suffixes.txt"))
+    return re.compile(rf"-(?:{body})\b", re.IGNORECASE)
+
+
+@cache
 def refusal() -> re.Pattern[str]:
     """Cues that rule out what follows them ("steer clear of ...")."""
     return phrase_regex(_lines("refusal_cues.txt"))

@@ -148,8 +148,23 @@ class MessageReader:
     def read(self, text: str) -> Intent:
         return self._read(text).model_copy(deep=True)
 
+    def _likenesses_as_liking(self, text: str) -> str:
+        """``text`` with a name made a likeness said as liking it: "something Agatha Christie-ish" ->
+        "something like Agatha Christie" (suffixes in ``data/likeness_suffixes.txt``)."""
+        suffix = cues.likeness_suffix()
+        if not suffix.search(text):
+            return text
+        names = [(m.start, m.end) for m in self._authors.find(text)] + [
+            (m.start, m.end) for m in self._titles.find(text)
+        ]
+        for start, end in sorted(set(names), reverse=True):
+            tail = suffix.match(text, end)
+            if tail:
+                text = f"{text[:start]}like {text[start:end]}{text[tail.end() :]}"
+        return text
+
     def _read_uncached(self, text: str) -> Intent:
-        fixed = numbers.normalise(self._speller.correct(text))
+        fixed = self._likenesses_as_liking(numbers.normalise(self._speller.correct(text)))
         refusals = _refusal_scopes(fixed, self._names_item)
         lifts = _tail_scopes(fixed, cues.lift())
         masks: list[tuple[int, int]] = []

@@ -4,7 +4,9 @@ A word is left alone when it is English (pyspellchecker's word list) or the cata
 replaced by the closest shelf word, author name word or cue word within one edit (two for long words,
 counting a swap of neighbours as one), or else title word within one edit, when there is one. Only those
 vocabularies are targets: they are what the reading acts on, and short lists keep a wrong correction
-unlikely.
+unlikely. One texting habit is read as such: a short word missing one vowel ("aftr", "vry", "wth") is the most
+common English word it makes with that vowel back, when that word is among the few hundred commonest and clearly
+commoner than any other it could be ("thn": then or than, left alone).
 """
 
 from __future__ import annotations
@@ -22,6 +24,12 @@ from vibeshelf.agent.reading.vocabulary import Vocabulary, fold
 # Whole words, accented letters included: "Brontë" is one word, not "Bront" and "ë".
 _TOKEN = re.compile(r"[^\W\d_]{2,}")
 _KNOWN_MIN_COUNT = 3
+# A dropped vowel is restored only to the commonest English words (about the 460 most frequent in
+# pyspellchecker's list: after, before, very, with, from ...), and only when no other restoration is nearly as
+# common: texters drop vowels from the words they type most.
+_VOWELS = "aeiouy"
+_COMMON_WORD_MIN_FREQUENCY = 300_000
+_CLEAR_LEAD = 3
 
 
 @cache
@@ -41,9 +49,10 @@ class Speller:
         self._cue_words = sorted(cues.cue_words() - set(self._shelf_words))
         names = {w for key in vocab.by_full for w in key.split() if len(w) >= 5}
         self._name_words = sorted(names - set(self._shelf_words))
-        # Title words ("the hobit" -> "hobbit"), within one edit only: there are many of them.
+        # Title words ("the hobit" -> "hobbit"), within one edit only: there are many of them. Names in
+        # titles stay ("harry poter" -> "potter"): a five-letter typo is too short for the name words.
         title_words = {w for key in vocab.titles for w in key.split() if len(w) >= 5 and w.isalpha()}
-        self._title_words = sorted(title_words - set(self._shelf_words) - names)
+        self._title_words = sorted(title_words - set(self._shelf_words))
         self._cache: dict[str, str | None] = {}
 
     def word(self, word: str) -> str | None:
@@ -63,6 +72,8 @@ class Speller:
         if word in self._english:
             self._cache[word] = None
             return None
+        if 3 <= len(word) <= 7 and word.isalpha():
+            fixed = self._vowel_restored(word)
         if fixed is None and len(word) >= 5 and word.isalpha():
             limit = 1 if len(word) <= 7 else 2
             for targets, min_len, most in (
@@ -83,6 +94,16 @@ class Speller:
                     break
         self._cache[word] = fixed
         return fixed
+
+    def _vowel_restored(self, word: str) -> str | None:
+        restored = {word[:i] + v + word[i:] for i in range(1, len(word) + 1) for v in _VOWELS}
+        frequency = self._english.word_frequency
+        ranked = sorted(((frequency[w], w) for w in restored if w in self._english), reverse=True)
+        if not ranked or ranked[0][0] < _COMMON_WORD_MIN_FREQUENCY:
+            return None
+        if len(ranked) > 1 and ranked[0][0] < _CLEAR_LEAD * ranked[1][0]:
+            return None
+        return ranked[0][1]
 
     def correct(self, text: str) -> str:
         def replace(m: re.Match[str]) -> str:

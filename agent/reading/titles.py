@@ -32,6 +32,7 @@ _READ_LEAD = re.compile(r"(?:read|done|finished)\W*$", re.IGNORECASE)
 _NOT_A_TITLE_START = frozenset(
     {"on", "in", "at", "to", "for", "with", "about", "from", "of", "by", "and", "or"}
 )
+_TIME_PREPOSITIONS = frozenset({"on", "at", "until", "till", "since"})
 _LIST_GAP = re.compile(r"\s*(?:,|&|\+|/)?\s*(?:and|or|n|nor)?\s*", re.IGNORECASE)
 _GAP_BEFORE = re.compile(r"(?:\s*,\s*(?:and\s+|&\s+|or\s+)?|\s+(?:and|&|n|or)\s+)$", re.IGNORECASE)
 _NEAR_CUE = re.compile(r"(?:^|\b(?:like|loved?|read|reread|finished|adored|enjoyed)\b)\s*", re.IGNORECASE)
@@ -160,6 +161,9 @@ class TitleLinker:
                 continue
             tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(text, begin)][:8]
             best: tuple[float, TitleMention] | None = None
+            # A title written exactly ("to read on the beach") was judged by find(); near() only mends misspellings.
+            spans = (title_key(text[tokens[0][0] : tokens[n - 1][1]]) for n in range(2, len(tokens) + 1))
+            exact = {self._vocab.titles[key] for key in spans if key in self._vocab.titles}
             for length in range(3, len(tokens) + 1):
                 a, b = tokens[0][0], tokens[length - 1][1]
                 key = title_key(text[a:b])
@@ -177,7 +181,7 @@ class TitleLinker:
                 first = self._vocab.series_first.get(self._vocab.series[hit[0]]) if hit else None
                 if hit is not None and first and (best is None or hit[1] > best[0]):
                     best = (hit[1], TitleMention(first, a, b))
-            if best is not None:
+            if best is not None and best[1].title not in exact:
                 out.append(best[1])
         return out
 
@@ -208,8 +212,13 @@ class TitleLinker:
         # written with a capital inside a sentence ("we have covered Watchmen").
         if raw.lower().startswith("the "):
             return not self._ordinary(words[0])
+        # "off to Cornwall on Friday", "at Christmas": a capital after a preposition of time names a time
+        # ("the world in Dune" is still a title).
+        before = text[max(0, start - 12) : start].split()
+        after_preposition = bool(before) and before[-1].lower() in _TIME_PREPOSITIONS
         return (
             inside
+            and not after_preposition
             and raw[:1].isupper()
             and len(words[0]) >= 5
             and not self._ordinary(words[0])

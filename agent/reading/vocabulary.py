@@ -109,30 +109,35 @@ class Vocabulary:
             if key:
                 by_title.setdefault(key, title)
                 title_authors.setdefault(title, list(names or []))
-        for title, _, _ in ranked:
-            # A title is also said by its main part ("good omens" for "Good Omens: The Nice and Accurate
-            # Prophecies of ..."), unless another book's whole title is that.
-            main = (title or "").split(":", 1)[0]
-            if main != title and (key := title_key(main)):
-                by_title.setdefault(key, title)
-            # A first volume is also said without its number ("Maus" for "Maus I: A Survivor's Tale").
-            first = re.sub(r"\s+(?:i|1|one|vol 1|volume 1|volume one|book 1|book one)$", "", title_key(main))
-            if first and first != title_key(main):
-                by_title.setdefault(first, title)
         by_series: dict[str, str] = {}
-        first: dict[str, tuple[float, str]] = {}
+        first_volume: dict[str, tuple[float, str]] = {}
         indexes = series_index or [None] * len(series or [])
         for name, index, title in zip(series or [], indexes, titles or [], strict=False):
             key = title_key(name or "")
             if key and len(key) >= 4:
                 by_series.setdefault(key, name or "")
                 rank = index if index is not None else 1e9
-                if name and title and (name not in first or rank < first[name][0]):
-                    first[name] = (rank, title)
+                if name and title and (name not in first_volume or rank < first_volume[name][0]):
+                    first_volume[name] = (rank, title)
+
+        def opens_series(key: str, title: str | None) -> bool:
+            return key not in by_series or first_volume.get(by_series[key], (0, ""))[1] == title
+
+        for title, _, _ in ranked:
+            # A title is also said by its main part ("good omens" for "Good Omens: The Nice and Accurate
+            # Prophecies of ..."), unless another book's whole title is that, or a series whose first volume
+            # it is not ("Harry Potter" is the series, not "Harry Potter: Film Wizardry").
+            main = (title or "").split(":", 1)[0]
+            if main != title and (key := title_key(main)) and opens_series(key, title):
+                by_title.setdefault(key, title)
+            # A first volume is also said without its number ("Maus" for "Maus I: A Survivor's Tale").
+            first = re.sub(r"\s+(?:i|1|one|vol 1|volume 1|volume one|book 1|book one)$", "", title_key(main))
+            if first and first != title_key(main) and opens_series(first, title):
+                by_title.setdefault(first, title)
         return cls(
             titles=by_title,
             series=by_series,
-            series_first={name: title for name, (_, title) in first.items()},
+            series_first={name: title for name, (_, title) in first_volume.items()},
             title_authors=title_authors,
             shelves=frozenset(s for row in shelves for s in row or []),
             author_reads=dict(reads),
