@@ -1322,3 +1322,35 @@ def test_a_title_written_exactly_is_not_found_again_by_its_near_spelling() -> No
     assert intent.like_titles == [] and intent.read_titles == []
     # A misspelt title whose first words are another title's is still mended.
     assert [t.title for t in reader.read("loved the girl with the dragon tatoo").like_titles] == [rows[1][0]]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Stephen King is, by general agreement, too obvious",
+        "King is, frankly, overdone",
+        "King's, sadly, out",
+    ],
+)
+def test_an_aside_after_is_does_not_cut_a_judgement_from_its_subject(reader, text: str) -> None:
+    assert reader.read(text).exclude_authors == ["Stephen King"]
+
+
+def test_a_clause_after_is_is_no_aside(reader) -> None:
+    intent = reader.read("only thing is, please keep Neil Gaiman out of the list, my son has read him")
+    assert intent.exclude_authors == ["Neil Gaiman"]
+
+
+def test_already_did_a_book_means_read_it(reader) -> None:
+    assert [t.title for t in reader.read("i already did gone girl, more thrillers").read_titles] == [
+        "Gone Girl"
+    ]
+
+
+def test_a_title_refused_is_not_liked_where_it_is_named_again(reader) -> None:
+    intent = reader.read("not Gone Girl, the Gone Girl twist ruined our book club")
+    assert [t.title for t in intent.avoid_titles] == ["Gone Girl"] and intent.like_titles == []
+
+
+def test_textbooks_refused_are_non_fiction(reader) -> None:
+    assert reader.read("mythology novels, not textbooks").genres_exclude == ["non_fiction"]

@@ -56,6 +56,12 @@ _CLAUSE_END = re.compile(
     r"i said|i meant)\b",
     re.IGNORECASE,
 )
+# An aside of a few words set off by commas right after "is" ("Stephen King is, by group consensus, too obvious"):
+# read without it, so the judgement reaches its subject. A longer stretch is a clause of its own ("only thing is,
+# kindly keep Austen out of the list, she has read them all").
+_ASIDE_AFTER_VERB = re.compile(
+    r"(\b(?:is|are|was|were)|['’]s)\s*,\s*(?:[\w'’-]+\s+){0,3}[\w'’-]+\s*,\s*", re.IGNORECASE
+)
 _CLAUSE_START = re.compile(
     r"(?<!\b[A-Za-z])\.(?=\s|$)|[;!?\n(),:]|\b(?:but|and|though|although|so|because|cause|cuz)\b",
     re.IGNORECASE,
@@ -165,6 +171,7 @@ class MessageReader:
 
     def _read_uncached(self, text: str) -> Intent:
         fixed = self._likenesses_as_liking(numbers.normalise(self._speller.correct(text)))
+        fixed = _ASIDE_AFTER_VERB.sub(r"\1 ", fixed)
         refusals = _refusal_scopes(fixed, self._names_item)
         lifts = _tail_scopes(fixed, cues.lift())
         masks: list[tuple[int, int]] = []
@@ -642,6 +649,10 @@ def _place_titles(
             and not any(title_key(r.title) in k or k in title_key(r.title) for k in linked)
         ]
 
+    # A title refused anywhere in the message is not liked where it is named again ("not Eat Pray Love - the Eat
+    # Pray Love night nearly ended the club").
+    refused_titles = {t.title for t in [*read, *avoid]}
+    like = [t for t in like if t.title not in refused_titles]
     intent.like_titles = [*like, *unlinked(intent.like_titles)]
     intent.read_titles = [*read, *unlinked(intent.read_titles)]
     intent.avoid_titles = [*avoid, *unlinked(intent.avoid_titles)]

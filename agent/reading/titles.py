@@ -24,11 +24,12 @@ _MAX_TITLE_WORDS = 8  # words looked at before "by <author>"
 _BY_BEFORE = re.compile(r"\bby\s+$", re.IGNORECASE)
 _TITLE_WORD = re.compile(r"[\w'’]+")
 _LEAD = re.compile(
-    r"(?:like|loved?|read|done|finished|enjoyed|adored|than|of|about|to|similar to|not|no|nothing|but|and|or)\W*$",
+    r"(?:like|loved?|read|done|did|finished|enjoyed|adored|than|of|about|to|similar to|not|no|nothing|but|and|or)"
+    r"\W*$",
     re.IGNORECASE,
 )
 _LIKE_LEAD = re.compile(r"(?:like|loved?|finished|enjoyed|adored|similar to)\W*$", re.IGNORECASE)
-_READ_LEAD = re.compile(r"(?:read|done|finished)\W*$", re.IGNORECASE)
+_READ_LEAD = re.compile(r"(?:read|done|(?:already|just) did|finished)\W*$", re.IGNORECASE)
 _NOT_A_TITLE_START = frozenset(
     {"on", "in", "at", "to", "for", "with", "about", "from", "of", "by", "and", "or"}
 )
