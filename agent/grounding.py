@@ -6,8 +6,10 @@ like a title is compared, by the catalog's own title key (case, accents, article
 folded), with the titles, series and authors the tools returned, plus anything the reader wrote.
 HTML tags are stripped first (``**<b>Title</b>**`` is the title ``Title``), and a title written with
 an author ("**Dune** by Frank Herbert") must be that author's book: a returned title under another
-author's name, or the reader's own words under any author they did not name, is invented. An unknown
-title takes its whole list item, heading section or paragraph with it, and is logged.
+author's name, or the reader's own words under any author they did not name, is invented. So is a
+returned title on a line that states its rating, number of readers or publication year other than its
+tool result did (see :func:`figure_claims`). An unknown title takes its whole list item, heading section
+or paragraph with it, and is logged.
 
 :class:`StreamingGrounder` applies the same rules to a text stream one line at a time, so the answer
 still streams while nothing invented ever reaches the client.
@@ -17,8 +19,10 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
 
 from vibeshelf.retrieval.title_lookup import fold, title_key
 
@@ -155,6 +159,173 @@ def title_mentions(line: str) -> list[Mention]:
     return found
 
 
+def _figure_words() -> dict[str, str]:
+    """Each role of ``data/figure_words.tsv`` as one regex alternation, longest phrase first."""
+    text = resources.files("vibeshelf.agent").joinpath("data", "figure_words.tsv").read_text(encoding="utf-8")
+    by_role: dict[str, list[str]] = {}
+    for row in text.splitlines():
+        if row.strip() and not row.startswith("#"):
+            role, phrase = row.split("\t")
+            by_role.setdefault(role, []).append(phrase.strip().lower())
+    return {
+        role: "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in sorted(phrases, key=len, reverse=True))
+        for role, phrases in by_role.items()
+    }
+
+
+_FW = _figure_words()
+# "over 200,000", "nearly 4": a bound or a rounded value rather than the figure itself.
+_BOUND = rf"(?:(?P<at_least>{_FW['at_least']})|(?P<at_most>{_FW['at_most']})|(?P<about>{_FW['about']}))\s*"
+_RATING_NUMBER = r"(?<![\d.,])(?P<num>[0-5](?:\.\d{1,2})?)(?!\d|[.,]\d)(?P<plus>\+)?"
+_AFTER_BOUND = rf"(?:\s+(?:(?P<or_more>{_FW['or_more']})|(?P<or_less>{_FW['or_less']}))(?![\w]))?"
+_RATING_CLAIMS = [
+    re.compile(
+        rf"(?<![\w'])(?:{_FW['rating_before']})\s*(?:{_BOUND})?{_RATING_NUMBER}(?![\w]){_AFTER_BOUND}", re.I
+    ),
+    re.compile(
+        rf"(?:(?<![\w']){_BOUND})?{_RATING_NUMBER}\s*(?:{_FW['rating_after']})(?![\w]){_AFTER_BOUND}", re.I
+    ),
+]
+_READERS_CLAIM = re.compile(
+    rf"(?:(?<![\w']){_BOUND})?(?<![\d.,])(?P<num>\d+(?:,\d{{3}})*(?:\.\d+)?)"
+    rf"(?:\s*(?P<thousand>{_FW['thousand']})|\s*(?P<million>{_FW['million']}))?(?!\w|,\d)(?P<plus>\+)?"
+    rf"\s+(?:{_FW['readers_after']})(?![\w]){_AFTER_BOUND}",
+    re.I,
+)
+_YEAR = r"(?P<year>(?:1\d|20)\d{2})"
+_LAST_YEAR = r"(?:\s*[-–—]\s*(?P<last>(?:1\d|20)\d{2}))?"  # "1954–1955": a span of years
+_YEAR_CLAIM = re.compile(rf"(?<![\w'])(?:{_FW['year_before']})\s+{_YEAR}{_LAST_YEAR}(?![\w])", re.I)
+# A year in brackets right after a title (and its author) is that book's: "**Saturday** by Ian McEwan (2005)",
+# "(1954-1955)"; a bracketed year elsewhere on the line may be another book's.
+_YEAR_AFTER_TITLE = re.compile(rf"^[*_\"”’\])]*\s*,?\s*\({_YEAR}{_LAST_YEAR}\)")
+
+
+@dataclass(frozen=True)
+class FigureClaim:
+    """A figure an answer states of a book, as the range its true value must fall in."""
+
+    kind: str  # "rating", "readers" or "year"
+    low: float
+    high: float
+    said: tuple[float, ...] = ()  # the numbers as written ("1954–1955": both)
+
+
+def _bounded(
+    m: re.Match[str], value: float, bound_slack: float, slack: float, about_slack: float
+) -> tuple[float, float]:
+    """The range a matched figure allows: a bound ("over", "4+", "or higher") is open on one side; a value
+    written round ("12,000", "rated 4") or said to be about it is as far off as its rounding allows."""
+    if m.group("at_least") or m.group("plus") or m.group("or_more"):
+        return value - bound_slack, float("inf")
+    if m.group("at_most") or m.group("or_less"):
+        return float("-inf"), value + bound_slack
+    if m.group("about"):
+        slack = max(slack, about_slack)
+    return value - slack, value + slack
+
+
+def _written_unit(number: str) -> float:
+    """The unit of the last digit as written: 1 for "8,843", 1000 for "12,000", 0.1 for "45.6"."""
+    digits = number.replace(",", "")
+    if "." in digits:
+        return 10.0 ** -len(digits.split(".")[1])
+    return 10.0 ** (len(digits) - len(digits.rstrip("0"))) if digits.strip("0") else 1.0
+
+
+def figure_claims(line: str) -> list[FigureClaim]:
+    """The ratings, numbers of readers and publication years ``line`` states (markup already stripped)."""
+    claims: list[FigureClaim] = []
+    for pattern in _RATING_CLAIMS:
+        for m in pattern.finditer(line):
+            said = float(m.group("num"))
+            # "rated 4" is rounded to a whole star, "3.44" to a hundredth; shown ratings round to 0.1.
+            slack = max(0.06, _written_unit(m.group("num")) / 2)
+            claims.append(FigureClaim("rating", *_bounded(m, said, 0.06, slack, 0.15), (said,)))
+    for m in _READERS_CLAIM.finditer(line):
+        scale = 1_000 if m.group("thousand") else 1_000_000 if m.group("million") else 1
+        said = float(m.group("num").replace(",", "")) * scale
+        if scale == 1 and said < 100:
+            continue  # "12 people" is rarely a book's count of readers
+        # "12,000 readers" and "45.6k" are rounded: as far off as half the last digit written.
+        unit = _written_unit(m.group("num")) * scale
+        near = max(50.0, 0.02 * said)
+        claims.append(
+            FigureClaim("readers", *_bounded(m, said, near, max(near, unit / 2), 0.1 * said), (said,))
+        )
+    for m in _YEAR_CLAIM.finditer(line):
+        claims.append(_year_claim(m))
+    return claims
+
+
+def _year_claim(m: re.Match[str]) -> FigureClaim:
+    first = int(m.group("year"))
+    last = int(m.group("last")) if m.group("last") else first
+    # An edition's year and the original's differ by one now and then.
+    return FigureClaim("year", first - 1, last + 1, (first, last) if last != first else (first,))
+
+
+def year_after_title(line: str, mention: Mention) -> FigureClaim | None:
+    """The year bracketed right after ``mention`` (and the author written with it), if any."""
+    after = line[mention.end :]
+    author = _AUTHOR_AFTER.match(after)  # "**Dune** by Frank Herbert (1965)"
+    if author:
+        after = after[author.end() :]
+    m = _YEAR_AFTER_TITLE.match(after) or re.search(rf"\({_YEAR}{_LAST_YEAR}\)\s*$", mention.text)
+    return _year_claim(m) if m else None
+
+
+@dataclass(frozen=True)
+class BookFacts:
+    """What a tool result said of a book, to check the figures an answer states about it."""
+
+    year: int | None = None
+    average_rating: float | None = None
+    ratings_count: int | None = None
+    # How many readers of the seed books also rated it highly (readers_also_liked): an answer cites it as
+    # "117 readers who enjoyed Big Little Lies rated it highly", a count of readers that is not the book's.
+    co_readers: frozenset[int] = frozenset()
+    book_id: str | None = None
+
+    @classmethod
+    def of(cls, book: Mapping[str, Any]) -> BookFacts:
+        """The facts of a book card as a tool result gives it (full or slim: ``rating``, ``why`` a line)."""
+        why = book.get("why")
+        co = why.get("co_readers") if isinstance(why, Mapping) else None
+        year, rating, count = (
+            book.get("year"),
+            book.get("average_rating", book.get("rating")),
+            book.get("ratings_count"),
+        )
+        return cls(
+            year if isinstance(year, int) else None,
+            float(rating) if isinstance(rating, (int, float)) else None,
+            count if isinstance(count, int) else None,
+            frozenset({co}) if isinstance(co, int) and co > 0 else frozenset(),
+            str(book["id"]) if book.get("id") is not None else None,
+        )
+
+    def merged(self, other: BookFacts) -> BookFacts:
+        """The same book from two tool results (a search, then readers_also_liked with its co-readers)."""
+        return BookFacts(
+            self.year if self.year is not None else other.year,
+            self.average_rating if self.average_rating is not None else other.average_rating,
+            self.ratings_count if self.ratings_count is not None else other.ratings_count,
+            self.co_readers | other.co_readers,
+            self.book_id,
+        )
+
+    def allows(self, claim: FigureClaim) -> bool:
+        if claim.kind == "rating":
+            return self.average_rating is None or claim.low <= self.average_rating <= claim.high
+        if claim.kind == "year":
+            return self.year is None or claim.low <= self.year <= claim.high
+        # A count of readers may be the book's ratings or, of a readers_also_liked result, its co-readers;
+        # unchecked when the result gave no count (a slim result has none).
+        if self.ratings_count is None:
+            return True
+        return any(claim.low <= n <= claim.high for n in (self.ratings_count, *self.co_readers))
+
+
 @dataclass
 class Grounder:
     """What may be named: tool-returned titles, their series and authors, and the reader's own words."""
@@ -164,9 +335,20 @@ class Grounder:
     other_names: set[str] = field(default_factory=set)  # folded authors, series, genres
     user_text: str = ""  # folded, for "since you loved <title you named>"
     removed: list[str] = field(default_factory=list)
+    # title key -> what the tools said of each returned book of that title (editions and namesakes apart),
+    # with its folded authors
+    facts: dict[str, list[tuple[frozenset[str], BookFacts]]] = field(default_factory=dict)
+    # The numbers of the reader's limits, by kind ("year", "rating", "readers"): an answer restating them
+    # ("try these (published 1990–2000, rated 4 or higher)") says what was asked, not a book's figures.
+    reader_limits: dict[str, set[float]] = field(default_factory=dict)
 
     def add_book(
-        self, title: str, authors: Iterable[str] = (), series: str | None = None, genres: Iterable[str] = ()
+        self,
+        title: str,
+        authors: Iterable[str] = (),
+        series: str | None = None,
+        genres: Iterable[str] = (),
+        facts: BookFacts | None = None,
     ) -> None:
         key = title_key(title)
         authors = list(authors)
@@ -178,11 +360,26 @@ class Grounder:
             if main and len(main) > 3:
                 self.titles.setdefault(main, title)
                 keys.append(main)
+            folded = frozenset(fold(a) for a in authors if fold(a))
             for k in keys:
-                self.authors_of.setdefault(k, set()).update(fold(a) for a in authors if fold(a))
+                self.authors_of.setdefault(k, set()).update(folded)
+                if facts is not None:
+                    self._add_facts(k, folded, facts)
         for name in [*authors, *(g.replace("_", " ") for g in genres), series or ""]:
             # Folded and title-keyed, so "the Kingkiller Chronicle" matches "Kingkiller Chronicle".
             self.other_names.update(k for k in (fold(name), title_key(name)) if k)
+
+    def _add_facts(self, key: str, authors: frozenset[str], facts: BookFacts) -> None:
+        books = self.facts.setdefault(key, [])
+        for i, (names, known) in enumerate(books):
+            if facts.book_id is not None and known.book_id == facts.book_id:
+                books[i] = (names | authors, known.merged(facts))
+                return
+        books.append((authors, facts))
+
+    def add_reader_limit(self, kind: str, value: float | None) -> None:
+        if value is not None:
+            self.reader_limits.setdefault(kind, set()).add(float(value))
 
     def add_user_text(self, text: str) -> None:
         self.user_text += " " + fold(text) + " "
@@ -252,22 +449,74 @@ class Grounder:
         return False
 
     def invented(self, line: str) -> list[Mention]:
-        """Title-like mentions in ``line`` that name no known book (or name it under another author)."""
+        """Title-like mentions in ``line`` that name no known book (or name it under another author), and
+        those of a returned book the line states a figure of (rating, number of readers, publication year)
+        that its tool result contradicts: a small model copies the last answer's figures onto new books."""
         line = strip_html(line)
-        return [
-            m
-            for m in title_mentions(line)
-            if looks_like_title(m.text) and not self.is_known(m.text, m.author)
+        mentions = title_mentions(line)
+        bad = [m for m in mentions if looks_like_title(m.text) and not self.is_known(m.text, m.author)]
+        return bad or self._misstated(line, mentions)
+
+    def _misstated(self, line: str, mentions: list[Mention]) -> list[Mention]:
+        """Mentions of a returned book whose figures on ``line`` no returned book of that title has."""
+        books: dict[str, tuple[list[Mention], list[BookFacts]]] = {}
+        for m in mentions:
+            found = self._facts_of(m)
+            if found is not None:
+                books.setdefault(self.titles[found[0]], ([], found[1]))[0].append(m)
+        # The figures on a line that names two books (with figures or not) may be either's; only the year
+        # bracketed right after each title is surely that title's.
+        named_books = {self._returned_key(m) for m in mentions} - {None}
+        line_claims = [
+            c
+            for c in (figure_claims(_MARKUP.sub("", line)) if len(named_books) == 1 else [])
+            if not set(c.said) <= self.reader_limits.get(c.kind, set())
         ]
+        misstated: list[Mention] = []
+        for named, candidates in books.values():
+            claims = [*line_claims, *(c for m in named if (c := year_after_title(line, m)) is not None)]
+            # Two returned books may share a title (editions, namesakes): the figures must fit one of them.
+            if claims and not any(all(f.allows(c) for c in claims) for f in candidates):
+                misstated.extend(named)
+        return misstated
+
+    def _returned_key(self, mention: Mention) -> str | None:
+        """The returned or shown book ``mention`` names (its display title), if it names one."""
+        variants, author = self._variants(mention.text, mention.author)
+        keys = sorted(title_key(v) for v in variants if fold(v) and self._returned(v, author))
+        # The display title: a title written with or without its subtitle is the same book.
+        return self.titles[keys[0]] if keys else None
+
+    def _facts_of(self, mention: Mention) -> tuple[str, list[BookFacts]] | None:
+        """The title key of the returned book ``mention`` names, and what the tools said of each such book."""
+        variants, author = self._variants(mention.text, mention.author)
+        for v in sorted(variants, key=len, reverse=True):  # the fullest title first: "Dune: Deluxe", "Dune"
+            if not (fold(v) and self._returned(v, author)):
+                continue
+            key = title_key(v)
+            fitting = [
+                f
+                for names, f in self.facts.get(key, [])
+                if author is None or not names or self._author_fits(author, names)
+            ]
+            if fitting:
+                return key, fitting
+        return None
 
     def ground_line(self, line: str) -> str | None:
-        """The line without HTML tags, or None when it names an invented title (the line goes whole)."""
+        """The line without HTML tags, or None when it names an invented title or misstates a returned
+        book's figures (the line goes whole)."""
         line = strip_html(line)
         bad = self.invented(line)
         if not bad:
             return line
         for m in bad:
-            log.warning("grounding: removed invented title %r", m.text)
+            why = (
+                "invented title"
+                if not self.is_known(m.text, m.author)
+                else "figures its tool result contradicts"
+            )
+            log.warning("grounding: removed %r (%s)", m.text, why)
             self.removed.append(m.text)
         return None
 

@@ -38,7 +38,7 @@ from vibeshelf.agent.events import (
     ToolCallEvent,
     Usage,
 )
-from vibeshelf.agent.grounding import Grounder, StreamingGrounder
+from vibeshelf.agent.grounding import BookFacts, Grounder, StreamingGrounder
 from vibeshelf.agent.llm import PLANNER_MODEL, LLMClient, ModelRouter, ProviderError, ToolCallDelta
 from vibeshelf.agent.planner_client import PlannerClient, catalog_parse_config
 from vibeshelf.agent.prompt import fence_data, render, unfence_data
@@ -117,6 +117,16 @@ def _dicts_with_titles(value: Any) -> Iterable[dict[str, Any]]:
     elif isinstance(value, list):
         for v in value:
             yield from _dicts_with_titles(v)
+
+
+def _add_reader_limits(grounder: Grounder, limits: HardConstraints) -> None:
+    """The numbers of the reader's limits, which an answer may restate without stating a book's figures."""
+    rules = limits.rules
+    for year in (rules.year_min, rules.year_max):
+        grounder.add_reader_limit("year", year)
+    grounder.add_reader_limit("rating", rules.min_average_rating)
+    for count in (rules.min_ratings_count, rules.max_ratings_count):
+        grounder.add_reader_limit("readers", count)
 
 
 _STATUS_MAX_CHARS = 160  # a model's words beside its tool calls shown as one status line
@@ -344,6 +354,9 @@ class Agent:
         constraints = self.constraints(history, state)
         guard = ConstraintGuard(self.registry, constraints, options.filters)
         grounder = Grounder()
+        _add_reader_limits(grounder, constraints)
+        if options.filters:
+            _add_reader_limits(grounder, HardConstraints.from_filters(options.filters))
         for m in history:
             if m.get("role") == "user":
                 grounder.add_user_text(message_text(m.get("content")))
@@ -351,7 +364,10 @@ class Agent:
                 for book in self._books_in_tool_message(m):
                     # A book an earlier look-up returned that the reader has since ruled out may not be named.
                     if not constraints.rules_out(str(book.get("id", "")), book.get("authors") or []):
-                        grounder.add_book(book["title"], book.get("authors") or [], book.get("series"))
+                        facts = BookFacts.of(book)
+                        grounder.add_book(
+                            book["title"], book.get("authors") or [], book.get("series"), facts=facts
+                        )
         for shown in state.shown if state is not None else []:
             # A book shown earlier that the reader has since ruled out may not be named again.
             if not constraints.rules_out(shown.id, shown.authors):
@@ -688,7 +704,8 @@ class Agent:
                 index, result = await done
                 results[index] = result
                 for card in cards_in(result.output):
-                    grounder.add_book(card.title, card.authors, card.series, card.genres)
+                    facts = BookFacts.of(card.model_dump())
+                    grounder.add_book(card.title, card.authors, card.series, card.genres, facts)
                 ready = []
                 while released in results:
                     ready.append((results[released].tool, results[released].output))

@@ -216,6 +216,50 @@ async def test_invented_titles_are_removed_from_the_answer():
     assert done_of(events).removed_titles == ["The Midnight Library"]
 
 
+async def test_a_line_that_misstates_a_returned_books_figures_is_removed():
+    # Seen on a real small model: the first book's "rated 4.12 by 18,000 readers" copied onto the next.
+    llm = ScriptedLLM(
+        openai__x=[
+            tool_reply(("search_books", {"query": "cozy", "limit": 2})),
+            text_reply(
+                "1. **The Quiet Lighthouse** by Ada Vale (1994) — rated 4.12 by 18,000 readers.\n",
+                "2. **The Tea Shop at Harrow End** by Ada Vale (2016) — rated 4.12 by 18,000 readers.\n",
+                "Both are gentle.",
+            ),
+        ]
+    )
+    events = await collect(make_agent(llm).run(user("cozy")))
+    text = text_of(events)
+    assert "**The Quiet Lighthouse** by Ada Vale (1994) — rated 4.12 by 18,000 readers." in text
+    assert "Tea Shop" not in text and "Both are gentle." in text
+    assert done_of(events).removed_titles == ["The Tea Shop at Harrow End"]
+
+
+async def test_figures_of_a_book_from_an_earlier_turn_are_checked_against_that_turns_result():
+    first = ScriptedLLM(
+        openai__x=[tool_reply(("search_books", {"query": "cozy", "limit": 1})), text_reply("ok")]
+    )
+    run = make_agent(first).run(user("cozy"))
+    await collect(run)
+    history = [*user("cozy"), *run.new_messages, *user("tell me more about that one")]
+    # This turn's search returns another book: the first one's figures come from the history alone.
+    second = ScriptedLLM(
+        openai__x=[
+            tool_reply(("search_books", {"query": "static", "limit": 1})),
+            text_reply(
+                "**Salt and Static** by Rosalind Park.\n\n",
+                "**The Quiet Lighthouse** (1994) has 18,000 ratings.\n\n",
+                "**The Quiet Lighthouse** came out in 2012.",
+            ),
+        ]
+    )
+    events = await collect(make_agent(second).run(history))
+    assert books_of(events) == ["t:5"]
+    text = text_of(events)
+    assert "**The Quiet Lighthouse** (1994) has 18,000 ratings." in text and "2012" not in text
+    assert done_of(events).removed_titles == ["The Quiet Lighthouse"]
+
+
 async def test_an_answer_that_was_entirely_invented_is_replaced_by_the_tool_results():
     llm = ScriptedLLM(
         openai__x=[

@@ -123,6 +123,22 @@ async def test_cards_are_the_numbered_books_and_references_resolve_against_them(
 
 
 @pytest.mark.slow
+async def test_the_planners_figures_stand_the_grounders_check_of_them(planner_agent: Agent) -> None:
+    # Its "like" answers cite co-reader counts ("240 readers who enjoyed The Hobbit rated it highly") and
+    # restate the reader's limits after the seed's title ("If you liked **The Hobbit**, try these
+    # (published in 2005)"): neither is a figure of the book it follows, and no line may go for them.
+    chat = Conversation(planner_agent)
+    events = await chat.say("like The Hobbit, from 2005")
+    shown = assert_consistent(events)
+    text = "".join(e.delta for e in events if isinstance(e, TextEvent))
+    assert "**The Hobbit**" in text.split("\n")[0] and "2005" in text.split("\n")[0]
+    assert len(shown) >= 3 and any(c.year == 2005 for c in shown)
+    assert re.search(r"\d+ readers who (?:enjoyed|rated) The Hobbit", text)
+    done = events[-1]
+    assert isinstance(done, DoneEvent) and done.removed_titles == []
+
+
+@pytest.mark.slow
 async def test_the_guard_drops_violating_books_before_they_are_shown(
     planner_agent: Agent, mini_services
 ) -> None:
