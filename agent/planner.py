@@ -44,6 +44,7 @@ from vibeshelf.agent.intent import (
     split_titles,
     split_tone,
 )
+from vibeshelf.agent.reading import cues
 from vibeshelf.agent.reading.reader import MessageReader, catalog_reader
 from vibeshelf.agent.reading.request import RequestTracker
 from vibeshelf.retrieval.filters import NO_PAGE_COUNTS_NOTE
@@ -695,8 +696,13 @@ def _seed_shelves(state: ConversationState) -> list[str]:
         or state.constraints.genres_all
     ):
         return []
-    shelves = [g for seed in state.subject.seeds[:3] for g in specific_genres(seed.get("genres"))]
-    return list(dict.fromkeys(shelves))[:6]
+    shelves = list(
+        dict.fromkeys(g for seed in state.subject.seeds[:3] for g in specific_genres(seed.get("genres")))
+    )
+    # A qualifying shelf (classics, young adult) says which books, not what kind: beside a kind it would let
+    # any classic through ("like The Handmaid's Tale" brought The Great Gatsby).
+    kinds = [g for g in shelves if g not in cues.qualifying_shelves()]
+    return (kinds or shelves)[:6]
 
 
 def _retrieval_calls(state: ConversationState, cfg: PlannerConfig) -> list[tuple[str, dict[str, Any]]]:

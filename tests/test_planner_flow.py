@@ -82,8 +82,11 @@ def test_like_a_title_looks_it_up_then_asks_co_readers_and_similar_books(chat: C
     seed = card(chat.tools, "The Hunger Games")["id"]
     assert second.calls[0].arguments["book_ids"] == [seed]
     assert seed in chat.called("search_books")[0]["filters"]["exclude_ids"]
-    # The search on its blurb stays among books of its kind (its specific shelves, any of them).
-    shelves = [g for g in card(chat.tools, "The Hunger Games")["genres"] if g not in ("fiction",)]
+    # The search on its blurb stays among books of its kind (its specific shelves, any of them); young adult
+    # says which books, not what kind, and would let any YA book through.
+    genres = card(chat.tools, "The Hunger Games")["genres"]
+    shelves = [g for g in genres if g not in ("fiction", "young_adult")]
+    assert "young_adult" in genres and shelves
     assert chat.called("search_books")[0]["filters"]["genres_include"] == shelves
     assert "**The Hunger Games**" in answer.text.split("\n")[0]  # the intro names the seed
     assert "The Hunger Games" not in listed(answer)

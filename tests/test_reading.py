@@ -1354,3 +1354,22 @@ def test_a_title_refused_is_not_liked_where_it_is_named_again(reader) -> None:
 
 def test_textbooks_refused_are_non_fiction(reader) -> None:
     assert reader.read("mythology novels, not textbooks").genres_exclude == ["non_fiction"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "and for adult person, not for children",
+        "i want the adult ones",
+        "adult readers only pls",
+        "the grown-up version please",
+        "something 4 grownups",
+    ],
+)
+def test_asking_for_books_for_adults_rules_out_young_shelves(reader, text: str) -> None:
+    assert {"young_adult", "childrens", "middle_grade"} <= set(reader.read(text).genres_exclude)
+
+
+@pytest.mark.parametrize("text", ["young adult books please", "young-adult fantasy", "new adult romance"])
+def test_young_or_new_adult_is_no_request_for_grown_up_books(reader, text: str) -> None:
+    assert reader.read(text).genres_exclude == []

@@ -128,8 +128,26 @@ def through_amount() -> re.Pattern[str]:
 
 @cache
 def grown_up() -> re.Pattern[str]:
-    """Phrases asking for books for adults ("but for grown ups"): children's and teen shelves are out."""
-    return phrase_regex(_lines("grown_up_cues.txt"))
+    """Phrases asking for books for adults ("but for grown ups", "the adult ones"): children's and teen
+    shelves are out. ``data/grown_up_cues.txt`` gives the words and nouns the phrases are built from."""
+    parts: dict[str, list[str]] = {"words": [], "nouns": [], "phrases": []}
+    section = "phrases"
+    for line in _lines("grown_up_cues.txt"):
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1]
+        else:
+            parts[section].append(line)
+    phrases = list(parts["phrases"])
+    for word in parts["words"]:
+        phrases += [f"{lead} {word}" for lead in ("for", "for a", "for an", "for the", "4")]
+        phrases += [
+            f"{lead} {word} {noun}"
+            for lead in ("for", "for a", "for an", "for the")
+            for noun in parts["nouns"]
+        ]
+        phrases += [f"{word} {noun}" for noun in parts["nouns"]] + [f"{word} only"]
+    whole = phrase_regex(phrases)
+    return re.compile(rf"(?<!young[ -])(?<!new[ -]){whole.pattern}", re.IGNORECASE)
 
 
 @cache
