@@ -21,9 +21,11 @@ import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from importlib import resources
 from typing import Any
 
+from vibeshelf.agent.reading import cues
 from vibeshelf.retrieval.title_lookup import fold, title_key
 
 log = logging.getLogger(__name__)
@@ -42,14 +44,29 @@ _SPANS = [
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
 _LIST_ITEM = re.compile(r"^(\s*)(?:[-*+•]|\d{1,2}[.)])\s+")
 _NUMBERING = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*+•])\s+")
-# "Title by Firstname Lastname": the author is 1-4 capitalised words (initials allowed).
-_BY_AUTHOR = re.compile(r"\s+by\s+(?=[A-Z])((?:[A-Z][\w.'’\-]*\.?)(?:\s+[A-Z][\w.'’\-]*){0,3})")
+
+
+# "Title by Firstname Lastname": the author is 1-4 capitalised words (initials allowed), with the lower-case
+# particles of a surname between them ("Daphne du Maurier", "Machado de Assis").
+@cache
+def _author() -> str:
+    particle = "|".join(sorted(cues.name_particles()))
+    return rf"(?:[A-Z][\w.'’\-]*\.?)(?:\s+(?:(?:{particle})\s+)*[A-Z][\w.'’\-]*){{0,3}}"
+
+
+@cache
+def _by_author() -> re.Pattern[str]:
+    return re.compile(rf"\s+by\s+(?=[A-Z])({_author()})")
+
+
 _MARKUP = re.compile(r"[*_\[\]#`]")
 _HTML_TAG = re.compile(r"</?[A-Za-z][\w:-]*(?:\s[^<>]*)?/?>")
+
+
 # The author written right after a formatted title: "**Dune** by Frank Herbert", "*Dune*, by F. Herbert".
-_AUTHOR_AFTER = re.compile(
-    r"^[*_\"”’\])]*\s*,?\s*(?:—|-|–)?\s*by\s+(?=[A-Z])((?:[A-Z][\w.'’\-]*\.?)(?:\s+[A-Z][\w.'’\-]*){0,3})"
-)
+@cache
+def _author_after() -> re.Pattern[str]:
+    return re.compile(rf"^[*_\"”’\])]*\s*,?\s*(?:—|-|–)?\s*by\s+(?=[A-Z])({_author()})")
 
 
 def strip_html(text: str) -> str:
@@ -121,7 +138,7 @@ def title_mentions(line: str) -> list[Mention]:
             return
         taken.append((start, end))
         if author is None:
-            after = _AUTHOR_AFTER.match(line[end:])
+            after = _author_after().match(line[end:])
             author = after.group(1) if after else None
         found.append(Mention(text.strip(), start, end, author))
 
@@ -131,7 +148,7 @@ def title_mentions(line: str) -> list[Mention]:
     for pattern in _SPANS:
         for m in pattern.finditer(line):
             add(m.group(1), m.start(), m.end())
-    for m in _BY_AUTHOR.finditer(line):
+    for m in _by_author().finditer(line):
         # Walk back from " by" over title-cased words (minor words allowed inside) to find the title.
         before = line[: m.start()]
         tokens = _words(_MARKUP.sub(" ", before))
@@ -267,7 +284,7 @@ def _year_claim(m: re.Match[str]) -> FigureClaim:
 def year_after_title(line: str, mention: Mention) -> FigureClaim | None:
     """The year bracketed right after ``mention`` (and the author written with it), if any."""
     after = line[mention.end :]
-    author = _AUTHOR_AFTER.match(after)  # "**Dune** by Frank Herbert (1965)"
+    author = _author_after().match(after)  # "**Dune** by Frank Herbert (1965)"
     if author:
         after = after[author.end() :]
     m = _YEAR_AFTER_TITLE.match(after) or re.search(rf"\({_YEAR}{_LAST_YEAR}\)\s*$", mention.text)

@@ -357,9 +357,16 @@ class Agent:
         _add_reader_limits(grounder, constraints)
         if options.filters:
             _add_reader_limits(grounder, HardConstraints.from_filters(options.filters))
+        reader = self._reader()
         for m in history:
             if m.get("role") == "user":
-                grounder.add_user_text(message_text(m.get("content")))
+                text = message_text(m.get("content"))
+                grounder.add_user_text(text)
+                # The books the reader named, as the catalog spells them ("the hobit" is The Hobbit): an answer
+                # may name them back ("In the spirit of The Hobbit"), though one is ruled out as a pick.
+                reading = reader.read(text)
+                for ref in [*reading.like_titles, *reading.read_titles, *reading.avoid_titles]:
+                    grounder.add_user_text(ref.title)
             elif m.get("role") == "tool":
                 for book in self._books_in_tool_message(m):
                     # A book an earlier look-up returned that the reader has since ruled out may not be named.

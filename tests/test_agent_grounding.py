@@ -426,3 +426,20 @@ def test_the_readers_limits_restated_after_a_title_are_no_figures_of_it(with_fac
 def test_figure_claims_reads_bounds_and_spans(line: str, low: float, high: float) -> None:
     (claim,) = figure_claims(line)
     assert (claim.low, claim.high) == pytest.approx((low, high))
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "1. **Rebecca** by Daphne du Maurier (1938) — a gothic classic.",
+        "- Dom Casmurro by Joaquim Maria Machado de Assis, a plain-text item.",
+        "- *Rebecca*, by Daphne du Maurier",
+    ],
+)
+def test_an_author_with_a_lower_case_particle_is_the_whole_name(line: str) -> None:
+    g = Grounder()
+    g.add_book("Rebecca", ["Daphne du Maurier"])
+    g.add_book("Dom Casmurro", ["Joaquim Maria Machado de Assis"])
+    assert g.ground_line(line) == line, g.invented(line)
+    # ...and still the written author's: the particle does not let another name through.
+    assert g.ground_line("- **Rebecca** by Daphne de Souza") is None

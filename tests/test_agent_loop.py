@@ -408,3 +408,42 @@ def test_accumulator_handles_missing_index_ids_and_split_names():
     acc2 = ToolCallAccumulator()
     acc2.add([ToolCallDelta(index=0, name="find_book", arguments="{}")])
     assert acc2.calls(turn=3)[0].id == "call_3_0"  # a provider that sends no id still gets one
+
+
+async def test_a_book_the_reader_named_misspelt_may_be_named_back_once_ruled_out(tmp_path):
+    # The reader liked "the quiet lighthose", then ruled its author out: the book may no longer be a pick,
+    # but "If you liked The Quiet Lighthouse" names the reader's own book, as the catalog spells it.
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from vibeshelf.layout import Layout
+
+    books = [("The Quiet Lighthouse", "Ada Vale"), ("Rain on Juniper Street", "Mina Okafor")]
+    filler = " ".join(["a quiet street in the rain"] * 12)
+    table = pa.table(
+        {
+            "title": [t for t, _ in books],
+            "series": [None, None],
+            "series_index": [None, None],
+            "authors": [[a] for _, a in books],
+            "genres": [["mystery"], ["mystery"]],
+            "description": [filler, filler],
+            "ratings_count": [50_000, 40_000],
+            "year": [1994, 2001],
+        }
+    )
+    layout = Layout(tmp_path).ensure()
+    pq.write_table(table, layout.catalog)
+    first = ScriptedLLM(
+        openai__x=[tool_reply(("search_books", {"query": "quiet lighthouse", "limit": 1})), text_reply("ok")]
+    )
+    run = make_agent(first, constraints=None, home=tmp_path).run(user("loved the quiet lighthose"))
+    await collect(run)
+    history = [*user("loved the quiet lighthose"), *run.new_messages, *user("nothing by ada vale though")]
+    answer = "If you liked **The Quiet Lighthouse**, try **Rain on Juniper Street** by Mina Okafor.\n"
+    second = ScriptedLLM(
+        openai__x=[tool_reply(("search_books", {"query": "rain", "limit": 2})), text_reply(answer)]
+    )
+    events = await collect(make_agent(second, constraints=None, home=tmp_path).run(history))
+    assert done_of(events).removed_titles == []
+    assert text_of(events) == answer

@@ -28,6 +28,12 @@ def qualifying_shelves() -> frozenset[str]:
 
 
 @cache
+def name_particles() -> frozenset[str]:
+    """Lower-case words inside a surname ("du Maurier", "de Assis")."""
+    return frozenset(_lines("name_particles.txt"))
+
+
+@cache
 def likeness_suffix() -> re.Pattern[str]:
     """A suffix that makes the name before it a likeness ("Christie-ish", "Tolkien-esque")."""
     body = "|".join(re.escape(s) for s in _lines("likeness_suffixes.txt"))

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from vibeshelf.agent.reading import cues
 from vibeshelf.retrieval.title_lookup import title_key
 from vibeshelf.text import fold
 
 _WORD = re.compile(r"[a-z][a-z'’]*[a-z]|[a-z]")
-_PARTICLES = frozenset({"du", "de", "le", "la", "van", "von", "da", "del", "der", "di", "st"})
 _LOWERCASE_WORD = re.compile(r"(?<![\w'’])[a-z]{3,}(?![\w'’])")
 
 
@@ -99,7 +99,7 @@ class Vocabulary:
             parts = key.split()
             if len(parts[-1]) >= 3:
                 by_surname[parts[-1]].append(name)
-            if len(parts) >= 3 and parts[-2] in _PARTICLES:  # "du maurier", "le carre"
+            if len(parts) >= 3 and parts[-2] in cues.name_particles():  # "du maurier", "le carre"
                 by_surname[" ".join(parts[-2:])].append(name)
         by_title: dict[str, str] = {}
         title_authors: dict[str, list[str]] = {}
