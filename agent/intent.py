@@ -927,7 +927,7 @@ _READ_VERB = (
 )
 _HAVE_READ = (
     r"(?:\s+|['’](?:s|ve)\s+)(?:(?:has|have|had|already|probably|will have|would have|has got|'s|are|is|"
-    rf"were)\s+){{0,3}}{_READ_VERB}"
+    rf"was|were)\s+){{0,3}}{_READ_VERB}"
 )
 _HAVE_NOT_READ = (
     r"\s+(?:(?:has|have|had|are|is|were|do|does|did|would|will)(?:n['’]t| not)|never)\s+(?:(?:already|yet|"
@@ -946,7 +946,7 @@ MANY_READERS = re.compile(
     rf"\b{_READERS_MANY}{_READERS_WHERE}{_HAVE_READ}|\b(?:an? )?known (?:book|one|title|novel)s?\b", _I
 )
 POPULAR_PHRASES = re.compile(
-    r"\b(?:popular|bestsell(?:ing|ers?)|best[- ]sell(?:ing|ers?)|well[- ]known|widely read|most read|"
+    r"\b(?:popular|bestsell(?:ing|ers?)|(?:best|big|top|huge)[- ]sell(?:ing|ers?)|well[- ]known|widely read|most read|"
     r"everyone(?:'s| is) (?:reading|talking about)|crowd[- ]pleasers?|blockbusters?|famous|hugely popular|"
     r"mainstream|hyped)\b",
     _I,

@@ -1373,3 +1373,19 @@ def test_asking_for_books_for_adults_rules_out_young_shelves(reader, text: str) 
 @pytest.mark.parametrize("text", ["young adult books please", "young-adult fantasy", "new adult romance"])
 def test_young_or_new_adult_is_no_request_for_grown_up_books(reader, text: str) -> None:
     assert reader.read(text).genres_exclude == []
+
+
+@pytest.mark.parametrize(
+    ("text", "popular"),
+    [
+        ("the big sellers that everybody was talking about", True),
+        ("a top-selling thriller", True),
+        ("something nobody was talking about", False),
+    ],
+)
+def test_popularity_said_in_the_past_or_as_big_sellers(reader, text: str, popular: bool) -> None:
+    intent = reader.read(text)
+    assert (intent.min_ratings_count is not None, intent.max_ratings_count is not None) == (
+        popular,
+        not popular,
+    )
