@@ -1389,3 +1389,35 @@ def test_popularity_said_in_the_past_or_as_big_sellers(reader, text: str, popula
         popular,
         not popular,
     )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Stephen King? Pass.",
+        "keep Stephen King away from me",
+        "I've had it with Stephen King",
+        "Stephen King can sit this one out",
+        "leave Stephen King on the shelf",
+        "I'm giving Stephen King a rest",  # a frame's verb in another form ("give * a rest")
+        "any author but Stephen King",
+        "Stephen King, no thanks",  # an author's exact name is no misspelt title starting with it
+    ],
+)
+def test_more_ways_of_ruling_an_author_out(reader, text: str) -> None:
+    assert reader.read(text).exclude_authors == ["Stephen King"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I don't do romance",
+        "I've sworn off romance",
+        "romance bores me",
+        "the less romance the better",
+        "hold the romance",
+    ],
+)
+def test_more_ways_of_ruling_a_kind_out(reader, text: str) -> None:
+    intent = reader.read(text)
+    assert "romance" in intent.genres_exclude and "romance" not in intent.genres_include

@@ -69,9 +69,26 @@ def refusal_frames() -> list[re.Pattern[str]]:
     ``*`` in ``data/refusal_frames.txt`` is the slot, a few words within one clause."""
     out = []
     for frame in _lines("refusal_frames.txt"):
-        head, tail = (phrase_regex([part.strip()]).pattern for part in frame.split("*", 1))
-        out.append(re.compile(rf"{head}\s+(?P<slot>[^.;:!?,()\n]{{1,60}}?)\s+{tail}", re.IGNORECASE))
+        head_words, tail_words = (part.strip() for part in frame.split("*", 1))
+        head = phrase_regex(_verb_forms(head_words)).pattern
+        tail = phrase_regex([tail_words]).pattern if tail_words else ""
+        slot = r"(?P<slot>[^.;:!?,()\n]{1,60}?)"
+        out.append(
+            re.compile(
+                rf"{head}\s+{slot}\s+{tail}" if tail else rf"{head}\s+{slot}(?=[.;:!?,()\n]|$)", re.IGNORECASE
+            )
+        )
     return out
+
+
+def _verb_forms(phrase: str) -> list[str]:
+    """``phrase`` with its leading verb also as "-s" and "-ing" ("give * a rest": gives, giving): a frame is
+    said in every tense a reader uses. A phrase that starts with "the" or "on" has no verb to inflect."""
+    first, _, rest = phrase.partition(" ")
+    if not first.isalpha() or first in ("the", "on", "a", "an") or first.endswith("ing"):
+        return [phrase]
+    stem = first[:-1] if first.endswith("e") and not first.endswith("ee") else first
+    return [f"{form} {rest}".strip() for form in (first, f"{first}s", f"{stem}ing")]
 
 
 @cache

@@ -15,7 +15,7 @@ from rapidfuzz import fuzz, process
 
 from vibeshelf.agent.reading import cues
 from vibeshelf.agent.reading.authors import AuthorMention
-from vibeshelf.agent.reading.vocabulary import Vocabulary
+from vibeshelf.agent.reading.vocabulary import Vocabulary, fold
 from vibeshelf.retrieval.title_lookup import title_key
 
 _TOKEN = re.compile(r"[\w][\w'’&:!.-]*")
@@ -162,6 +162,11 @@ class TitleLinker:
                 continue
             tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(text, begin)][:8]
             best: tuple[float, TitleMention] | None = None
+            # An author's full name written exactly ("Stephen King, no thanks") is the author, not a misspelt
+            # title that happens to start with it ("Stephen King's N.").
+            names = (fold(text[tokens[0][0] : tokens[n - 1][1]]) for n in range(2, min(4, len(tokens)) + 1))
+            if any(name in self._vocab.by_full for name in names):
+                continue
             # A title written exactly ("to read on the beach") was judged by find(); near() only mends misspellings.
             spans = (title_key(text[tokens[0][0] : tokens[n - 1][1]]) for n in range(2, len(tokens) + 1))
             exact = {self._vocab.titles[key] for key in spans if key in self._vocab.titles}
