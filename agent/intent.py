@@ -915,7 +915,7 @@ OBSCURE_PHRASES = re.compile(
 # "a book many people have read", "something not everybody already has on the shelf".
 _READERS_MANY = (
     r"(?:everyone|everybody|every one|most people|many people|lots of people|loads of people|"
-    r"a lot of people|millions(?: of (?:people|readers))?|the whole world|all my friends|everyone else)"
+    r"a lot of people|millions(?: of (?:people|readers))?|the whole world|(?:all )?my friends|everyone else)"
 )
 _READERS_FEW = (
     r"(?:nobody|no one|no-one|not many(?: people)?|few people|hardly anyone|hardly anybody|not everyone|"
@@ -930,8 +930,8 @@ _HAVE_READ = (
     rf"was|were)\s+){{0,3}}{_READ_VERB}"
 )
 _HAVE_NOT_READ = (
-    r"\s+(?:(?:has|have|had|are|is|were|do|does|did|would|will)(?:n['’]t| not)|never)\s+(?:(?:already|yet|"
-    rf"even|ever)\s+)?{_READ_VERB}"
+    r"\s+(?:(?:has|have|had|are|is|were|do|does|did|would|will)(?:n['’]t| not)|won['’]t|never)\s+"
+    rf"(?:(?:already|yet|even|ever|have)\s+){{0,2}}{_READ_VERB}"
 )
 # Who the readers are may be said between them and the verb: "nobody at my book club has heard of".
 _READERS_WHERE = r"(?:\s+(?:at|in|from|among|around|i|we)(?:\s+[\w']+){1,4}?)?"
@@ -947,7 +947,8 @@ MANY_READERS = re.compile(
 )
 POPULAR_PHRASES = re.compile(
     r"\b(?:popular|bestsell(?:ing|ers?)|(?:best|big|top|huge)[- ]sell(?:ing|ers?)|well[- ]known|widely read|most read|"
-    r"everyone(?:'s| is) (?:reading|talking about)|crowd[- ]pleasers?|blockbusters?|famous|hugely popular|"
+    r"everyone(?:'s| is) (?:reading|talking about)|crowd[- ]pleasers?|(?:crowd|fan)[- ]favou?rites?|blockbusters?|"
+    r"famous|hugely popular|"
     r"mainstream|hyped)\b",
     _I,
 )

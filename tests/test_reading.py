@@ -1421,3 +1421,28 @@ def test_more_ways_of_ruling_an_author_out(reader, text: str) -> None:
 def test_more_ways_of_ruling_a_kind_out(reader, text: str) -> None:
     intent = reader.read(text)
     assert "romance" in intent.genres_exclude and "romance" not in intent.genres_include
+
+
+@pytest.mark.parametrize(
+    ("text", "bounds"),
+    [
+        ("the early 2000s", (2000, 2003)),
+        ("late eighties please", (1986, 1989)),
+        ("mid-90s thrillers", (1992, 1997)),
+    ],
+)
+def test_a_part_of_a_decade(reader, text: str, bounds) -> None:
+    intent = reader.read(text)
+    assert (intent.year_min, intent.year_max) == bounds
+
+
+@pytest.mark.parametrize(
+    ("text", "popular"),
+    [("something my friends won't have read", False), ("a crowd favourite", True), ("a fan favorite", True)],
+)
+def test_more_ways_of_saying_how_widely_read(reader, text: str, popular: bool) -> None:
+    intent = reader.read(text)
+    assert (intent.min_ratings_count is not None, intent.max_ratings_count is not None) == (
+        popular,
+        not popular,
+    )

@@ -114,6 +114,9 @@ _PERIOD_CMP = re.compile(
     r"later than|newer than|more recent than|younger than)[- ]?\s*(?:the\s+)?$",
     re.IGNORECASE,
 )
+# "early", "mid" or "late" right before a decade ("the early 2000s", "late 1980s").
+_PART_OF_DECADE = re.compile(r"\b(early|mid|late)[- ]?\s*(?:the\s+)?$", re.IGNORECASE)
+_PART_OF_DECADE_IN = re.compile(r"(?:the\s+)?(early|mid|late)\b", re.IGNORECASE)
 _UPPER_CMP = {"before", "pre", "prior to", "earlier than", "older than"}
 _UPTO_CMP = {"until", "till", "up to", "through", "up until"}
 _SINCE_CMP = {"since"}
@@ -524,6 +527,14 @@ class MessageReader:
         found: list[tuple[int, int | None, int | None, bool]] = []
 
         def period(start: int, end: int, first: int | None, last: int | None) -> None:
+            part = _PART_OF_DECADE.search(text[:start])
+            said_part = _PART_OF_DECADE_IN.match(text, start) or part
+            if said_part and first is not None and last == first + 9:
+                # "the early 2000s", "late eighties": a part of the decade, as intent reads "early 80s".
+                first, last = {"early": (first, first + 3), "mid": (first + 2, first + 7)}.get(
+                    said_part.group(1).lower(), (first + 6, first + 9)
+                )
+                start = part.start() if part else start
             before = text[:start]
             if SETTING_BEFORE.search(before) or SETTING_BEFORE.search(
                 re.sub(r"\bthe\s*$", "", before, flags=re.I)
