@@ -991,7 +991,9 @@ AGE_BEFORE = re.compile(r"\b(?:my|his|her|their|our|your|in (?:my|his|her|their|
 _RECENT = re.compile(
     r"\b(?:(?:from |in |within |over )?the (?:last|past) (\d+|few|couple(?: of)?|two|three|five|ten) years"
     r"|(?:the )?(?:last|past) decade|recent(?:ly published| ones| books| releases?| stuff)?|recently|"
-    r"new releases?|newer(?! than)(?: books| ones| stuff)?|newly published|latest releases?|just (?:came|come) out)\b",
+    r"new releases?|newer(?! than)(?: books| ones| stuff)?|newly published|latest releases?|just (?:came|come) out|"
+    # "new ones only", "only new books": new as in recent ("something new" may be new to the reader).
+    r"new (?:ones|books|stuff|titles) only|only (?:the )?new (?:ones|books|stuff|titles))\b",
     _I,
 )
 # Page counts: "under 200 pages", "300 pages or more", "between 200 and 400 pages" (see the docstring).

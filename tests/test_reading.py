@@ -1446,3 +1446,15 @@ def test_more_ways_of_saying_how_widely_read(reader, text: str, popular: bool) -
         popular,
         not popular,
     )
+
+
+@pytest.mark.parametrize("text", ["new ones only", "only new books please"])
+def test_new_ones_only_means_recent(reader, text: str) -> None:
+    assert reader.read(text).year_min is not None
+    assert reader.read("something new to me").year_min is None  # new to the reader, not recent
+
+
+@pytest.mark.parametrize("text", ["ok new plan: horror", "different idea: horror"])
+def test_a_new_plan_starts_a_new_request(reader, text: str) -> None:
+    intent = reader.read(text)
+    assert (intent.new_request or intent.reset) and intent.genres_include == ["horror"]
