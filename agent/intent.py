@@ -858,7 +858,9 @@ _LIKE = re.compile(
     r"(?:books?|something|anything|stuff|novels?|more|ones?|reads?|titles?|much|exactly|kind of|"
     r"sort of|a bit|a lot|things|just|along|even|also|mostly|somewhat)\s+(?:just\s+)?like"
     r"|^\s*(?:more\s+)?like|similar to|in the (?:vein|style|spirit) of|along the lines of|reminiscent of|"
-    r"comparable to|akin to|same vibe as|the vibe of|for fans of|fans? of|"
+    r"comparable to|akin to|the vibe of|for fans of|fans? of|"
+    # "the same vibe as", "scratches the same itch as", "same kind of energy as"
+    r"(?:the\s+)?(?<!\bnot the )same(?:\s+[a-z]+){1,3}?\s+as|"
     r"(?:if |since |as |because )?(?:i |we )?(?:really |absolutely |just )?"
     r"(?:liked|loved|enjoyed|adored|devoured)"
     r")\s+",

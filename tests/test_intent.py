@@ -106,12 +106,18 @@ def test_small_talk_has_no_subject(text: str) -> None:
         ("books like the hunger games", "the hunger games"),  # all lower case: still a title
         ("Something like 1984", "1984"),
         ("more like The Girl Who Played with Fire", "The Girl Who Played with Fire"),
+        ("something that scratches the same itch as Station Eleven", "Station Eleven"),
+        ("the same kind of energy as Gone Girl", "Gone Girl"),
     ],
 )
 def test_like_titles(text: str, title: str) -> None:
     intent = parse_intent(text)
     assert [t.title for t in intent.like_titles] == [title]
     assert intent.has_subject
+
+
+def test_not_the_same_vibe_is_no_liking() -> None:
+    assert parse_intent("not the same vibe as Gone Girl, something lighter").like_titles == []
 
 
 def test_like_title_with_author_and_a_trailing_constraint() -> None:

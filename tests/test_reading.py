@@ -1458,3 +1458,16 @@ def test_new_ones_only_means_recent(reader, text: str) -> None:
 def test_a_new_plan_starts_a_new_request(reader, text: str) -> None:
     intent = reader.read(text)
     assert (intent.new_request or intent.reset) and intent.genres_include == ["horror"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the last lot had not enough romance in them",
+        "there was not nearly enough romance, more please",
+        "not quite enough romance for me in that one",
+    ],
+)
+def test_not_enough_of_a_kind_does_not_refuse_it(reader, text: str) -> None:
+    assert "romance" not in reader.read(text).genres_exclude
+    assert "romance" in reader.read("no romance please").genres_exclude  # a plain "no" still refuses

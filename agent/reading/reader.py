@@ -693,6 +693,8 @@ _DROPS_AN_OBJECT = frozenset(
     {"forget", "scrap", "leave", "ditch", "drop", "nix", "bin", "ignore", "disregard"}
 )
 _TOO_FOR = re.compile(r"\btoo\s+[^\W\d_]{3,}\s+for\b", re.IGNORECASE)
+# "not enough romance", "not nearly enough magic": a "not" of amount asks for more of what follows.
+_TOO_LITTLE = re.compile(r"\s+(?:(?:nearly|quite|near)\s+)?(?:enough|sufficient)\b", re.IGNORECASE)
 _ASKS_BEFORE = re.compile(r"\b(?:what|which|who|how|anything|something)\W*$", re.IGNORECASE)
 
 
@@ -911,6 +913,8 @@ def _refusal_scopes(
         # "i'm too jumpy for horror", "too old for YA": what one is too something for is ruled out.
         cue_matches += list(_TOO_FOR.finditer(text))
     for m in cue_matches:
+        if m.group(0).lower() in ("no", "not") and _TOO_LITTLE.match(text, m.end()):
+            continue
         end = _clause_end(text, m.end(), names_item)
         after = text[m.end() : end]
         if after.strip(" ,") and not after.lstrip().startswith(","):
