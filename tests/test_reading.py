@@ -1471,3 +1471,29 @@ def test_a_new_plan_starts_a_new_request(reader, text: str) -> None:
 def test_not_enough_of_a_kind_does_not_refuse_it(reader, text: str) -> None:
     assert "romance" not in reader.read(text).genres_exclude
     assert "romance" in reader.read("no romance please").genres_exclude  # a plain "no" still refuses
+
+
+@pytest.mark.parametrize(
+    ("text", "author"),
+    [
+        ("i'd sooner eat my hat than read another Moriarty", "Liane Moriarty"),
+        ("honestly I would rather reread Dune than pick up more Gaiman", "Neil Gaiman"),
+        ("thrillers, and Hawkins can take a hike", "Paula Hawkins"),
+        ("horror, but King can keep his clowns", "Stephen King"),
+        ("a horror novel, not S King", "Stephen King"),
+        ("fantasy, not by T. Pratchett", "Terry Pratchett"),
+    ],
+)
+def test_more_ways_of_ruling_out_an_author(reader, text: str, author: str) -> None:
+    assert author in reader.read(text).exclude_authors
+
+
+def test_rather_than_keeps_what_is_preferred(reader) -> None:
+    intent = reader.read("I'd rather have a thriller than a romance")
+    assert intent.genres_include == ["thriller"] and intent.genres_exclude == ["romance"]
+
+
+@pytest.mark.parametrize("text", ["vampires can wait, fantasy please", "I can't wait for a new fantasy"])
+def test_wait_as_a_verb_corrects_nothing(reader, text: str) -> None:
+    assert not reader.read(text).correction
+    assert reader.read("no wait, fantasy I meant").correction

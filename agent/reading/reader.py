@@ -428,7 +428,8 @@ class MessageReader:
         restarts = [(m.start(), m.end()) for m in restart_cues]
         intent.new_request = bool(restarts)
         intent.correction = any(
-            not any(a <= m.start() < b for a, b in restarts) for m in cues.correction().finditer(fixed)
+            not any(a <= m.start() < b for a, b in restarts) and not _WAITING.match(fixed, m.start())
+            for m in cues.correction().finditer(fixed)
         )
         intent.new_request = intent.new_request and not intent.correction
         if (
@@ -693,6 +694,19 @@ _DROPS_AN_OBJECT = frozenset(
     {"forget", "scrap", "leave", "ditch", "drop", "nix", "bin", "ignore", "disregard"}
 )
 _TOO_FOR = re.compile(r"\btoo\s+[^\W\d_]{3,}\s+for\b", re.IGNORECASE)
+# "I'd sooner eat my hat than read another Grisham", "rather a thriller than a romance": what one would do
+# anything rather than read is ruled out.
+# "wait" and "hold on" as verbs ("vampires can wait", "I can't wait for the sequel") correct nothing;
+# the interjection ("no wait, after 1990") does.
+_WAITING = re.compile(
+    r"(?:wait|hold on|hang on)\b(?=\s+(?:for|to|until|till|on|and see)\b)"
+    r"|(?<=\bcan )(?:wait|hold on|hang on)\b|(?<=\bcan't )wait\b|(?<=\bcannot )wait\b|(?<=\bto )wait\b",
+    re.IGNORECASE,
+)
+_THAN = re.compile(
+    r"\bthan(?:\s+(?:read|reading|have|having|get|getting|touch|open|pick up))?\b", re.IGNORECASE
+)
+_RATHER_BEFORE = re.compile(r"\b(?:rather|sooner)\b[^.?!;]{0,80}$", re.IGNORECASE)
 # "not enough romance", "not nearly enough magic": a "not" of amount asks for more of what follows.
 _TOO_LITTLE = re.compile(r"\s+(?:(?:nearly|quite|near)\s+)?(?:enough|sufficient)\b", re.IGNORECASE)
 _ASKS_BEFORE = re.compile(r"\b(?:what|which|who|how|anything|something)\W*$", re.IGNORECASE)
@@ -912,6 +926,7 @@ def _refusal_scopes(
     if ahead is None:
         # "i'm too jumpy for horror", "too old for YA": what one is too something for is ruled out.
         cue_matches += list(_TOO_FOR.finditer(text))
+        cue_matches += [m for m in _THAN.finditer(text) if _RATHER_BEFORE.search(text, 0, m.start())]
     for m in cue_matches:
         if m.group(0).lower() in ("no", "not") and _TOO_LITTLE.match(text, m.end()):
             continue

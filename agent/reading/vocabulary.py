@@ -90,6 +90,9 @@ class Vocabulary:
             parts = key.split()
             if len(parts) >= 3 and len(parts[0]) > 1:  # "Sarah J. Maas" is also "sarah maas"
                 by_full.setdefault(f"{parts[0]} {parts[-1]}", name)
+            if len(parts) >= 2 and len(parts[0]) > 1 and parts[0][0] not in "aio":
+                # "S. King", "N Gaiman": a given name as its initial ("a", "i", "o" would be words)
+                by_full.setdefault(f"{parts[0][0]} {parts[-1]}", name)
             if len(parts) >= 3:  # "McCall Smith", "Le Guin": a surname of two words
                 by_full.setdefault(" ".join(parts[-2:]), name)
             # From the unmerged words, so "George R.R. Martin" gives "grrm", not "grm".
