@@ -849,7 +849,8 @@ _RESET = re.compile(
     _I,
 )
 _READ = re.compile(
-    r"\b(?:i'?ve (?:already |just )?(?:read|finished)|i have (?:already |just )?(?:read|finished)|"
+    r"\b(?:i'?ve (?:already |just )?(?:read|finished|been through|gone through|got through)|"
+    r"i have (?:already |just )?(?:read|finished|been through|gone through|got through)|"
     r"(?:i )?already (?:read|finished)|i (?:just )?(?:read|finished)(?= .{1,120}? already\b))\s+",
     _I,
 )
@@ -1070,7 +1071,9 @@ _NOT_NEGATION = re.compile(
     r"clue|worries|way|doubt|limit|need to|problem|strong (?:preference|opinion)s?|other|else|one|"
     r"more than|less than|fewer than|older than|newer than|later than|earlier than|before|after|since|"
     # "no wait", "no sorry": an interjection, not a thing refused.
-    r"wait|sorry|hold on|hang on)\b",
+    r"wait|sorry|hold on|hang on|"
+    # "not enough romance", "have not read enough of the classics": a "not" of amount asks for more.
+    r"(?:(?:read|had|seen|tried|done)\s+)?(?:(?:nearly|quite)\s+)?enough\b(?!\s+for\b))\b",
     _I,
 )
 _WINDOW_FILLER = re.compile(

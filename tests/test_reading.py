@@ -1497,3 +1497,57 @@ def test_rather_than_keeps_what_is_preferred(reader) -> None:
 def test_wait_as_a_verb_corrects_nothing(reader, text: str) -> None:
     assert not reader.read(text).correction
     assert reader.read("no wait, fantasy I meant").correction
+
+
+# A verb of ruling out in every form (data/refusal_verbs.txt); phrasings written for the test.
+@pytest.mark.parametrize(
+    ("text", "shelf"),
+    [
+        ("cross out horror for me", "horror"),
+        ("my mum detests romance", "romance"),
+        ("we are skipping horror this month", "horror"),
+        ("horror has been axed from the list", "horror"),
+        ("romance is officially vetoed", "romance"),
+        ("the romance we can skip", "romance"),
+        ("horror you can bin", "horror"),
+    ],
+)
+def test_a_verb_of_ruling_out_in_every_form(reader, text: str, shelf: str) -> None:
+    intent = reader.read(text)
+    assert shelf in intent.genres_exclude and shelf not in intent.genres_include
+
+
+@pytest.mark.parametrize(
+    "text", ["classic novels that were banned", "a striking fantasy novel", "fantasy with a retired wizard"]
+)
+def test_what_a_book_is_or_has_is_no_refusal(reader, text: str) -> None:
+    assert reader.read(text).genres_exclude == []
+
+
+def test_a_plural_predicate_refuses_each_name_of_its_list(reader) -> None:
+    assert set(reader.read("Liane Moriarty and Hawkins are both struck off").exclude_authors) == {
+        "Liane Moriarty",
+        "Paula Hawkins",
+    }
+    assert reader.read("I love fantasy and vampires are out").genres_include == ["fantasy"]
+
+
+def test_too_with_an_aside_echoes_the_refusal(reader) -> None:
+    intent = reader.read("No Gaiman. Hawkins too while you're at it.")
+    assert set(intent.exclude_authors) == {"Neil Gaiman", "Paula Hawkins"}
+
+
+@pytest.mark.parametrize(
+    ("text", "refused"),
+    [
+        ("I have not read enough of the classics", False),
+        ("I've had enough of the classics", True),
+        ("I'm not brave enough for classics", True),
+    ],
+)
+def test_not_enough_of_is_no_refusal(reader, text: str, refused: bool) -> None:
+    assert ("classics" in reader.read(text).genres_exclude) == refused
+
+
+def test_having_had_ones_fill_refuses_what_was_just_named(reader) -> None:
+    assert reader.read("Gaiman, I've had my fill").exclude_authors == ["Neil Gaiman"]

@@ -42,8 +42,8 @@ def likeness_suffix() -> re.Pattern[str]:
 
 @cache
 def refusal() -> re.Pattern[str]:
-    """Cues that rule out what follows them ("steer clear of ...")."""
-    return phrase_regex(_lines("refusal_cues.txt"))
+    """Cues that rule out what follows them ("steer clear of ...", "count out ...")."""
+    return phrase_regex(_lines("refusal_cues.txt") + _refusal_verbs_before())
 
 
 def _with_contracted_is(phrases: list[str]) -> re.Pattern[str]:
@@ -59,8 +59,48 @@ def _with_contracted_is(phrases: list[str]) -> re.Pattern[str]:
 
 @cache
 def refusal_tail() -> re.Pattern[str]:
-    """Cues that rule out what precedes them ("... is off the table", "she's out")."""
-    return _with_contracted_is(_lines("refusal_tail_cues.txt"))
+    """Cues that rule out what precedes them ("... is off the table", "she's out", "are struck from the
+    roster", "you can skip")."""
+    tail = _with_contracted_is(_lines("refusal_tail_cues.txt")).pattern
+    return re.compile(rf"{tail}|{_refusal_verbs_after()}", re.IGNORECASE)
+
+
+def _refusal_verbs() -> list[tuple[str, str, str]]:
+    """(verb, particle, past participle) from ``data/refusal_verbs.txt``."""
+    out = []
+    for line in _lines("refusal_verbs.txt"):
+        phrase, _, participle = line.partition("\t")
+        verb, _, particle = phrase.strip().partition(" ")
+        if not participle:
+            participle = f"{verb}d" if verb.endswith("e") else f"{verb}ed"
+            participle = f"{participle} {particle}".strip()
+        out.append((verb, particle, participle.strip()))
+    return out
+
+
+def _refusal_verbs_before() -> list[str]:
+    """The verbs' active forms, before what they rule out ("count out", "hates", "skipping")."""
+    out = []
+    for verb, particle, _ in _refusal_verbs():
+        out += _verb_forms(f"{verb} {particle}".strip())
+    return out
+
+
+def _refusal_verbs_after() -> str:
+    """The verbs' passive and fronted forms, after what they rule out ("are both struck from the roster",
+    "has been ruled out", "you can retire")."""
+    participles = phrase_regex([p for _, _, p in _refusal_verbs() if p != "-"]).pattern
+    actives = phrase_regex([f"{v} {p}".strip() for v, p, _ in _refusal_verbs()]).pattern
+    be = r"(?:is|are|was|were|be|been|being|gets?|got|['’]s|['’]re)"
+    adverbs = r"(?:\s+(?:both|all|also|too|hereby|officially|now|firmly|definitely|completely|entirely))*"
+    # "novels that were banned" says what the books are, not what the reader refuses.
+    relative = r"(?<!\bthat )(?<!\bwhich )(?<!\bwho )(?<!\bwhere )"
+    where = r"(?:\s+(?:from|off|out of))?(?:\s+(?:the|my|our|your|this)\s+[\w-]+)?"  # "from the roster"
+    passive = rf"(?<![\w'’]){relative}{be}{adverbs}\s+(?:{participles}){where}"
+    fronted = (
+        rf"\b(?:you|we|u)\s+(?:can|could|may|should)\s+(?:just\s+|safely\s+|definitely\s+)?(?:{actives})"
+    )
+    return rf"{passive}|{fronted}"
 
 
 @cache
@@ -88,7 +128,10 @@ def _verb_forms(phrase: str) -> list[str]:
     if not first.isalpha() or first in ("the", "on", "a", "an") or first.endswith("ing"):
         return [phrase]
     stem = first[:-1] if first.endswith("e") and not first.endswith("ee") else first
-    return [f"{form} {rest}".strip() for form in (first, f"{first}s", f"{stem}ing")]
+    if re.fullmatch(r"[^aeiou]*[aeiou][^aeiouwxy]", first) or first == "omit":
+        stem = first + first[-1]  # "skip" -> "skipping", "ban" -> "banning"
+    third = f"{first}es" if re.search(r"(?:s|x|z|ch|sh)$", first) else f"{first}s"
+    return [f"{form} {rest}".strip() for form in (first, third, f"{stem}ing")]
 
 
 @cache

@@ -703,12 +703,22 @@ _WAITING = re.compile(
     r"|(?<=\bcan )(?:wait|hold on|hang on)\b|(?<=\bcan't )wait\b|(?<=\bcannot )wait\b|(?<=\bto )wait\b",
     re.IGNORECASE,
 )
+_RELATIVE_BEFORE = re.compile(
+    r"\b(?:that|which|who)\s+(?:is|are|was|were|got|get|have been|has been)\s+$", re.IGNORECASE
+)
+_PLURAL_PREDICATE = re.compile(r"(?:are|were|['’]re|both|all)\b", re.IGNORECASE)
+_AND_BEFORE = re.compile(r"\band$", re.IGNORECASE)
+_LIST_ITEM = re.compile(r"\s*(?:(?:[A-Z][\w.'’-]*\s*){1,4}|[\w'’-]+(?:\s+[\w'’-]+)?\s*)")
 _THAN = re.compile(
     r"\bthan(?:\s+(?:read|reading|have|having|get|getting|touch|open|pick up))?\b", re.IGNORECASE
 )
 _RATHER_BEFORE = re.compile(r"\b(?:rather|sooner)\b[^.?!;]{0,80}$", re.IGNORECASE)
 # "not enough romance", "not nearly enough magic": a "not" of amount asks for more of what follows.
-_TOO_LITTLE = re.compile(r"\s+(?:(?:nearly|quite|near)\s+)?(?:enough|sufficient)\b", re.IGNORECASE)
+# "have not read enough of the classics" too, but "not brave enough for horror" refuses horror.
+_TOO_LITTLE = re.compile(
+    r"(?:\s+(?:read|had|seen|done|tried|got))?\s+(?:(?:nearly|quite|near)\s+)?(?:enough|sufficient)\b(?!\s+for\b)",
+    re.IGNORECASE,
+)
 _ASKS_BEFORE = re.compile(r"\b(?:what|which|who|how|anything|something)\W*$", re.IGNORECASE)
 
 
@@ -784,9 +794,12 @@ def asks_for_books(intent: Intent) -> bool:
     return any(v not in (None, [], False) for v in limits.values()) or any(flags)
 
 
+# "Clarke too", "Ludlum too while you're at it", not "too rude"
 _ECHO = re.compile(
-    r"\b(?:too|as well|either|likewise)\s*(?:[.!?,;)]|$)", re.IGNORECASE
-)  # "Clarke too", not "too rude"
+    r"\b(?:too|as well|either|likewise)(?:\s*(?:[.!?,;)]|$)"
+    r"|\s+(?=(?:while|whilst|if|since|for good measure|please|pls|thanks|thx)\b))",
+    re.IGNORECASE,
+)
 
 
 _POINTS_BACK = re.compile(r"\b(?:that|it|this|those|them)\s*$", re.IGNORECASE)
@@ -911,6 +924,12 @@ def _tail_scopes(text: str, rx: re.Pattern[str]) -> list[Scope]:
         a = _clause_start(text, m.start())
         if _says_nothing(text[a : m.start()]) and a > 0:
             a = _clause_start(text, a - 1)  # "agatha christie? nope": the clause before
+        elif _PLURAL_PREDICATE.match(m.group(0)) and (joined := _AND_BEFORE.search(text, 0, a)):
+            # "Lee Child and Baldacci are both struck": a plural predicate takes the list's first item too,
+            # when that is no clause of its own (a name or a word or two, not "I love fantasy").
+            b = _clause_start(text, joined.start())
+            if _LIST_ITEM.fullmatch(text[b : joined.start()]):
+                a = b
         scopes.append(Scope(start=a, end=m.end(), text_start=a, text_end=m.start()))
     return scopes
 
@@ -927,13 +946,20 @@ def _refusal_scopes(
         # "i'm too jumpy for horror", "too old for YA": what one is too something for is ruled out.
         cue_matches += list(_TOO_FOR.finditer(text))
         cue_matches += [m for m in _THAN.finditer(text) if _RATHER_BEFORE.search(text, 0, m.start())]
+    too_little = [
+        (m.start(), little.end())
+        for m in cue_matches
+        if m.group(0).lower() in ("no", "not") and (little := _TOO_LITTLE.match(text, m.end()))
+    ]
     for m in cue_matches:
-        if m.group(0).lower() in ("no", "not") and _TOO_LITTLE.match(text, m.end()):
-            continue
+        if any(a <= m.start() < b for a, b in too_little):
+            continue  # "not enough romance", "not read enough of the classics" ("enough of" included)
         end = _clause_end(text, m.end(), names_item)
         after = text[m.end() : end]
         if after.strip(" ,") and not after.lstrip().startswith(","):
             scopes.append(Scope(m.start(), end, m.end(), end))
+        elif _RELATIVE_BEFORE.search(text, 0, m.start()):
+            continue  # "classic novels that were banned" says what the books are
         else:  # "it's Gaiman I don't want": nothing after the cue, so it refuses what came before
             a = _clause_start(text, m.start())
             if _says_nothing(text[a : m.start()]) and a > 0:
