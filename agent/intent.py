@@ -188,6 +188,18 @@ def theme_hits(text: str) -> list[tuple[int, int, tuple[str, ...], tuple[str, ..
 # the previous request instead of starting a new one.
 _FILLER = frozenset(
     [
+        # discourse connectives say how a message relates to the last, not what it is about
+        "though",
+        "although",
+        "however",
+        "anyway",
+        "still",
+        "oh",
+        "yet",
+        "hmm",
+        "alright",
+        "besides",
+        "plus",
         "a",
         "about",
         "above",

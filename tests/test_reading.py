@@ -1551,3 +1551,29 @@ def test_not_enough_of_is_no_refusal(reader, text: str, refused: bool) -> None:
 
 def test_having_had_ones_fill_refuses_what_was_just_named(reader) -> None:
     assert reader.read("Gaiman, I've had my fill").exclude_authors == ["Neil Gaiman"]
+
+
+@pytest.mark.parametrize(
+    "text", ["it's Gaiman I can't abide", "I couldn't stomach Gaiman", "I won't tolerate any more Gaiman"]
+)
+def test_a_negated_verb_of_putting_up_with_refuses(reader, text: str) -> None:
+    assert reader.read(text).exclude_authors == ["Neil Gaiman"]
+
+
+def test_a_theme_before_novel_qualifies_it(reader) -> None:
+    assert reader.read("no vampire novels").genres_exclude == ["vampires"]
+
+
+def test_a_relative_clause_on_what_is_refused_asks_for_nothing(reader) -> None:
+    intent = reader.read("not Gaiman, whose horror I never finish")
+    assert intent.exclude_authors == ["Neil Gaiman"] and intent.genres_include == []
+
+
+def test_discourse_words_alone_are_no_topic(reader) -> None:
+    assert not reader.read("though not Gaiman").topical
+
+
+def test_a_contraction_is_left_whole_and_a_possessive_is_mended() -> None:
+    speller = Speller(vocab())
+    assert speller.correct("I couldn't, wouldn't, shouldn't") == "I couldn't, wouldn't, shouldn't"
+    assert speller.correct("gaimen's books") == "gaiman's books"

@@ -43,7 +43,13 @@ def likeness_suffix() -> re.Pattern[str]:
 @cache
 def refusal() -> re.Pattern[str]:
     """Cues that rule out what follows them ("steer clear of ...", "count out ...")."""
-    return phrase_regex(_lines("refusal_cues.txt") + _refusal_verbs_before())
+    return phrase_regex(_lines("refusal_cues.txt") + _refusal_verbs_before() + _not_tolerated())
+
+
+def _not_tolerated() -> list[str]:
+    """A negated modal before a verb of putting up with something ("can't abide", "won't tolerate")."""
+    modals = ["can't", "cant", "cannot", "can not", "couldn't", "could not", "won't", "will not", "wouldn't"]
+    return [f"{m} {v}" for m in modals for v in _lines("tolerance_verbs.txt")]
 
 
 def _with_contracted_is(phrases: list[str]) -> re.Pattern[str]:

@@ -268,6 +268,13 @@ class MessageReader:
             if found:
                 masks.append((scope.start, scope.end))
                 out_authors += found
+        for scope in productive:
+            # "not Stephen Hawking, whose brief history bored me": a relative clause on what is refused
+            # describes it; the kinds in it are not asked for.
+            relative = _RELATIVE_AFTER.match(fixed, scope.end)
+            if relative:
+                stop = _SENTENCE_END.search(fixed, relative.end())
+                masks.append((relative.start(), stop.start() if stop else len(fixed)))
         out_series: list[str] = []
         for scope in refusals:
             for m in find_series(self.vocab, fixed, scope.text_start, scope.text_end):
@@ -706,6 +713,7 @@ _WAITING = re.compile(
 _RELATIVE_BEFORE = re.compile(
     r"\b(?:that|which|who)\s+(?:is|are|was|were|got|get|have been|has been)\s+$", re.IGNORECASE
 )
+_RELATIVE_AFTER = re.compile(r"\s*,\s*(?:whose|who|which)\b", re.IGNORECASE)
 _PLURAL_PREDICATE = re.compile(r"(?:are|were|['’]re|both|all)\b", re.IGNORECASE)
 _AND_BEFORE = re.compile(r"\band$", re.IGNORECASE)
 _LIST_ITEM = re.compile(r"\s*(?:(?:[A-Z][\w.'’-]*\s*){1,4}|[\w'’-]+(?:\s+[\w'’-]+)?\s*)")
@@ -740,12 +748,14 @@ def _refused_shelves(window: str) -> list[str]:
         window = _split_compounds(window)
         hits = genre_hits(window)
     out: list[str] = []
+    qualifiers = [(start, end) for start, end, _, _ in [*hits, *theme_hits(window)]]
     for rx, shelves in cues.refused_kinds():
         for m in rx.finditer(window):
-            # "no war novels" refuses war, not every novel: a kind right before the noun qualifies it.
+            # "no war novels", "no vampire novels" refuse war and vampires, not every novel: a kind or a
+            # theme right before the noun qualifies it.
             if not any(
                 start <= m.start() and (end >= m.end() or not window[end : m.start()].strip(" -"))
-                for start, end, _, _ in hits
+                for start, end in qualifiers
             ):
                 out += shelves
                 break

@@ -23,6 +23,9 @@ from vibeshelf.agent.reading.vocabulary import Vocabulary, fold
 
 # Whole words, accented letters included: "Brontë" is one word, not "Bront" and "ë".
 _TOKEN = re.compile(r"[^\W\d_]{2,}")
+# The part of a contraction before its apostrophe ("couldn" of "couldn't") is no misspelt word; a possessive
+# ("tolkein's") is.
+_CONTRACTED = re.compile(r"['’](?:t|ll|re|ve|d|m)\b", re.IGNORECASE)
 _KNOWN_MIN_COUNT = 3
 # A dropped vowel is restored only to the commonest English words (about the 460 most frequent in
 # pyspellchecker's list: after, before, very, with, from ...), and only when no other restoration is nearly as
@@ -108,6 +111,8 @@ class Speller:
     def correct(self, text: str) -> str:
         def replace(m: re.Match[str]) -> str:
             raw = m.group(0)
+            if _CONTRACTED.match(text, m.end()):
+                return raw  # "couldn't", "wouldn't": the part before the apostrophe is no word of its own
             fixed = self.word(fold(raw))
             if fixed is None:
                 return raw
