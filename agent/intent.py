@@ -118,7 +118,7 @@ _GENRES: list[tuple[str, tuple[str, ...], bool]] = [
 
 # Themes a reader rules out: regex -> (terms to exclude from the text, shelves to exclude).
 _THEMES: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
-    (r"vampires?|vampiric", ("vampire",), ("vampires",)),
+    (r"vampires?|vampiric|blood[- ]?suck(?:ers?|ing)|fanged", ("vampire",), ("vampires",)),
     (r"werewol(?:f|ves)|shape[- ]?shifters?", ("werewolf", "shapeshifter"), ()),
     (r"zombies?", ("zombie",), ()),
     (r"dragons?", ("dragon",), ()),

@@ -1577,3 +1577,19 @@ def test_a_contraction_is_left_whole_and_a_possessive_is_mended() -> None:
     speller = Speller(vocab())
     assert speller.correct("I couldn't, wouldn't, shouldn't") == "I couldn't, wouldn't, shouldn't"
     assert speller.correct("gaimen's books") == "gaiman's books"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Gaiman, bless him, is someone I have heard quite enough from",
+        "I've read enough of Gaiman",
+        "Gaiman may stay on his own shelf, thanks",
+    ],
+)
+def test_more_ways_of_having_had_enough(reader, text: str) -> None:
+    assert reader.read(text).exclude_authors == ["Neil Gaiman"]
+
+
+def test_bloodsuckers_are_vampires(reader) -> None:
+    assert "vampires" in reader.read("no bloodsuckers please").genres_exclude

@@ -714,6 +714,7 @@ _RELATIVE_BEFORE = re.compile(
     r"\b(?:that|which|who)\s+(?:is|are|was|were|got|get|have been|has been)\s+$", re.IGNORECASE
 )
 _RELATIVE_AFTER = re.compile(r"\s*,\s*(?:whose|who|which)\b", re.IGNORECASE)
+_PREDICATE_FIRST = re.compile(r"\s*(?:is|are|was|were|has been|have been)\b", re.IGNORECASE)
 _PLURAL_PREDICATE = re.compile(r"(?:are|were|['’]re|both|all)\b", re.IGNORECASE)
 _AND_BEFORE = re.compile(r"\band$", re.IGNORECASE)
 _LIST_ITEM = re.compile(r"\s*(?:(?:[A-Z][\w.'’-]*\s*){1,4}|[\w'’-]+(?:\s+[\w'’-]+)?\s*)")
@@ -934,6 +935,10 @@ def _tail_scopes(text: str, rx: re.Pattern[str]) -> list[Scope]:
         a = _clause_start(text, m.start())
         if _says_nothing(text[a : m.start()]) and a > 0:
             a = _clause_start(text, a - 1)  # "agatha christie? nope": the clause before
+        elif _PREDICATE_FIRST.match(text, a) and a > 0 and (aside := _clause_start(text, a - 1)) > 0:
+            # "David Sedaris, delightful as he is at parties, is someone I have heard enough from": the
+            # subject stands before an aside.
+            a = _clause_start(text, aside - 1)
         elif _PLURAL_PREDICATE.match(m.group(0)) and (joined := _AND_BEFORE.search(text, 0, a)):
             # "Lee Child and Baldacci are both struck": a plural predicate takes the list's first item too,
             # when that is no clause of its own (a name or a word or two, not "I love fantasy").
