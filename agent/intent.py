@@ -854,10 +854,11 @@ _LUCKY = re.compile(
     r"|\bjust pick (?:one|something)\b|\brandomi[sz]e\b",
     _I,
 )
+# Clearing the limits themselves. Starting over ("start over", "from scratch", "forget all that") is a new
+# request (restart_cues.txt): its bounds go, and every "no" the reader said still holds.
 _RESET = re.compile(
-    r"\b(?:start (?:over|again|afresh|fresh)|forget (?:all (?:of )?(?:that|this)|everything|what i said|"
-    r"all my|my (?:earlier )?(?:filters|constraints))|new search|from scratch|clear (?:all |the |my )?"
-    r"(?:filters|constraints)|reset(?: (?:filters|everything))?)\b",
+    r"\b(?:forget (?:all my|my (?:earlier )?(?:filters|constraints|limits))|clear (?:all |the |my )?"
+    r"(?:filters|constraints|limits)|reset(?: (?:filters|limits|everything))?)\b",
     _I,
 )
 _READ = re.compile(
@@ -1764,6 +1765,10 @@ class Constraints(BaseModel):
         for v in intent.exclude_series:
             _add(c.exclude_series, v)
         c.genres_exclude = [g for g in c.genres_exclude if g not in intent.allow_genres]
+        if intent.new_request:
+            # "start over. something funny" after "not funny": a kind asked for anew is no longer refused.
+            asked = {*intent.genres_include, *intent.genres_all}
+            c.genres_exclude = [g for g in c.genres_exclude if g not in asked or g in intent.genres_exclude]
         lifted = {_fold(a) for a in intent.allow_authors}
         c.exclude_authors = [a for a in c.exclude_authors if _fold(a) not in lifted]
         c.exclude_terms = [v for v in c.exclude_terms if v not in intent.allow_terms]

@@ -403,7 +403,7 @@ def read_conversation(
         current = index == len(turns) - 1
         intent = kinds.observe(reader.read(turn.text))
         notes: list[str] = []
-        if intent.reset:
+        if intent.reset or intent.new_request:
             subject = Subject()
         constraints = constraints.apply(intent)
         if kept is not None:
@@ -485,9 +485,9 @@ def read_conversation(
                 away_genres=away,
                 avoid_shown=True,
             )
-        elif (
-            (intent.topical or intent.correction) and _starts_request(intent, previous)
-        ) or intent.new_request:
+        elif ((intent.topical or intent.correction) and _starts_request(intent, previous)) or (
+            intent.new_request and not (intent.popular and not intent.query)
+        ):
             subject = Subject(
                 kind="search",
                 query=intent.query,

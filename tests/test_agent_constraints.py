@@ -174,6 +174,10 @@ def test_a_lift_in_the_recent_turns_overrides_a_kept_limit():
     assert c.rules.exclude_ids == ["t:3"] and c.exclude_titles == ["Dune"]
     said.append("start over")
     c = window_fold(said, 1, state)
+    # Starting over drops the bounds and keeps every "no"; clearing the filters drops those too.
+    assert c.rules.exclude_authors == ["Ada Vale"] and c.rules.year_min is None
+    said.append("clear my filters")
+    c = window_fold(said, 1, state)
     assert c.rules.exclude_authors == [] and c.rules.year_max is None and c.exclude_titles == []
 
 

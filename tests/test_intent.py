@@ -442,8 +442,15 @@ def test_reset_and_lifting_an_exclusion() -> None:
     assert c.genres_exclude == ["vampires"]
     c = c.apply(parse_intent("any year is fine"))
     assert c.year_max is None
-    c = c.apply(parse_intent("start over"))
+    c = c.apply(parse_intent("clear my filters"))
     assert c.is_empty()
+
+
+@pytest.mark.parametrize(
+    "text", ["start over", "let's start fresh", "forget everything", "from scratch please"]
+)
+def test_starting_over_is_no_clearing_of_filters(text: str) -> None:
+    assert not parse_intent(text).reset
 
 
 # --- constraints ----------------------------------------------------------------------------------

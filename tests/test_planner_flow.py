@@ -174,6 +174,17 @@ def test_negations_become_filters_and_hold_on_every_pick(chat: Chat) -> None:
     assert "leaving out young adult and vampires" in answer.text
 
 
+@pytest.mark.parametrize("restart", ["start over", "let's start fresh", "forget everything", "new search"])
+def test_starting_over_keeps_every_no(chat: Chat, restart: str) -> None:
+    chat.say("fantasy from before 1990, but nothing by J.K. Rowling")
+    answer = chat.say(f"{restart}. books for young readers")
+    f = search_filters(chat)
+    assert f["exclude_authors"] == ["J.K. Rowling"] and "year_max" not in f
+    assert all("J.K. Rowling" not in card(chat.tools, t)["authors"] for t in listed(answer))
+    chat.say("clear my filters and show me fantasy")
+    assert "exclude_authors" not in search_filters(chat)
+
+
 @pytest.mark.parametrize(
     ("text", "year_min", "year_max"),
     [("a mystery published before 1950", None, 1949), ("science fiction from the 80s", 1980, 1989)],
