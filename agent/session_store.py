@@ -388,12 +388,17 @@ class SessionStore:
 
     def _insert_session(self, conn: Any, session_id: str, owner: str | None) -> StoredSession:
         now = self._clock()
-        conn.execute(
+        inserted = conn.execute(
             "INSERT INTO sessions (id, created_at, updated_at, turn_count, state, owner) "
-            "VALUES (?, ?, ?, 0, ?, ?) ON CONFLICT DO NOTHING",
+            "VALUES (?, ?, ?, 0, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
             [session_id, now, now, SessionState().model_dump_json(), owner],
+        ).fetchone()
+        # A new row is exactly what was just written: reading it back would cost a query per new session.
+        stored = (
+            StoredSession(id=session_id, created_at=now, updated_at=now, owner=owner)
+            if inserted is not None
+            else self._load(conn, session_id, self.cache_turns)
         )
-        stored = self._load(conn, session_id, self.cache_turns)
         assert stored is not None
         self._written(stored)
         return stored
