@@ -16,9 +16,11 @@ reads and writes through ONE thread that owns the connection, and the processes 
 Jobs are plain callables ``fn(conn) -> T`` run on that thread (they must not open or close transactions);
 ``await db.call(fn)`` waits for the commit, ``db.submit(fn)`` is fire-and-forget (the query log).
 
-Caching on top: every batch with a write bumps a generation counter stored in the file. A process that
-takes the file back and finds the counter where it left it knows nobody else wrote meanwhile, so what it
-cached stays good; otherwise :attr:`epoch` moves on and caches keyed by the old epoch are stale.
+Caching on top: the first batch with a write in each hold of the file bumps a generation counter stored
+in it. A process that takes the file back and finds the counter where it left it knows nobody else wrote
+meanwhile, so what it cached stays good; otherwise :attr:`epoch` moves on and caches keyed by the old
+epoch are stale. One bump per hold is enough (nobody else can write until the file is handed over), and
+saves an UPDATE on every later write (~0.4 ms of DuckDB CPU each).
 :meth:`valid_epoch` is the epoch while this process holds the file, None when it does not (then only the
 file itself can be trusted). Jobs register cache updates with :meth:`on_commit`, so a rolled-back batch
 never leaves them behind.
@@ -92,6 +94,7 @@ class StateDB:
         self._initialised = False
         self._exclusive = False  # holding the file, with nobody else's writes since our caches were filled
         self._last_gen: int | None = None
+        self._bumped = False  # the generation was bumped (and committed) during the current hold
         self._after_commit: list[Callable[[], None]] = []
         # Scratch space of the running transaction (cleared at its start): jobs of one batch leave
         # each other what they wrote that a cache only learns at commit.
@@ -231,7 +234,7 @@ class StateDB:
             self._conn.execute("BEGIN TRANSACTION")
             results = [w.fn(self._conn) for w in works]
             gen = None
-            if any(w.write for w in works):
+            if not self._bumped and any(w.write for w in works):
                 gen = self._conn.execute("UPDATE statedb_meta SET gen = gen + 1 RETURNING gen").fetchone()[0]
             self._conn.execute("COMMIT")
         except BaseException:
@@ -242,6 +245,7 @@ class StateDB:
             raise
         if gen is not None:
             self._last_gen = gen
+            self._bumped = True
         self._committed()
         return results
 
@@ -294,6 +298,7 @@ class StateDB:
                 time.sleep(0.05)
         self.opens += 1
         self._held_since = time.monotonic()
+        self._bumped = False
         try:
             if not self._initialised:
                 self._conn.execute(_META)

@@ -218,6 +218,10 @@ ROW_CACHE_SIZE = 2_048
 # Books the shelf signal adds to the candidates (best shelf matches, the query's cosine breaking ties).
 SHELF_CANDIDATES = 20
 SHELF_POOL = 400  # best shelf matches among which the query's cosine picks SHELF_CANDIDATES
+# Full-text hit lists kept per distinct query: a conversation's refinements ("nothing YA", "before 2000")
+# search the same words again under new filters, and BM25 hits do not depend on the filter. Each full-text
+# query costs ~5-8 ms of LanceDB CPU; an entry is a few hundred (position, score) pairs.
+FTS_CACHE_SIZE = 512
 
 
 class HybridSearcher:
@@ -265,6 +269,7 @@ class HybridSearcher:
         self._filter = CatalogFilter(self.catalog)
         self._masks: OrderedDict[str, np.ndarray] = OrderedDict()
         self._rows: OrderedDict[int, dict[str, Any]] = OrderedDict()
+        self._fts: OrderedDict[tuple[str, str | None, int], list[tuple[int, float]]] = OrderedDict()
         self._lock = threading.Lock()
 
     @staticmethod
@@ -407,16 +412,34 @@ class HybridSearcher:
             fts = MultiMatchQuery(text, self.text_columns, boosts=boosts)
         mask = self.mask(filters)
         fetch = limit if mask is None else limit * 4
-        pairs = self._fts_hits(self.table.search(fts, query_type="fts"), fetch)
+        pairs = self._cached_fts(text, fts, None, fetch)
         if mask is not None:
             kept = [(p, s) for p, s in pairs if mask[p]]
             if len(kept) < limit and len(pairs) == fetch:
-                q = self.table.search(fts, query_type="fts").where(build_where(filters), prefilter=True)
-                kept = self._fts_hits(q, limit)
+                kept = self._cached_fts(text, fts, build_where(filters), limit)
             pairs = kept
         pairs = pairs[:limit]
         rows = self.rows_at([p for p, _ in pairs])
         return [(row, float(score)) for row, (_, score) in zip(rows, pairs, strict=True)]
+
+    def _cached_fts(self, text: str, fts: Any, where: str | None, limit: int) -> list[tuple[int, float]]:
+        """``_fts_hits`` of ``fts`` (the query built from ``text``) under the SQL prefilter ``where``, kept
+        per (text, where, limit) for this table (a rebuilt index gets a new searcher, so a new cache)."""
+        key = (text, where, limit)
+        with self._lock:
+            cached = self._fts.get(key)
+            if cached is not None:
+                self._fts.move_to_end(key)
+                return cached
+        query = self.table.search(fts, query_type="fts")
+        if where is not None:
+            query = query.where(where, prefilter=True)
+        pairs = self._fts_hits(query, limit)
+        with self._lock:
+            self._fts[key] = pairs
+            while len(self._fts) > FTS_CACHE_SIZE:
+                self._fts.popitem(last=False)
+        return pairs
 
     def _fts_hits(self, query: Any, limit: int) -> list[tuple[int, float]]:
         """(catalog position, BM25 score) of a full-text query's hits, best first (row ids, not the

@@ -7,6 +7,7 @@ benchmark); tools reach the result as ``ctx.deps`` through ``ToolContext[Service
 from __future__ import annotations
 
 import functools
+import gc
 import logging
 import random
 from dataclasses import dataclass, field
@@ -228,6 +229,9 @@ class LiveServices:
             self.reload_error = f"{type(err).__name__}: {err}"
             return
         self._services = fresh  # one assignment: each request sees the old or the new, whole
+        # The server froze start-up's objects out of the collector's sight (web/memory.py); the old index's
+        # reference cycles must be collectable again once the requests using it finish.
+        gc.unfreeze()
         self.reloads += 1
         self.reload_error = None
         logger.info("switched to index %s", fresh.index.manifest.table)

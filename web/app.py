@@ -15,7 +15,7 @@ from vibeshelf.web.access import AccessMiddleware, AccessPolicy
 from vibeshelf.web.chat_routes import install_chat
 from vibeshelf.web.errors import document_errors, error_body, install_error_handlers
 from vibeshelf.web.mcp_endpoint import McpHttp
-from vibeshelf.web.memory import release_free_memory, tune_allocators
+from vibeshelf.web.memory import freeze_startup_objects, release_free_memory, thaw_objects, tune_allocators
 from vibeshelf.web.pages import router as pages_router
 from vibeshelf.web.plugin_openapi import router as plugin_router
 from vibeshelf.web.slack.routes import install_slack
@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         live = app.state.services
         app.state.chat.book_exists = lambda book_id: bool(live.search.rows([book_id]))
         await app.state.chat.warm_up()  # imports and the first search happen here, not in a request
+        freeze_startup_objects()  # kept for the process's life: no GC pass needs to walk them again
         release_free_memory()  # start-up's one-off allocations (catalog scan, model load) back to the OS
         # The Slack bot (web/slack/bot.py) answers in its own worker tasks; None without a bot token.
         from vibeshelf.web.slack.bot import SlackBot
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if app.state.slack is not None:
                 await app.state.slack.aclose()
             app.state.chat.close()
+            thaw_objects()
 
     app = FastAPI(title="vibeshelf", version=__version__, lifespan=lifespan)
     install_error_handlers(app)

@@ -12,8 +12,8 @@ commoner than any other it could be ("thn": then or than, left alone).
 from __future__ import annotations
 
 import re
+from array import array
 from functools import cache
-from typing import Any
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
@@ -35,11 +35,55 @@ _COMMON_WORD_MIN_FREQUENCY = 300_000
 _CLEAR_LEAD = 3
 
 
+class EnglishWords:
+    """pyspellchecker's English list, held compactly: the words sorted into one string (membership by binary
+    search over their offsets) and the frequencies only of the words common enough to matter.
+
+    The list has 160k words; as pyspellchecker's Counter it holds ~25 MB of the server's memory for the
+    process's life, as this ~2 MB. A frequency under ``min_frequency`` reads as 0: ``_vowel_restored`` only
+    compares the commonest candidate (>= _COMMON_WORD_MIN_FREQUENCY) with a third of itself, so any count
+    under _COMMON_WORD_MIN_FREQUENCY / _CLEAR_LEAD decides nothing.
+    """
+
+    def __init__(self, frequency: dict[str, int], min_frequency: int) -> None:
+        words = sorted(frequency)
+        self._text = "\n".join(words)
+        offsets = [0]
+        for word in words:
+            offsets.append(offsets[-1] + len(word) + 1)
+        self._starts = array("i", offsets)
+        # New objects, not the Counter's: one surviving key or count would pin the allocator arena it shares
+        # with thousands of freed words, and the memory would never go back.
+        self._common = {w.encode().decode(): int(str(n)) for w, n in frequency.items() if n >= min_frequency}
+
+    def __len__(self) -> int:
+        return len(self._starts) - 1
+
+    def _word(self, i: int) -> str:
+        return self._text[self._starts[i] : self._starts[i + 1] - 1]
+
+    def __contains__(self, word: str) -> bool:
+        word = word.lower()  # as pyspellchecker's lookup does
+        lo, hi = 0, len(self)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self._word(mid) < word:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo < len(self) and self._word(lo) == word
+
+    def frequency(self, word: str) -> int:
+        return self._common.get(word.lower(), 0)
+
+
 @cache
-def _english() -> Any:
+def _english() -> EnglishWords:
     from spellchecker import SpellChecker
 
-    return SpellChecker(distance=1)
+    return EnglishWords(
+        SpellChecker(distance=1).word_frequency.dictionary, _COMMON_WORD_MIN_FREQUENCY // _CLEAR_LEAD
+    )
 
 
 class Speller:
@@ -100,8 +144,10 @@ class Speller:
 
     def _vowel_restored(self, word: str) -> str | None:
         restored = {word[:i] + v + word[i:] for i in range(1, len(word) + 1) for v in _VOWELS}
-        frequency = self._english.word_frequency
-        ranked = sorted(((frequency[w], w) for w in restored if w in self._english), reverse=True)
+        english = self._english
+        if english is None:
+            return None
+        ranked = sorted(((english.frequency(w), w) for w in restored if w in english), reverse=True)
         if not ranked or ranked[0][0] < _COMMON_WORD_MIN_FREQUENCY:
             return None
         if len(ranked) > 1 and ranked[0][0] < _CLEAR_LEAD * ranked[1][0]:

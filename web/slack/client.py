@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:
+    # Imported where a client is made: httpx brings its command-line tool's rich and pygments (~5 MB
+    # resident) with it, and a server without a Slack bot never makes one.
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,8 @@ class SlackClient:
         self.api_base = api_base.rstrip("/")
         self.max_rate_limit_retries = max_rate_limit_retries
         self.max_retry_after_s = max_retry_after_s
+        import httpx
+
         self._http = httpx.AsyncClient(
             headers={"Authorization": f"Bearer {token}"},
             timeout=httpx.Timeout(timeout_s),
@@ -62,6 +67,8 @@ class SlackClient:
 
     async def call(self, method: str, payload: dict[str, Any]) -> dict[str, Any]:
         """POST ``payload`` as JSON to ``{api_base}/{method}``; the reply when ``ok``, else SlackApiError."""
+        import httpx
+
         url = f"{self.api_base}/{method}"
         body = {k: v for k, v in payload.items() if v is not None}
         attempt = 0
