@@ -1765,10 +1765,6 @@ class Constraints(BaseModel):
         for v in intent.exclude_series:
             _add(c.exclude_series, v)
         c.genres_exclude = [g for g in c.genres_exclude if g not in intent.allow_genres]
-        if intent.new_request:
-            # "start over. something funny" after "not funny": a kind asked for anew is no longer refused.
-            asked = {*intent.genres_include, *intent.genres_all}
-            c.genres_exclude = [g for g in c.genres_exclude if g not in asked or g in intent.genres_exclude]
         lifted = {_fold(a) for a in intent.allow_authors}
         c.exclude_authors = [a for a in c.exclude_authors if _fold(a) not in lifted]
         c.exclude_terms = [v for v in c.exclude_terms if v not in intent.allow_terms]

@@ -37,6 +37,13 @@ class RequestTracker:
         A message that only adds names with "too"/"either" after a refusal ("arthur c clarke too")
         refuses them as well.
         """
+        if intent.new_request or intent.reset:
+            # Said while starting over ("start over. something funny" after "not funny"), a kind asked for
+            # is no longer refused. A kind switch alone ("a teen romance" after "nothing young adult") lifts
+            # nothing: the reader's "no" holds.
+            for shelf in [*intent.genres_include, *intent.genres_all]:
+                if shelf not in intent.genres_exclude and shelf not in intent.allow_genres:
+                    intent.allow_genres.append(shelf)
         if self.refused:
             for name in intent.echo_authors:
                 if name not in intent.exclude_authors:
