@@ -87,15 +87,17 @@ def _refusal_verbs() -> list[tuple[str, str, str]]:
 def _refusal_verbs_before() -> list[str]:
     """The verbs' active forms, before what they rule out ("count out", "hates", "skipping")."""
     out = []
-    for verb, particle, _ in _refusal_verbs():
-        out += _verb_forms(f"{verb} {particle}".strip())
+    for verb, particle, participle in _refusal_verbs():
+        # A participle that doubles the last consonant ("omitted") doubles it before "-ing" too.
+        doubled = participle.startswith(f"{verb}{verb[-1]}ed")
+        out += _verb_forms(f"{verb} {particle}".strip(), doubled=doubled)
     return out
 
 
 def _refusal_verbs_after() -> str:
     """The verbs' passive and fronted forms, after what they rule out ("are both struck from the roster",
-    "has been ruled out", "you can retire")."""
-    participles = phrase_regex([p for _, _, p in _refusal_verbs() if p != "-"]).pattern
+    "has been ruled out", "you can skip")."""
+    participles = phrase_regex([p for _, _, p in _refusal_verbs()]).pattern
     actives = phrase_regex([f"{v} {p}".strip() for v, p, _ in _refusal_verbs()]).pattern
     be = r"(?:is|are|was|were|be|been|being|gets?|got|['’]s|['’]re)"
     adverbs = r"(?:\s+(?:both|all|also|too|hereby|officially|now|firmly|definitely|completely|entirely))*"
@@ -127,15 +129,17 @@ def refusal_frames() -> list[re.Pattern[str]]:
     return out
 
 
-def _verb_forms(phrase: str) -> list[str]:
+def _verb_forms(phrase: str, *, doubled: bool | None = None) -> list[str]:
     """``phrase`` with its leading verb also as "-s" and "-ing" ("give * a rest": gives, giving): a frame is
     said in every tense a reader uses. A phrase that starts with "the" or "on" has no verb to inflect."""
     first, _, rest = phrase.partition(" ")
     if not first.isalpha() or first in ("the", "on", "a", "an") or first.endswith("ing"):
         return [phrase]
     stem = first[:-1] if first.endswith("e") and not first.endswith("ee") else first
-    if re.fullmatch(r"[^aeiou]*[aeiou][^aeiouwxy]", first) or first == "omit":
-        stem = first + first[-1]  # "skip" -> "skipping", "ban" -> "banning"
+    if doubled is None:  # one syllable ending consonant-vowel-consonant: "skip" -> "skipping"
+        doubled = re.fullmatch(r"[^aeiou]*[aeiou][^aeiouwxy]", first) is not None
+    if doubled:
+        stem = first + first[-1]
     third = f"{first}es" if re.search(r"(?:s|x|z|ch|sh)$", first) else f"{first}s"
     return [f"{form} {rest}".strip() for form in (first, third, f"{stem}ing")]
 

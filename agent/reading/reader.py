@@ -701,8 +701,6 @@ _DROPS_AN_OBJECT = frozenset(
     {"forget", "scrap", "leave", "ditch", "drop", "nix", "bin", "ignore", "disregard"}
 )
 _TOO_FOR = re.compile(r"\btoo\s+[^\W\d_]{3,}\s+for\b", re.IGNORECASE)
-# "I'd sooner eat my hat than read another Grisham", "rather a thriller than a romance": what one would do
-# anything rather than read is ruled out.
 # "wait" and "hold on" as verbs ("vampires can wait", "I can't wait for the sequel") correct nothing;
 # the interjection ("no wait, after 1990") does.
 _WAITING = re.compile(
@@ -718,6 +716,8 @@ _PREDICATE_FIRST = re.compile(r"\s*(?:is|are|was|were|has been|have been)\b", re
 _PLURAL_PREDICATE = re.compile(r"(?:are|were|['’]re|both|all)\b", re.IGNORECASE)
 _AND_BEFORE = re.compile(r"\band$", re.IGNORECASE)
 _LIST_ITEM = re.compile(r"\s*(?:(?:[A-Z][\w.'’-]*\s*){1,4}|[\w'’-]+(?:\s+[\w'’-]+)?\s*)")
+# "I'd sooner eat my hat than read another Grisham", "rather a thriller than a romance": what one would do
+# anything rather than read is ruled out.
 _THAN = re.compile(
     r"\bthan(?:\s+(?:read|reading|have|having|get|getting|touch|open|pick up))?\b", re.IGNORECASE
 )
