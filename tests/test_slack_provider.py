@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from chat_server import Server, uvicorn_server
-from fake_openai_server import Error, FakeOpenAIServer, Hang, ToolCalls
+from fake_openai_server import Error, FakeOpenAIServer, Hang, Text, ToolCalls
 from fake_slack_server import FakeSlackServer
 from slack_support import SECRET, TOKEN, finished, mention, post_event
 
@@ -52,6 +52,20 @@ def server(
     the planner fail too, so the provider's failure ends the answer."""
     env = env_for(tmp_path_factory.mktemp("home"), slack, provider, "settings")
     with uvicorn_server(env, app="slack_test_app:create_app", timeout_s=60) as server:
+        # litellm's first completions in a process load its cost, token-counting and proxy code
+        # (about a second here, more on a busy CI host), which the short stream deadline these tests
+        # use would cut. Asking until one answer comes back whole puts that before the tests, so the
+        # deadline cuts only the provider's scripted hangs.
+        for attempt in range(1, 6):
+            provider.script(Text("Ready."))
+            channel = f"CWARM{attempt}"
+            post_event(server.url, mention(channel, "planner-off hello", ts=f"16999999{attempt:02d}.000100"))
+            [reply] = finished(slack, channel, timeout=60)
+            assert provider.remaining == 0
+            if reply.text.startswith("Ready."):
+                break
+        else:
+            pytest.fail(f"no whole provider answer within the stream deadline in 5 tries: {reply.text!r}")
         yield server
 
 
