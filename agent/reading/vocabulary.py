@@ -17,6 +17,7 @@ from vibeshelf.agent.reading import cues
 from vibeshelf.retrieval.title_lookup import title_key
 from vibeshelf.text import fold
 
+_AUTHOR_TITLES = 3  # best-known books kept per author, to stand for "books like <author>"
 _WORD = re.compile(r"[a-z][a-z'’]*[a-z]|[a-z]")
 _LOWERCASE_WORD = re.compile(r"(?<![\w'’])[a-z]{3,}(?![\w'’])")
 
@@ -58,6 +59,10 @@ class Vocabulary:
     series: dict[str, str] = field(default_factory=dict)  # title_key of a series name -> the series name
     series_first: dict[str, str] = field(default_factory=dict)  # series name -> the title of its first book
     title_authors: dict[str, list[str]] = field(default_factory=dict)  # title -> its most read book's authors
+    author_titles: dict[str, list[str]] = field(
+        default_factory=dict
+    )  # author -> best-known titles, one a series
+    shelf_pairs: Counter[tuple[str, str]] = field(default_factory=Counter)  # (a, b), a < b -> books on both
 
     @classmethod
     def build(
@@ -106,12 +111,28 @@ class Vocabulary:
                 by_surname[" ".join(parts[-2:])].append(name)
         by_title: dict[str, str] = {}
         title_authors: dict[str, list[str]] = {}
+        author_titles: dict[str, list[str]] = {}
+        author_series: dict[str, set[str]] = defaultdict(set)
         ranked = sorted(zip(titles or [], ratings_counts, authors, strict=False), key=lambda t: -(t[1] or 0))
+        series_of = dict(zip(titles or [], series or [], strict=False))
         for title, _, names in ranked:
             key = title_key(title or "")
             if key:
                 by_title.setdefault(key, title)
                 title_authors.setdefault(title, list(names or []))
+            if title and names:
+                # A reader who likes an author likes their best-known books: the most read ones, one per
+                # series (three Harry Potters say less than they seem). The first name is the writer.
+                best = author_titles.setdefault(names[0], [])
+                saga = series_of.get(title)
+                if (
+                    len(best) < _AUTHOR_TITLES
+                    and title not in best
+                    and not (saga and saga in author_series[names[0]])
+                ):
+                    best.append(title)
+                    if saga:
+                        author_series[names[0]].add(saga)
         by_series: dict[str, str] = {}
         first_volume: dict[str, tuple[float, str]] = {}
         indexes = series_index or [None] * len(series or [])
@@ -137,11 +158,17 @@ class Vocabulary:
             first = re.sub(r"\s+(?:i|1|one|vol 1|volume 1|volume one|book 1|book one)$", "", title_key(main))
             if first and first != title_key(main) and opens_series(first, title):
                 by_title.setdefault(first, title)
+        pairs: Counter[tuple[str, str]] = Counter()
+        for row in shelves:
+            on = sorted(set(row or []))
+            pairs.update((a, b) for i, a in enumerate(on) for b in on[i + 1 :])
         return cls(
+            shelf_pairs=pairs,
             titles=by_title,
             series=by_series,
             series_first={name: title for name, (_, title) in first_volume.items()},
             title_authors=title_authors,
+            author_titles=author_titles,
             shelves=frozenset(s for row in shelves for s in row or []),
             author_reads=dict(reads),
             word_counts=counts,
@@ -149,6 +176,9 @@ class Vocabulary:
             by_full=by_full,
             by_surname=dict(by_surname),
         )
+
+    def books_on_both(self, a: str, b: str) -> int:
+        return self.shelf_pairs.get((a, b) if a < b else (b, a), 0)
 
     def shelf_words(self) -> set[str]:
         return {w for s in self.shelves for w in s.split("_") if len(w) >= 4}
