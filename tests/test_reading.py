@@ -1704,3 +1704,47 @@ def test_words_before_an_author_that_are_no_title_of_theirs_link_nothing(reader)
 def test_free_of_a_kind_or_author_rules_it_out(reader, text: str, kinds, authors, query: str) -> None:
     intent = reader.read(text)
     assert (intent.genres_exclude, intent.exclude_authors, intent.query) == (kinds, authors, query)
+
+
+def names_reader() -> MessageReader:
+    rows = [
+        ("Slaughterhouse-Five", ["Kurt Vonnegut Jr."], 800_000),
+        ("The Snowman", ["Jo Nesbø"], 200_000),
+        ("Green Eggs and Ham", ["Dr. Seuss"], 500_000),
+        ("Big Little Lies", ["Liane Moriarty"], 600_000),
+        ("Moriarty", ["Anthony Horowitz"], 20_000),  # a book named as an author far more read is named
+        ("The Girl on the Train", ["Paula Hawkins"], 1_000_000),
+        ("Paula", ["Isabel Allende"], 30_000),
+        ("Moby Dick", ["Herman Melville"], 400_000),
+        ("Ubik", ["Philip K. Dick"], 300_000),
+    ]
+    return MessageReader(
+        Vocabulary.build(
+            [["fiction"]] * len(rows),
+            [r[1] for r in rows],
+            [r[2] for r in rows],
+            [f"{r[0]} {' '.join(r[1])}" for r in rows],
+            [r[0] for r in rows],
+        ),
+        ParseConfig(),
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "author"),
+    [
+        ("no Vonnegut please", "Kurt Vonnegut Jr."),  # a generational suffix is no surname
+        ("nothing by Kurt Vonnegut", "Kurt Vonnegut Jr."),
+        ("no Nesbo please", "Jo Nesbø"),  # a letter with no accent to drop, written as readers type it
+        ("no Dr. Seuss please", "Dr. Seuss"),  # the stop after "Dr" ends no sentence
+        ("no Moriarty please", "Liane Moriarty"),  # the name read far more than the book of that name
+        ("no Paula Hawkins please", "Paula Hawkins"),  # a longer name over a title inside it
+    ],
+)
+def test_names_written_as_readers_write_them_are_linked(text: str, author: str) -> None:
+    intent = names_reader().read(text)
+    assert intent.exclude_authors == [author] and intent.avoid_titles == []
+
+
+def test_a_title_longer_than_the_name_inside_it_stays_a_title() -> None:
+    assert [t.title for t in names_reader().read("I loved Moby Dick").like_titles] == ["Moby Dick"]

@@ -50,8 +50,10 @@ from vibeshelf.agent.reading.titles import TitleLinker, TitleMention, find_serie
 from vibeshelf.agent.reading.vocabulary import Vocabulary, catalog_vocabulary, empty_vocabulary, fold
 from vibeshelf.retrieval.title_lookup import title_key
 
+# A full stop, but not one after an initial ("J. K.") or a title or suffix of a name ("Dr. Seuss", "Jr.").
+_PERIOD = r"(?<!\b[A-Za-z])(?<!\b(?:[DdMmSsJj][rRsStT]))(?<!\b[Mm]rs)\.(?=\s|$)"
 _CLAUSE_END = re.compile(
-    r"(?<!\b[A-Za-z])\.(?=\s|$)|[;!?\n()]|\s[-–—]+\s|"
+    rf"{_PERIOD}|[;!?\n()]|\s[-–—]+\s|"
     r"\s(?:but|though|although|however|just|only|i want|i'd like|i would like|i need|i'm looking|"
     r"looking for|something|ideally|preferably|maybe|instead|rather|please|pls|thx|thanks|it's|its|"
     r"i said|i meant)\b",
@@ -64,10 +66,10 @@ _ASIDE_AFTER_VERB = re.compile(
     r"(\b(?:is|are|was|were)|['’]s)\s*,\s*(?:[\w'’-]+\s+){0,3}[\w'’-]+\s*,\s*", re.IGNORECASE
 )
 _CLAUSE_START = re.compile(
-    r"(?<!\b[A-Za-z])\.(?=\s|$)|[;!?\n(),:]|\b(?:but|and|though|although|so|because|cause|cuz)\b",
+    rf"{_PERIOD}|[;!?\n(),:]|\b(?:but|and|though|although|so|because|cause|cuz)\b",
     re.IGNORECASE,
 )
-_SENTENCE_END = re.compile(r"(?<!\b[A-Za-z])\.(?=\s|$)|[;!?\n]")
+_SENTENCE_END = re.compile(rf"{_PERIOD}|[;!?\n]")
 _PRONOUN = re.compile(
     r"\b(?:him|her|his|hers|she|he|them|their|theirs|they|those|these|both|either|neither)\b", re.IGNORECASE
 )
@@ -211,6 +213,11 @@ class MessageReader:
             for m in self._titles.by_author(fixed, self._authors.find(fixed))
             if not any(_overlap(m, t) for t in titles)
         ]
+        # "no Paula Hawkins" is no refusal of the book "Paula", nor "no Moriarty" (Liane Moriarty is read far
+        # more than the book "Moriarty") of that book: a name over a title goes to the longer span, and on
+        # the same span to the more read.
+        names = self._authors.find(fixed)
+        titles = [t for t in titles if not any(self._name_over_title(a, t) for a in names)]
         # A series after a liking cue ("more like mistborn") seeds from its first book.
         for m in find_series(self.vocab, fixed):
             lead = fixed[max(0, m.start - 20) : m.start]
@@ -484,6 +491,14 @@ class MessageReader:
         intent.other_authors = bool(_OTHER_AUTHOR.search(fixed))
         intent.next_read = bool(cues.next_read().search(fixed))
         return intent
+
+    def _name_over_title(self, name: AuthorMention, title: TitleMention) -> bool:
+        if not (name.start <= title.start and title.end <= name.end):
+            return False
+        longer = name.end - name.start > title.end - title.start
+        return longer or self.vocab.author_reads.get(name.names[0], 0) > self.vocab.title_reads.get(
+            title.title, 0
+        )
 
     def _juxtaposed_kinds(self, text: str, intent: Intent) -> None:
         """ "fantasy romance", "sci-fi thriller": a kind said right before another, with nothing between,

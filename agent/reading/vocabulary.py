@@ -17,6 +17,7 @@ from vibeshelf.agent.reading import cues
 from vibeshelf.retrieval.title_lookup import title_key
 from vibeshelf.text import fold
 
+_NAME_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv"})
 _AUTHOR_TITLES = 3  # best-known books kept per author, to stand for "books like <author>"
 _WORD = re.compile(r"[a-z][a-z'’]*[a-z]|[a-z]")
 _LOWERCASE_WORD = re.compile(r"(?<![\w'’])[a-z]{3,}(?![\w'’])")
@@ -59,9 +60,9 @@ class Vocabulary:
     series: dict[str, str] = field(default_factory=dict)  # title_key of a series name -> the series name
     series_first: dict[str, str] = field(default_factory=dict)  # series name -> the title of its first book
     title_authors: dict[str, list[str]] = field(default_factory=dict)  # title -> its most read book's authors
-    author_titles: dict[str, list[str]] = field(
-        default_factory=dict
-    )  # author -> best-known titles, one a series
+    # author -> their best-known titles, one per series
+    author_titles: dict[str, list[str]] = field(default_factory=dict)
+    title_reads: dict[str, int] = field(default_factory=dict)  # title -> ratings of its most read book
     shelf_pairs: Counter[tuple[str, str]] = field(default_factory=Counter)  # (a, b), a < b -> books on both
 
     @classmethod
@@ -90,6 +91,10 @@ class Vocabulary:
             key = name_key(name)
             if not key:
                 continue
+            if len(key.split()) >= 3 and key.split()[-1] in _NAME_SUFFIXES:
+                # "Kurt Vonnegut Jr." is "Kurt Vonnegut" and "Vonnegut" to readers.
+                by_full.setdefault(key, name)
+                key = key.rsplit(" ", 1)[0]
             by_full.setdefault(key, name)
             by_full.setdefault(" ".join(words(name)), name)
             parts = key.split()
@@ -115,11 +120,13 @@ class Vocabulary:
         author_series: dict[str, set[str]] = defaultdict(set)
         ranked = sorted(zip(titles or [], ratings_counts, authors, strict=False), key=lambda t: -(t[1] or 0))
         series_of = dict(zip(titles or [], series or [], strict=False))
-        for title, _, names in ranked:
+        title_reads: dict[str, int] = {}
+        for title, count, names in ranked:
             key = title_key(title or "")
             if key:
                 by_title.setdefault(key, title)
                 title_authors.setdefault(title, list(names or []))
+                title_reads.setdefault(title, int(count or 0))
             if title and names:
                 # A reader who likes an author likes their best-known books: the most read ones, one per
                 # series (three Harry Potters say less than they seem). The first name is the writer.
@@ -168,6 +175,7 @@ class Vocabulary:
             series=by_series,
             series_first={name: title for name, (_, title) in first_volume.items()},
             title_authors=title_authors,
+            title_reads=title_reads,
             author_titles=author_titles,
             shelves=frozenset(s for row in shelves for s in row or []),
             author_reads=dict(reads),
