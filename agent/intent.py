@@ -1104,11 +1104,11 @@ _DEGREE_WORD = re.compile(
 _REQUEST = re.compile(
     r"^\W*(?:(?:hi|hello|hey|ok(?:ay)?|so|well|now|actually|alright|cool|great|thanks|thank you)\W+)*"
     r"(?:(?:can|could|would|will) you\s+)?(?:please\s+)?"
-    r"(?:i'?m (?:looking for|in the mood for|after|craving|hoping for|searching for)|i am looking for|"
+    r"(?:(?:i'?m (?:looking for|in the mood for|after|craving|hoping for|searching for)|i am looking for|"
     r"looking for|in the mood for|i(?:'d| would) like|i (?:want|need|wanna)(?: to read)?|give me|show me|"
     r"i (?:really )?(?:love|like|enjoy|adore)|"
     r"find me|get me|recommend(?: me)?|suggest(?: me)?|any recommendations for|any suggestions for|"
-    r"what about|how about|what'?s|maybe|i'?d love|let'?s (?:try|do|go with))?\s*",
+    r"what about|how about|what'?s|maybe|i'?d love|let'?s (?:try|do|go with))(?![\w'’]))?\s*",
     _I,
 )
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")

@@ -586,3 +586,12 @@ def test_adjective_ones_narrows_the_last_request(text: str) -> None:
 def test_ones_inside_a_real_topic_is_still_a_topic() -> None:
     intent = parse_intent("something about the ones who walk away")
     assert intent.topical and not intent.nudge
+
+
+@pytest.mark.parametrize(
+    ("text", "query"), [("I loved it", ""), ("recommendations for a thriller", "thriller")]
+)
+def test_a_request_opener_is_cut_on_a_word_boundary(text: str, query: str) -> None:
+    # "I love" is no opener of "I loved it" ("d it" was left to search on).
+    assert parse_intent(text).query.split()[-1:] == query.split()[-1:]
+    assert not parse_intent(text).query.startswith(("d ", "ations"))

@@ -1748,3 +1748,93 @@ def test_names_written_as_readers_write_them_are_linked(text: str, author: str) 
 
 def test_a_title_longer_than_the_name_inside_it_stays_a_title() -> None:
     assert [t.title for t in names_reader().read("I loved Moby Dick").like_titles] == ["Moby Dick"]
+
+
+# --- ruling out by how a reader says it (constructions, each with a family of words in data/) -----------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I never got into {x}, something cosy please",  # a negated verb of liking, in its past
+        "I didn't really enjoy {x}. anything gripping?",
+        "can't get on with {x}",
+        "{x} isn't my cup of tea",  # a judgement that starts with "not", the negation on the verb
+        "{x} has never been my thing",
+        "{x} drives me up the wall",  # what it does to the reader
+        "{x} just bored me",
+        "{x} doesn't work for me",  # a negated verb of suiting the reader
+        "{x} never really grabbed me",
+        "anyone but {x}",  # an exception after any quantifier
+        "every author bar {x}",
+        "anything gripping except for {x}",
+        "steer me well away from {x}",  # being kept away
+        "nope to {x}, something gripping",  # a declining interjection before, with "to"
+        "{x}? nah",  # and after
+        "thrillers please, {x} excluded",  # a refusal verb's participle standing alone
+        "something that isn't {x}",  # "is" with "not" on it, in a clause describing what is wanted
+        "I've gone off {x} lately",
+    ],
+)
+@pytest.mark.parametrize(
+    ("x", "author", "shelf"), [("Dan Brown", "Dan Brown", None), ("horror", None, "horror")]
+)
+def test_refusals_in_the_ways_readers_say_them(
+    reader, text: str, x: str, author: str | None, shelf: str | None
+) -> None:
+    intent = reader.read(text.format(x=x))
+    if author:
+        assert intent.exclude_authors == [author] and intent.like_titles == []
+    else:
+        assert shelf in intent.genres_exclude and shelf not in intent.genres_include
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The Shining scared me so much, more like that",  # a reaction is no verdict
+        "something like Dan Brown, the Da Vinci Code was great",
+        "classic novels that were banned",  # what the books are
+        "I'd like something that is exciting, Dan Brown maybe",
+        "any horror but not too gory",  # the exception is the gore, horror is wanted
+    ],
+)
+def test_praise_and_descriptions_rule_nothing_out(reader, text: str) -> None:
+    intent = reader.read(text)
+    assert intent.exclude_authors == [] and "horror" not in intent.genres_exclude
+
+
+def test_a_lift_in_a_polite_condition_lifts_nothing(reader) -> None:
+    intent = reader.read("I'll skip Dan Brown if that's alright, something fast")
+    assert intent.exclude_authors == ["Dan Brown"] and intent.allow_authors == []
+
+
+@pytest.mark.parametrize(
+    "text", ["horror is right out", "horror is definitely off the table", "horror's been done to death"]
+)
+def test_degree_words_and_contractions_before_what_is_said_of_a_kind(reader, text: str) -> None:
+    assert "horror" in reader.read(text).genres_exclude
+
+
+def test_an_experience_told_beside_a_request_for_the_same_kind_yields_to_it(reader) -> None:
+    kinds = ScriptedKinds()
+    asked = MessageReader(vocab(), ParseConfig(), kinds=kinds).read(
+        "could you suggest some gothic horror, though I never really got on with gothic horror"
+    )
+    # Nor is the kind guessed back from the words once it has yielded.
+    assert asked.genres_include == ["horror"] and asked.genres_exclude == [] and kinds.asked == []
+    refused = reader.read("I never really got on with horror, a thriller please")
+    assert refused.genres_exclude == ["horror"] and refused.genres_include == ["thriller"]
+
+
+@pytest.mark.parametrize(
+    ("text", "refused"),
+    [
+        ("I've read enough horror to last me a lifetime", True),
+        ("had enough horror for now, a thriller please", True),
+        ("I haven't read enough horror, more please", False),  # a negation wants more
+        ("I've had enough time to read lately, some horror please", False),  # enough of something else
+    ],
+)
+def test_having_had_enough_with_the_amount_before_the_kind(reader, text: str, refused: bool) -> None:
+    assert ("horror" in reader.read(text).genres_exclude) is refused

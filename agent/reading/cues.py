@@ -43,7 +43,33 @@ def likeness_suffix() -> re.Pattern[str]:
 @cache
 def refusal() -> re.Pattern[str]:
     """Cues that rule out what follows them ("steer clear of ...", "count out ...")."""
-    return phrase_regex(_lines("refusal_cues.txt") + _refusal_verbs_before() + _not_tolerated())
+    phrases = _lines("refusal_cues.txt") + _refusal_verbs_before() + _not_tolerated() + _declined_to()
+    rules = [
+        phrase_regex(phrases).pattern,
+        _not_liked(),
+        _except_after_quantifier(),
+        _kept_away(),
+        _is_not(),
+        _had_enough(),
+    ]
+    return re.compile("|".join(rules), re.IGNORECASE)
+
+
+def _had_enough() -> str:
+    """Having had enough, with the amount before the thing ("I've read enough crime to last a lifetime"); not
+    after a negation ("haven't read enough poetry" wants more) nor of time or reason ("had enough time to")."""
+    negated = r"(?<!n't )(?<!nt )(?<!not )(?<!never )"
+    other = r"(?!\s+(?:of|time|to|for|money|space|sleep)\b)"  # "enough of" is a cue of its own
+    return (
+        rf"{negated}(?<![\w'’])(?:read|had|seen|heard)\s+(?:quite\s+|more\s+than\s+)?enough{other}(?![\w'])"
+    )
+
+
+def _is_not() -> str:
+    """A negation contracted onto "is" in a clause describing what is wanted ("something that isn't fantasy",
+    "a series where the author isn't Jordan"): like "not", it rules out what follows."""
+    head = r"(?:that|which|who|where\s+(?:the\s+)?\w+|something|anything|one|ones)"
+    return rf"(?<![\w'’]){head}\s+(?:is|are|was|were)n['’]?t(?![\w'])"
 
 
 def _not_tolerated() -> list[str]:
@@ -52,23 +78,90 @@ def _not_tolerated() -> list[str]:
     return [f"{m} {v}" for m in modals for v in _lines("tolerance_verbs.txt")]
 
 
+_NEGATED_AUX = (
+    r"(?:do|does|did|could|would|can|ca|wo)(?:n['’]?t|\s+not)|cannot|never(?:\s+(?:could|can|did|do))?|"
+    r"no\s+longer|not\s+really|not\s+ever"
+)
+_ADVERBS = r"(?:\s+(?:really|quite|ever|truly|particularly|actually|honestly|much|exactly|totally|fully|even|"
+_ADVERBS += r"always|just|properly))*"
+
+
+@cache
+def not_liked() -> re.Pattern[str]:
+    """A negated verb of liking alone: it reports the reader's experience ("I never got on with poetry")."""
+    return re.compile(_not_liked(), re.IGNORECASE)
+
+
+def _not_liked() -> str:
+    """A verb of liking or getting on with something after a negation, in its base form or its past ("I
+    never got into Tolkien", "didn't really enjoy Brown", "can't get on with horror")."""
+    forms = [f for line in _lines("liking_verbs.txt") for f in line.split("\t")]
+    verbs = phrase_regex(forms).pattern
+    return rf"(?<![\w'’])(?:{_NEGATED_AUX}){_ADVERBS}\s+{verbs}"
+
+
+def _except_after_quantifier() -> str:
+    """An exception after "any"/"every" ("anyone but Patterson", "every author bar King", "anything except
+    romance"): what is excepted is ruled out."""
+    quantified = r"(?:any|every)(?:one|body|thing)?(?:\s+(?:author|writer|book|novel|title|genre|kind)s?)?"
+    exception = r"but|bar|barring|except(?:\s+for)?|save(?:\s+for)?|apart\s+from|aside\s+from|other\s+than"
+    return rf"(?<![\w'’]){quantified}(?:\s*,)?\s+(?:{exception})(?![\w'])"
+
+
+def _kept_away() -> str:
+    """Being kept away from something ("steer clear of", "steer me well away from", "keep us away from")."""
+    verb = r"(?:steer|keep|stay|move|get|shy|run|walk|head)(?:s|ing|ed)?|kept|ran|got"
+    held = r"(?:\s+(?:me|us|him|her|them|my\s+\w+|our\s+\w+))?(?:\s+(?:well|far|right|clear))?"
+    return rf"(?<![\w'’])(?:{verb}){held}\s+(?:away\s+from|clear\s+of)(?![\w'])"
+
+
+def _declined_to() -> list[str]:
+    """An interjection that declines, before what it declines ("nope to vampires", "hard pass on Hoover")."""
+    out = []
+    for word in _lines("refusal_interjections.txt"):
+        out += [f"{word} on", f"a {word} on"] + ([] if word.endswith("pass") else [f"{word} to"])
+    return out
+
+
 def _with_contracted_is(phrases: list[str]) -> re.Pattern[str]:
-    """The phrases, and those starting with "is" also contracted onto the word before ("she's out",
-    "Christie's fine")."""
+    """The phrases; those starting with "is"/"are" also contracted onto the word before ("she's out") and
+    with degree words before the predicate ("erotica is right out", "they're definitely a no")."""
     whole = phrase_regex(phrases)
-    contracted = [p[len("is ") :] for p in phrases if p.startswith("is ")]
-    if not contracted:
+    predicates = [p.split(" ", 1)[1] for p in phrases if p.startswith(("is ", "are "))]
+    if not predicates:
         return whole
-    body = "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in sorted(contracted, key=len, reverse=True))
-    return re.compile(rf"{whole.pattern}|(?<=\w)['’]s\s+(?:{body})(?![\w'])", re.IGNORECASE)
+    said = phrase_regex(predicates).pattern
+    degree = phrase_regex(_lines("predicate_adverbs.txt")).pattern
+    copula = r"(?:(?<![\w'’])(?:is|are)|(?<=\w)['’](?:s|re))"
+    return re.compile(rf"{whole.pattern}|{copula}(?:\s+(?:{degree}))*\s+{said}", re.IGNORECASE)
 
 
 @cache
 def refusal_tail() -> re.Pattern[str]:
     """Cues that rule out what precedes them ("... is off the table", "she's out", "are struck from the
     roster", "you can skip")."""
-    tail = _with_contracted_is(_lines("refusal_tail_cues.txt")).pattern
-    return re.compile(rf"{tail}|{_refusal_verbs_after()}", re.IGNORECASE)
+    tail = _with_contracted_is(_lines("refusal_tail_cues.txt") + _lines("refusal_interjections.txt")).pattern
+    aversions = phrase_regex(
+        [f for line in _lines("aversion_predicates.txt") for f in _predicate_forms(line)]
+    ).pattern
+    aversions = rf"{_HOPED}(?:{aversions})"
+    fits = phrase_regex([f for line in _lines("fit_verbs.txt") for f in _predicate_forms(line)]).pattern
+    unfit = rf"(?<![\w'’])(?:{_NEGATED_AUX}){_ADVERBS}\s+{fits}"
+    return re.compile(rf"{tail}|{aversions}|{unfit}|{_refusal_verbs_after()}", re.IGNORECASE)
+
+
+# A wish, a condition or a negation right before what is done to the reader says what they hope for, not what
+# they met ("a fantasy that won't bore me", "something that doesn't annoy me").
+_HOPED_BY = (
+    "will would won't wont doesn't doesnt don't dont didn't not never to that which who can could might"
+)
+_HOPED = "".join(rf"(?<!\b{w} )" for w in (*_HOPED_BY.split(), "may", "should", "shall", "must"))
+
+
+def _predicate_forms(line: str) -> list[str]:
+    """A predicate's every form from its base form and past ("drive me mad": drives, driving, drove)."""
+    base, _, past = line.partition("\t")
+    return _verb_forms(base) + ([past] if past else [])
 
 
 def _refusal_verbs() -> list[tuple[str, str, str]]:
@@ -105,10 +198,15 @@ def _refusal_verbs_after() -> str:
     relative = r"(?<!\bthat )(?<!\bwhich )(?<!\bwho )(?<!\bwhere )"
     where = r"(?:\s+(?:from|off|out of))?(?:\s+(?:the|my|our|your|this)\s+[\w-]+)?"  # "from the roster"
     passive = rf"(?<![\w'’]){relative}{be}{adverbs}\s+(?:{participles}){where}"
+    # "thrillers, King excluded": a participle standing alone after the thing, ending its clause.
+    not_be = "".join(
+        rf"(?<!\b{w})" for w in ("is", "are", "was", "were", "be", "been", "being", "get", "got")
+    )
+    absolute = rf"(?<=[\w'’)]){not_be}\s+(?:{participles})(?=\s*(?:[.;:!?,)\n]|$|please\b))"
     fronted = (
         rf"\b(?:you|we|u)\s+(?:can|could|may|should)\s+(?:just\s+|safely\s+|definitely\s+)?(?:{actives})"
     )
-    return rf"{passive}|{fronted}"
+    return rf"{passive}|{fronted}|{absolute}"
 
 
 @cache
@@ -140,7 +238,7 @@ def _verb_forms(phrase: str, *, doubled: bool | None = None) -> list[str]:
         doubled = re.fullmatch(r"[^aeiou]*[aeiou][^aeiouwxy]", first) is not None
     if doubled:
         stem = first + first[-1]
-    third = f"{first}es" if re.search(r"(?:s|x|z|ch|sh)$", first) else f"{first}s"
+    third = f"{first}es" if re.search(r"(?:s|x|z|ch|sh|[^aeiou]o)$", first) else f"{first}s"
     return [f"{form} {rest}".strip() for form in (first, third, f"{stem}ing")]
 
 
@@ -152,11 +250,16 @@ def judgement() -> re.Pattern[str]:
     degree = phrase_regex(_lines("judgement_adverbs.txt")).pattern
     verb = (
         r"(?:\b(?:is|are|was|were|feels?|felt|seems?|seemed|gets?|got|has become|have become|became|"
-        r"has gotten|have gotten|has got|have got|has been|have been)|['’]s|['’]re)"
+        r"has gotten|have gotten|has got|have got|has been|have been)|['’]s(?:\s+been)?|['’]re|['’]ve\s+been)"
     )
     finding = r"\b(?:i|we)\s+(?:am\s+|['’]m\s+|was\s+|were\s+)?(?:find|finding|found|think|thought)(?:\s+(?:it|them))?"
     judged = rf"(?:(?:{degree})\s+)*(?:{words}|(?<![\w'])(?:way |far |much )?too\s+[a-z]{{3,}}(?![\w']))"
-    return re.compile(rf"(?:{verb}|{finding})\s+{judged}", re.IGNORECASE)
+    # "isn't my cup of tea": the negation contracted onto the verb before a judgement that starts with "not".
+    unfit = phrase_regex([w[len("not ") :] for w in _lines("judgement_words.txt") if w.startswith("not ")])
+    never = r"(?:(?:has|have|['’]s|['’]ve)\s+)?never\s+(?:been|was|were)"
+    contracted = rf"(?:\b(?:is|are|was|were|ai)n['’]?t|\b{never}|(?<=\w)['’]s\s+never\s+been)"
+    contracted = rf"{contracted}\s+(?:(?:{degree})\s+)*{unfit.pattern}"
+    return re.compile(rf"(?:{verb}|{finding})\s+{judged}|{contracted}", re.IGNORECASE)
 
 
 @cache
@@ -184,9 +287,12 @@ def lift() -> re.Pattern[str]:
     phrases = _lines("lift_cues.txt")
     predicates = {p.split(" ", 1)[1] for p in phrases if p.startswith(("is ", "are "))}
     others = [p for p in phrases if not p.startswith(("is ", "are "))]
-    degree = phrase_regex(_lines("lift_adverbs.txt")).pattern
+    degree = phrase_regex(_lines("predicate_adverbs.txt")).pattern
     said = phrase_regex(sorted(predicates)).pattern
-    copula = rf"(?:\b(?:is|are)|(?<=\w)['’](?:s|re))\s+(?:(?:{degree})\s+)*{said}"
+    # "I'll skip le Carré if that's alright": said of the request in a condition, it lifts nothing.
+    polite = r"(?<!\bif that)(?<!\bif this)(?<!\bif it)"
+    copula = rf"(?:(?<!\bif that )(?<!\bif this )(?<!\bif it )\b(?:is|are)|(?<=\w){polite}['’](?:s|re))"
+    copula = rf"{copula}\s+(?:(?:{degree})\s+)*{said}"
     return re.compile(rf"{copula}|{phrase_regex(others).pattern}", re.IGNORECASE)
 
 
@@ -280,7 +386,15 @@ def refused_kinds() -> list[tuple[re.Pattern[str], tuple[str, ...]]]:
 def cue_words() -> set[str]:
     """The single words of every cue list, for spelling ("nothin" -> "nothing")."""
     out: set[str] = set()
-    for name in ("refusal_cues.txt", "refusal_tail_cues.txt", "restart_cues.txt", "correction_cues.txt"):
+    for name in (
+        "refusal_cues.txt",
+        "refusal_tail_cues.txt",
+        "refusal_interjections.txt",
+        "aversion_predicates.txt",
+        "fit_verbs.txt",
+        "restart_cues.txt",
+        "correction_cues.txt",
+    ):
         for phrase in _lines(name):
             out.update(w for w in phrase.replace("'", " ").split() if len(w) >= 5)
     return out

@@ -228,9 +228,16 @@ class MessageReader:
         masks += [(t.start, t.end) for t in titles]
         pointed: set[int] = set()  # titles a plural pronoun in a refusal points back at
         productive: list[Scope] = []  # the refusals that ruled something out
+        # Kinds named outside every refusal: the message asks for them.
+        asked = set(_kinds_named(_masked(fixed, [(s.start, s.end) for s in refusals])))
         for scope in refusals:
             window = _masked(fixed, [(t.start, t.end) for t in titles])[scope.text_start : scope.text_end]
             shelves = _refused_shelves(window)
+            yielded = [s for s in shelves if s in asked] if cues.not_liked().match(fixed, scope.start) else []
+            if yielded:
+                # "suggest some poetry, I never really got on with poetry": an experience told beside a
+                # request for the same kind yields to the request.
+                shelves = [s for s in shelves if s not in yielded]
             themes = theme_hits(_split_compounds(window))
             picked_by_readers = bool(_OBJECT_RELATIVE.match(window))
             if picked_by_readers:
@@ -244,7 +251,7 @@ class MessageReader:
             ]
             if any(scope.text_start <= t.start < scope.text_end for t in titles):
                 masks.append((scope.start, scope.end))
-            if not (shelves or themes or authors or picked_by_readers) and self._kinds is not None:
+            if not (shelves or themes or authors or picked_by_readers or yielded) and self._kinds is not None:
                 shelves = self._refused_kind(window)
                 out_guessed += shelves
             if not (shelves or themes or authors) and (pronoun := _PRONOUN.search(window)):
