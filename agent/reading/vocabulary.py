@@ -7,8 +7,11 @@ descriptions. Nothing here is a hand list of phrases: a new catalog brings its o
 
 from __future__ import annotations
 
+import bisect
+import math
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -42,6 +45,57 @@ def name_key(name: str) -> str:
             out.append(part)
         initials = len(part) == 1
     return " ".join(out)
+
+
+_PIECE = 4  # characters in one indexed piece of a key (3 in keys too short for four)
+
+
+class NearKeys:
+    """Keys to match a near spelling against, and the few worth scoring for a given text.
+
+    Scoring a text against every key (rapidfuzz over ~14k author names, for each pair of words of a message)
+    was most of the CPU of reading a new message. A key within ``d`` edits of a text keeps at least one of
+    ``d + 1`` disjoint pieces of itself unchanged in the text (each edit breaks at most one piece), so each
+    key is indexed by ``d + 1`` pieces, ``d`` the most edits its length allows, and only keys sharing a
+    piece with the text are scored. ``near`` keeps every key whose ``fuzz.ratio`` with the text reaches
+    ``min_ratio`` or whose Levenshtein distance to it is at most 1, in the keys' order: scoring those finds
+    the same best match as scoring all.
+    """
+
+    def __init__(self, keys: Iterable[str], min_ratio: float) -> None:
+        self.keys = list(keys)
+        # fuzz.ratio >= c means indel edits d <= r * (len(text) + len(key)), r = 1 - c/100; as the text is
+        # at most len(key) + d long, d <= 2r/(1 - r) * len(key). Margins here and below cover float rounding.
+        self._r = r = 1.0 - min_ratio / 100.0
+        share = 2.0 * r / (1.0 - r)
+        self._pieces: dict[str, list[int]] = {}
+        short: list[tuple[int, int]] = []  # (length, position) of keys too short for their pieces
+        for i, key in enumerate(self.keys):
+            # At least two pieces: one edit is also what a Levenshtein distance of 1 allows.
+            count = max(1, math.floor(len(key) * share + 0.01)) + 1
+            step = len(key) // count
+            if step < 3:
+                short.append((len(key), i))
+                continue
+            size = min(_PIECE, step)
+            for j in range(count):
+                self._pieces.setdefault(key[j * step : j * step + size], []).append(i)
+        short.sort()
+        self._short_lengths = [length for length, _ in short]
+        self._short = [i for _, i in short]
+
+    def near(self, text: str) -> list[str]:
+        """The keys that may be close enough to ``text`` (all that are, some that are not), in order."""
+        # A short key is scored only when long enough: ratio needs len(key) >= len(text) * (1 - r) / (1 + r).
+        shortest = min(len(text) - 1, math.ceil(len(text) * (1.0 - self._r) / (1.0 + self._r) - 0.01))
+        found = set(self._short[bisect.bisect_left(self._short_lengths, shortest) :])
+        pieces = self._pieces
+        for size in (3, _PIECE):
+            for a in range(len(text) - size + 1):
+                hit = pieces.get(text[a : a + size])
+                if hit is not None:
+                    found.update(hit)
+        return [self.keys[i] for i in sorted(found)]
 
 
 @dataclass
