@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+
 from vibeshelf.agent.reading import cues
 from vibeshelf.retrieval.title_lookup import title_key
 from vibeshelf.text import fold
@@ -68,7 +70,7 @@ class NearKeys:
         # at most len(key) + d long, d <= 2r/(1 - r) * len(key). Margins here and below cover float rounding.
         self._r = r = 1.0 - min_ratio / 100.0
         share = 2.0 * r / (1.0 - r)
-        self._pieces: dict[str, list[int]] = {}
+        pieces: list[tuple[int, int]] = []  # (hash of a piece, position of its key)
         short: list[tuple[int, int]] = []  # (length, position) of keys too short for their pieces
         for i, key in enumerate(self.keys):
             # At least two pieces: one edit is also what a Levenshtein distance of 1 allows.
@@ -78,8 +80,12 @@ class NearKeys:
                 short.append((len(key), i))
                 continue
             size = min(_PIECE, step)
-            for j in range(count):
-                self._pieces.setdefault(key[j * step : j * step + size], []).append(i)
+            pieces += [(hash(key[j * step : j * step + size]), i) for j in range(count)]
+        # Pieces as sorted hashes and their keys' positions (numpy, ~12 bytes a piece: a dict of strings
+        # took 5 MB). Two pieces with one hash only make an extra key scored, never one missed.
+        pieces.sort()
+        self._hashes = np.array([h for h, _ in pieces], dtype=np.int64)
+        self._owners = np.array([i for _, i in pieces], dtype=np.int32)
         short.sort()
         self._short_lengths = [length for length, _ in short]
         self._short = [i for _, i in short]
@@ -88,14 +94,16 @@ class NearKeys:
         """The keys that may be close enough to ``text`` (all that are, some that are not), in order."""
         # A short key is scored only when long enough: ratio needs len(key) >= len(text) * (1 - r) / (1 + r).
         shortest = min(len(text) - 1, math.ceil(len(text) * (1.0 - self._r) / (1.0 + self._r) - 0.01))
-        found = set(self._short[bisect.bisect_left(self._short_lengths, shortest) :])
-        pieces = self._pieces
-        for size in (3, _PIECE):
-            for a in range(len(text) - size + 1):
-                hit = pieces.get(text[a : a + size])
-                if hit is not None:
-                    found.update(hit)
-        return [self.keys[i] for i in sorted(found)]
+        found = self._short[bisect.bisect_left(self._short_lengths, shortest) :]
+        hashes = [hash(text[a : a + size]) for size in (3, _PIECE) for a in range(len(text) - size + 1)]
+        if hashes:
+            wanted = np.array(hashes, dtype=np.int64)
+            starts = np.searchsorted(self._hashes, wanted, "left")
+            ends = np.searchsorted(self._hashes, wanted, "right")
+            for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+                if b > a:
+                    found += self._owners[a:b].tolist()
+        return [self.keys[i] for i in sorted(set(found))]
 
 
 @dataclass
