@@ -1135,6 +1135,12 @@ def test_titles_in_lower_case_in_a_list_are_linked(reader, text: str, titles: li
         ("books for my son who just turned 11", ["childrens", "middle_grade"], []),
         ("a gift for a 15 year old girl", ["young_adult"], []),
         ("a mystery for my 10-year-old nephew", ["mystery"], ["childrens"]),
+        # the age in the next sentence, said of the young reader by a pronoun
+        (
+            "something to read with my grandson at night. He just turned seven.",
+            ["childrens", "picture_books"],
+            [],
+        ),
     ],
 )
 def test_a_young_readers_age_asks_for_books_of_that_age(
@@ -1144,7 +1150,15 @@ def test_a_young_readers_age_asks_for_books_of_that_age(
     assert intent.genres_include == include and intent.genres_all == all_of
 
 
-@pytest.mark.parametrize("text", ["i'm 38, no kids stuff", "rated 4 stars, for my daughter", "my son is 30"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i'm 38, no kids stuff",
+        "rated 4 stars, for my daughter",
+        "my son is 30",
+        "a thriller for my son. It has 7 stars",
+    ],
+)
 def test_an_adults_age_or_a_number_that_is_no_age_asks_for_nothing_young(reader, text: str) -> None:
     intent = reader.read(text)
     assert not {"childrens", "middle_grade", "picture_books", "young_adult"} & {
@@ -1593,3 +1607,144 @@ def test_more_ways_of_having_had_enough(reader, text: str) -> None:
 
 def test_bloodsuckers_are_vampires(reader) -> None:
     assert "vampires" in reader.read("no bloodsuckers please").genres_exclude
+
+
+# --- an author liked, a pronoun with its books, kinds side by side, a title by its author ---------------
+
+
+@pytest.mark.parametrize(
+    ("text", "books"),
+    [
+        ("something like Agatha Christie", {"Murder on the Orient Express"}),
+        ("big fan of Tolkien, what else?", {"The Hobbit", "The Silmarillion"}),
+        ("I loved J.K. Rowling", {"The Casual Vacancy"}),
+        ("in the vein of Gillian Flynn please", {"Gone Girl"}),
+    ],
+)
+def test_an_author_liked_stands_for_their_best_known_books(reader, text: str, books: set[str]) -> None:
+    titles = {t.title for t in reader.read(text).like_titles}
+    assert titles == books  # the books themselves, not a title that merely holds the name
+
+
+def test_an_author_liked_and_ruled_out_seeds_and_stays_out(reader) -> None:
+    intent = reader.read("books like Stephen King but not him")
+    assert [t.title for t in intent.like_titles] == ["The Shining"]
+    assert intent.exclude_authors == ["Stephen King"]
+
+
+def test_an_author_ruled_out_is_not_liked(reader) -> None:
+    assert reader.read("nothing like Stephen King please").like_titles == []
+
+
+def test_a_pronoun_with_its_books_in_the_message_points_at_them(reader) -> None:
+    intent = reader.read("I've already read Dune and Gone Girl, so not those, good as they were")
+    assert {t.title for t in intent.read_titles} == {"Dune", "Gone Girl"}
+    assert not intent.different  # nothing is asked of the last picks
+    assert reader.read("not those, something else").different  # with no books named it is the picks
+
+
+def kinds_reader() -> MessageReader:
+    # 40 books both fantasy and romance, 5 both science fiction and horror.
+    rows = [(f"Fae Court {i}", ["fantasy", "romance"]) for i in range(40)]
+    rows += [(f"Hull Breach {i}", ["science_fiction", "horror"]) for i in range(5)]
+    rows += [
+        (f"Plain {i}", [shelf]) for i, shelf in enumerate(["fantasy", "romance", "science_fiction", "horror"])
+    ]
+    return MessageReader(
+        Vocabulary.build(
+            [r[1] for r in rows],
+            [["Anon"]] * len(rows),
+            [100] * len(rows),
+            [r[0] for r in rows],
+            [r[0] for r in rows],
+        ),
+        ParseConfig(),
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "include", "every"),
+    [
+        ("a fantasy romance please", ["romance"], ["fantasy"]),  # a romance that is fantasy
+        ("fantasy or romance, either", ["fantasy", "romance"], []),
+        ("fantasy, romance, whatever", ["fantasy", "romance"], []),
+        ("a sci-fi horror", ["science_fiction", "horror"], []),  # too few such books: either will do
+    ],
+)
+def test_kinds_side_by_side_name_books_of_both_where_the_catalog_has_them(text, include, every) -> None:
+    intent = kinds_reader().read(text)
+    assert (intent.genres_include, intent.genres_all) == (include, every)
+
+
+@pytest.mark.parametrize(
+    "text", ["adored name of wind by Rothfuss, more please", "loved name of the wind by patrick rothfus"]
+)
+def test_a_title_by_its_author_is_linked_when_written_a_little_differently(reader, text: str) -> None:
+    assert [t.title for t in reader.read(text).like_titles] == ["The Name of the Wind"]
+
+
+def test_words_before_an_author_that_are_no_title_of_theirs_link_nothing(reader) -> None:
+    assert reader.read("a book about dragons by Rothfuss").like_titles == []
+
+
+@pytest.mark.parametrize(
+    ("text", "kinds", "authors", "query"),
+    [
+        ("a vampire-free romance please", ["vampires"], [], "a romance"),
+        ("YA-free fantasy", ["young_adult"], [], "fantasy"),
+        ("something Gaiman-free", [], ["Neil Gaiman"], ""),
+        (
+            "a gluten-free cookbook",
+            [],
+            [],
+            "a gluten-free cookbook",
+        ),  # not a kind, theme or author: as written
+    ],
+)
+def test_free_of_a_kind_or_author_rules_it_out(reader, text: str, kinds, authors, query: str) -> None:
+    intent = reader.read(text)
+    assert (intent.genres_exclude, intent.exclude_authors, intent.query) == (kinds, authors, query)
+
+
+def names_reader() -> MessageReader:
+    rows = [
+        ("Slaughterhouse-Five", ["Kurt Vonnegut Jr."], 800_000),
+        ("The Snowman", ["Jo Nesbø"], 200_000),
+        ("Green Eggs and Ham", ["Dr. Seuss"], 500_000),
+        ("Big Little Lies", ["Liane Moriarty"], 600_000),
+        ("Moriarty", ["Anthony Horowitz"], 20_000),  # a book named as an author far more read is named
+        ("The Girl on the Train", ["Paula Hawkins"], 1_000_000),
+        ("Paula", ["Isabel Allende"], 30_000),
+        ("Moby Dick", ["Herman Melville"], 400_000),
+        ("Ubik", ["Philip K. Dick"], 300_000),
+    ]
+    return MessageReader(
+        Vocabulary.build(
+            [["fiction"]] * len(rows),
+            [r[1] for r in rows],
+            [r[2] for r in rows],
+            [f"{r[0]} {' '.join(r[1])}" for r in rows],
+            [r[0] for r in rows],
+        ),
+        ParseConfig(),
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "author"),
+    [
+        ("no Vonnegut please", "Kurt Vonnegut Jr."),  # a generational suffix is no surname
+        ("nothing by Kurt Vonnegut", "Kurt Vonnegut Jr."),
+        ("no Nesbo please", "Jo Nesbø"),  # a letter with no accent to drop, written as readers type it
+        ("no Dr. Seuss please", "Dr. Seuss"),  # the stop after "Dr" ends no sentence
+        ("no Moriarty please", "Liane Moriarty"),  # the name read far more than the book of that name
+        ("no Paula Hawkins please", "Paula Hawkins"),  # a longer name over a title inside it
+    ],
+)
+def test_names_written_as_readers_write_them_are_linked(text: str, author: str) -> None:
+    intent = names_reader().read(text)
+    assert intent.exclude_authors == [author] and intent.avoid_titles == []
+
+
+def test_a_title_longer_than_the_name_inside_it_stays_a_title() -> None:
+    assert [t.title for t in names_reader().read("I loved Moby Dick").like_titles] == ["Moby Dick"]

@@ -60,3 +60,22 @@ def test_only_keys_sharing_a_piece_with_the_text_are_scored() -> None:
     assert "john grisham" in found
     assert "margaret atwood" not in found
     assert near.near("zzzzzzzzzz") == []
+
+
+def test_a_name_keyed_without_its_suffix_is_found_near() -> None:
+    # "Kurt Vonnegut Jr." is also keyed "kurt vonnegut": the near index covers that key too, so a misspelling
+    # of the name as readers write it ("kurt vonegut") links to the author.
+    from vibeshelf.agent.reading.authors import AuthorLinker
+    from vibeshelf.agent.reading.vocabulary import Vocabulary
+
+    rows = [("Slaughterhouse-Five", ["Kurt Vonnegut Jr."]), ("The Snowman", ["Jo Nesbø"])]
+    vocab = Vocabulary.build(
+        [["fiction"]] * len(rows),
+        [r[1] for r in rows],
+        [1000] * len(rows),
+        [f"{r[0]} {' '.join(r[1])}" for r in rows],
+        [r[0] for r in rows],
+    )
+    assert "kurt vonnegut" in vocab.by_full
+    assert "kurt vonnegut" in NearKeys(vocab.by_full, 92.0).near("kurt vonegut")
+    assert [m.names for m in AuthorLinker(vocab).find("nothing by kurt vonegut")] == [("Kurt Vonnegut Jr.",)]

@@ -9,13 +9,19 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
+# Letters with no decomposition into a base letter and an accent, written as readers type them
+# ("Nesbø" -> "nesbo", "Ælfric" -> "aelfric").
+_UNDECOMPOSED = str.maketrans(
+    {"ø": "o", "æ": "ae", "œ": "oe", "ß": "ss", "ł": "l", "đ": "d", "ð": "d", "þ": "th"}
+)
+
 
 def fold(text: str) -> str:
-    """Lower case without accents ("Brontë" -> "bronte"), for matching what readers type."""
+    """Lower case without accents ("Brontë" -> "bronte", "Nesbø" -> "nesbo"), for matching what readers type."""
     if text.isascii():  # most text: nothing to decompose, and the per-character pass is the cost
         return text.lower()
     text = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+    return "".join(ch for ch in text if not unicodedata.combining(ch)).lower().translate(_UNDECOMPOSED)
 
 
 def _part(part: Any, key: str) -> Any:

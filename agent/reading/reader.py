@@ -26,6 +26,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 
 from vibeshelf.agent.intent import (
@@ -49,8 +50,10 @@ from vibeshelf.agent.reading.titles import TitleLinker, TitleMention, find_serie
 from vibeshelf.agent.reading.vocabulary import Vocabulary, catalog_vocabulary, empty_vocabulary, fold
 from vibeshelf.retrieval.title_lookup import title_key
 
+# A full stop, but not one after an initial ("J. K.") or a title or suffix of a name ("Dr. Seuss", "Jr.").
+_PERIOD = r"(?<!\b[A-Za-z])(?<!\b(?:[DdMmSsJj][rRsStT]))(?<!\b[Mm]rs)\.(?=\s|$)"
 _CLAUSE_END = re.compile(
-    r"(?<!\b[A-Za-z])\.(?=\s|$)|[;!?\n()]|\s[-–—]+\s|"
+    rf"{_PERIOD}|[;!?\n()]|\s[-–—]+\s|"
     r"\s(?:but|though|although|however|just|only|i want|i'd like|i would like|i need|i'm looking|"
     r"looking for|something|ideally|preferably|maybe|instead|rather|please|pls|thx|thanks|it's|its|"
     r"i said|i meant)\b",
@@ -63,10 +66,10 @@ _ASIDE_AFTER_VERB = re.compile(
     r"(\b(?:is|are|was|were)|['’]s)\s*,\s*(?:[\w'’-]+\s+){0,3}[\w'’-]+\s*,\s*", re.IGNORECASE
 )
 _CLAUSE_START = re.compile(
-    r"(?<!\b[A-Za-z])\.(?=\s|$)|[;!?\n(),:]|\b(?:but|and|though|although|so|because|cause|cuz)\b",
+    rf"{_PERIOD}|[;!?\n(),:]|\b(?:but|and|though|although|so|because|cause|cuz)\b",
     re.IGNORECASE,
 )
-_SENTENCE_END = re.compile(r"(?<!\b[A-Za-z])\.(?=\s|$)|[;!?\n]")
+_SENTENCE_END = re.compile(rf"{_PERIOD}|[;!?\n]")
 _PRONOUN = re.compile(
     r"\b(?:him|her|his|hers|she|he|them|their|theirs|they|those|these|both|either|neither)\b", re.IGNORECASE
 )
@@ -90,6 +93,9 @@ _OTHER_AUTHOR = re.compile(
 GROWN_UP_REFUSES = ("young_adult", "childrens", "middle_grade")
 # A refused phrase's shelf guessed from its meaning counts only at this probability or above.
 KIND_CONFIDENCE = 0.8
+# Books a pair of kinds must share in the catalog before "fantasy romance" means both: fewer, and the
+# reader is better served by either than by a handful of cards.
+JUXTAPOSED_MIN_BOOKS = 30
 KindGuesser = Callable[[str], list[tuple[str, float]]]
 _CONTENT_WORD = re.compile(r"[^\W\d_]{3,}")
 # Words that point back at the books already being talked about ("popular ones", "make them shorter").
@@ -172,8 +178,26 @@ class MessageReader:
                 text = f"{text[:start]}like {text[start:end]}{text[tail.end() :]}"
         return text
 
+    def _free_of_as_refusal(self, text: str) -> str:
+        """``text`` with "<X>-free" said as a refusal of X at its end: "a vampire-free romance" -> "a romance.
+        No vampire.", "something Picoult-free" -> "something. No Picoult." X is a kind, a theme or an
+        author; anything else ("gluten-free") is left as written."""
+        if not _FREE_OF.search(text):
+            return text
+        items = [(m.start, m.end) for m in self._authors.find(text)]
+        split = _split_compounds(text)  # same length: "vampire-free" -> "vampire free"
+        items += [(start, end) for start, end, *_ in (*genre_hits(split), *theme_hits(split))]
+        refused: list[str] = []
+        for start, end in sorted(set(items), reverse=True):
+            tail = _FREE_OF.match(text, end)
+            if tail:  # once taken, the suffix is gone: an item ending at the same place finds none
+                refused.append(text[start:end])
+                text = f"{text[:start]}{text[tail.end() :]}"
+        return text.rstrip() + "".join(f". No {item}." for item in reversed(refused))
+
     def _read_uncached(self, text: str) -> Intent:
         fixed = self._likenesses_as_liking(numbers.normalise(self._speller.correct(text)))
+        fixed = self._free_of_as_refusal(fixed)
         fixed = _ASIDE_AFTER_VERB.sub(r"\1 ", fixed)
         refusals = _refusal_scopes(fixed, self._names_item)
         lifts = _tail_scopes(fixed, cues.lift())
@@ -189,6 +213,11 @@ class MessageReader:
             for m in self._titles.by_author(fixed, self._authors.find(fixed))
             if not any(_overlap(m, t) for t in titles)
         ]
+        # "no Paula Hawkins" is no refusal of the book "Paula", nor "no Moriarty" (Liane Moriarty is read far
+        # more than the book "Moriarty") of that book: a name over a title goes to the longer span, and on
+        # the same span to the more read.
+        names = self._authors.find(fixed)
+        titles = [t for t in titles if not any(self._name_over_title(a, t) for a in names)]
         # A series after a liking cue ("more like mistborn") seeds from its first book.
         for m in find_series(self.vocab, fixed):
             lead = fixed[max(0, m.start - 20) : m.start]
@@ -229,7 +258,12 @@ class MessageReader:
                 plural = _PLURAL_PRONOUN.fullmatch(pronoun.group(0))
                 authors = before if plural else before[-1:]
                 if plural:
-                    pointed.update(i for i, t in enumerate(titles) if t.end <= scope.start)
+                    named_before = {i for i, t in enumerate(titles) if t.end <= scope.start}
+                    pointed.update(named_before)
+                    if named_before:
+                        # "I've read A and B, so not those": the pronoun has its books in this message,
+                        # so it asks nothing of the last picks (it is no "something different").
+                        masks.append((scope.start, scope.end))
                 if plural and _only_pronoun(window):
                     # "these vampire stories I find silly, so those are not required": a pronoun standing
                     # alone points at the kinds named before it in its sentence as well.
@@ -405,6 +439,7 @@ class MessageReader:
         skip = {*intent.genres_exclude, *allowed_shelves}
         intent.genres_include = [g for g in intent.genres_include if g not in skip]
         intent.genres_all = [g for g in intent.genres_all if g not in skip]
+        self._juxtaposed_kinds(positive, intent)
         young = _young_reader_age(fixed)
         for youngest, oldest, shelves in cues.audience_ages() if young is not None else []:
             if youngest <= young <= oldest:
@@ -421,6 +456,7 @@ class MessageReader:
             intent.genres_include.remove("non_fiction")
             _add(intent.genres_all, "non_fiction")
         _place_titles(intent, fixed, titles, refusals, pointed)
+        self._liked_authors_as_titles(intent, fixed, titles, refusals)
         if self.vocab.titles:
             # The older reading's guesses in lower case ("like w grown ups in it") that the catalog does not
             # know as titles are ordinary words.
@@ -455,6 +491,54 @@ class MessageReader:
         intent.other_authors = bool(_OTHER_AUTHOR.search(fixed))
         intent.next_read = bool(cues.next_read().search(fixed))
         return intent
+
+    def _name_over_title(self, name: AuthorMention, title: TitleMention) -> bool:
+        if not (name.start <= title.start and title.end <= name.end):
+            return False
+        longer = name.end - name.start > title.end - title.start
+        return longer or self.vocab.author_reads.get(name.names[0], 0) > self.vocab.title_reads.get(
+            title.title, 0
+        )
+
+    def _juxtaposed_kinds(self, text: str, intent: Intent) -> None:
+        """ "fantasy romance", "sci-fi thriller": a kind said right before another, with nothing between,
+        names books of both kinds (where the catalog holds enough of them), not a choice of either."""
+        hits = [(start, end, shelves[0]) for start, end, shelves, wanted in genre_hits(text) if wanted]
+        for (_, end, first), (start, _, second) in pairwise(hits):
+            if (
+                first != second
+                and not text[end:start].strip(" -")
+                and first in intent.genres_include
+                and second in intent.genres_include
+                and self.vocab.books_on_both(first, second) >= JUXTAPOSED_MIN_BOOKS
+            ):
+                intent.genres_include.remove(first)
+                _add(intent.genres_all, first)
+
+    def _liked_authors_as_titles(
+        self, intent: Intent, text: str, titles: list[TitleMention], refusals: list[Scope]
+    ) -> None:
+        """ "Something like Agatha Christie", "big fan of Sanderson": an author liked stands for their
+        best-known books, so the likeness is found from books (readers who liked them, their kinds) rather
+        than from a title that merely contains the name."""
+        liked = [
+            m
+            for m in self._authors.find(text)
+            if not any(t.start < m.end and m.start < t.end for t in titles)
+            and not any(s.text_start <= m.start < s.text_end for s in refusals)
+            and _LIKE_LEAD.search(text, max(0, m.start - 30), m.start)
+        ]
+        if not liked:
+            return
+        said = [fold(text[m.start : m.end]) for m in liked]
+        # The older reading took the name for a title it could not link ("like Agatha Christie").
+        refs = [r for r in intent.like_titles if not any(name in fold(r.title) for name in said)]
+        for m in liked:
+            # A surname several authors share is the most read of them (``names`` is in that order).
+            for title in self.vocab.author_titles.get(m.names[0], []):
+                if all(r.title != title for r in refs):
+                    refs.append(TitleRef(title=title))
+        intent.like_titles = refs
 
     def _refused_kind(self, window: str) -> list[str]:
         """The one shelf a refused phrase names by its meaning, when the guess is confident; nothing for a
@@ -848,7 +932,10 @@ def _young_reader_age(text: str) -> int | None:
     age = _age_regex()
     for a, b in _sentences(text):
         sentence = text[a:b]
-        if not cues.young_readers().search(sentence):
+        # "... with my granddaughter at bedtime. She's just turned six": a pronoun opening the sentence is
+        # the young reader named before it.
+        named_before = _PERSON_PRONOUN_FIRST.match(sentence) and cues.young_readers().search(text, 0, a)
+        if not (cues.young_readers().search(sentence) or named_before):
             continue
         for m in age.finditer(sentence):
             raw = next(g for g in m.groups() if g)
@@ -881,7 +968,12 @@ def _sentences(text: str) -> list[tuple[int, int]]:
 
 
 _LIST_JOIN = re.compile(r"\s*(?:,|&|\band\b|\bor\b|,\s*and\b|,\s*or\b)\s*", re.IGNORECASE)
-_LIKE_LEAD = re.compile(r"\b(?:like|loved?|enjoyed|adored|similar to)\W*$", re.IGNORECASE)
+_PERSON_PRONOUN_FIRST = re.compile(r"\W*(?:she|he|they)\b", re.IGNORECASE)
+_FREE_OF = re.compile(r"[-‐–]free\b", re.IGNORECASE)  # "vampire-free": without vampires
+_LIKE_LEAD = re.compile(
+    r"\b(?:like|loved?|enjoy(?:ed)?|adored?|similar to|fans? of|vein of|style of|reminds? me of|more of)\W*$",
+    re.IGNORECASE,
+)
 
 
 def _add(items: list[str], value: str) -> None:

@@ -38,6 +38,7 @@ _LIST_GAP = re.compile(r"\s*(?:,|&|\+|/)?\s*(?:and|or|n|nor)?\s*", re.IGNORECASE
 _GAP_BEFORE = re.compile(r"(?:\s*,\s*(?:and\s+|&\s+|or\s+)?|\s+(?:and|&|n|or)\s+)$", re.IGNORECASE)
 _NEAR_CUE = re.compile(r"(?:^|\b(?:like|loved?|read|reread|finished|adored|enjoyed)\b)\s*", re.IGNORECASE)
 _NEAR_SIMILARITY = 92.0
+_AUTHOR_TITLE_SIMILARITY = 85.0  # "shadow of wind" for "shadow of the wind", among one author's titles
 _QUOTES = "\"“”'‘’*_"
 
 
@@ -57,6 +58,7 @@ class TitleLinker:
         self._near_series_keys = NearKeys(
             (k for k in vocab.series if len(k.split()) >= 2), _NEAR_SIMILARITY - 2
         )
+        self._by_author: dict[str, list[str]] | None = None  # author -> titles, built when first asked
         # Titles typed as one word ("nightcircus vibes"): keys of two to four words with the spaces dropped.
         self._squashed = {
             key.replace(" ", ""): title
@@ -137,12 +139,39 @@ class TitleLinker:
             words = list(_TITLE_WORD.finditer(text, max(0, lead.start() - 80), lead.start()))[
                 -_MAX_TITLE_WORDS:
             ]
+            found = None
             for first in words:
                 title = self._vocab.titles.get(title_key(text[first.start() : lead.start()]))
                 if title and set(author.names) & set(self._vocab.title_authors.get(title, ())):
-                    out.append(TitleMention(title, first.start(), words[-1].end()))
+                    found = TitleMention(title, first.start(), words[-1].end())
                     break
+            found = found or self._author_title_near(text, words, lead.start(), author)
+            if found is not None:
+                out.append(found)
         return out
+
+    def _author_title_near(
+        self, text: str, words: list[re.Match[str]], end: int, author: AuthorMention
+    ) -> TitleMention | None:
+        """A title of the named author written a little differently ("shadow of wind by Zafon"): among that
+        author's few titles a loose match is safe where one over the whole catalog is not."""
+        own = {title_key(t): t for t in self._titles_of(author.names)}
+        best: tuple[float, int, TitleMention] | None = None
+        for first in words:
+            key = title_key(text[first.start() : end])
+            hit = process.extractOne(key, list(own), scorer=fuzz.ratio, score_cutoff=_AUTHOR_TITLE_SIMILARITY)
+            if hit is not None and (best is None or hit[1] > best[0]):
+                best = (hit[1], first.start(), TitleMention(own[hit[0]], first.start(), words[-1].end()))
+        return best[2] if best else None
+
+    def _titles_of(self, names: Iterable[str]) -> list[str]:
+        if self._by_author is None:
+            by_author: dict[str, list[str]] = {}
+            for title, authors in self._vocab.title_authors.items():
+                for name in authors:
+                    by_author.setdefault(name, []).append(title)
+            self._by_author = by_author
+        return [t for name in names for t in self._by_author.get(name, [])]
 
     def near(self, text: str, found: list[TitleMention] | None = None) -> list[TitleMention]:
         """Titles written a little differently ("all the light we can not see"), looked for only right

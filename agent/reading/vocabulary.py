@@ -24,6 +24,8 @@ from vibeshelf.agent.reading import cues
 from vibeshelf.retrieval.title_lookup import title_key
 from vibeshelf.text import fold
 
+_NAME_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv"})
+_AUTHOR_TITLES = 3  # best-known books kept per author, to stand for "books like <author>"
 _WORD = re.compile(r"[a-z][a-z'’]*[a-z]|[a-z]")
 _LOWERCASE_WORD = re.compile(r"(?<![\w'’])[a-z]{3,}(?![\w'’])")
 
@@ -122,6 +124,10 @@ class Vocabulary:
     series: dict[str, str] = field(default_factory=dict)  # title_key of a series name -> the series name
     series_first: dict[str, str] = field(default_factory=dict)  # series name -> the title of its first book
     title_authors: dict[str, list[str]] = field(default_factory=dict)  # title -> its most read book's authors
+    # author -> their best-known titles, one per series
+    author_titles: dict[str, list[str]] = field(default_factory=dict)
+    title_reads: dict[str, int] = field(default_factory=dict)  # title -> ratings of its most read book
+    shelf_pairs: Counter[tuple[str, str]] = field(default_factory=Counter)  # (a, b), a < b -> books on both
 
     @classmethod
     def build(
@@ -149,6 +155,10 @@ class Vocabulary:
             key = name_key(name)
             if not key:
                 continue
+            if len(key.split()) >= 3 and key.split()[-1] in _NAME_SUFFIXES:
+                # "Kurt Vonnegut Jr." is "Kurt Vonnegut" and "Vonnegut" to readers.
+                by_full.setdefault(key, name)
+                key = key.rsplit(" ", 1)[0]
             by_full.setdefault(key, name)
             by_full.setdefault(" ".join(words(name)), name)
             parts = key.split()
@@ -170,12 +180,30 @@ class Vocabulary:
                 by_surname[" ".join(parts[-2:])].append(name)
         by_title: dict[str, str] = {}
         title_authors: dict[str, list[str]] = {}
+        author_titles: dict[str, list[str]] = {}
+        author_series: dict[str, set[str]] = defaultdict(set)
         ranked = sorted(zip(titles or [], ratings_counts, authors, strict=False), key=lambda t: -(t[1] or 0))
-        for title, _, names in ranked:
+        series_of = dict(zip(titles or [], series or [], strict=False))
+        title_reads: dict[str, int] = {}
+        for title, count, names in ranked:
             key = title_key(title or "")
             if key:
                 by_title.setdefault(key, title)
                 title_authors.setdefault(title, list(names or []))
+                title_reads.setdefault(title, int(count or 0))
+            if title and names:
+                # A reader who likes an author likes their best-known books: the most read ones, one per
+                # series (three Harry Potters say less than they seem). The first name is the writer.
+                best = author_titles.setdefault(names[0], [])
+                saga = series_of.get(title)
+                if (
+                    len(best) < _AUTHOR_TITLES
+                    and title not in best
+                    and not (saga and saga in author_series[names[0]])
+                ):
+                    best.append(title)
+                    if saga:
+                        author_series[names[0]].add(saga)
         by_series: dict[str, str] = {}
         first_volume: dict[str, tuple[float, str]] = {}
         indexes = series_index or [None] * len(series or [])
@@ -201,11 +229,18 @@ class Vocabulary:
             first = re.sub(r"\s+(?:i|1|one|vol 1|volume 1|volume one|book 1|book one)$", "", title_key(main))
             if first and first != title_key(main) and opens_series(first, title):
                 by_title.setdefault(first, title)
+        pairs: Counter[tuple[str, str]] = Counter()
+        for row in shelves:
+            on = sorted(set(row or []))
+            pairs.update((a, b) for i, a in enumerate(on) for b in on[i + 1 :])
         return cls(
+            shelf_pairs=pairs,
             titles=by_title,
             series=by_series,
             series_first={name: title for name, (_, title) in first_volume.items()},
             title_authors=title_authors,
+            title_reads=title_reads,
+            author_titles=author_titles,
             shelves=frozenset(s for row in shelves for s in row or []),
             author_reads=dict(reads),
             word_counts=counts,
@@ -213,6 +248,9 @@ class Vocabulary:
             by_full=by_full,
             by_surname=dict(by_surname),
         )
+
+    def books_on_both(self, a: str, b: str) -> int:
+        return self.shelf_pairs.get((a, b) if a < b else (b, a), 0)
 
     def shelf_words(self) -> set[str]:
         return {w for s in self.shelves for w in s.split("_") if len(w) >= 4}
