@@ -582,7 +582,9 @@ class SessionStore:
             json.dumps(entry.usage, default=str) if entry.usage is not None else None,
         ]
         placeholders = ", ".join("?" * len(values))
-        self.db.submit(lambda conn: conn.execute(f"INSERT INTO query_log VALUES ({placeholders})", values))
+        self.db.submit(
+            lambda conn: conn.execute(f"INSERT INTO query_log VALUES ({placeholders})", values), lazy=True
+        )
 
     async def query_log(self, *, session_id: str | None = None, limit: int = 100) -> list[QueryLogEntry]:
         """Most recent query-log rows first (for ops, tests and the bench)."""

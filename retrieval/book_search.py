@@ -14,7 +14,7 @@ import numpy as np
 
 from vibeshelf.retrieval.filters import build_where, drop_unknowable_pages
 from vibeshelf.retrieval.hybrid_search import HybridSearcher, Mode, SearchHit
-from vibeshelf.retrieval.reranker import DEFAULT_WEIGHTS, QualityPrior, RerankWeights, Scored, rerank
+from vibeshelf.retrieval.reranker import DEFAULT_WEIGHTS, CatalogRanks, QualityPrior, RerankWeights, Scored
 from vibeshelf.retrieval.search_filters import SearchFilters
 
 # Arrow and LanceDB compare counts as int64; a bigger bound would fail the query instead of meaning
@@ -48,6 +48,7 @@ class BookSearch:
         self.searcher = searcher
         self.prior = prior
         self.weights = weights
+        self.ranks = CatalogRanks(searcher.catalog, prior)
 
     @property
     def table(self) -> Any:
@@ -65,12 +66,14 @@ class BookSearch:
     ) -> SearchOutcome:
         """Best books for ``query`` that pass ``filters``; ``reranked=False`` keeps the fused order."""
         where = build_where(filters)
-        hits = self.searcher.search(query, filters, mode=mode)
+        # Candidates carry scores and catalog positions; rows are made only for the `limit` returned.
+        hits = self.searcher.candidates(query, filters, mode=mode)
         if reranked:
-            ranked = rerank(hits, _relevance, _book, self.prior, weights or self.weights)
+            ranked = self.ranks.rerank(hits, _relevance, _position, weights or self.weights)
         else:
             ranked = [Scored(h, _relevance(h), 0.0, 0.0, _relevance(h)) for h in hits]
         ranked = ranked[:limit]
+        self.searcher.fill_books([s.item for s in ranked])
         self.searcher.annotate(query, [s.item for s in ranked])
         return SearchOutcome(ranked=ranked, where=where, total_candidates=len(hits))
 
@@ -131,5 +134,5 @@ def _relevance(hit: SearchHit) -> float:
     return hit.fused_score
 
 
-def _book(hit: SearchHit) -> dict[str, Any]:
-    return hit.book
+def _position(hit: SearchHit) -> int:
+    return hit.position

@@ -119,7 +119,7 @@ class Encoder(Protocol):
 class SearchHit:
     """One retrieved book and the evidence of how it was found."""
 
-    book: dict[str, Any]
+    book: dict[str, Any]  # the catalog row (empty on a candidate of ``HybridSearcher.candidates``)
     fused_score: float
     fused_rank: int = 0  # 1-based, set after fusion
     vector_rank: int | None = None
@@ -128,6 +128,7 @@ class SearchHit:
     text_score: float | None = None
     shelf_score: float | None = None  # predicted shelf mass the book is on (shelf signal on only)
     matched_terms: list[str] = field(default_factory=list)
+    position: int = -1  # its row in the searcher's catalog (set by HybridSearcher)
 
 
 # --- matched terms -------------------------------------------------------------------------------
@@ -368,12 +369,28 @@ class HybridSearcher:
     ) -> list[tuple[dict[str, Any], float]]:
         """(book row, cosine distance) best first, among books passing ``filters`` and not in ``exclude``."""
         if self.matrix is None:
-            clauses = [c for c in (build_where(filters), _not_in(exclude)) if c]
-            q = self.table.search(vector, vector_column_name="vector").distance_type("cosine")
-            if clauses:
-                q = q.where(" AND ".join(clauses), prefilter=True)
-            rows = q.select([*self.columns, "_distance"]).limit(limit).to_list()
-            return [(row, float(row.pop("_distance"))) for row in rows]
+            return self._lance_vector_search(vector, filters, limit, exclude)
+        found = self._vector_positions(vector, filters, limit, exclude)
+        rows = self.rows_at([p for p, _ in found])
+        return [(row, distance) for row, (_, distance) in zip(rows, found, strict=True)]
+
+    def _lance_vector_search(
+        self, vector: np.ndarray, filters: SearchFilters | None, limit: int, exclude: Sequence[str] = ()
+    ) -> list[tuple[dict[str, Any], float]]:
+        clauses = [c for c in (build_where(filters), _not_in(exclude)) if c]
+        q = self.table.search(vector, vector_column_name="vector").distance_type("cosine")
+        if clauses:
+            q = q.where(" AND ".join(clauses), prefilter=True)
+        rows = q.select([*self.columns, "_distance"]).limit(limit).to_list()
+        return [(row, float(row.pop("_distance"))) for row in rows]
+
+    def _vector_positions(
+        self, vector: np.ndarray, filters: SearchFilters | None, limit: int, exclude: Sequence[str] = ()
+    ) -> list[tuple[int, float]]:
+        """(catalog position, cosine distance) best first: ``vector_search`` without making rows."""
+        if self.matrix is None:
+            found = self._lance_vector_search(vector, filters, limit, exclude)
+            return [(self.position[row["id"]], distance) for row, distance in found]
         # einsum, not `@`: OpenBLAS's threaded gemv spins for a core the server shares; measured here,
         # p90 8 ms with `@` vs 0.6 ms single-threaded, at the same 0.3-0.5 ms median.
         scores = np.einsum("ij,j->i", self.matrix, np.asarray(vector, dtype=np.float32))
@@ -388,9 +405,8 @@ class HybridSearcher:
             return []
         top = np.argpartition(-scores, n - 1)[:n]
         top = top[np.argsort(-scores[top], kind="stable")]
-        rows = self.rows_at(top.tolist())
         # Vectors are L2-normalised: cosine distance = 1 - dot product, as LanceDB reports it.
-        return [(row, float(1.0 - scores[i])) for row, i in zip(rows, top, strict=True)]
+        return [(int(i), float(1.0 - scores[i])) for i in top]
 
     def text_search(
         self, query: str, filters: SearchFilters | None, limit: int
@@ -401,6 +417,14 @@ class HybridSearcher:
         with failing books skipped: a longer unfiltered list is fetched and masked in memory, and only
         when too few books survive is the query rerun with the filter pushed into LanceDB.
         """
+        pairs = self._text_positions(query, filters, limit)
+        rows = self.rows_at([p for p, _ in pairs])
+        return [(row, float(score)) for row, (_, score) in zip(rows, pairs, strict=True)]
+
+    def _text_positions(
+        self, query: str, filters: SearchFilters | None, limit: int
+    ) -> list[tuple[int, float]]:
+        """(catalog position, BM25 score) best first: ``text_search`` without making rows."""
         terms = query_terms(query)
         if not terms or not self.text_columns:
             return []
@@ -418,9 +442,7 @@ class HybridSearcher:
             if len(kept) < limit and len(pairs) == fetch:
                 kept = self._cached_fts(text, fts, build_where(filters), limit)
             pairs = kept
-        pairs = pairs[:limit]
-        rows = self.rows_at([p for p, _ in pairs])
-        return [(row, float(score)) for row, (_, score) in zip(rows, pairs, strict=True)]
+        return pairs[:limit]
 
     def _cached_fts(self, text: str, fts: Any, where: str | None, limit: int) -> list[tuple[int, float]]:
         """``_fts_hits`` of ``fts`` (the query built from ``text``) under the SQL prefilter ``where``, kept
@@ -464,34 +486,55 @@ class HybridSearcher:
         vector: np.ndarray | None = None,
     ) -> list[SearchHit]:
         """Books for ``query`` passing ``filters``, best first, with their ranks (``annotate`` adds terms)."""
+        ranked = self.candidates(query, filters, mode=mode, limit=limit, vector=vector)
+        self.fill_books(ranked)
+        return ranked
+
+    def fill_books(self, hits: Sequence[SearchHit]) -> None:
+        """Give ``hits`` (from :meth:`candidates`) their catalog rows, in one batched read."""
+        for hit, row in zip(hits, self.rows_at([h.position for h in hits]), strict=True):
+            hit.book = row
+
+    def candidates(
+        self,
+        query: str,
+        filters: SearchFilters | None = None,
+        *,
+        mode: Mode = "hybrid",
+        limit: int | None = None,
+        vector: np.ndarray | None = None,
+    ) -> list[SearchHit]:
+        """:meth:`search` without the catalog rows (``book`` empty, ``position`` set): ranking ~100
+        candidates needs only their scores, and rows are made for the few shown (:meth:`fill_books`)."""
         limit = limit or self.fusion.candidates
         hits: dict[str, SearchHit] = {}
-        text_future: Future[list[tuple[dict[str, Any], float]]] | None = None
+        ids = self.ids
+        text_future: Future[list[tuple[int, float]]] | None = None
         if mode == "hybrid":
             # Full-text search needs no embedding: it runs while the query is encoded and the vector
             # search runs (both ONNX Runtime and LanceDB release the GIL).
-            text_future = _executor().submit(self.text_search, query, filters, limit)
+            text_future = _executor().submit(self._text_positions, query, filters, limit)
         vec: np.ndarray | None = None
         if mode in ("hybrid", "vector"):
             vec = self.encode(query) if vector is None else vector
-            found = self.vector_search(vec, filters, limit)
+            found = self._vector_positions(vec, filters, limit)
             # Cosine distance: smaller is better, so the scaled score is flipped.
-            for hit_score, (rank, (row, distance)) in zip(
+            for hit_score, (rank, (position, distance)) in zip(
                 self._scaled([-d for _, d in found]), enumerate(found, start=1), strict=True
             ):
-                hit = hits.setdefault(row["id"], SearchHit(book=row, fused_score=0.0))
+                hit = hits.setdefault(ids[position], SearchHit(book={}, fused_score=0.0, position=position))
                 hit.vector_rank, hit.vector_distance = rank, distance
                 hit.fused_score += self.fusion.vector_weight * self._fused(rank, hit_score)
         if mode in ("hybrid", "text"):
-            found = text_future.result() if text_future else self.text_search(query, filters, limit)
+            found = text_future.result() if text_future else self._text_positions(query, filters, limit)
             text_weight = self.fusion.text_weight
             if mode == "hybrid" and self.fusion.text_full_terms:
                 text_weight *= min(1.0, len(query_terms(query)) / self.fusion.text_full_terms)
-            for hit_score, (rank, (row, score)) in zip(
+            for hit_score, (rank, (position, score)) in zip(
                 self._scaled([s for _, s in found]), enumerate(found, start=1), strict=True
             ):
-                hit = hits.setdefault(row["id"], SearchHit(book=row, fused_score=0.0))
-                hit.text_rank, hit.text_score = rank, score
+                hit = hits.setdefault(ids[position], SearchHit(book={}, fused_score=0.0, position=position))
+                hit.text_rank, hit.text_score = rank, float(score)
                 hit.fused_score += text_weight * self._fused(rank, hit_score)
         if mode == "hybrid" and vec is not None:
             self._add_shelf_signal(query, vec, filters, limit, hits)
@@ -534,11 +577,11 @@ class HybridSearcher:
             cosine = np.einsum("ij,j->i", self.matrix[best], np.asarray(vector, dtype=np.float32))
             order_key = eligible[best] + 0.5 * cosine
             top = best[np.argpartition(-order_key, n - 1)[:n]]
-            new = [int(p) for p in top if self.ids[int(p)] not in hits]
-            for row in self.rows_at(new):
-                hits[row["id"]] = SearchHit(book=row, fused_score=0.0)
-        for book_id, hit in hits.items():
-            score = float(scores[self.position[book_id]])
+            for p in top.tolist():
+                if self.ids[p] not in hits:
+                    hits[self.ids[p]] = SearchHit(book={}, fused_score=0.0, position=p)
+        for hit in hits.values():
+            score = float(scores[hit.position])
             hit.shelf_score = score
             hit.fused_score += weight * score
 

@@ -42,6 +42,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from vibeshelf.tools.tool import ToolContext
 
         app.state.services = LiveServices(layout)
+        # The planner's reading vocabulary comes from the searcher's catalog, already in memory, rather than
+        # from decoding catalog.parquet again (~40 MB resident); the file's digest must still match.
+        from vibeshelf.agent.reading.vocabulary import share_catalog
+
+        current = app.state.services.current
+        share_catalog(
+            layout.catalog,
+            current.search.searcher.catalog,
+            current.index.manifest.source.get("catalog_sha256"),
+        )
         app.state.tool_registry = default_registry()
         # The conversation (web/chat_routes.py): the agent over the same tools, sessions in DuckDB.
         from vibeshelf.agent.loop import Agent

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
-from vibeshelf.agent.reading.vocabulary import Vocabulary, fold, name_key
+from vibeshelf.agent.reading.vocabulary import NearKeys, Vocabulary, fold, name_key
 
 _VOWEL = re.compile(r"[aeiouy]")
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’][sS])?")
@@ -49,7 +49,7 @@ class AuthorMention:
 class AuthorLinker:
     def __init__(self, vocab: Vocabulary) -> None:
         self._vocab = vocab
-        self._full_keys = list(vocab.by_full)
+        self._full_keys = NearKeys(vocab.by_full, _FULL_NAME_SIMILARITY)
         self._shelf_words = vocab.shelf_words()
         self._surnames = [k for k in vocab.by_surname if " " not in k and len(k) >= _NEAR_SURNAME_MIN]
         # Given names, for "Dame Agatha": an honorific before a given name means the author who has it.
@@ -105,9 +105,10 @@ class AuthorLinker:
             key = name_key(text[a:b])
             if len(key) < 8:
                 continue
+            near = self._full_keys.near(key)
             hit = process.extractOne(
-                key, self._full_keys, scorer=fuzz.ratio, score_cutoff=_FULL_NAME_SIMILARITY
-            ) or process.extractOne(key, self._full_keys, scorer=Levenshtein.distance, score_cutoff=1)
+                key, near, scorer=fuzz.ratio, score_cutoff=_FULL_NAME_SIMILARITY
+            ) or process.extractOne(key, near, scorer=Levenshtein.distance, score_cutoff=1)
             if hit is not None:  # "john gresham": one letter off a full name is that name
                 return AuthorMention((by_full[hit[0]],), a, b, True)
         a, b = tokens[i]

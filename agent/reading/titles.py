@@ -15,7 +15,7 @@ from rapidfuzz import fuzz, process
 
 from vibeshelf.agent.reading import cues
 from vibeshelf.agent.reading.authors import AuthorMention
-from vibeshelf.agent.reading.vocabulary import Vocabulary, fold
+from vibeshelf.agent.reading.vocabulary import NearKeys, Vocabulary, fold
 from vibeshelf.retrieval.title_lookup import title_key
 
 _TOKEN = re.compile(r"[\w][\w'’&:!.-]*")
@@ -54,8 +54,10 @@ class TitleLinker:
         self._vocab = vocab
         self._shelf_words = vocab.shelf_words()
         # Keys a near spelling is matched against (built once: the catalog's titles do not change).
-        self._near_keys = [k for k in vocab.titles if len(k.split()) >= 3]
-        self._near_series_keys = [k for k in vocab.series if len(k.split()) >= 2]
+        self._near_keys = NearKeys((k for k in vocab.titles if len(k.split()) >= 3), _NEAR_SIMILARITY)
+        self._near_series_keys = NearKeys(
+            (k for k in vocab.series if len(k.split()) >= 2), _NEAR_SIMILARITY - 2
+        )
         self._by_author: dict[str, list[str]] | None = None  # author -> titles, built when first asked
         # Titles typed as one word ("nightcircus vibes"): keys of two to four words with the spaces dropped.
         self._squashed = {
@@ -202,7 +204,9 @@ class TitleLinker:
             for length in range(3, len(tokens) + 1):
                 a, b = tokens[0][0], tokens[length - 1][1]
                 key = title_key(text[a:b])
-                hit = process.extractOne(key, keys, scorer=fuzz.ratio, score_cutoff=_NEAR_SIMILARITY)
+                hit = process.extractOne(
+                    key, keys.near(key), scorer=fuzz.ratio, score_cutoff=_NEAR_SIMILARITY
+                )
                 if hit is not None and (best is None or hit[1] > best[0]):
                     best = (hit[1], TitleMention(self._vocab.titles[hit[0]], a, b))
             # A series written a little differently after a liking cue ("like hary potter"): its first book.
@@ -211,7 +215,7 @@ class TitleLinker:
                 a, b = tokens[0][0], tokens[length - 1][1]
                 key = title_key(text[a:b])
                 hit = process.extractOne(
-                    key, series_keys, scorer=fuzz.ratio, score_cutoff=_NEAR_SIMILARITY - 2
+                    key, series_keys.near(key), scorer=fuzz.ratio, score_cutoff=_NEAR_SIMILARITY - 2
                 )
                 first = self._vocab.series_first.get(self._vocab.series[hit[0]]) if hit else None
                 if hit is not None and first and (best is None or hit[1] > best[0]):

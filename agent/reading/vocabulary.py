@@ -7,11 +7,18 @@ descriptions. Nothing here is a hand list of phrases: a new catalog brings its o
 
 from __future__ import annotations
 
+import bisect
+import math
 import re
+import weakref
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from vibeshelf.agent.reading import cues
 from vibeshelf.retrieval.title_lookup import title_key
@@ -44,6 +51,63 @@ def name_key(name: str) -> str:
             out.append(part)
         initials = len(part) == 1
     return " ".join(out)
+
+
+_PIECE = 4  # characters in one indexed piece of a key (3 in keys too short for four)
+
+
+class NearKeys:
+    """Keys to match a near spelling against, and the few worth scoring for a given text.
+
+    Scoring a text against every key (rapidfuzz over ~14k author names, for each pair of words of a message)
+    was most of the CPU of reading a new message. A key within ``d`` edits of a text keeps at least one of
+    ``d + 1`` disjoint pieces of itself unchanged in the text (each edit breaks at most one piece), so each
+    key is indexed by ``d + 1`` pieces, ``d`` the most edits its length allows, and only keys sharing a
+    piece with the text are scored. ``near`` keeps every key whose ``fuzz.ratio`` with the text reaches
+    ``min_ratio`` or whose Levenshtein distance to it is at most 1, in the keys' order: scoring those finds
+    the same best match as scoring all.
+    """
+
+    def __init__(self, keys: Iterable[str], min_ratio: float) -> None:
+        self.keys = list(keys)
+        # fuzz.ratio >= c means indel edits d <= r * (len(text) + len(key)), r = 1 - c/100; as the text is
+        # at most len(key) + d long, d <= 2r/(1 - r) * len(key). Margins here and below cover float rounding.
+        self._r = r = 1.0 - min_ratio / 100.0
+        share = 2.0 * r / (1.0 - r)
+        pieces: list[tuple[int, int]] = []  # (hash of a piece, position of its key)
+        short: list[tuple[int, int]] = []  # (length, position) of keys too short for their pieces
+        for i, key in enumerate(self.keys):
+            # At least two pieces: one edit is also what a Levenshtein distance of 1 allows.
+            count = max(1, math.floor(len(key) * share + 0.01)) + 1
+            step = len(key) // count
+            if step < 3:
+                short.append((len(key), i))
+                continue
+            size = min(_PIECE, step)
+            pieces += [(hash(key[j * step : j * step + size]), i) for j in range(count)]
+        # Pieces as sorted hashes and their keys' positions (numpy, ~12 bytes a piece: a dict of strings
+        # took 5 MB). Two pieces with one hash only make an extra key scored, never one missed.
+        pieces.sort()
+        self._hashes = np.array([h for h, _ in pieces], dtype=np.int64)
+        self._owners = np.array([i for _, i in pieces], dtype=np.int32)
+        short.sort()
+        self._short_lengths = [length for length, _ in short]
+        self._short = [i for _, i in short]
+
+    def near(self, text: str) -> list[str]:
+        """The keys that may be close enough to ``text`` (all that are, some that are not), in order."""
+        # A short key is scored only when long enough: ratio needs len(key) >= len(text) * (1 - r) / (1 + r).
+        shortest = min(len(text) - 1, math.ceil(len(text) * (1.0 - self._r) / (1.0 + self._r) - 0.01))
+        found = self._short[bisect.bisect_left(self._short_lengths, shortest) :]
+        hashes = [hash(text[a : a + size]) for size in (3, _PIECE) for a in range(len(text) - size + 1)]
+        if hashes:
+            wanted = np.array(hashes, dtype=np.int64)
+            starts = np.searchsorted(self._hashes, wanted, "left")
+            ends = np.searchsorted(self._hashes, wanted, "right")
+            for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+                if b > a:
+                    found += self._owners[a:b].tolist()
+        return [self.keys[i] for i in sorted(set(found))]
 
 
 @dataclass
@@ -204,14 +268,66 @@ def empty_vocabulary() -> Vocabulary:
     return _EMPTY
 
 
-@lru_cache(maxsize=2)
-def _load(path: str, mtime: float) -> Vocabulary:
+_COLUMNS = ["title", "series", "series_index", "authors", "genres", "description", "ratings_count"]
+# Catalog files whose rows are already in memory: path -> (the file's sha256, the table holding its rows).
+_SHARED: dict[str, tuple[str, weakref.ref[Any]]] = {}
+
+
+def share_catalog(catalog: Path, table: Any, sha256: str | None) -> None:
+    """Let the vocabulary of ``catalog`` be built from ``table``, its rows already in memory (the searcher's
+    catalog, read from an index built from the file whose digest is ``sha256``), instead of reading the
+    file again: decoding the whole Parquet file left ~40 MB more resident in the server for good.
+
+    Used only while the file still has that digest, the same schema for the columns read and the same
+    books in the same order; otherwise the file is read as before. The table is held weakly (an old index's
+    catalog is not kept alive by this)."""
+    if sha256:
+        _SHARED[str(catalog)] = (sha256, weakref.ref(table))
+
+
+def _same_type(a: Any, b: Any) -> bool:
+    """Types whose values read back alike (a list's item field may be named "item" or "element")."""
+    import pyarrow as pa
+
+    if pa.types.is_list(a) and pa.types.is_list(b):
+        return bool(a.value_type == b.value_type)
+    return bool(a == b)
+
+
+def _shared_rows(path: str) -> dict[str, list[Any]] | None:
+    import hashlib
+
     import pyarrow.parquet as pq
 
-    table = pq.read_table(
-        path, columns=["title", "series", "series_index", "authors", "genres", "description", "ratings_count"]
-    )
-    rows = table.to_pydict()
+    sha256, ref = _SHARED.get(path, ("", lambda: None))
+    table = ref()
+    if table is None:
+        return None
+    try:
+        if hashlib.sha256(Path(path).read_bytes()).hexdigest() != sha256:
+            return None
+        schema = pq.read_schema(path)
+        if not all(
+            c in table.column_names and _same_type(table.schema.field(c).type, schema.field(c).type)
+            for c in _COLUMNS
+        ):
+            return None
+        # The ids in the file's order, streamed on this thread (reading the column whole costs ~10 MB).
+        batches = pq.ParquetFile(path).iter_batches(batch_size=1024, columns=["id"], use_threads=False)
+        if [i for batch in batches for i in batch.column(0).to_pylist()] != table["id"].to_pylist():
+            return None
+    except (OSError, KeyError, ValueError):
+        return None
+    return {c: table[c].to_pylist() for c in _COLUMNS}
+
+
+@lru_cache(maxsize=2)
+def _load(path: str, mtime: float) -> Vocabulary:
+    rows = _shared_rows(path)
+    if rows is None:
+        import pyarrow.parquet as pq
+
+        rows = pq.read_table(path, columns=_COLUMNS).to_pydict()
     texts = [
         " ".join([title or "", " ".join(names or []), desc or ""])
         for title, names, desc in zip(rows["title"], rows["authors"], rows["description"], strict=True)
