@@ -78,6 +78,11 @@ def _not_tolerated() -> list[str]:
     return [f"{m} {v}" for m in modals for v in _lines("tolerance_verbs.txt")]
 
 
+def _not_after(words: list[str] | tuple[str, ...], gap: str = " ") -> str:
+    """Lookbehinds: not right after any of ``words`` (each a whole word, then ``gap``)."""
+    return "".join(rf"(?<!\b{w}{gap})" for w in words)
+
+
 _NEGATED_AUX = (
     r"(?:do|does|did|could|would|can|ca|wo)(?:n['’]?t|\s+not)|cannot|never(?:\s+(?:could|can|did|do))?|"
     r"no\s+longer|not\s+really|not\s+ever"
@@ -95,9 +100,12 @@ def not_liked() -> re.Pattern[str]:
 def _not_liked() -> str:
     """A verb of liking or getting on with something after a negation, in its base form or its past ("I
     never got into Tolkien", "didn't really enjoy Brown", "can't get on with horror")."""
-    forms = [f for line in _lines("liking_verbs.txt") for f in line.split("\t")]
-    verbs = phrase_regex(forms).pattern
-    return rf"(?<![\w'’])(?:{_NEGATED_AUX}){_ADVERBS}\s+{verbs}"
+    return _negated([f for line in _lines("liking_verbs.txt") for f in line.split("\t")])
+
+
+def _negated(verb_forms: list[str]) -> str:
+    """The verb phrases after a negation and any adverbs ("didn't really enjoy", "never grabbed me")."""
+    return rf"(?<![\w'’])(?:{_NEGATED_AUX}){_ADVERBS}\s+{phrase_regex(verb_forms).pattern}"
 
 
 def _except_after_quantifier() -> str:
@@ -123,30 +131,30 @@ def _declined_to() -> list[str]:
     return out
 
 
-def _with_contracted_is(phrases: list[str]) -> re.Pattern[str]:
-    """The phrases; those starting with "is"/"are" also contracted onto the word before ("she's out") and
-    with degree words before the predicate ("erotica is right out", "they're definitely a no")."""
-    whole = phrase_regex(phrases)
+def _said_after_copula(phrases: list[str], *, not_after: tuple[str, ...] = ()) -> re.Pattern[str]:
+    """The phrases; those starting with "is"/"are" also after a copula contracted onto the word before ("she's
+    out", "Christie's fine") and with degree words before the predicate ("erotica is right out", "Christie is
+    absolutely fine"). ``not_after``: words before the copula that make it say nothing of the thing."""
     predicates = [p.split(" ", 1)[1] for p in phrases if p.startswith(("is ", "are "))]
+    others = [p for p in phrases if not p.startswith(("is ", "are "))]
     if not predicates:
-        return whole
+        return phrase_regex(others)
     said = phrase_regex(predicates).pattern
     degree = phrase_regex(_lines("predicate_adverbs.txt")).pattern
-    copula = r"(?:(?<![\w'’])(?:is|are)|(?<=\w)['’](?:s|re))"
-    return re.compile(rf"{whole.pattern}|{copula}(?:\s+(?:{degree}))*\s+{said}", re.IGNORECASE)
+    copula = rf"(?:{_not_after(not_after)}(?<![\w'’])(?:is|are)|(?<=\w){_not_after(not_after, gap='')}['’](?:s|re))"
+    return re.compile(rf"{copula}(?:\s+(?:{degree}))*\s+{said}|{phrase_regex(others).pattern}", re.IGNORECASE)
 
 
 @cache
 def refusal_tail() -> re.Pattern[str]:
     """Cues that rule out what precedes them ("... is off the table", "she's out", "are struck from the
     roster", "you can skip")."""
-    tail = _with_contracted_is(_lines("refusal_tail_cues.txt") + _lines("refusal_interjections.txt")).pattern
+    tail = _said_after_copula(_lines("refusal_tail_cues.txt") + _lines("refusal_interjections.txt")).pattern
     aversions = phrase_regex(
         [f for line in _lines("aversion_predicates.txt") for f in _predicate_forms(line)]
     ).pattern
     aversions = rf"{_HOPED}(?:{aversions})"
-    fits = phrase_regex([f for line in _lines("fit_verbs.txt") for f in _predicate_forms(line)]).pattern
-    unfit = rf"(?<![\w'’])(?:{_NEGATED_AUX}){_ADVERBS}\s+{fits}"
+    unfit = _negated([f for line in _lines("fit_verbs.txt") for f in _predicate_forms(line)])
     return re.compile(rf"{tail}|{aversions}|{unfit}|{_refusal_verbs_after()}", re.IGNORECASE)
 
 
@@ -155,7 +163,7 @@ def refusal_tail() -> re.Pattern[str]:
 _HOPED_BY = (
     "will would won't wont doesn't doesnt don't dont didn't not never to that which who can could might"
 )
-_HOPED = "".join(rf"(?<!\b{w} )" for w in (*_HOPED_BY.split(), "may", "should", "shall", "must"))
+_HOPED = _not_after((*_HOPED_BY.split(), "may", "should", "shall", "must"))
 
 
 def _predicate_forms(line: str) -> list[str]:
@@ -199,9 +207,7 @@ def _refusal_verbs_after() -> str:
     where = r"(?:\s+(?:from|off|out of))?(?:\s+(?:the|my|our|your|this)\s+[\w-]+)?"  # "from the roster"
     passive = rf"(?<![\w'’]){relative}{be}{adverbs}\s+(?:{participles}){where}"
     # "thrillers, King excluded": a participle standing alone after the thing, ending its clause.
-    not_be = "".join(
-        rf"(?<!\b{w})" for w in ("is", "are", "was", "were", "be", "been", "being", "get", "got")
-    )
+    not_be = _not_after(("is", "are", "was", "were", "be", "been", "being", "get", "got"), gap="")
     absolute = rf"(?<=[\w'’)]){not_be}\s+(?:{participles})(?=\s*(?:[.;:!?,)\n]|$|please\b))"
     fronted = (
         rf"\b(?:you|we|u)\s+(?:can|could|may|should)\s+(?:just\s+|safely\s+|definitely\s+)?(?:{actives})"
@@ -284,16 +290,8 @@ def read_through_tail() -> re.Pattern[str]:
 def lift() -> re.Pattern[str]:
     """Cues after which something ruled out is allowed again ("... is fine after all", "Christie is absolutely
     fine"): "is"/"are" with a degree word or two before the predicate, and the other phrases as written."""
-    phrases = _lines("lift_cues.txt")
-    predicates = {p.split(" ", 1)[1] for p in phrases if p.startswith(("is ", "are "))}
-    others = [p for p in phrases if not p.startswith(("is ", "are "))]
-    degree = phrase_regex(_lines("predicate_adverbs.txt")).pattern
-    said = phrase_regex(sorted(predicates)).pattern
     # "I'll skip le Carré if that's alright": said of the request in a condition, it lifts nothing.
-    polite = r"(?<!\bif that)(?<!\bif this)(?<!\bif it)"
-    copula = rf"(?:(?<!\bif that )(?<!\bif this )(?<!\bif it )\b(?:is|are)|(?<=\w){polite}['’](?:s|re))"
-    copula = rf"{copula}\s+(?:(?:{degree})\s+)*{said}"
-    return re.compile(rf"{copula}|{phrase_regex(others).pattern}", re.IGNORECASE)
+    return _said_after_copula(_lines("lift_cues.txt"), not_after=("if that", "if this", "if it"))
 
 
 @cache

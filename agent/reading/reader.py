@@ -206,18 +206,16 @@ class MessageReader:
         out_terms: list[str] = []
         out_authors: list[AuthorMention] = []
         out_guessed: list[str] = []
+        mentioned = self._authors.find(fixed)  # every author named, read once for the steps below
         titles = self._titles.find(fixed)
         titles += [n for n in self._titles.near(fixed, titles) if not any(_overlap(n, t) for t in titles)]
         titles += [
-            m
-            for m in self._titles.by_author(fixed, self._authors.find(fixed))
-            if not any(_overlap(m, t) for t in titles)
+            m for m in self._titles.by_author(fixed, mentioned) if not any(_overlap(m, t) for t in titles)
         ]
         # "no Paula Hawkins" is no refusal of the book "Paula", nor "no Moriarty" (Liane Moriarty is read far
         # more than the book "Moriarty") of that book: a name over a title goes to the longer span, and on
         # the same span to the more read.
-        names = self._authors.find(fixed)
-        titles = [t for t in titles if not any(self._name_over_title(a, t) for a in names)]
+        titles = [t for t in titles if not any(self._name_over_title(a, t) for a in mentioned)]
         # A series after a liking cue ("more like mistborn") seeds from its first book.
         for m in find_series(self.vocab, fixed):
             lead = fixed[max(0, m.start - 20) : m.start]
@@ -228,12 +226,15 @@ class MessageReader:
         masks += [(t.start, t.end) for t in titles]
         pointed: set[int] = set()  # titles a plural pronoun in a refusal points back at
         productive: list[Scope] = []  # the refusals that ruled something out
-        # Kinds named outside every refusal: the message asks for them.
-        asked = set(_kinds_named(_masked(fixed, [(s.start, s.end) for s in refusals])))
-        for scope in refusals:
+        told = [bool(cues.not_liked().match(fixed, scope.start)) for scope in refusals]
+        # Kinds named outside every refusal, which the message asks for (needed only beside a told experience).
+        asked = (
+            set(_kinds_named(_masked(fixed, [(s.start, s.end) for s in refusals]))) if any(told) else set()
+        )
+        for scope, experience in zip(refusals, told, strict=True):
             window = _masked(fixed, [(t.start, t.end) for t in titles])[scope.text_start : scope.text_end]
             shelves = _refused_shelves(window)
-            yielded = [s for s in shelves if s in asked] if cues.not_liked().match(fixed, scope.start) else []
+            yielded = [s for s in shelves if s in asked] if experience else []
             if yielded:
                 # "suggest some poetry, I never really got on with poetry": an experience told beside a
                 # request for the same kind yields to the request.
@@ -463,7 +464,7 @@ class MessageReader:
             intent.genres_include.remove("non_fiction")
             _add(intent.genres_all, "non_fiction")
         _place_titles(intent, fixed, titles, refusals, pointed)
-        self._liked_authors_as_titles(intent, fixed, titles, refusals)
+        self._liked_authors_as_titles(intent, fixed, mentioned, titles, refusals)
         if self.vocab.titles:
             # The older reading's guesses in lower case ("like w grown ups in it") that the catalog does not
             # know as titles are ordinary words.
@@ -523,14 +524,19 @@ class MessageReader:
                 _add(intent.genres_all, first)
 
     def _liked_authors_as_titles(
-        self, intent: Intent, text: str, titles: list[TitleMention], refusals: list[Scope]
+        self,
+        intent: Intent,
+        text: str,
+        mentioned: list[AuthorMention],
+        titles: list[TitleMention],
+        refusals: list[Scope],
     ) -> None:
         """ "Something like Agatha Christie", "big fan of Sanderson": an author liked stands for their
         best-known books, so the likeness is found from books (readers who liked them, their kinds) rather
         than from a title that merely contains the name."""
         liked = [
             m
-            for m in self._authors.find(text)
+            for m in mentioned
             if not any(t.start < m.end and m.start < t.end for t in titles)
             and not any(s.text_start <= m.start < s.text_end for s in refusals)
             and _LIKE_LEAD.search(text, max(0, m.start - 30), m.start)
