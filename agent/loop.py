@@ -43,6 +43,7 @@ from vibeshelf.agent.llm import PLANNER_MODEL, LLMClient, ModelRouter, ProviderE
 from vibeshelf.agent.planner_client import PlannerClient, catalog_parse_config
 from vibeshelf.agent.prompt import fence_data, render, unfence_data
 from vibeshelf.agent.reading.reader import KindGuesser, MessageReader, catalog_reader
+from vibeshelf.agent.reading.stance import StanceGuesser
 from vibeshelf.agent.session_state import SessionState, ShownBook
 from vibeshelf.agent.text_calls import (
     TextCallGate,
@@ -189,9 +190,11 @@ class _RunOptions:
     max_turns: int
 
 
-def default_client(settings: Settings, kinds: KindGuesser | None = None) -> LLMClient:
+def default_client(
+    settings: Settings, kinds: KindGuesser | None = None, stance: StanceGuesser | None = None
+) -> LLMClient:
     """The planner for its model name (its vague words fitted to the catalog), litellm for the rest."""
-    planner = PlannerClient(catalog=Layout(settings.home_dir).catalog, kinds=kinds)
+    planner = PlannerClient(catalog=Layout(settings.home_dir).catalog, kinds=kinds, stance=stance)
     return ModelRouter(settings, planner)
 
 
@@ -207,6 +210,7 @@ class Agent:
         llm: LLMClient | None = None,
         constraints_from: ConstraintsSource | None = None,
         kinds: KindGuesser | None = None,
+        stance: StanceGuesser | None = None,
     ) -> None:
         """``registry``: the tools the model may call; ``context``: passed to every tool call.
 
@@ -215,13 +219,15 @@ class Agent:
         ``(messages, state) -> HardConstraints`` (default: the planner's intent parser over every user
         turn, folded onto the limits the session kept from earlier turns, plus the session's read and
         disliked books; see ``HardConstraints.from_conversation``). ``kinds``: the shelf guesser both the
-        planner and the constraint guard read refused kinds with (the retrieval shelf predictor).
+        planner and the constraint guard read refused kinds with (the retrieval shelf predictor);
+        ``stance``: the judge both read unmarked refusals with (``agent.reading.stance``).
         """
         self.registry = registry
         self.context = context
         self.settings = settings
         self._kinds = kinds
-        self.llm: LLMClient = llm or default_client(settings, kinds)
+        self._stance = stance
+        self.llm: LLMClient = llm or default_client(settings, kinds, stance)
         self._constraints_from = constraints_from
         self._lookups = lookup_tools(registry)  # tools whose cards are not picks (Tool.recommends)
 
@@ -255,7 +261,7 @@ class Agent:
     def _reader(self) -> MessageReader:
         """The catalog's reading of messages, shared with the offline planner (same words, same limits)."""
         catalog = Layout(self.settings.home_dir).catalog
-        return catalog_reader(catalog, catalog_parse_config(catalog), self._kinds)
+        return catalog_reader(catalog, catalog_parse_config(catalog), self._kinds, self._stance)
 
     def run(
         self,

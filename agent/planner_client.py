@@ -25,6 +25,7 @@ from vibeshelf.agent.intent import ParseConfig
 from vibeshelf.agent.llm import LLMDelta, ToolCallDelta
 from vibeshelf.agent.planner import AnswerStep, PlannerConfig, PlannerStep, ToolCallsStep, plan
 from vibeshelf.agent.reading.reader import KindGuesser, catalog_reader
+from vibeshelf.agent.reading.stance import StanceGuesser
 
 log = logging.getLogger(__name__)
 
@@ -121,10 +122,12 @@ class PlannerClient:
         *,
         catalog: Path | None = None,
         kinds: KindGuesser | None = None,
+        stance: StanceGuesser | None = None,
     ) -> None:
         self._config = config
         self._catalog = catalog
         self._kinds = kinds  # the shelf guesser for refused kinds no word list covers
+        self._stance = stance  # the judge of refusals no cue marks
         # The planner's own time on the latest call (wall and this thread's CPU), for benchmarks and tests.
         self.last_plan_ms = 0.0
         self.last_plan_cpu_ms = 0.0
@@ -142,7 +145,12 @@ class PlannerClient:
         start, cpu = time.perf_counter(), time.thread_time()
         try:
             config = self.config
-            step = plan(messages, tools, config, catalog_reader(self._catalog, config.parse, self._kinds))
+            step = plan(
+                messages,
+                tools,
+                config,
+                catalog_reader(self._catalog, config.parse, self._kinds, self._stance),
+            )
         except Exception:
             log.exception("planner failed")
             step = AnswerStep(text="Sorry, I lost my place in this conversation. Could you say that again?")

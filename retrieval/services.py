@@ -189,6 +189,12 @@ class LiveServices:
         for readers that outlive a reindex."""
         return self.current.shelves.predict(text)
 
+    def encode_words(self, texts: list[str]) -> Any:
+        """The current index's base encoder over ``texts`` (never through the query adapter, which is tuned
+        for search): one stable callable for readers of a message's wording that outlive a reindex."""
+        encoder = self.current.encoder
+        return getattr(encoder, "base", encoder).encode(texts)
+
     def __getattr__(self, name: str) -> Any:
         # Only reached for names LiveServices itself lacks: everything a Services has.
         if name.startswith("_"):

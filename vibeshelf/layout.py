@@ -84,6 +84,12 @@ class Layout:
         return self.home / "query_adapter.npz"
 
     @property
+    def stance(self) -> Path:
+        """The stance judge fitted over the query encoder (``agent.reading.stance``): it lives and goes with
+        the encoder's folder, since its weights hold only for that model's vectors."""
+        return self.encoder / "stance.npz"
+
+    @property
     def cf(self) -> Path:
         """Collaborative-filtering model fitted from the ratings."""
         return self.home / "cf"

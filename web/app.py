@@ -55,17 +55,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.tool_registry = default_registry()
         # The conversation (web/chat_routes.py): the agent over the same tools, sessions in DuckDB.
         from vibeshelf.agent.loop import Agent
+
+        # Unmarked refusals are judged over the same encoder; fitted once per model, then cached in the home.
+        from vibeshelf.agent.reading.stance import StanceJudge
         from vibeshelf.web.chat_routes import open_chat
 
+        live = app.state.services
+        stance = StanceJudge.open(layout.stance, live.encode_words, current.encoder.info.model)
         # The live object, not a snapshot, so the agent's tools follow a reindex too.
         agent = Agent(
             app.state.tool_registry,
             ToolContext(deps=app.state.services),
             settings,
             kinds=app.state.services.predict_shelves,  # refused kinds read by meaning, same index
+            stance=stance.against,
         )
         app.state.chat = open_chat(settings, layout, agent)
-        live = app.state.services
         app.state.chat.book_exists = lambda book_id: bool(live.search.rows([book_id]))
         await app.state.chat.warm_up()  # imports and the first search happen here, not in a request
         freeze_startup_objects()  # kept for the process's life: no GC pass needs to walk them again

@@ -46,6 +46,7 @@ from vibeshelf.agent.intent import (
 from vibeshelf.agent.reading import cues, numbers
 from vibeshelf.agent.reading.authors import AuthorLinker, AuthorMention
 from vibeshelf.agent.reading.spelling import Speller
+from vibeshelf.agent.reading.stance import StanceGuesser
 from vibeshelf.agent.reading.titles import TitleLinker, TitleMention, find_series
 from vibeshelf.agent.reading.vocabulary import Vocabulary, catalog_vocabulary, empty_vocabulary, fold
 from vibeshelf.retrieval.title_lookup import title_key
@@ -97,6 +98,8 @@ KIND_CONFIDENCE = 0.8
 # reader is better served by either than by a handful of cards.
 JUXTAPOSED_MIN_BOOKS = 30
 KindGuesser = Callable[[str], list[tuple[str, float]]]
+# How sure the stance judge must be that a reader is against what they named before it is ruled out.
+STANCE_CONFIDENCE = 0.7
 _CONTENT_WORD = re.compile(r"[^\W\d_]{3,}")
 # Words that point back at the books already being talked about ("popular ones", "make them shorter").
 _ANAPHORA = re.compile(r"\b(?:ones|them|those|these|they|the same)\b", re.IGNORECASE)
@@ -149,12 +152,16 @@ class MessageReader:
         vocab: Vocabulary | None = None,
         config: ParseConfig | None = None,
         kinds: KindGuesser | None = None,
+        stance: StanceGuesser | None = None,
     ) -> None:
         """``kinds`` guesses the shelves a phrase names from its meaning (the retrieval shelf predictor):
-        a refusal the word lists do not cover ("not for young people") is matched to a shelf with it."""
+        a refusal the word lists do not cover ("not for young people") is matched to a shelf with it.
+        ``stance`` judges, from the words around them, whether the reader is against the authors and kinds
+        named outside every refusal the cues found ("poetry goes over my head"; ``stance.StanceJudge``)."""
         self.vocab = vocab or empty_vocabulary()
         self.config = config or ParseConfig()
         self._kinds = kinds
+        self._stance = stance
         self._speller = Speller(self.vocab)
         self._authors = AuthorLinker(self.vocab)
         self._titles = TitleLinker(self.vocab)
@@ -439,6 +446,12 @@ class MessageReader:
             _add(intent.allow_authors, name)
         for g in allowed_shelves:
             _add(intent.allow_genres, g)
+        judged_authors: list[AuthorMention] = []
+        if self._stance is not None:
+            guessed, judged_authors = self._judged_refusals(
+                fixed, intent, mentioned, titles, [*refusals, *lifts]
+            )
+            out_guessed += guessed
         if cues.grown_up().search(fixed):
             for g in GROWN_UP_REFUSES:  # "like harry potter but for grown ups"
                 _add(intent.genres_exclude, g)
@@ -464,7 +477,9 @@ class MessageReader:
             intent.genres_include.remove("non_fiction")
             _add(intent.genres_all, "non_fiction")
         _place_titles(intent, fixed, titles, refusals, pointed)
-        self._liked_authors_as_titles(intent, fixed, mentioned, titles, refusals)
+        self._liked_authors_as_titles(
+            intent, fixed, [m for m in mentioned if m not in judged_authors], titles, refusals
+        )
         if self.vocab.titles:
             # The older reading's guesses in lower case ("like w grown ups in it") that the catalog does not
             # know as titles are ordinary words.
@@ -499,6 +514,64 @@ class MessageReader:
         intent.other_authors = bool(_OTHER_AUTHOR.search(fixed))
         intent.next_read = bool(cues.next_read().search(fixed))
         return intent
+
+    def _judged_refusals(
+        self,
+        text: str,
+        intent: Intent,
+        mentioned: list[AuthorMention],
+        titles: list[TitleMention],
+        decided: list[Scope],
+    ) -> tuple[list[str], list[AuthorMention]]:
+        """Authors and kinds named outside every refusal and lift the cues found, ruled out when the stance
+        judge is confident the reader is against them; returns the shelves so ruled out (guesses, which
+        yield to a kind the standing request holds: ``RequestTracker``) and the author mentions."""
+        assert self._stance is not None
+
+        def undecided(start: int, end: int) -> bool:
+            return not any(
+                s.text_start <= start < s.text_end or s.start <= start < s.end for s in decided
+            ) and (not any(t.start < end and start < t.end for t in titles))
+
+        authors = [
+            m
+            for m in mentioned
+            if undecided(m.start, m.end)
+            and _written_as_name(text[m.start : m.end])
+            and not any(n in intent.exclude_authors or n in intent.allow_authors for n in m.names)
+        ]
+        split = _split_compounds(text)
+        kinds = [
+            (start, end, list(shelves), [])
+            for start, end, shelves, _ in genre_hits(split)
+            if undecided(start, end)
+            and not any(g in intent.genres_exclude or g in intent.allow_genres for g in shelves)
+        ]
+        kinds += [
+            (start, end, list(shelves), list(terms))
+            for start, end, terms, shelves in theme_hits(split)
+            if undecided(start, end) and not any(t in intent.exclude_terms for t in terms)
+        ]
+        spans = [(m.start, m.end) for m in authors] + [(start, end) for start, end, _, _ in kinds]
+        if not spans:
+            return [], []
+        against = self._stance(text, spans)
+        judged: list[str] = []
+        refused = [m for m, p in zip(authors, against[: len(authors)], strict=True) if p >= STANCE_CONFIDENCE]
+        for mention in refused:
+            for name in mention.names:
+                _add(intent.exclude_authors, name)
+        asked = {*intent.genres_include, *intent.genres_all}
+        for (_, _, shelves, terms), p in zip(kinds, against[len(authors) :], strict=True):
+            if asked and asked <= set(shelves):
+                continue  # a guess never takes away the only kind a message asks for
+            if p >= STANCE_CONFIDENCE:
+                for g in shelves:
+                    _add(intent.genres_exclude, g)
+                    judged.append(g)
+                for t in terms:
+                    _add(intent.exclude_terms, t)
+        return judged, refused
 
     def _name_over_title(self, name: AuthorMention, title: TitleMention) -> bool:
         if not (name.start <= title.start and title.end <= name.end):
@@ -837,6 +910,12 @@ def _kinds_named(window: str) -> list[str]:
     return out
 
 
+def _written_as_name(said: str) -> bool:
+    """A capital or a first name and surname: the linker also finds surnames in everyday lower-case words
+    ("a friend from church", "my brain is fried"), which only a cue's scope makes names."""
+    return any(c.isupper() for c in said) or len(said.split()) > 1
+
+
 def _refused_shelves(window: str) -> list[str]:
     """Shelves named in a refusal; in "no YA thrillers" only the modifier is refused, not the kind after it."""
     hits = genre_hits(window)
@@ -1098,21 +1177,29 @@ def _overlap(a: TitleMention, b: TitleMention) -> bool:
 
 @lru_cache(maxsize=4)
 def _catalog_reader(
-    catalog: str | None, mtime: float, config_json: str, kinds: KindGuesser | None
+    catalog: str | None,
+    mtime: float,
+    config_json: str,
+    kinds: KindGuesser | None,
+    stance: StanceGuesser | None,
 ) -> MessageReader:
     vocab = catalog_vocabulary(Path(catalog)) if catalog else empty_vocabulary()
-    return MessageReader(vocab, ParseConfig.model_validate_json(config_json), kinds)
+    return MessageReader(vocab, ParseConfig.model_validate_json(config_json), kinds, stance)
 
 
 def catalog_reader(
-    catalog: Path | None, config: ParseConfig | None = None, kinds: KindGuesser | None = None
+    catalog: Path | None,
+    config: ParseConfig | None = None,
+    kinds: KindGuesser | None = None,
+    stance: StanceGuesser | None = None,
 ) -> MessageReader:
-    """The reader for a catalog file (one per file version, config and kind guesser; shared, it caches its
-    readings). Pass the same ``kinds`` object every time: it is part of the cache key."""
+    """The reader for a catalog file (one per file version, config, kind guesser and stance judge; shared,
+    it caches its readings). Pass the same ``kinds`` and ``stance`` objects every time: they are part of
+    the cache key."""
     try:
         mtime = catalog.stat().st_mtime if catalog is not None else 0.0
     except OSError:
         catalog, mtime = None, 0.0
     return _catalog_reader(
-        str(catalog) if catalog else None, mtime, (config or ParseConfig()).model_dump_json(), kinds
+        str(catalog) if catalog else None, mtime, (config or ParseConfig()).model_dump_json(), kinds, stance
     )

@@ -1,9 +1,10 @@
 """Score the reader on single messages that rule one author or kind out (eval/refusals/*.jsonl).
 
-    python eval/refusals/score.py [--home .vibeshelf] [--failures]
+    python eval/refusals/score.py [--home .vibeshelf] [--failures] [--rules-only]
 
 Prints, per half and type, how many messages had the thing ruled out and how many asked for it instead.
---failures lists the dev half's misses only (the test half is held out).
+--failures lists the dev half's misses only (the test half is held out). The reader is the server's: with
+the shelf guesser and the stance judge over the index's encoder (--rules-only: the cues alone).
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ import json
 from pathlib import Path
 
 from vibeshelf.agent.reading.reader import catalog_reader
+from vibeshelf.agent.reading.stance import StanceJudge
+from vibeshelf.layout import Layout
+from vibeshelf.retrieval.services import open_services
 from vibeshelf.text import fold
 
 HERE = Path(__file__).parent
@@ -22,8 +26,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--home", type=Path, default=Path(".vibeshelf"))
     parser.add_argument("--failures", action="store_true")
+    parser.add_argument("--rules-only", action="store_true")
     args = parser.parse_args()
-    reader = catalog_reader(args.home / "catalog.parquet")
+    if args.rules_only:
+        reader = catalog_reader(args.home / "catalog.parquet")
+    else:
+        services = open_services(Layout(args.home), load_cf=False, query_adapter=False)
+        judge = StanceJudge.open(services.layout.stance, services.encoder.encode, services.encoder.info.model)
+        reader = catalog_reader(services.layout.catalog, None, services.shelves.predict, judge.against)
     print(f"{'half':5} {'type':7} {'ruled out':>10} {'asked for':>10}")
     for half in ("dev", "test"):
         for kind in ("author", "kind"):
