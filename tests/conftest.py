@@ -51,11 +51,20 @@ def goodbooks_mini_index(goodbooks_mini_catalog, request: pytest.FixtureRequest)
         if keep and (keep / name).is_dir():
             shutil.copytree(keep / name, path, dirs_exist_ok=True)
     build_index(layout, progress=False)
+    fit_stance_judge(layout.encoder)
     for name, path in reusable.items():
         if keep:
             shutil.copytree(path, keep / name, dirs_exist_ok=True)
     fit_cf(layout)
     return layout
+
+
+def fit_stance_judge(encoder_dir: Path) -> None:
+    """Fit the planner's stance judge into an encoder folder once (ingest does), so every app started over
+    it or over a copy of it reads the cached weights instead of fitting again."""
+    from vibeshelf.agent.reading.stance import StanceJudge
+
+    StanceJudge.beside_encoder(encoder_dir)
 
 
 @pytest.fixture(scope="session")
@@ -83,6 +92,7 @@ def exported_encoder(tmp_path_factory: pytest.TempPathFactory, request: pytest.F
     cache = getattr(request.config, "cache", None)  # absent under `-p no:cacheprovider`
     kept = cache.mkdir("vibeshelf-encoder") / "encoder" if cache else folder
     export_encoder(str(default_model_path()), kept, max_seq_len=resolve_max_seq_len(None))
+    fit_stance_judge(kept)
     if kept != folder:
         shutil.copytree(kept, folder)
     return folder

@@ -101,6 +101,9 @@ def ingest(
             console.rule("[bold]2/3 embed + index")
             manifest = build_index(layout, model=model or settings.embed_model)
             console.print(f"index table [cyan]{manifest.table}[/] ready ({manifest.counts})")
+            from vibeshelf.agent.reading.stance import StanceJudge
+
+            StanceJudge.beside_encoder(layout.encoder)  # else the server's first start fits it (~10 s)
         if not no_cf:
             from vibeshelf.ingest.cf_fit import fit_cf
 

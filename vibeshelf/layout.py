@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+# The planner's stance judge, in the encoder's folder: its weights hold only for that model's vectors.
+STANCE_FILE = "stance.npz"
+
 if TYPE_CHECKING:
     from vibeshelf.settings import Settings
 
@@ -87,7 +90,7 @@ class Layout:
     def stance(self) -> Path:
         """The stance judge fitted over the query encoder (``agent.reading.stance``): it lives and goes with
         the encoder's folder, since its weights hold only for that model's vectors."""
-        return self.encoder / "stance.npz"
+        return self.encoder / STANCE_FILE
 
     @property
     def cf(self) -> Path:

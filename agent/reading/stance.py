@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from vibeshelf.agent.reading.cues import function_words
+from vibeshelf.layout import STANCE_FILE
 
 logger = logging.getLogger(__name__)
 
@@ -179,6 +180,15 @@ class StanceJudge:
         except OSError:  # a read-only home: it serves all the same, and fits again at the next start
             logger.warning("could not cache the stance judge at %s; it is fitted again next start", cache)
         return judge
+
+    @classmethod
+    def beside_encoder(cls, encoder_dir: Path) -> StanceJudge:
+        """The judge over an exported encoder folder, fitted into it when missing (ingest does this, so a
+        server's first start finds it ready)."""
+        from vibeshelf.retrieval.encoder import QueryEncoder
+
+        encoder = QueryEncoder.load(encoder_dir, cache_size=0)
+        return cls.open(encoder_dir / STANCE_FILE, encoder.encode, encoder.info.model)
 
     def against(self, text: str, spans: Sequence[tuple[int, int]]) -> list[float]:
         said = [
