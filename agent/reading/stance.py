@@ -140,7 +140,7 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float, iterations: int = 25) 
 class StanceJudge:
     """P(against) for targets in messages, from the fitted regression over ``features``."""
 
-    L2 = 0.3  # chosen by 5-fold cross-validation on the examples (see bench/stance.py)
+    L2 = 0.3  # chosen by 5-fold cross-validation on the examples
 
     def __init__(self, encode: Encode, weights: np.ndarray, bias: float) -> None:
         self._encode = encode
@@ -191,13 +191,15 @@ class StanceJudge:
         return cls.open(encoder_dir / STANCE_FILE, encoder.encode, encoder.info.model)
 
     def against(self, text: str, spans: Sequence[tuple[int, int]]) -> list[float]:
+        """P(against) for each span of ``text``; 0 where its clause holds no verdict (too few words)."""
         said = [
             (start, end) for start, end in spans if _predicate_words(text, start, end) >= MIN_PREDICATE_WORDS
         ]
-        judged = dict(zip(said, self._judge(text, said), strict=True)) if said else {}
+        judged = dict(zip(said, self.regression(text, said), strict=True)) if said else {}
         return [judged.get(span, 0.0) for span in spans]
 
-    def _judge(self, text: str, spans: Sequence[tuple[int, int]]) -> list[float]:
+    def regression(self, text: str, spans: Sequence[tuple[int, int]]) -> list[float]:
+        """P(against) from the regression alone, for every span (``against`` adds the predicate limit)."""
         x = features(self._encode, [(text, start, end) for start, end in spans])
         if x.shape[1] != self.weights.shape[0]:  # a reindex switched to another model: no judgement
             fitted, got = self.weights.shape[0], x.shape[1]
