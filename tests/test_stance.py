@@ -186,3 +186,33 @@ def test_the_judge_over_the_real_encoder_reads_phrasings_nobody_labelled(goodboo
     pairs_ranked_right = np.mean([a > w for a in scores_against for w in scores_wanted])
     assert pairs_ranked_right >= 0.8, (scores_against, scores_wanted)
     assert max(scores_wanted) < STANCE_CONFIDENCE, scores_wanted
+
+
+def test_the_server_reads_an_unmarked_refusal_with_the_judge(goodbooks_mini_index, tmp_path) -> None:
+    """Through the real app: the judge is fitted (or read) in the lifespan and reaches the planner and the
+    guard, so a "no" said without a cue holds for the whole session."""
+    import re
+
+    from fastapi.testclient import TestClient
+    from test_reading import _prolific_authors
+
+    from vibeshelf.agent.reading.reader import catalog_reader
+    from vibeshelf.settings import Settings
+    from vibeshelf.web.app import create_app
+
+    author, shelf = _prolific_authors(goodbooks_mini_index.catalog, 1)[0]
+    message = f"Honestly {author} puts me to sleep every time. Something else in {shelf.replace('_', ' ')}?"
+    # The cues alone read no refusal here: whatever rules the author out below is the judge's doing.
+    assert author not in catalog_reader(goodbooks_mini_index.catalog).read(message).exclude_authors
+    settings = Settings(
+        home=goodbooks_mini_index.home, state_db=tmp_path / "state.duckdb", chat_rate_limit_per_minute=0
+    )
+    with TestClient(create_app(settings)) as client:
+        sid = client.post("/v1/sessions").json()["id"]
+        for said in (message, "more please"):
+            text = client.post("/v1/chat", json={"message": said, "session_id": sid}).text
+            assert "event: done" in text, text[-500:]
+            shown = re.findall(r'"authors": ?\[([^\]]*)\]', text.split("event: books", 1)[-1])
+            assert shown and all(author not in authors for authors in shown), (said, shown)
+        request = client.get(f"/v1/sessions/{sid}").json()["request"]
+        assert author in request["exclude_authors"]
