@@ -64,11 +64,17 @@ def test_a_kind_the_judge_finds_refused_is_ruled_out_not_asked_for(judged) -> No
 
 def test_what_the_cues_decided_is_never_judged_again(judged) -> None:
     reader, stance = judged
-    intent = reader.read("no Stephen King, but Neil Gaiman is fine, and some fantasy")
+    intent = reader.read("no Stephen King, but Neil Gaiman is fine, and some fantasy or a mystery")
     assert "Stephen King" in intent.exclude_authors
     assert "Stephen King" not in stance.asked  # the cue's refusal stands as the cues read it
     assert "Neil Gaiman" not in stance.asked  # lifted by "is fine"
     assert "fantasy" in stance.asked and "fantasy" in intent.genres_include
+
+
+def test_the_only_kind_a_message_asks_for_is_never_judged(judged) -> None:
+    reader, stance = judged
+    intent = reader.read("Poetry goes over my head")
+    assert stance.asked == [] and "poetry" not in intent.genres_exclude
 
 
 def test_an_unsure_judge_rules_nothing_out(judged) -> None:

@@ -552,6 +552,10 @@ class MessageReader:
             for start, end, terms, shelves in theme_hits(split)
             if undecided(start, end) and not any(t in intent.exclude_terms for t in terms)
         ]
+        # A guess never takes away the only kind a message asks for: "sci fi that's not YA" and "romcom
+        # that's not cringe" score as high as true refusals, and a request left with no kind is the worse error.
+        asked = {*intent.genres_include, *intent.genres_all}
+        kinds = [k for k in kinds if not (asked and asked <= set(k[2]))]
         spans = [(m.start, m.end) for m in authors] + [(start, end) for start, end, _, _ in kinds]
         if not spans:
             return [], []
@@ -561,10 +565,7 @@ class MessageReader:
         for mention in refused:
             for name in mention.names:
                 _add(intent.exclude_authors, name)
-        asked = {*intent.genres_include, *intent.genres_all}
         for (_, _, shelves, terms), p in zip(kinds, against[len(authors) :], strict=True):
-            if asked and asked <= set(shelves):
-                continue  # a guess never takes away the only kind a message asks for
             if p >= STANCE_CONFIDENCE:
                 for g in shelves:
                     _add(intent.genres_exclude, g)
