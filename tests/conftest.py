@@ -40,6 +40,7 @@ def goodbooks_mini_index(goodbooks_mini_catalog, request: pytest.FixtureRequest)
     """
     import shutil
 
+    from vibeshelf.agent.reading.stance import StanceJudge
     from vibeshelf.ingest.cf_fit import fit_cf
     from vibeshelf.ingest.index import build_index
 
@@ -51,20 +52,12 @@ def goodbooks_mini_index(goodbooks_mini_catalog, request: pytest.FixtureRequest)
         if keep and (keep / name).is_dir():
             shutil.copytree(keep / name, path, dirs_exist_ok=True)
     build_index(layout, progress=False)
-    fit_stance_judge(layout.encoder)
+    StanceJudge.beside_encoder(layout.encoder)  # as ingest does: apps over it never fit it again
     for name, path in reusable.items():
         if keep:
             shutil.copytree(path, keep / name, dirs_exist_ok=True)
     fit_cf(layout)
     return layout
-
-
-def fit_stance_judge(encoder_dir: Path) -> None:
-    """Fit the planner's stance judge into an encoder folder once (ingest does), so every app started over
-    it or over a copy of it reads the cached weights instead of fitting again."""
-    from vibeshelf.agent.reading.stance import StanceJudge
-
-    StanceJudge.beside_encoder(encoder_dir)
 
 
 @pytest.fixture(scope="session")
@@ -85,6 +78,7 @@ def exported_encoder(tmp_path_factory: pytest.TempPathFactory, request: pytest.F
     """
     import shutil
 
+    from vibeshelf.agent.reading.stance import StanceJudge
     from vibeshelf.ingest.embedder import default_model_path, resolve_max_seq_len
     from vibeshelf.ingest.onnx_export import export_encoder
 
@@ -92,7 +86,7 @@ def exported_encoder(tmp_path_factory: pytest.TempPathFactory, request: pytest.F
     cache = getattr(request.config, "cache", None)  # absent under `-p no:cacheprovider`
     kept = cache.mkdir("vibeshelf-encoder") / "encoder" if cache else folder
     export_encoder(str(default_model_path()), kept, max_seq_len=resolve_max_seq_len(None))
-    fit_stance_judge(kept)
+    StanceJudge.beside_encoder(kept)  # so copies of it carry the fitted judge
     if kept != folder:
         shutil.copytree(kept, folder)
     return folder

@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # The conversation (web/chat_routes.py): the agent over the same tools, sessions in DuckDB.
         from vibeshelf.agent.loop import Agent
 
-        # Unmarked refusals are judged over the same encoder; fitted once per model, then cached in the home.
+        # Unmarked refusals are judged over the same encoder; read from the encoder's folder (ingest fits it).
         from vibeshelf.agent.reading.stance import StanceJudge
         from vibeshelf.web.chat_routes import open_chat
 
