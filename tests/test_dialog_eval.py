@@ -94,7 +94,12 @@ def test_the_committed_sets_are_valid_and_split_by_the_seed() -> None:
 
 @pytest.mark.parametrize(
     ("name", "seed"),
-    [("fresh", de.FRESH_SPLIT_SEED), ("fresh2", de.FRESH2_SPLIT_SEED), ("fresh3", de.FRESH3_SPLIT_SEED)],
+    [
+        ("fresh", de.FRESH_SPLIT_SEED),
+        ("fresh2", de.FRESH2_SPLIT_SEED),
+        ("fresh3", de.FRESH3_SPLIT_SEED),
+        ("fresh4", de.FRESH4_SPLIT_SEED),
+    ],
 )
 def test_each_fresh_set_is_split_by_its_own_seed_and_its_test_half_is_held_out(name: str, seed: int) -> None:
     dev = de.load_dialogs(de.DIALOG_DIR / f"{name}_dev.jsonl")
