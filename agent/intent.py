@@ -44,6 +44,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from itertools import chain
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -901,10 +902,18 @@ _COUNT_CMP = re.compile(
     + r"\s+(?:ratings|reviews|readers|reads|votes)\b",
     _I,
 )
+# The count named first ("ratings count over 100000", "reviews > 50k") or with a plus ("100k+ ratings").
+_COUNT_NOUN_FIRST = re.compile(
+    r"\b(?:(?:ratings|reviews|readers)(?:\s+count)?|rating\s+count|number\s+of\s+(?:ratings|reviews|readers))"
+    r"\s+(under|fewer than|less than|below|at most|up to|<=?|"
+    r"over|more than|above|at least|>=?)\s*" + _NUM + r"(?![\d.])",
+    _I,
+)
+_COUNT_PLUS = re.compile(r"()" + _NUM + r"\s*\+\s*(?:ratings|reviews|readers|reads|votes)\b", _I)
 _RATING_CMP = re.compile(
     r"(?:\b(?:rated|rating|ratings?|average|avg|score)\s*(?:of\s*)?)?"
     r"\b(at least|above|over|more than|min(?:imum)?(?: of)?|>=?|higher than|better than)\s*"
-    r"([0-5](?:\.\d{1,2})?)\s*(?:\+\s*)?(?:stars?|/\s*5|out of 5|rating|average)?"
+    r"([0-5](?:\.\d{1,2})?)(?![\d,])\s*(?:\+\s*)?(?:stars?|/\s*5|out of 5|rating|average)?"
     r"|\b([0-5](?:\.\d{1,2})?)\s*"
     r"(?:\+\s*stars?|\s*stars?\s*(?:and up|or (?:more|higher|above|better)|\+)|\+)",
     _I,
@@ -1382,6 +1391,12 @@ _YEAR_TAIL = re.compile(
     r"(?:on|onwards?|forwards?|and up)\b)",  # "from 2005 on": the lower bound only
     _I,
 )
+# A year and an open end with no comparator before it: "1970 onward", "2000+", "1990 and up".
+_YEAR_ONWARD = re.compile(
+    rf"\b{_YEAR}(?:\s*\+(?![\w+])|\s+(?:onwards?|forwards?|and (?:up|on|beyond))\b)"
+    r"(?!\s*(?:ratings|reviews|readers|reads|votes|pages|words)\b)",  # "2000+ ratings" is a count
+    _I,
+)
 _YEAR_OR = re.compile(
     rf"\b{_YEAR}\s+(?:or|and)\s+(?:(earlier|before|older|prior)|(later|after|newer|more recent))\b", _I
 )
@@ -1397,6 +1412,9 @@ def _open_ended(text: str, end: int, lo: int | None, hi: int | None) -> tuple[in
 
 def _parse_years(t: _Text, intent: Intent, cfg: ParseConfig) -> None:
     text = t.text
+    for m in t.finditer(_YEAR_ONWARD):
+        _merge_years(intent, int(m.group(1)), None)
+        t.take(m.start(), m.end())
     for m in t.finditer(_YEAR_OR):
         year = int(m.group(1))
         _merge_years(intent, None, year) if m.group(2) else _merge_years(intent, year, None)
@@ -1539,8 +1557,8 @@ def _parse_pages(t: _Text, intent: Intent) -> None:
 
 
 def _parse_popularity(t: _Text, intent: Intent, cfg: ParseConfig) -> None:
-    for m in t.finditer(_COUNT_CMP):
-        cmp = m.group(1).lower()
+    for m in chain(t.finditer(_COUNT_CMP), t.finditer(_COUNT_NOUN_FIRST), t.finditer(_COUNT_PLUS)):
+        cmp = m.group(1).lower() or "at least"
         value = _count_value(m.group(2), m.group(3))
         if cmp in ("over", "more than", "above", "at least", ">", ">=") or cmp.startswith("min"):
             intent.min_ratings_count = value

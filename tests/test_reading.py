@@ -52,6 +52,11 @@ ROWS = [
     ("The Cuckoo's Calling", ["Robert Galbraith"], ["mystery", "crime"], 300_000, "a detective"),
     ("The Night Circus", ["Erin Morgenstern"], ["fantasy"], 500_000, "a magical competition"),
     ("Ready Player One", ["Ernest Cline"], ["science_fiction"], 600_000, "a virtual game"),
+    ("Hamlet", ["William Shakespeare"], ["classics", "plays"], 500_000, "a prince of denmark"),
+    ("Shakespeare: The World as Stage", ["Bill Bryson"], ["non_fiction"], 40_000, "a short life"),
+    ("Mistborn", ["Brandon Sanderson"], ["fantasy", "epic_fantasy"], 500_000, "ash falls"),
+    ("A Quick Bite", ["Lynsay Sands"], ["paranormal_romance", "vampires"], 30_000, "a bite"),
+    ("Maus I", ["Art Spiegelman"], ["graphic_novels", "comics"], 300_000, "mice and cats"),
 ]
 
 
@@ -94,6 +99,11 @@ REFUSALS = [
     "exclude {a}",
     "but nothing from {a}, thanks",
     "it's {a} I don't want",
+    # a search box's minus, and a participle closing the clause with an adverb of addition
+    "-{a}",
+    "-qzx -{a}",
+    "{a} excluded too",
+    "{a} banned as well",
 ]
 NAMES = [
     ("Stephen King", "Stephen King"),
@@ -109,6 +119,7 @@ NAMES = [
     ("maas", "Sarah J. Maas"),
     ("du Maurier", "Daphne du Maurier"),
     ("grrm", "George R.R. Martin"),  # initials of every part of the name
+    ("Shakespeare", "William Shakespeare"),  # also the main part of a title: the name is read more
     ("qzx", None),  # not a name the catalog knows: nothing linked, nothing invented
 ]
 
@@ -1838,3 +1849,133 @@ def test_an_experience_told_beside_a_request_for_the_same_kind_yields_to_it(read
 )
 def test_having_had_enough_with_the_amount_before_the_kind(reader, text: str, refused: bool) -> None:
     assert ("horror" in reader.read(text).genres_exclude) is refused
+
+
+# --- names, titles and bounds as other writers put them ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "author"),
+    [
+        (
+            "No Shakespeare, though.",
+            "William Shakespeare",
+        ),  # a sentence's own capital is no name's first half
+        ("Fantasy. Not Tolkien.", "J.R.R. Tolkien"),
+        ("None of the Shakespeare, though.", "William Shakespeare"),  # the article is not the title's
+        ("no Sando, his prose doesn't do it for me", "Brandon Sanderson"),  # a fan's clipped surname
+        ("something like mistborn but not by sando obvs", "Brandon Sanderson"),
+    ],
+)
+def test_a_name_is_read_however_the_sentence_puts_it(reader, text: str, author: str) -> None:
+    intent = reader.read(text)
+    assert author in intent.exclude_authors
+    assert "Lynsay Sands" not in intent.exclude_authors
+    assert not intent.exclude_terms and not intent.avoid_titles
+
+
+@pytest.mark.parametrize(
+    "text", ["a Hobby book", "a Sando book", "King Arthur retold", "Harry Potter but no YA"]
+)
+def test_a_capitalised_word_is_not_a_clipped_or_half_name(reader, text: str) -> None:
+    assert not reader.read(text).exclude_authors
+
+
+@pytest.mark.parametrize(
+    ("text", "titles"),
+    [
+        ("read watchmen already", ["Watchmen"]),
+        ("read maus, watchmen already", ["Maus I", "Watchmen"]),
+    ],
+)
+def test_one_unusual_word_after_a_read_cue_is_a_title(reader, text: str, titles: list[str]) -> None:
+    assert [t.title for t in reader.read(text).read_titles] == titles
+
+
+@pytest.mark.parametrize("text", ["i read more fantasy lately", "read king already"])
+def test_an_everyday_word_or_a_surname_after_read_is_no_title(reader, text: str) -> None:
+    assert not reader.read(text).read_titles
+
+
+@pytest.mark.parametrize(
+    ("text", "include", "exclude"),
+    [
+        ("historical fiction w/o romance", ["historical_fiction"], ["romance"]),
+        ("fantasy -YA", ["fantasy"], ["young_adult"]),
+        ("funny SFF pls", ["science_fiction", "fantasy"], []),
+        ("a litfic pick for my book club", ["literary_fiction"], []),
+        ("no MG please", [], ["middle_grade"]),
+    ],
+)
+def test_readers_shorthand_for_kinds_and_for_without(reader, text: str, include, exclude) -> None:
+    intent = reader.read(text)
+    assert set(include) <= set(intent.genres_include)
+    assert intent.genres_exclude == exclude
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "value"),
+    [
+        ("avg rating >= 3.9", "min_average_rating", 3.9),
+        ("rating>4", "min_average_rating", 4.0),
+        ("ratings count over 100000", "min_ratings_count", 100_000),
+        ("100k+ ratings", "min_ratings_count", 100_000),
+        ("2000+ ratings", "min_ratings_count", 2000),
+        ("sci fi <300 pages", "max_pages", 300),
+        ("2000+", "year_min", 2000),
+        ("sci-fi, 1970 onward", "year_min", 1970),
+        ("1990 and up", "year_min", 1990),
+        ("n not older then 2000", "year_min", 2000),  # "then" for "than" after a comparative
+    ],
+)
+def test_bounds_in_signs_and_open_ends(reader, text: str, field: str, value: float) -> None:
+    intent = reader.read(text)
+    assert getattr(intent, field) == value
+    others = {"min_average_rating", "min_ratings_count", "max_pages", "year_min"} - {field}
+    assert all(getattr(intent, f) is None for f in others)
+
+
+def test_a_heart_is_no_bound(reader) -> None:
+    intent = reader.read("i <3 fantasy")
+    assert intent.genres_include == ["fantasy"] and intent.max_pages is None and intent.year_max is None
+
+
+@pytest.mark.parametrize(
+    ("text", "talk"), [("sci-fi 1990-2000", None), ("what is 2+3", "other"), ("whats 10 - 4", "other")]
+)
+def test_a_year_range_beside_a_kind_is_no_sum(reader, text: str, talk) -> None:
+    assert reader.read(text).small_talk == talk
+
+
+@pytest.mark.parametrize(
+    ("text", "popular"),
+    [
+        ("a proper bestseller, so my sister can't call it obscure", True),
+        ("an obscure one, it doesn't have to be a bestseller", False),
+    ],
+)
+def test_popularity_said_both_ways_keeps_the_one_not_negated(reader, text: str, popular: bool) -> None:
+    intent = reader.read(text)
+    assert (intent.min_ratings_count is not None) == popular
+    assert (intent.max_ratings_count is not None) != popular
+
+
+def test_the_author_meant_instead_of_a_lifted_one_takes_the_refusal(reader) -> None:
+    intent = reader.read("no sorry, Gaiman's fine actually, I meant Pratchett")
+    assert intent.allow_authors == ["Neil Gaiman"]
+    assert intent.exclude_authors == ["Terry Pratchett"]
+    # Meaning something else is no refusal without a lift before it.
+    assert not reader.read("I meant Pratchett, the Discworld one").exclude_authors
+
+
+@pytest.mark.parametrize(
+    "text", ["nothing written before the last war", "nothing after the war please", "nothing pre-war"]
+)
+def test_a_kind_a_time_preposition_governs_dates_the_books(reader, text: str) -> None:
+    intent = reader.read(text)
+    assert "war" not in intent.genres_exclude and "war" not in intent.exclude_terms
+
+
+def test_a_kind_refused_outright_is_still_refused(reader) -> None:
+    for text in ("no war books", "nothing about the war"):
+        assert "war" in reader.read(text).genres_exclude

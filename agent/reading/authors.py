@@ -20,6 +20,7 @@ from vibeshelf.agent.reading.vocabulary import NearKeys, Vocabulary, fold, name_
 
 _VOWEL = re.compile(r"[aeiouy]")
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’][sS])?")
+_SENTENCE_ENDS = frozenset({"", ".", "!", "?", ";", ":", "\n", "(", '"', "“"})
 _AUTHOR_CONTEXT = frozenset({"by", "from", "author", "writer", "of"})
 _LIST_WORDS = frozenset({"or", "and", "nor", "also", "plus", "either", "neither"})
 # Words after which a name stands on its own ("it's Tolkien I don't want", "just King").
@@ -35,6 +36,9 @@ _MAX_SAME_SURNAME = 4
 _FULL_NAME_SIMILARITY = 92.0
 _LOWERCASE_SURNAME_MIN = 5
 _NEAR_SURNAME_MIN = 6  # shorter surnames are a letter away from too many words
+_CLIPPED_ENDING = re.compile(r"(?:o|y|ie|sy|zy)$")  # endings of clipped nicknames: Sando, Robbo, Pratchy
+_REFUSING = frozenset({"no", "not", "nor", "without"})  # a clipped name is read only after these or "by"
+_CLIPPED_STEM_MIN = 4  # a shorter stem starts too many surnames
 _RARE_WORD = 2  # a word the catalog's text uses at most this often may still be a misspelt name
 
 
@@ -58,6 +62,41 @@ class AuthorLinker:
             parts = name_key(name).split()
             if len(parts) >= 2 and len(parts[0]) >= 3:
                 self._by_given.setdefault(parts[0], []).append(name)
+
+    def _part_of_a_name(self, text: str, word: re.Match[str]) -> bool:
+        """Whether a capitalised word right before a surname may be the first half of another name ("King
+        Arthur", "Harry Potter"). A sentence's first word is capitalised for the sentence, so there it counts
+        only when it is someone's given name or surname ("No Shakespeare, though." names the playwright)."""
+        if not word.group(0)[0].isupper():
+            return False
+        if text[: word.start()].rstrip()[-1:] not in _SENTENCE_ENDS:
+            return True
+        key = name_key(word.group(0))
+        return key in self._by_given or key in self._vocab.by_surname
+
+    def _clipped_surname(self, word: str) -> list[str]:
+        """The authors of the one surname ``word`` clips with a nickname's ending ("Sando" for Sanderson,
+        "Grisho" for Grisham), when its most read author dominates every other surname it could clip."""
+        stem = _CLIPPED_ENDING.sub("", word)
+        if (
+            stem == word
+            or len(stem) < _CLIPPED_STEM_MIN
+            or self._vocab.word_counts.get(word, 0) > _RARE_WORD  # a word the catalog uses is meant
+        ):
+            return []
+        reads = self._vocab.author_reads
+        clipped = sorted(
+            (
+                names
+                for surname, names in self._vocab.by_surname.items()
+                if surname.startswith(stem) and len(surname) >= len(stem) + 2 and " " not in surname
+            ),
+            key=lambda names: -reads.get(names[0], 0),
+        )
+        if not clipped:
+            return []
+        runner_up = reads.get(clipped[1][0], 0) if len(clipped) > 1 else 0
+        return clipped[0] if runner_up * _DOMINANT <= reads.get(clipped[0][0], 0) else []
 
     def _near_surname(self, word: str) -> list[str]:
         """The authors of the one surname a letter away from ``word`` (not itself a known word), if any."""
@@ -144,6 +183,8 @@ class AuthorLinker:
         before = fold(preceding[-1].group(0)) if preceding else ""
         if not names and (before in _AUTHOR_CONTEXT or before in _BEFORE_A_NAME):
             names = self._near_surname(word)  # "all of gresham": a misspelt surname where a name goes
+        if not names and (before in _AUTHOR_CONTEXT or (raw[0].isupper() and before in _REFUSING)):
+            names = self._clipped_surname(word)  # "no Sando", "by sando": fans' clipped surnames
         if not names or word in self._shelf_words:
             return None
         gap = text[preceding[-1].end() : a] if preceding else ""
@@ -169,7 +210,7 @@ class AuthorLinker:
             )
             and not self._vocab.is_common_word(word)
             and not next_capital
-            and not (preceding and gap == " " and preceding[-1].group(0)[0].isupper())
+            and not (preceding and gap == " " and self._part_of_a_name(text, preceding[-1]))
         )  # "more Chandler", but not "King Arthur"
         if not (starts_item or stands_alone or raw.lower().endswith(("'s", "’s"))):
             return None

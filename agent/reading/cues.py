@@ -206,9 +206,11 @@ def _refusal_verbs_after() -> str:
     relative = r"(?<!\bthat )(?<!\bwhich )(?<!\bwho )(?<!\bwhere )"
     where = r"(?:\s+(?:from|off|out of))?(?:\s+(?:the|my|our|your|this)\s+[\w-]+)?"  # "from the roster"
     passive = rf"(?<![\w'’]){relative}{be}{adverbs}\s+(?:{participles}){where}"
-    # "thrillers, King excluded": a participle standing alone after the thing, ending its clause.
+    # "thrillers, King excluded": a participle standing alone after the thing, ending its clause (an
+    # adverb of addition may close it: "Patterson excluded too").
     not_be = _not_after(("is", "are", "was", "were", "be", "been", "being", "get", "got"), gap="")
-    absolute = rf"(?<=[\w'’)]){not_be}\s+(?:{participles})(?=\s*(?:[.;:!?,)\n]|$|please\b))"
+    closes = r"(?=\s*(?:[.;:!?,)\n]|$|(?:please|pls|too|as well|also|either)\b))"
+    absolute = rf"(?<=[\w'’)]){not_be}\s+(?:{participles}){closes}"
     fronted = (
         rf"\b(?:you|we|u)\s+(?:can|could|may|should)\s+(?:just\s+|safely\s+|definitely\s+)?(?:{actives})"
     )

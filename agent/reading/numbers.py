@@ -61,10 +61,21 @@ def _year_at(words: list[str], i: int) -> tuple[int, int] | None:
     return century * 100 + rest[0], 1 + rest[1]
 
 
+# A comparison sign before a number ("avg rating >= 3.9", "<300 pages"); "<3" alone is a heart.
+_COMPARISON = re.compile(r"(?<![<>=])(>=|=>|≥|<=|=<|≤|>|<(?!3(?![\d.])))\s*(?=\d)")
+_COMPARISON_WORDS = {">=": "at least", "=>": "at least", "≥": "at least", "<=": "at most", "=<": "at most"}
+_COMPARISON_WORDS |= {"≤": "at most", ">": "over", "<": "under"}
+# "older then 2000": texters write "then" for "than" after a comparative.
+_THEN_FOR_THAN = re.compile(r"\b((?:[a-z]+er|more|less|fewer)\s+)then\b", re.IGNORECASE)
+
+
 def normalise(text: str) -> str:
-    """``text`` with years in words as digits and shorthand ("b4", "thru") written out."""
+    """``text`` with years in words as digits, shorthand ("b4", "thru") and comparison signs (">= 3.9")
+    written out."""
     rx, pairs = _shorthand()
     text = rx.sub(lambda m: pairs.get(m.group(0).lower(), m.group(0)), text)
+    text = _COMPARISON.sub(lambda m: f" {_COMPARISON_WORDS[m.group(1)]} ", text)
+    text = _THEN_FOR_THAN.sub(r"\1than", text)
     tokens = list(re.finditer(r"[A-Za-z]+", text))
     words = [t.group(0).lower() for t in tokens]
     out: list[str] = []

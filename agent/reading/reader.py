@@ -66,6 +66,9 @@ _CLAUSE_END = re.compile(
 _ASIDE_AFTER_VERB = re.compile(
     r"(\b(?:is|are|was|were)|['’]s)\s*,\s*(?:[\w'’-]+\s+){0,3}[\w'’-]+\s*,\s*", re.IGNORECASE
 )
+# A search box's minus before a word ("thriller -patterson -baldacci"): not a hyphen (no letter before it)
+# nor a dash (no space after it).
+_MINUS_OPERATOR = re.compile(r"(?:^|(?<=\s))-(?=[^\W\d_])")
 _CLAUSE_START = re.compile(
     rf"{_PERIOD}|[;!?\n(),:]|\b(?:but|and|though|although|so|because|cause|cuz)\b",
     re.IGNORECASE,
@@ -103,6 +106,13 @@ STANCE_CONFIDENCE = 0.7
 _CONTENT_WORD = re.compile(r"[^\W\d_]{3,}")
 # Words that point back at the books already being talked about ("popular ones", "make them shorter").
 _ANAPHORA = re.compile(r"\b(?:ones|them|those|these|they|the same)\b", re.IGNORECASE)
+_NEGATION = re.compile(r"\b(?:not|never|no|nothing)\b|n['’]t\b", re.IGNORECASE)
+_MEANT = re.compile(r"\b(?:i|we)\s+(?:meant|mean)\b[\s,:]*", re.IGNORECASE)
+_TIME_GOVERNS = re.compile(
+    r"\b(?:before|after|since|until|till|during|between|pre|post)[\s-]+(?:the\s+|a\s+)?(?:[^\W\d_]+\s+){0,2}$",
+    re.IGNORECASE,
+)
+_ARTICLE = re.compile(r"(?:the|a|an)\s+", re.IGNORECASE)
 # A repair of what was just said: "<item> sorry", "i mean <item>", "<item>*" (phone keyboards and typos).
 _REPAIR = re.compile(
     r"[\s,]*(?:(?:i mean|i meant|sorry|oops|typo|\*)[\s,:]+(?P<lead>))?(?P<item>[^\W\d][^,.;!?*]{1,40}?)"
@@ -206,6 +216,7 @@ class MessageReader:
         fixed = self._likenesses_as_liking(numbers.normalise(self._speller.correct(text)))
         fixed = self._free_of_as_refusal(fixed)
         fixed = _ASIDE_AFTER_VERB.sub(r"\1 ", fixed)
+        fixed = _MINUS_OPERATOR.sub(lambda m: "no " if m.start() == 0 else ", no ", fixed)
         refusals = _refusal_scopes(fixed, self._names_item)
         lifts = _tail_scopes(fixed, cues.lift())
         masks: list[tuple[int, int]] = []
@@ -222,7 +233,7 @@ class MessageReader:
         # "no Paula Hawkins" is no refusal of the book "Paula", nor "no Moriarty" (Liane Moriarty is read far
         # more than the book "Moriarty") of that book: a name over a title goes to the longer span, and on
         # the same span to the more read.
-        titles = [t for t in titles if not any(self._name_over_title(a, t) for a in mentioned)]
+        titles = [t for t in titles if not any(self._name_over_title(a, t, fixed) for a in mentioned)]
         # A series after a liking cue ("more like mistborn") seeds from its first book.
         for m in find_series(self.vocab, fixed):
             lead = fixed[max(0, m.start - 20) : m.start]
@@ -240,6 +251,7 @@ class MessageReader:
         )
         for scope, experience in zip(refusals, told, strict=True):
             window = _masked(fixed, [(t.start, t.end) for t in titles])[scope.text_start : scope.text_end]
+            window = _without_times(window)
             shelves = _refused_shelves(window)
             yielded = [s for s in shelves if s in asked] if experience else []
             if yielded:
@@ -361,6 +373,17 @@ class MessageReader:
                 masks.append((scope.start, scope.end))
             allowed_shelves += shelves
             allowed_authors += names
+            sentence = _SENTENCE_END.search(fixed, scope.end)
+            if names and (
+                meant := _MEANT.search(fixed, scope.end, sentence.start() if sentence else len(fixed))
+            ):
+                # "Jordan's fine actually, I meant Goodkind": the one meant takes the lifted one's refusal.
+                stop = _clause_end(fixed, meant.end(), self._names_item)
+                instead = [
+                    m for m in self._authors.find(fixed, meant.end(), stop) if not set(m.names) & set(names)
+                ]
+                out_authors += instead
+                masks += [(m.start, m.end) for m in instead]
         year_min, year_max = self._time_words(fixed, refusals, masks)
         restart_cues = _restarts(fixed, titles)
         masks += [(m.start(), m.end()) for m in restart_cues]
@@ -408,7 +431,7 @@ class MessageReader:
         intent.text = text
         # Exclusions come from the refusal scopes; the whole message's older reading adds only the free
         # terms and unlinked names it found inside them ("no cliffhangers", "not by Jo Bloggs").
-        refused_text = " ".join(fold(fixed[s.text_start : s.text_end]) for s in refusals)
+        refused_text = " ".join(fold(_without_times(fixed[s.text_start : s.text_end])) for s in refusals)
         linked = [fold(fixed[m.start : m.end]) for m in out_authors]
         intent.genres_exclude = []
         intent.exclude_terms = []
@@ -574,10 +597,12 @@ class MessageReader:
                     _add(intent.exclude_terms, t)
         return judged, refused
 
-    def _name_over_title(self, name: AuthorMention, title: TitleMention) -> bool:
-        if not (name.start <= title.start and title.end <= name.end):
+    def _name_over_title(self, name: AuthorMention, title: TitleMention, text: str) -> bool:
+        # An article the title's span took in ("none of the Shakespeare") is no part of what was named.
+        start = title.start + len(m.group(0)) if (m := _ARTICLE.match(text, title.start)) else title.start
+        if not (name.start <= start and title.end <= name.end):
             return False
-        longer = name.end - name.start > title.end - title.start
+        longer = name.end - name.start > title.end - start
         return longer or self.vocab.author_reads.get(name.names[0], 0) > self.vocab.title_reads.get(
             title.title, 0
         )
@@ -660,11 +685,21 @@ class MessageReader:
         """Popularity said inside a refusal means its opposite: "not some obscure thing" asks for a known
         book, "rather than another bestseller" for a lesser-known one."""
 
+        both = any(rx.search(text) for rx in (POPULAR_PHRASES, MANY_READERS)) and any(
+            rx.search(text) for rx in (OBSCURE_PHRASES, FEW_READERS)
+        )
+
         def refused(rx: re.Pattern[str]) -> bool | None:
             spans = [m.start() for m in rx.finditer(text)]
             if not spans:
                 return None
-            return all(any(s.text_start <= at < s.text_end for s in refusals) for at in spans)
+            return all(
+                any(s.text_start <= at < s.text_end for s in refusals)
+                # Said both ways, the negated one is what the book must not be ("a proper bestseller, so
+                # she can't call it obscure").
+                or (both and _NEGATION.search(text, _clause_start(text, at), at) is not None)
+                for at in spans
+            )
 
         popular = [refused(rx) for rx in (POPULAR_PHRASES, MANY_READERS)]
         obscure = [refused(rx) for rx in (OBSCURE_PHRASES, FEW_READERS)]
@@ -681,9 +716,10 @@ class MessageReader:
 
     def _small_talk(self, text: str, intent: Intent) -> str | None:
         """What kind of small talk a message is, or None when it is (or may be) about books."""
-        if _ARITHMETIC.search(text):
-            return "other"  # "what is 2+3": not "rated 2 or higher"
-        if cues.book_words().search(text) or asks_for_books(intent):
+        about_books = bool(cues.book_words().search(text) or self._names_item(text))
+        if _ARITHMETIC.search(text) and not about_books:
+            return "other"  # "what is 2+3": not "rated 2 or higher"; but "sci-fi 1990-2000" asks for books
+        if about_books or asks_for_books(intent):
             return None
         for kind, rx in cues.small_talk():
             if rx.search(text) and len(text.split()) <= 6:
@@ -900,6 +936,19 @@ _TOO_LITTLE = re.compile(
     re.IGNORECASE,
 )
 _ASKS_BEFORE = re.compile(r"\b(?:what|which|who|how|anything|something)\W*$", re.IGNORECASE)
+
+
+def _without_times(window: str) -> str:
+    """``window`` with the kinds a time preposition governs blanked: in "nothing written before the last war"
+    the war dates the books; it is not what is refused."""
+    hits = [
+        (a, b)
+        for a, b, *_ in (*genre_hits(window), *theme_hits(window))
+        if _TIME_GOVERNS.search(window, 0, a)
+    ]
+    for a, b in hits:
+        window = window[:a] + " " * (b - a) + window[b:]
+    return window
 
 
 def _kinds_named(window: str) -> list[str]:

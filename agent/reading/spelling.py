@@ -26,6 +26,8 @@ _TOKEN = re.compile(r"[^\W\d_]{2,}")
 # The part of a contraction before its apostrophe ("couldn" of "couldn't") is no misspelt word; a possessive
 # ("tolkein's") is.
 _CONTRACTED = re.compile(r"['’](?:t|ll|re|ve|d|m)\b", re.IGNORECASE)
+_SENTENCE_ENDS = frozenset({"", ".", "!", "?", ";", ":", "\n", "(", '"', "\u201c"})
+_BY = re.compile(r"\bby$", re.IGNORECASE)
 _KNOWN_MIN_COUNT = 3
 # A dropped vowel is restored only to the commonest English words (about the 460 most frequent in
 # pyspellchecker's list: after, before, very, with, from ...), and only when no other restoration is nearly as
@@ -100,47 +102,52 @@ class Speller:
         # titles stay ("harry poter" -> "potter"): a five-letter typo is too short for the name words.
         title_words = {w for key in vocab.titles for w in key.split() if len(w) >= 5 and w.isalpha()}
         self._title_words = sorted(title_words - set(self._shelf_words))
-        self._cache: dict[str, str | None] = {}
+        self._cache: dict[tuple[str, bool], str | None] = {}
 
-    def word(self, word: str) -> str | None:
-        """The correction for one (folded) word, or None to keep it."""
-        if word in self._cache:
-            return self._cache[word]
-        fixed = None
+    def word(self, word: str, *, proper: bool = False) -> str | None:
+        """The correction for one (folded) word, or None to keep it. A ``proper`` word (capitalised inside a
+        sentence) is someone's name or a nickname: only a name word corrects it ("Tolkein", not "Sando")."""
+        key = (word, proper)
+        if key not in self._cache:
+            self._cache[key] = self._corrected(word, proper)
+        return self._cache[key]
+
+    def _corrected(self, word: str, proper: bool) -> str | None:
         if self._english is None or word in self._known:
-            self._cache[word] = None
             return None
-        if len(word) >= 4 and word.isalpha() and not self._lowercase.get(word):
+        if not proper and len(word) >= 4 and word.isalpha() and not self._lowercase.get(word):
             # A clipped shelf word ("myst", "biog") when exactly one shelf word starts with it.
             starts = [w for w in self._shelf_words if w.startswith(word) and w != word]
             if len(starts) == 1:
-                self._cache[word] = starts[0]
                 return starts[0]
         if word in self._english:
-            self._cache[word] = None
             return None
-        if 3 <= len(word) <= 7 and word.isalpha():
-            fixed = self._vowel_restored(word)
-        if fixed is None and len(word) >= 5 and word.isalpha():
-            limit = 1 if len(word) <= 7 else 2
-            for targets, min_len, most in (
+        if not proper and 3 <= len(word) <= 7 and word.isalpha() and (fixed := self._vowel_restored(word)):
+            return fixed
+        if len(word) < 5 or not word.isalpha():
+            return None
+        limit = 1 if len(word) <= 7 else 2
+        passes = [(self._name_words, 6, limit)]
+        if not proper:
+            passes = [
                 (self._shelf_words, 5, limit),
-                (self._name_words, 6, limit),
-                (self._cue_words, 5, 2),
+                *passes,
+                # Texting respells cue words freely ("nuthin"), but a five-letter word two edits from one is
+                # as often a name or another word ("sando" is not "stand", "thats" not "thanks").
+                (self._cue_words, 5, 1 if len(word) <= 5 else 2),
                 (self._title_words, 5, 1),
-            ):
-                if len(word) < min_len or not targets:
-                    continue
-                hits = process.extract(word, targets, scorer=OSA.distance, score_cutoff=most, limit=8)
-                # Of equally near words, the one sharing the most letters ("hobit" -> "hobbit", not "habit").
-                hits = sorted(
-                    (h for h in hits if h[0][0] == word[0]), key=lambda h: (h[1], -fuzz.ratio(word, h[0]))
-                )
-                if hits:
-                    fixed = hits[0][0]
-                    break
-        self._cache[word] = fixed
-        return fixed
+            ]
+        for targets, min_len, most in passes:
+            if len(word) < min_len or not targets:
+                continue
+            hits = process.extract(word, targets, scorer=OSA.distance, score_cutoff=most, limit=8)
+            # Of equally near words, the one sharing the most letters ("hobit" -> "hobbit", not "habit").
+            hits = sorted(
+                (h for h in hits if h[0][0] == word[0]), key=lambda h: (h[1], -fuzz.ratio(word, h[0]))
+            )
+            if hits:
+                return hits[0][0]
+        return None
 
     def _vowel_restored(self, word: str) -> str | None:
         restored = {word[:i] + v + word[i:] for i in range(1, len(word) + 1) for v in _VOWELS}
@@ -159,7 +166,12 @@ class Speller:
             raw = m.group(0)
             if _CONTRACTED.match(text, m.end()):
                 return raw  # "couldn't", "wouldn't": the part before the apostrophe is no word of its own
-            fixed = self.word(fold(raw))
+            before = text[: m.start()].rstrip()
+            # Capitalised inside a sentence, or right after "by": a name, however it is spelt.
+            proper = (raw[0].isupper() and before[-1:] not in _SENTENCE_ENDS) or _BY.search(
+                before
+            ) is not None
+            fixed = self.word(fold(raw), proper=proper)
             if fixed is None:
                 return raw
             return fixed.capitalize() if raw[0].isupper() else fixed

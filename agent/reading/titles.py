@@ -241,8 +241,11 @@ class TitleLinker:
             # "just finished the name of the wind", "like hunger games", "like neuromancer"
             return len(words) >= 2 or (len(words[0]) >= 5 and not self._ordinary(words[0]))
         if after_cue and _READ_LEAD.search(text[max(0, start - 20) : start]):
-            # "ive done the hunger games already", but not "to read on the beach"
-            return len(words) >= 2 and raw.split()[0].lower() not in _NOT_A_TITLE_START
+            # "ive done the hunger games already", but not "to read on the beach"; one word only when no
+            # everyday word or name ("read watchmen already", "read maus", not "read more" or "read king")
+            if len(words) == 1:
+                return not self._ordinary(words[0]) and words[0] not in self._vocab.by_surname
+            return raw.split()[0].lower() not in _NOT_A_TITLE_START
         if len(words) >= 2:
             # In lower case, a title with a word ordinary text does not use ("the great gatsby", "good omens")
             # is still that title; one made only of everyday words ("the road") needs a capital or a cue.
