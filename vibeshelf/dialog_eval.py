@@ -45,6 +45,7 @@ FRESH_SPLIT_SEED = 20261206  # the fresh set (fresh_dev / fresh_test), written l
 FRESH2_SPLIT_SEED = 20261207  # the second fresh set (fresh2_dev / fresh2_test), by three more writers
 FRESH3_SPLIT_SEED = 20261208  # the third fresh set (fresh3_dev / fresh3_test), by three more writers
 FRESH4_SPLIT_SEED = 20261209  # the fourth fresh set (fresh4_dev / fresh4_test), by three more writers
+FRESH5_SPLIT_SEED = 20261210  # the fifth fresh set (fresh5_dev / fresh5_test), by three more writers
 SHOWN = 10  # cards scored per answer
 MIN_DENOMINATOR = 5  # fewer cards than this count as this many
 MIN_SATISFYING = 12  # catalog books that must meet a conversation's limits for it to be fair
