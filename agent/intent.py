@@ -920,6 +920,8 @@ _RATING_CMP = re.compile(
 )
 _QUALITY = re.compile(
     r"\b(?:highly[- ]rated|high(?:ly)?[- ]rated|top[- ]rated|best[- ]rated|well[- ]rated|well[- ]reviewed|"
+    # how well a book is thought of, in any of the usual participles ("highly regarded", "well received")
+    r"(?:highly|well|widely|critically|warmly)[- ](?:regarded|praised|received|esteemed|thought of|respected)|"
     r"(?:rated|reviewed|scored|rate|review)\s+(?:very\s+|really\s+|so\s+)?(?:highly|well)|"
     r"critically acclaimed|acclaimed|award[- ]winning|prize[- ]winning|great reviews|"
     r"good reviews|"
@@ -1495,9 +1497,11 @@ def _parse_years(t: _Text, intent: Intent, cfg: ParseConfig) -> None:
             years = words.get(n_raw, cfg.recent_years)
         else:
             years = cfg.recent_years
+        # A year said beside the vague word is what it means ("newer, from 2005 or later").
         if _NEG_BEFORE.search(text[: m.start()]):
-            _merge_years(intent, None, cfg.latest_year - years)
-        else:
+            if intent.year_max is None:
+                _merge_years(intent, None, cfg.latest_year - years)
+        elif intent.year_min is None:
             _merge_years(intent, cfg.latest_year - years, None)
         t.take(m.start(), m.end())
     if intent.year_min is not None and intent.year_max is not None and intent.year_min > intent.year_max:
@@ -1722,7 +1726,10 @@ def _set_query(t: _Text, intent: Intent) -> None:
     elif genre_words & set(content):
         # "how about thrillers?" switches topic; "only fantasy ones" / "but darker" narrows the last one.
         intent.topical = not re.search(
-            r"\b(?:only|just|but|also|and|with|more|less|make it|keep|ones)\b", rest, _I
+            # "an historical one maybe": "one" after a kind stands for the book already being asked for
+            r"\b(?:only|just|but|also|and|with|more|less|make it|keep|ones)\b|\b(?:a|an|another)\s+[\w'-]+\s+one\b",
+            rest,
+            _I,
         )
         intent.nudge = not intent.topical
     else:

@@ -1979,3 +1979,81 @@ def test_a_kind_a_time_preposition_governs_dates_the_books(reader, text: str) ->
 def test_a_kind_refused_outright_is_still_refused(reader) -> None:
     for text in ("no war books", "nothing about the war"):
         assert "war" in reader.read(text).genres_exclude
+
+
+# --- kinds in other languages, lists before a refusal, reasons as refusals -------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "shelf"),
+    [
+        ("i search a krimi for the holidays", "crime"),
+        ("Ich suche einen Kriminalroman", "crime"),
+        ("una novela negra, por favor", "crime"),
+        ("libro de ciencia ficcion", "science_fiction"),
+        ("un roman policier", "crime"),
+        ("une bande dessinée pour mon fils", "graphic_novels"),
+        ("poesía", "poetry"),
+    ],
+)
+def test_a_kind_named_in_german_spanish_or_french_is_asked_for(reader, text: str, shelf: str) -> None:
+    assert shelf in reader.read(text).genres_include
+
+
+def test_a_kind_named_in_another_language_can_be_refused(reader) -> None:
+    assert "graphic_novels" in reader.read("fantasy, but no bande dessinée").genres_exclude
+    assert reader.read("polar bears in the arctic").genres_include == []  # "polar" is English too
+
+
+@pytest.mark.parametrize(
+    ("text", "authors"),
+    [
+        ("Gaiman and Pratchett not again, please.", {"Neil Gaiman", "Terry Pratchett"}),
+        ("Gaiman and Pratchett, no more", {"Neil Gaiman", "Terry Pratchett"}),
+        ("Tolkien, Gaiman and Pratchett: skip", {"J.R.R. Tolkien", "Neil Gaiman", "Terry Pratchett"}),
+        ("I read Gaiman and Pratchett no more", {"Terry Pratchett"}),  # "I read Gaiman" is a clause
+    ],
+)
+def test_a_list_of_names_before_a_refusal_is_refused_whole(reader, text: str, authors: set[str]) -> None:
+    assert set(reader.read(text).exclude_authors) == authors
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Gaiman is finished for me.",
+        "fantasy, Tolkien excepted",
+        "fantasy, excepting Tolkien",
+        "Gaiman is done for me, sorry",
+    ],
+)
+def test_being_through_with_an_author_or_excepting_them_rules_them_out(reader, text: str) -> None:
+    assert reader.read(text).exclude_authors
+
+
+def test_a_year_said_beside_recent_is_what_it_means(reader) -> None:
+    assert reader.read("it should be newer, from 2005 or later").year_min == 2005
+    assert reader.read("newer ones please").year_min is not None
+
+
+@pytest.mark.parametrize("text", ["something highly regarded", "a well received novel", "widely praised"])
+def test_how_well_a_book_is_thought_of_is_a_rating_floor(reader, text: str) -> None:
+    assert reader.read(text).min_average_rating is not None
+
+
+def test_a_kind_said_with_one_narrows_the_request(reader) -> None:
+    _, _, narrowed = fold(reader, "a romance, not too soppy", "nothing erotic", "an historical one maybe")
+    assert not narrowed.new_request
+    _, switch = fold(reader, "a romance, not too soppy", "an historical novel")
+    assert switch.new_request
+
+
+def test_what_a_book_is_about_names_its_kind_when_no_kind_is_named(reader) -> None:
+    assert reader.read("a novel about vampires").genres_include == ["vampires"]
+    assert reader.read("a thriller about vampires").genres_include == ["thriller"]
+    assert reader.read("nothing written before the war").genres_include == []
+
+
+def test_changing_ones_mind_starts_a_new_request(reader) -> None:
+    intent = reader.read("Hmm, no, I changed my mind. Better a novel about war.")
+    assert intent.new_request and intent.genres_include == ["war"]

@@ -48,6 +48,7 @@ from vibeshelf.agent.reading.authors import AuthorLinker, AuthorMention
 from vibeshelf.agent.reading.spelling import Speller
 from vibeshelf.agent.reading.stance import StanceGuesser
 from vibeshelf.agent.reading.titles import TitleLinker, TitleMention, find_series
+from vibeshelf.agent.reading.translation import kinds_in_english
 from vibeshelf.agent.reading.vocabulary import Vocabulary, catalog_vocabulary, empty_vocabulary, fold
 from vibeshelf.retrieval.title_lookup import title_key
 
@@ -112,6 +113,8 @@ _TIME_GOVERNS = re.compile(
     r"\b(?:before|after|since|until|till|during|between|pre|post)[\s-]+(?:the\s+|a\s+)?(?:[^\W\d_]+\s+){0,2}$",
     re.IGNORECASE,
 )
+_LIST_JOIN_BEFORE = re.compile(r"(?:\s*,\s*|\s+(?:and|or|&)\s*|\s*/\s*)$", re.IGNORECASE)
+_SINGULAR_PREDICATE = re.compile(r"(?:is|was|has|['’]s)\b", re.IGNORECASE)
 _ARTICLE = re.compile(r"(?:the|a|an)\s+", re.IGNORECASE)
 # A repair of what was just said: "<item> sorry", "i mean <item>", "<item>*" (phone keyboards and typos).
 _REPAIR = re.compile(
@@ -213,7 +216,8 @@ class MessageReader:
         return text.rstrip() + "".join(f". No {item}." for item in reversed(refused))
 
     def _read_uncached(self, text: str) -> Intent:
-        fixed = self._likenesses_as_liking(numbers.normalise(self._speller.correct(text)))
+        english = kinds_in_english(text)
+        fixed = self._likenesses_as_liking(numbers.normalise(self._speller.correct(english)))
         fixed = self._free_of_as_refusal(fixed)
         fixed = _ASIDE_AFTER_VERB.sub(r"\1 ", fixed)
         fixed = _MINUS_OPERATOR.sub(lambda m: "no " if m.start() == 0 else ", no ", fixed)
@@ -427,6 +431,11 @@ class MessageReader:
             for _, _, shelves, wanted in genre_hits(positive):
                 if wanted:
                     _add(intent.genres_include, shelves[0])
+        if not intent.genres_include and not intent.genres_all:
+            # With no kind named, what the book is about names its shelf ("a novel about war", "one with vampires").
+            for _, _, _, shelves in theme_hits(_without_times(_split_compounds(positive))):
+                for shelf in shelves[:1]:
+                    _add(intent.genres_include, shelf)
         whole = parse_intent(fixed, self.config)
         intent.text = text
         # Exclusions come from the refusal scopes; the whole message's older reading adds only the free
@@ -1163,6 +1172,18 @@ def _clause_start(text: str, end: int) -> int:
     return start
 
 
+def _names_listed_before(text: str, start: int) -> int:
+    """Where a list of names ends at ``start`` begins ("Dostoyevsky and Tolstoy not again"): the items before
+    it joined by "and", "or" or a comma, each a capitalised name of a word or four."""
+    while joined := _LIST_JOIN_BEFORE.search(text, 0, start):
+        b = _clause_start(text, joined.start())
+        item = text[b : joined.start()]
+        if not (item.strip()[:1].isupper() and _LIST_ITEM.fullmatch(item)) or b == joined.start():
+            break
+        start = b
+    return start
+
+
 def _tail_scopes(text: str, rx: re.Pattern[str]) -> list[Scope]:
     scopes = []
     for m in rx.finditer(text):
@@ -1179,6 +1200,8 @@ def _tail_scopes(text: str, rx: re.Pattern[str]) -> list[Scope]:
             b = _clause_start(text, joined.start())
             if _LIST_ITEM.fullmatch(text[b : joined.start()]):
                 a = b
+        elif not _SINGULAR_PREDICATE.match(m.group(0)):
+            a = _names_listed_before(text, a)  # "Hawking and Dawkins: skip", not "fantasy, and horror is out"
         scopes.append(Scope(start=a, end=m.end(), text_start=a, text_end=m.start()))
     return scopes
 
@@ -1213,6 +1236,7 @@ def _refusal_scopes(
             a = _clause_start(text, m.start())
             if _says_nothing(text[a : m.start()]) and a > 0:
                 a = _clause_start(text, a - 1)  # "colleen hoover? respectfully no": the clause before
+            a = _names_listed_before(text, a)
             scopes.append(Scope(a, m.end(), a, m.start()))
     if ahead is None:
         for rx in cues.refusal_frames():
