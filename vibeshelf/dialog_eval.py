@@ -46,6 +46,7 @@ FRESH2_SPLIT_SEED = 20261207  # the second fresh set (fresh2_dev / fresh2_test),
 FRESH3_SPLIT_SEED = 20261208  # the third fresh set (fresh3_dev / fresh3_test), by three more writers
 FRESH4_SPLIT_SEED = 20261209  # the fourth fresh set (fresh4_dev / fresh4_test), by three more writers
 FRESH5_SPLIT_SEED = 20261210  # the fifth fresh set (fresh5_dev / fresh5_test), by three more writers
+FRESH6_SPLIT_SEED = 20261211  # the sixth fresh set (fresh6_dev / fresh6_test), by three more writers
 SHOWN = 10  # cards scored per answer
 MIN_DENOMINATOR = 5  # fewer cards than this count as this many
 MIN_SATISFYING = 12  # catalog books that must meet a conversation's limits for it to be fair
