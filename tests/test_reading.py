@@ -2057,3 +2057,64 @@ def test_what_a_book_is_about_names_its_kind_when_no_kind_is_named(reader) -> No
 def test_changing_ones_mind_starts_a_new_request(reader) -> None:
     intent = reader.read("Hmm, no, I changed my mind. Better a novel about war.")
     assert intent.new_request and intent.genres_include == ["war"]
+
+
+# --- what a message points back at --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["he's read all the bestsellers", "I've read all the popular ones"])
+def test_having_read_the_popular_ones_asks_for_lesser_known(reader, text: str) -> None:
+    intent = reader.read(text)
+    assert intent.max_ratings_count is not None and intent.min_ratings_count is None
+
+
+def test_popular_asked_before_a_read_author_stays_popular(reader) -> None:
+    intent = reader.read("popular thrillers, I've read all of Gaiman")
+    assert intent.min_ratings_count is not None and intent.max_ratings_count is None
+
+
+def test_like_that_after_naming_something_is_not_like_the_last_picks(reader) -> None:
+    assert not reader.read("I got hooked on Killing Eve. Something like that, a spy thriller.").like_shown
+    assert reader.read("more like that please").like_shown
+
+
+def test_read_the_trilogy_of_a_liked_book_reads_its_series() -> None:
+    rows = [("The Hunger Games", 1.0), ("Catching Fire", 2.0), ("Mockingjay", 3.0)]
+    series_vocab = Vocabulary.build(
+        [["dystopian"]] * 3,
+        [["Suzanne Collins"]] * 3,
+        [1_000_000] * 3,
+        [r[0] for r in rows],
+        [r[0] for r in rows],
+        ["The Hunger Games"] * 3,
+        [r[1] for r in rows],
+    )
+    reader = MessageReader(series_vocab, ParseConfig())
+    intent = reader.read("Something like the Hunger Games please. I've read the trilogy and seen the films.")
+    assert [t.title for t in intent.like_titles] == ["The Hunger Games"]
+    assert intent.exclude_series == ["The Hunger Games"]
+    assert not reader.read("Something like the Hunger Games please.").exclude_series
+
+
+@pytest.mark.parametrize(
+    ("text", "excluded", "allowed"),
+    [
+        ("let's park the YA entirely, not interested", ["young_adult"], []),
+        ("no romance. YA is fine.", ["romance"], ["young_adult"]),  # a two-letter kind still names something
+    ],
+)
+def test_setting_a_kind_aside_and_lifting_another(reader, text: str, excluded, allowed) -> None:
+    intent = reader.read(text)
+    assert intent.genres_exclude == excluded and intent.allow_genres == allowed
+
+
+def test_a_surname_before_the_pronoun_i_is_still_a_name(reader) -> None:
+    assert reader.read("the tolkein I have done already").exclude_authors == ["J.R.R. Tolkien"]
+
+
+def test_who_a_book_is_for_corrects_the_audience_not_the_kind(reader) -> None:
+    said = ("a fantasy for my nephew", "sorry, I explained it badly: it is for my nephew, he is 15")
+    tracker = RequestTracker()
+    corrected = [tracker.observe(reader.read(text)) for text in said][-1]
+    assert corrected.correction and not corrected.new_request
+    assert tracker.kinds == {"fantasy", "young_adult"}

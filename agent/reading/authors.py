@@ -37,6 +37,7 @@ _FULL_NAME_SIMILARITY = 92.0
 _LOWERCASE_SURNAME_MIN = 5
 _NEAR_SURNAME_MIN = 6  # shorter surnames are a letter away from too many words
 _CLIPPED_ENDING = re.compile(r"(?:o|y|ie|sy|zy)$")  # endings of clipped nicknames: Sando, Robbo, Pratchy
+_PRONOUN_I = re.compile(r" I(?:\b|['’])")
 _REFUSING = frozenset({"no", "not", "nor", "without"})  # a clipped name is read only after these or "by"
 _CLIPPED_STEM_MIN = 4  # a shorter stem starts too many surnames
 _RARE_WORD = 2  # a word the catalog's text uses at most this often may still be a misspelt name
@@ -200,7 +201,10 @@ class AuthorLinker:
             or (before == "the" and raw[0].isupper())  # "the Brontës", "the Brontë sisters"
         )
         after = text[b : b + 2]
-        next_capital = len(after) == 2 and after[0] == " " and after[1].isupper()
+        # ("Arthur" in "king Arthur"; the pronoun "I" is capitalised for itself: "the tolkien I have done")
+        next_capital = (
+            len(after) == 2 and after[0] == " " and after[1].isupper() and not _PRONOUN_I.match(text, b)
+        )
         stands_alone = (
             # In lower case too, a surname the catalog never writes in lower case is a name ("so pratchett has
             # nothing left"), unlike a rarer word ("lesser known", though Frank Lesser is an author).

@@ -115,6 +115,14 @@ _TIME_GOVERNS = re.compile(
 )
 _LIST_JOIN_BEFORE = re.compile(r"(?:\s*,\s*|\s+(?:and|or|&)\s*|\s*/\s*)$", re.IGNORECASE)
 _SINGULAR_PREDICATE = re.compile(r"(?:is|was|has|['’]s)\b", re.IGNORECASE)
+_LIKE_THAT = re.compile(r"\blike\s+(?:this|that)\b", re.IGNORECASE)
+# A capitalised word inside a sentence (after a lower-case word or a comma): a name, a title, a show.
+_NAMED_MID_SENTENCE = re.compile(r"(?<=[a-z,;] )(?!I\b)[A-Z][\w'’-]+")
+_READ_WHOLE_SERIES = re.compile(
+    r"\b(?:read|finished|done)\s+(?:the\s+whole\s+|all\s+(?:of\s+)?the\s+|the\s+|that\s+)"
+    r"(?:trilogy|series|saga|books|lot)\b",
+    re.IGNORECASE,
+)
 _ARTICLE = re.compile(r"(?:the|a|an)\s+", re.IGNORECASE)
 # A repair of what was just said: "<item> sorry", "i mean <item>", "<item>*" (phone keyboards and typos).
 _REPAIR = re.compile(
@@ -178,6 +186,7 @@ class MessageReader:
         self._speller = Speller(self.vocab)
         self._authors = AuthorLinker(self.vocab)
         self._titles = TitleLinker(self.vocab)
+        self._series_of_first = {title: series for series, title in self.vocab.series_first.items()}
         self._read = lru_cache(maxsize=1024)(self._read_uncached)
 
     def read(self, text: str) -> Intent:
@@ -324,7 +333,8 @@ class MessageReader:
                 out_shelves += theme_shelves
             out_authors += authors
         # Authors read through ("I've read all of Bryson", "it's Jordan he's read"): names only count there.
-        for scope in _refusal_scopes(fixed, self._names_item, cues.read_through(), cues.read_through_tail()):
+        read_through = _refusal_scopes(fixed, self._names_item, cues.read_through(), cues.read_through_tail())
+        for scope in read_through:
             found = [
                 a
                 for a in self._authors.find(fixed, scope.text_start, scope.text_end)
@@ -541,7 +551,22 @@ class MessageReader:
         talk = self._small_talk(fixed, intent)
         if talk is not None:
             return Intent(text=text, small_talk=talk)
-        self._popularity_refused(fixed, refusals, intent)
+        # Having read through the bestsellers asks for lesser-known books, as refusing them does.
+        # (only what follows the cue: "popular thrillers, I've read all of Grisham" still asks for popular ones)
+        leads = [scope for scope in read_through if scope.text_start > scope.start]
+        self._popularity_refused(fixed, [*refusals, *leads], intent)
+        if (
+            intent.like_shown
+            and (that := _LIKE_THAT.search(fixed))
+            and _NAMED_MID_SENTENCE.search(fixed, 0, that.start())
+        ):
+            # "hooked on Killing Eve. Something like that": "that" is the thing just named, not the last picks.
+            intent.like_shown = False
+        if _READ_WHOLE_SERIES.search(fixed):
+            # "Something like the Hunger Games. I've read the trilogy": every book of the liked one's series.
+            for liked in intent.like_titles:
+                if (series := self._series_of_first.get(liked.title)) and series not in intent.exclude_series:
+                    intent.exclude_series.append(series)
         intent.guessed_exclude = [g for g in dict.fromkeys(out_guessed) if g in intent.genres_exclude]
         intent.other_authors = bool(_OTHER_AUTHOR.search(fixed))
         intent.next_read = bool(cues.next_read().search(fixed))
@@ -1099,6 +1124,8 @@ def _young_reader_age(text: str) -> int | None:
 def _says_nothing(segment: str) -> bool:
     """Whether a stretch of text holds no word that could name anything ("", "respectfully", "but honestly")."""
     words = [w.lower() for w in _CONTENT_WORD.findall(segment)]
+    if genre_hits(segment):
+        return False  # "YA is fine": a kind in two letters still names something
     return all(w in cues.function_words() or w in cues.cue_words() or w.endswith("ly") for w in words)
 
 

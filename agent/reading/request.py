@@ -14,6 +14,9 @@ from collections.abc import Iterable, Mapping
 
 from vibeshelf.agent.intent import TONE_SHELVES, Intent
 
+# Shelves that say who a book is for rather than what kind it is.
+AUDIENCE_SHELVES = frozenset({"young_adult", "childrens", "middle_grade", "picture_books", "new_adult"})
+
 
 class RequestTracker:
     def __init__(
@@ -60,6 +63,9 @@ class RequestTracker:
         asked = set(intent.genres_include) - TONE_SHELVES
         if intent.reset or intent.new_request:
             self.kinds = asked
+        elif intent.correction and asked <= AUDIENCE_SHELVES and self.kinds - AUDIENCE_SHELVES:
+            # "sorry, it's for my nephew, he's 15": who the book is for corrects the audience, not the kind.
+            self.kinds |= asked
         elif asked and self.kinds and not asked & self.kinds and (intent.correction or not intent.nudge):
             if not intent.correction:
                 intent.new_request = True
