@@ -2118,3 +2118,64 @@ def test_who_a_book_is_for_corrects_the_audience_not_the_kind(reader) -> None:
     corrected = [tracker.observe(reader.read(text)) for text in said][-1]
     assert corrected.correction and not corrected.new_request
     assert tracker.kinds == {"fantasy", "young_adult"}
+
+
+def _series_reader() -> MessageReader:
+    rows = [
+        ("The Last Wish", "The Witcher", 1.0, ["fantasy"]),
+        ("Blood of Elves", "The Witcher", 2.0, ["fantasy"]),
+        ("The Duke and I", "Bridgertons", 1.0, ["historical_romance", "romance"]),
+        ("The Viscount Who Loved Me", "Bridgertons", 2.0, ["historical_romance", "romance"]),
+    ]
+    return MessageReader(
+        Vocabulary.build(
+            [r[3] for r in rows],
+            [["Andrzej Sapkowski"], ["Andrzej Sapkowski"], ["Julia Quinn"], ["Julia Quinn"]],
+            [500_000] * len(rows),
+            [r[0] for r in rows],
+            [r[0] for r in rows],
+            [r[1] for r in rows],
+            [r[2] for r in rows],
+        ),
+        ParseConfig(),
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "seed", "series"),
+    [
+        (
+            "u no the witcher on netflix? want books like dat but NOT the witcher books",
+            "The Last Wish",
+            "The Witcher",
+        ),
+        (
+            "Watched Bridgerton twice. I want that vibe, but not the actual Bridgerton books",
+            "The Duke and I",
+            "Bridgertons",
+        ),
+    ],
+)
+def test_like_that_after_a_series_seeds_from_it_while_its_books_stay_out(
+    text: str, seed: str, series: str
+) -> None:
+    intent = _series_reader().read(text)
+    assert [t.title for t in intent.like_titles] == [seed]
+    assert intent.exclude_series == [series] and not intent.like_shown
+
+
+def test_text_speak_for_the_words_a_request_turns_on(reader) -> None:
+    intent = reader.read("gimme popular 1s, stuff every1s read")
+    assert intent.min_ratings_count is not None and "1s" not in (intent.query or "")
+
+
+def test_a_kind_named_only_as_a_subject_still_goes_to_the_stance_judge() -> None:
+    # Whatever the judge is shown it is sure the reader is against: what a book is about becomes a kind asked
+    # for only after the judge has had its say.
+    def against(text: str, spans) -> list[float]:
+        return [0.99] * len(spans)
+
+    judged = MessageReader(vocab(), ParseConfig(), stance=against)
+    intent = judged.read("war books upset me too much since my brother deployed. something light for a mum?")
+    assert "war" in intent.genres_exclude and "war" not in intent.genres_include
+    assert MessageReader(vocab(), ParseConfig()).read("a novel about war").genres_include == ["war"]

@@ -115,7 +115,10 @@ _TIME_GOVERNS = re.compile(
 )
 _LIST_JOIN_BEFORE = re.compile(r"(?:\s*,\s*|\s+(?:and|or|&)\s*|\s*/\s*)$", re.IGNORECASE)
 _SINGULAR_PREDICATE = re.compile(r"(?:is|was|has|['’]s)\b", re.IGNORECASE)
-_LIKE_THAT = re.compile(r"\blike\s+(?:this|that)\b", re.IGNORECASE)
+_LIKE_THAT = re.compile(
+    r"\blike\s+(?:this|that)\b|\b(?:this|that)\s+(?:vibe|feel|feeling|kind of thing|sort of thing)\b",
+    re.IGNORECASE,
+)
 # A capitalised word inside a sentence (after a lower-case word or a comma): a name, a title, a show.
 _NAMED_MID_SENTENCE = re.compile(r"(?<=[a-z,;] )(?!I\b)[A-Z][\w'’-]+")
 _READ_WHOLE_SERIES = re.compile(
@@ -441,11 +444,6 @@ class MessageReader:
             for _, _, shelves, wanted in genre_hits(positive):
                 if wanted:
                     _add(intent.genres_include, shelves[0])
-        if not intent.genres_include and not intent.genres_all:
-            # With no kind named, what the book is about names its shelf ("a novel about war", "one with vampires").
-            for _, _, _, shelves in theme_hits(_without_times(_split_compounds(positive))):
-                for shelf in shelves[:1]:
-                    _add(intent.genres_include, shelf)
         whole = parse_intent(fixed, self.config)
         intent.text = text
         # Exclusions come from the refusal scopes; the whole message's older reading adds only the free
@@ -498,6 +496,12 @@ class MessageReader:
             for g in GROWN_UP_REFUSES:  # "like harry potter but for grown ups"
                 _add(intent.genres_exclude, g)
         intent.genres_exclude = [g for g in intent.genres_exclude if g not in intent.allow_genres]
+        if not intent.genres_include and not intent.genres_all:
+            # With no kind named, what the book is about names its shelf ("a novel about war"), unless the
+            # stance judge has just ruled it out ("war books upset me too much").
+            for _, _, _, shelves in theme_hits(_without_times(_split_compounds(positive))):
+                for shelf in shelves[:1]:
+                    _add(intent.genres_include, shelf)
         # Neither what is ruled out nor what is merely allowed again is asked for.
         skip = {*intent.genres_exclude, *allowed_shelves}
         intent.genres_include = [g for g in intent.genres_include if g not in skip]
@@ -555,13 +559,17 @@ class MessageReader:
         # (only what follows the cue: "popular thrillers, I've read all of Grisham" still asks for popular ones)
         leads = [scope for scope in read_through if scope.text_start > scope.start]
         self._popularity_refused(fixed, [*refusals, *leads], intent)
-        if (
-            intent.like_shown
-            and (that := _LIKE_THAT.search(fixed))
-            and _NAMED_MID_SENTENCE.search(fixed, 0, that.start())
-        ):
-            # "hooked on Killing Eve. Something like that": "that" is the thing just named, not the last picks.
-            intent.like_shown = False
+        if that := _LIKE_THAT.search(fixed):
+            # "hooked on Killing Eve. Something like that", "u no the witcher? want books like dat": "that" is the
+            # thing just named, not the last picks; a series named there seeds from its first book (its own
+            # books may still be ruled out: "but NOT the witcher books").
+            named = find_series(self.vocab, fixed, 0, that.start())
+            for m in named:
+                first = self.vocab.series_first.get(m.series)
+                if first and all(t.title != first for t in intent.like_titles):
+                    intent.like_titles.append(TitleRef(title=first))
+            if named or _NAMED_MID_SENTENCE.search(fixed, 0, that.start()):
+                intent.like_shown = False
         if _READ_WHOLE_SERIES.search(fixed):
             # "Something like the Hunger Games. I've read the trilogy": every book of the liked one's series.
             for liked in intent.like_titles:

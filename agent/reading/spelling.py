@@ -91,6 +91,7 @@ def _english() -> EnglishWords:
 class Speller:
     def __init__(self, vocab: Vocabulary) -> None:
         self._known = {w for w, n in vocab.word_counts.items() if n >= _KNOWN_MIN_COUNT}
+        self._known |= {w for key in vocab.series for w in key.split()}  # "witcher" is no misspelt "wither"
         self._english = _english() if vocab.word_counts else None
         self._lowercase = vocab.lowercase_counts
         self._shelf_words = sorted(vocab.shelf_words())

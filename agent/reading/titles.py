@@ -295,8 +295,10 @@ def find_series(vocab: Vocabulary, text: str, start: int = 0, end: int | None = 
             key = title_key(raw)
             # A one-word series name only with a capital ("Discworld") or an unusual word ("mistborn").
             ok = length >= 2 or raw[:1].isupper() or len(key) >= 6
-            if key in vocab.series and ok and not vocab.is_common_word(key):
-                hit = SeriesMention(vocab.series[key], a, a + len(raw))
+            # A family's series said in the singular ("Bridgerton" for "Bridgertons") is that series.
+            said = key if key in vocab.series else f"{key}s" if len(key) >= 5 else key
+            if said in vocab.series and ok and not vocab.is_common_word(key):
+                hit = SeriesMention(vocab.series[said], a, a + len(raw))
                 break
         if hit is None:
             i += 1
