@@ -129,3 +129,26 @@ def test_a_conversation_runs_through_the_chat_api(goodbooks_mini_index) -> None:
     assert result.cards, "the last answer showed no books"
     assert all(c in catalog for c in result.cards)
     assert result.tool_calls > 0
+
+
+def test_the_writers_lookup_validates_a_set_against_the_catalog(goodbooks_mini_catalog, tmp_path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    lookup = [sys.executable, str(de.DIALOG_DIR / "lookup.py"), "--home", str(goodbooks_mini_catalog.home)]
+    fair = {"id": "w-1", "kind": "exclusion", "turns": ["fantasy", "no Rowling"]}
+    fair["expect"] = {"shelves_any": ["fantasy"], "authors_none": ["J.K. Rowling"]}
+    misspelt = {**fair, "id": "w-2", "expect": {"shelves_any": ["fantasy"], "authors_none": ["JK Rowling"]}}
+    good, bad = tmp_path / "good.jsonl", tmp_path / "bad.jsonl"
+    good.write_text(json.dumps(fair) + "\n")
+    bad.write_text(json.dumps(fair) + "\n" + json.dumps(misspelt) + "\n")
+    ok = subprocess.run([*lookup, "validate", str(good)], capture_output=True, text=True)
+    assert ok.returncode == 0 and ok.stdout.strip().endswith("1 conversations, 0 errors")
+    failed = subprocess.run([*lookup, "validate", str(bad)], capture_output=True, text=True)
+    assert (
+        failed.returncode == 1
+        and "w-2: author 'JK Rowling' is not spelled as in the catalog" in failed.stdout
+    )
+    found = subprocess.run([*lookup, "author", "rowling"], capture_output=True, text=True)
+    assert found.stdout.startswith("J.K. Rowling\t")
