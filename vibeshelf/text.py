@@ -24,6 +24,15 @@ def fold(text: str) -> str:
     return "".join(ch for ch in text if not unicodedata.combining(ch)).lower().translate(_UNDECOMPOSED)
 
 
+# What may stand right before a sentence's first word: nothing, a sentence end, a colon, an opening bracket or quote.
+_SENTENCE_OPENERS = frozenset({"", ".", "!", "?", ";", ":", "\n", "(", '"', "\u201c"})
+
+
+def starts_sentence(text: str, at: int) -> bool:
+    """Whether the word at ``at`` opens a sentence, where its capital says nothing about the word itself."""
+    return text[:at].rstrip()[-1:] in _SENTENCE_OPENERS
+
+
 def _part(part: Any, key: str) -> Any:
     return part.get(key) if isinstance(part, dict) else getattr(part, key, None)
 

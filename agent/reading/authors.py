@@ -17,10 +17,10 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
 from vibeshelf.agent.reading.vocabulary import NearKeys, Vocabulary, fold, name_key
+from vibeshelf.text import starts_sentence
 
 _VOWEL = re.compile(r"[aeiouy]")
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’][sS])?")
-_SENTENCE_ENDS = frozenset({"", ".", "!", "?", ";", ":", "\n", "(", '"', "“"})
 _AUTHOR_CONTEXT = frozenset({"by", "from", "author", "writer", "of"})
 _LIST_WORDS = frozenset({"or", "and", "nor", "also", "plus", "either", "neither"})
 # Words after which a name stands on its own ("it's Tolkien I don't want", "just King").
@@ -70,7 +70,7 @@ class AuthorLinker:
         only when it is someone's given name or surname ("No Shakespeare, though." names the playwright)."""
         if not word.group(0)[0].isupper():
             return False
-        if text[: word.start()].rstrip()[-1:] not in _SENTENCE_ENDS:
+        if not starts_sentence(text, word.start()):
             return True
         key = name_key(word.group(0))
         return key in self._by_given or key in self._vocab.by_surname

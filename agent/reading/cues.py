@@ -355,6 +355,18 @@ def table(name: str) -> list[list[str]]:
 
 
 @cache
+def _rewrites(name: str) -> tuple[re.Pattern[str], dict[str, str]]:
+    pairs = {said.lower(): meant for said, meant in table(name)}
+    return phrase_regex(list(pairs)), pairs
+
+
+def rewrite(text: str, name: str) -> str:
+    """``text`` with each phrase of the two-column table ``name`` (said, meant) replaced by what it means."""
+    rx, pairs = _rewrites(name)
+    return rx.sub(lambda m: pairs.get(m.group(0).lower(), m.group(0)), text)
+
+
+@cache
 def eras() -> list[tuple[re.Pattern[str], int | None, int | None]]:
     """Named periods and their publication-year bounds ("between the wars" -> 1919-1939)."""
     out = []

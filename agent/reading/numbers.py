@@ -20,12 +20,6 @@ def _cardinals() -> dict[str, int]:
     return {word: int(value) for word, value in cues.table("cardinal_words.tsv")}
 
 
-@cache
-def _shorthand() -> tuple[re.Pattern[str], dict[str, str]]:
-    pairs = {short.lower(): full for short, full in cues.table("shorthand.tsv")}
-    return cues.phrase_regex(list(pairs)), pairs
-
-
 def _below_hundred(words: list[str], i: int) -> tuple[int, int] | None:
     """(value, words used) of a number below 100 written at ``words[i]`` ("eighty four", "twelve")."""
     n = _cardinals()
@@ -72,8 +66,7 @@ _THEN_FOR_THAN = re.compile(r"\b((?:[a-z]+er|more|less|fewer)\s+)then\b", re.IGN
 def normalise(text: str) -> str:
     """``text`` with years in words as digits, shorthand ("b4", "thru") and comparison signs (">= 3.9")
     written out."""
-    rx, pairs = _shorthand()
-    text = rx.sub(lambda m: pairs.get(m.group(0).lower(), m.group(0)), text)
+    text = cues.rewrite(text, "shorthand.tsv")
     text = _COMPARISON.sub(lambda m: f" {_COMPARISON_WORDS[m.group(1)]} ", text)
     text = _THEN_FOR_THAN.sub(r"\1than", text)
     tokens = list(re.finditer(r"[A-Za-z]+", text))

@@ -107,6 +107,8 @@ STANCE_CONFIDENCE = 0.7
 _CONTENT_WORD = re.compile(r"[^\W\d_]{3,}")
 # Words that point back at the books already being talked about ("popular ones", "make them shorter").
 _ANAPHORA = re.compile(r"\b(?:ones|them|those|these|they|the same)\b", re.IGNORECASE)
+_POPULAR = (POPULAR_PHRASES, MANY_READERS)
+_OBSCURE = (OBSCURE_PHRASES, FEW_READERS)
 _NEGATION = re.compile(r"\b(?:not|never|no|nothing)\b|n['’]t\b", re.IGNORECASE)
 _MEANT = re.compile(r"\b(?:i|we)\s+(?:meant|mean)\b[\s,:]*", re.IGNORECASE)
 _TIME_GOVERNS = re.compile(
@@ -251,7 +253,8 @@ class MessageReader:
         # the same span to the more read.
         titles = [t for t in titles if not any(self._name_over_title(a, t, fixed) for a in mentioned)]
         # A series after a liking cue ("more like mistborn") seeds from its first book.
-        for m in find_series(self.vocab, fixed):
+        series_named = find_series(self.vocab, fixed)
+        for m in series_named:
             lead = fixed[max(0, m.start - 20) : m.start]
             first = self.vocab.series_first.get(m.series)
             overlaps = any(t.start < m.end and m.start < t.end for t in titles)
@@ -563,7 +566,7 @@ class MessageReader:
             # "hooked on Killing Eve. Something like that", "u no the witcher? want books like dat": "that" is the
             # thing just named, not the last picks; a series named there seeds from its first book (its own
             # books may still be ruled out: "but NOT the witcher books").
-            named = find_series(self.vocab, fixed, 0, that.start())
+            named = [m for m in series_named if m.end <= that.start()]
             for m in named:
                 first = self.vocab.series_first.get(m.series)
                 if first and all(t.title != first for t in intent.like_titles):
@@ -727,12 +730,11 @@ class MessageReader:
         """Popularity said inside a refusal means its opposite: "not some obscure thing" asks for a known
         book, "rather than another bestseller" for a lesser-known one."""
 
-        both = any(rx.search(text) for rx in (POPULAR_PHRASES, MANY_READERS)) and any(
-            rx.search(text) for rx in (OBSCURE_PHRASES, FEW_READERS)
-        )
+        said = {rx: [m.start() for m in rx.finditer(text)] for rx in (*_POPULAR, *_OBSCURE)}
+        both = any(said[rx] for rx in _POPULAR) and any(said[rx] for rx in _OBSCURE)
 
         def refused(rx: re.Pattern[str]) -> bool | None:
-            spans = [m.start() for m in rx.finditer(text)]
+            spans = said[rx]
             if not spans:
                 return None
             return all(
@@ -743,8 +745,8 @@ class MessageReader:
                 for at in spans
             )
 
-        popular = [refused(rx) for rx in (POPULAR_PHRASES, MANY_READERS)]
-        obscure = [refused(rx) for rx in (OBSCURE_PHRASES, FEW_READERS)]
+        popular = [refused(rx) for rx in _POPULAR]
+        obscure = [refused(rx) for rx in _OBSCURE]
         popular_refused = any(p is True for p in popular) and not any(p is False for p in popular)
         obscure_refused = any(o is True for o in obscure) and not any(o is False for o in obscure)
         if obscure_refused and not popular_refused:

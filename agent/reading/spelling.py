@@ -20,14 +20,14 @@ from rapidfuzz.distance import OSA
 
 from vibeshelf.agent.reading import cues
 from vibeshelf.agent.reading.vocabulary import Vocabulary, fold
+from vibeshelf.text import starts_sentence
 
 # Whole words, accented letters included: "Brontë" is one word, not "Bront" and "ë".
 _TOKEN = re.compile(r"[^\W\d_]{2,}")
 # The part of a contraction before its apostrophe ("couldn" of "couldn't") is no misspelt word; a possessive
 # ("tolkein's") is.
 _CONTRACTED = re.compile(r"['’](?:t|ll|re|ve|d|m)\b", re.IGNORECASE)
-_SENTENCE_ENDS = frozenset({"", ".", "!", "?", ";", ":", "\n", "(", '"', "\u201c"})
-_BY = re.compile(r"\bby$", re.IGNORECASE)
+_BY = re.compile(r"\bby\s*$", re.IGNORECASE)
 _KNOWN_MIN_COUNT = 3
 # A dropped vowel is restored only to the commonest English words (about the 460 most frequent in
 # pyspellchecker's list: after, before, very, with, from ...), and only when no other restoration is nearly as
@@ -167,11 +167,10 @@ class Speller:
             raw = m.group(0)
             if _CONTRACTED.match(text, m.end()):
                 return raw  # "couldn't", "wouldn't": the part before the apostrophe is no word of its own
-            before = text[: m.start()].rstrip()
             # Capitalised inside a sentence, or right after "by": a name, however it is spelt.
-            proper = (raw[0].isupper() and before[-1:] not in _SENTENCE_ENDS) or _BY.search(
-                before
-            ) is not None
+            proper = (raw[0].isupper() and not starts_sentence(text, m.start())) or bool(
+                _BY.search(text, 0, m.start())
+            )
             fixed = self.word(fold(raw), proper=proper)
             if fixed is None:
                 return raw
