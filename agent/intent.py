@@ -358,6 +358,7 @@ _FILLER = frozenset(
         "which",
         "will",
         "with",
+        "works",  # "any works by Patterson": the books, not a theme
         "would",
         "yeah",
         "yes",

@@ -2179,3 +2179,141 @@ def test_a_kind_named_only_as_a_subject_still_goes_to_the_stance_judge() -> None
     intent = judged.read("war books upset me too much since my brother deployed. something light for a mum?")
     assert "war" in intent.genres_exclude and "war" not in intent.genres_include
     assert MessageReader(vocab(), ParseConfig()).read("a novel about war").genres_include == ["war"]
+
+
+# --- the seventh fresh set's dev half: mechanisms it showed -------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "fantasy, excluding, without limitation, any works by Tolkien",
+        "fantasy please, except, of course, Tolkien",
+        "fantasy, avoiding, if at all possible, Tolkien",
+        "fantasy, omitting, as agreed, anything by Tolkien",
+    ],
+)
+def test_an_aside_after_a_refusal_does_not_cut_it_from_its_object(reader, text: str) -> None:
+    intent = reader.read(text)
+    assert "J.R.R. Tolkien" in intent.exclude_authors
+    assert "fantasy" in intent.genres_include and "fantasy" not in intent.genres_exclude
+
+
+@pytest.mark.parametrize("label", ["(a)", "(b)", "(i)", "(ii)", "(1)"])
+def test_a_lists_labels_are_no_parenthesis(reader, label: str) -> None:
+    intent = reader.read(
+        f"mysteries, excluding {label} any works by Agatha Christie and (c) anything by Gaiman"
+    )
+    assert {"Agatha Christie", "Neil Gaiman"} <= set(intent.exclude_authors)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("I'm not averse to horror, but no vampires", "horror"),
+        ("I wouldn't say no to a thriller", "thriller"),
+        ("not that I dislike fantasy, I just want it lighter", "fantasy"),
+        ("I never said no to mysteries", "mystery"),
+        ("I'm not opposed to romance", "romance"),
+        ("it's not that I can't stand horror", "horror"),
+    ],
+)
+def test_a_negated_refusal_rules_nothing_out(reader, text: str, kind: str) -> None:
+    assert kind not in reader.read(text).genres_exclude
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("I'm averse to horror", "horror"),
+        ("I am opposed to romance", "romance"),
+        ("I meant no fantasy", "fantasy"),
+    ],
+)
+def test_an_aversion_or_a_no_without_a_negation_before_it_still_refuses(reader, text: str, kind: str) -> None:
+    assert kind in reader.read(text).genres_exclude
+
+
+@pytest.mark.parametrize(
+    ("text", "refused", "kept"),
+    [
+        ("memoirs please, but no war memoirs", "war", "memoir"),
+        ("horror, but not gothic-romance horror", "romance", "horror"),
+        ("fantasy, just no YA fantasy or horror", "young_adult", "fantasy"),
+    ],
+)
+def test_a_refused_compound_refuses_its_modifier_not_the_kind_it_qualifies(
+    reader, text: str, refused: str, kept: str
+) -> None:
+    intent = reader.read(text)
+    assert refused in intent.genres_exclude and kept not in intent.genres_exclude
+
+
+def test_kinds_joined_in_a_compound_are_a_list_not_a_modifier(reader) -> None:
+    intent = reader.read("no ghosts-and-vampires fantasy stuff")
+    assert "vampires" in intent.genres_exclude or "vampire" in intent.exclude_terms
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I mixed her up with Laurie R. King. It is King I can't stand.",
+        "Laurie R. King's bees were fine, but no more King please",
+    ],
+)
+def test_a_surname_after_its_full_name_in_the_message_is_that_author(reader, text: str) -> None:
+    intent = reader.read(text)
+    assert "Laurie R. King" in intent.exclude_authors and "Stephen King" not in intent.exclude_authors
+
+
+def test_an_initial_and_a_surname_match_only_exactly(reader) -> None:
+    # "up Brown" is one letter off "p brown" (Pierce Brown's initial form): no reason to pick him.
+    mentions = reader._authors.find("I give up Brown books")
+    assert all(m.names != ("Pierce Brown",) or not m.exact for m in mentions)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["It is Gaiman who is excluded.", "it's Gaiman that I can't stand", "It was Neil Gaiman who got dropped"],
+)
+def test_a_cleft_on_a_name_says_what_is_said_of_the_name(reader, text: str) -> None:
+    assert "Neil Gaiman" in reader.read(text).exclude_authors
+
+
+def test_a_cleft_that_praises_rules_nothing_out(reader) -> None:
+    assert not reader.read("It was Stephen King who got me into reading").exclude_authors
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "classics, save for anything by Shakespeare",
+        "Save for Shakespeare, the classics are all open",
+        "classics, barring Shakespeare",
+        "classics, excepting Shakespeare",
+    ],
+)
+def test_exceptive_prepositions_rule_out_what_they_except(reader, text: str) -> None:
+    assert "William Shakespeare" in reader.read(text).exclude_authors
+
+
+@pytest.mark.parametrize("text", ["keep it away from horror", "keep it well away from horror please"])
+def test_keeping_the_request_away_from_a_kind_refuses_it(reader, text: str) -> None:
+    assert "horror" in reader.read(text).genres_exclude
+
+
+@pytest.mark.parametrize("text", ["nt YA ta", "dnt want YA", "nt a fan of YA"])
+def test_text_speak_negations_refuse(reader, text: str) -> None:
+    assert "young_adult" in reader.read(text).genres_exclude
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I've done Stephen King thoroughly",
+        "I have read Stephen King cover to cover",
+        "Stephen King I have read in full",
+    ],
+)
+def test_an_author_read_completely_is_ruled_out(reader, text: str) -> None:
+    assert "Stephen King" in reader.read(text).exclude_authors

@@ -91,6 +91,24 @@ def test_views_replace_the_target_and_stop_at_the_clause() -> None:
     assert sentence == f"I love Tolkien, but {PLACEHOLDER} can stay on the airport shelf"
 
 
+@pytest.mark.parametrize("item", ["Nicholas Sparks", "Nora Roberts"])
+def test_an_item_of_a_list_after_a_colon_is_seen_under_its_lead_in(item: str) -> None:
+    text = (
+        "Romance, please. The following are disqualified: Nicholas Sparks, Nora Roberts. Reasons on request."
+    )
+    start = text.index(item)
+    clause, sentence = target_views(text, start, start + len(item))
+    assert clause == f"The following are disqualified: {PLACEHOLDER}"
+    assert sentence.startswith("The following are disqualified: ") and PLACEHOLDER in sentence
+
+
+def test_a_clause_of_its_own_after_a_colon_keeps_its_own_words() -> None:
+    text = "Two things: horror bores me to tears."
+    start = text.index("horror")
+    clause, _ = target_views(text, start, start + len("horror"))
+    assert clause == f"{PLACEHOLDER} bores me to tears"
+
+
 def test_the_shipped_examples_parse() -> None:
     examples = parse_examples(examples_text())
     assert len(examples) >= 700

@@ -125,7 +125,29 @@ class AuthorLinker:
                 continue
             out.append(mention)
             i = next((k for k, (a, _) in enumerate(tokens) if a >= mention.end), len(tokens))
-        return out
+        if not any(" " not in name_key(text[m.start : m.end]) for m in out):
+            return out
+        earlier = self.find(text, 0, start) if start > 0 else []
+        resolved: list[AuthorMention] = []
+        for mention in out:
+            resolved.append(self._named_before(text, mention, [*earlier, *resolved]))
+        return resolved
+
+    def _named_before(self, text: str, mention: AuthorMention, earlier: list[AuthorMention]) -> AuthorMention:
+        """A surname alone after the full name of one of its authors in the same message is that author ("I
+        mixed him up with Robert Jordan. It is Jordan I don't want" does not mean Sophie Jordan)."""
+        said = name_key(text[mention.start : mention.end])
+        if " " in said:
+            return mention
+        for before in reversed(earlier):
+            full = before.names[0]
+            if (
+                len(before.names) == 1
+                and " " in name_key(text[before.start : before.end])
+                and name_key(full).split()[-1] == said
+            ):
+                return AuthorMention((full,), mention.start, mention.end, True)
+        return mention
 
     def _at(
         self, text: str, tokens: list[tuple[int, int]], i: int, listed: bool = False
@@ -145,7 +167,9 @@ class AuthorLinker:
             key = name_key(text[a:b])
             if len(key) < 8:
                 continue
-            near = self._full_keys.near(key)
+            # An initial and a surname ("s jordan") is matched only exactly: a letter off it is another
+            # word before the surname ("is Jordan").
+            near = [k for k in self._full_keys.near(key) if len(k.split(" ", 1)[0]) > 1]
             hit = process.extractOne(
                 key, near, scorer=fuzz.ratio, score_cutoff=_FULL_NAME_SIMILARITY
             ) or process.extractOne(key, near, scorer=Levenshtein.distance, score_cutoff=1)

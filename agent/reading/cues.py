@@ -119,7 +119,7 @@ def _except_after_quantifier() -> str:
 def _kept_away() -> str:
     """Being kept away from something ("steer clear of", "steer me well away from", "keep us away from")."""
     verb = r"(?:steer|keep|stay|move|get|shy|run|walk|head)(?:s|ing|ed)?|kept|ran|got"
-    held = r"(?:\s+(?:me|us|him|her|them|my\s+\w+|our\s+\w+))?(?:\s+(?:well|far|right|clear))?"
+    held = r"(?:\s+(?:me|us|him|her|them|it|my\s+\w+|our\s+\w+))?(?:\s+(?:well|far|right|clear))?"
     return rf"(?<![\w'’])(?:{verb}){held}\s+(?:away\s+from|clear\s+of)(?![\w'])"
 
 

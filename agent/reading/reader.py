@@ -67,6 +67,25 @@ _CLAUSE_END = re.compile(
 _ASIDE_AFTER_VERB = re.compile(
     r"(\b(?:is|are|was|were)|['’]s)\s*,\s*(?:[\w'’-]+\s+){0,3}[\w'’-]+\s*,\s*", re.IGNORECASE
 )
+# A negation right before a refusal cue, with only words that keep it governing the cue between them.
+_NEGATION_BEFORE = re.compile(
+    r"(?<![\w'’])(?:not|never|\w+n['’]t|(?:do|does|did|ca|wo|would|could|should|is|are|was|were|has|have|ai)nt)"
+    r"(?:\s+(?:really|exactly|entirely|totally|particularly|at all|say|saying|said|that|i|we|be|been|am|is|are|so"
+    r"|too))*\s+$",
+    re.IGNORECASE,
+)
+# An aside of a few words set off by commas right after a refusal cue; see ``_asides_after_refusals``.
+_ASIDE_AFTER_CUE = re.compile(r"\s*,\s*(?P<aside>(?:[\w'’-]+\s+){0,3}[\w'’-]+)\s*,\s*(?=[\w\"'“‘])")
+_BARE_NEGATIONS = frozenset({"no", "not", "nothing", "none", "never", "nor", "neither", "zero"})
+_COORDINATED = re.compile(r"(?:\b(?:and|or|nor)|[,&/+])[\s-]*$", re.IGNORECASE)
+# A cleft on a name ("It is Jordan who is excluded", "it's Gaiman that I can't stand"): said as the plain
+# clause ("Jordan is excluded"), so what is said of the name is not read as a relative clause describing books.
+_CLEFT = re.compile(
+    r"\b[Ii]t(?:\s+is|\s+was|['’]s)\s+(?P<focus>[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3})\s+(?:who|that|whom)\s+"
+    r"(?=(?i:is|are|was|were|has|have|got|gets|i|we)\b)",
+)
+# A list's labels ("(a) any works by Christie and (b) any by Cornwell"): not a parenthesis that ends a clause.
+_ENUMERATOR = re.compile(r"(?<![\w)])\(\s*(?:[a-h]|[ivx]{1,4}|\d{1,2})\s*\)(?=\s)", re.IGNORECASE)
 # A search box's minus before a word ("thriller -patterson -baldacci"): not a hyphen (no letter before it)
 # nor a dash (no space after it).
 _MINUS_OPERATOR = re.compile(r"(?:^|(?<=\s))-(?=[^\W\d_])")
@@ -229,11 +248,27 @@ class MessageReader:
                 text = f"{text[:start]}{text[tail.end() :]}"
         return text.rstrip() + "".join(f". No {item}." for item in reversed(refused))
 
+    def _asides_after_refusals(self, text: str) -> str:
+        """``text`` without an aside set off by commas right after a refusal cue ("excluding, without
+        limitation, any works by Patterson", "except, of course, Tolkien"), so the cue reaches its object.
+        A bare negation keeps its comma ("no, fantasy"), and what names a kind or an author after a comma is
+        the start of a list, not an aside ("things I dislike, vampires, zombies")."""
+        for m in reversed(list(cues.refusal().finditer(text))):
+            if m.group(0).lower() in _BARE_NEGATIONS:
+                continue
+            aside = _ASIDE_AFTER_CUE.match(text, m.end())
+            if aside and not self._names_item(aside.group("aside")):
+                text = f"{text[: m.end()]} {text[aside.end() :]}"
+        return text
+
     def _read_uncached(self, text: str) -> Intent:
         english = kinds_in_english(text)
         fixed = self._likenesses_as_liking(numbers.normalise(self._speller.correct(english)))
         fixed = self._free_of_as_refusal(fixed)
         fixed = _ASIDE_AFTER_VERB.sub(r"\1 ", fixed)
+        fixed = _ENUMERATOR.sub(" ", fixed)
+        fixed = _CLEFT.sub(r"\g<focus> ", fixed)
+        fixed = self._asides_after_refusals(fixed)
         fixed = _MINUS_OPERATOR.sub(lambda m: "no " if m.start() == 0 else ", no ", fixed)
         refusals = _refusal_scopes(fixed, self._names_item)
         lifts = _tail_scopes(fixed, cues.lift())
@@ -1013,12 +1048,15 @@ def _written_as_name(said: str) -> bool:
 def _refused_shelves(window: str) -> list[str]:
     """Shelves named in a refusal; in "no YA thrillers" only the modifier is refused, not the kind after it."""
     hits = genre_hits(window)
-    if not hits and "-" in window:
-        # "teen-academy spinoffs", "ghosts-and-werewolves": the kinds inside a coined compound ("non-fiction"
-        # and other prefixed words stay whole).
+    if "-" in window:
+        # "teen-academy spinoffs", "ghosts-and-werewolves", "gothic-romance scary": the kinds inside a coined
+        # compound too ("non-fiction" and other prefixed words stay whole; a kind found whole stays as it is).
         window = _split_compounds(window)
-        hits = genre_hits(window)
+        inside = [h for h in genre_hits(window) if not any(h[0] < b and a < h[1] for a, b, _, _ in hits)]
+        hits = sorted([*hits, *inside])
     out: list[str] = []
+    # A kind joined to another by "and"/"or" is an item of a list, not a modifier ("ghosts-and-werewolves
+    # paranormal stuff" refuses all three).
     qualifiers = [(start, end) for start, end, _, _ in [*hits, *theme_hits(window)]]
     for rx, shelves in cues.refused_kinds():
         for m in rx.finditer(window):
@@ -1030,10 +1068,15 @@ def _refused_shelves(window: str) -> list[str]:
             ):
                 out += shelves
                 break
-    for k, (_, end, shelves, _) in enumerate(hits):
-        out += shelves
-        if k + 1 < len(hits) and not window[end : hits[k + 1][0]].strip():
-            return out  # the next hit is the noun this one qualifies
+    for start, _, shelves, _ in hits:
+        if any(
+            q_end <= start
+            and not window[q_end:start].strip(" -")
+            and not _COORDINATED.search(window, 0, q_start)
+            for q_start, q_end in qualifiers
+        ):
+            continue  # the noun a kind or theme right before it qualifies: "no YA thrillers", "no war memoirs"
+        out += [s for s in shelves if s not in out]
     return out
 
 
@@ -1260,9 +1303,18 @@ def _refusal_scopes(
         for m in cue_matches
         if m.group(0).lower() in ("no", "not") and (little := _TOO_LITTLE.match(text, m.end()))
     ]
+    # A refusal that is itself negated cancels out ("I'm not averse to romance", "wouldn't say no to a
+    # thriller", "not that I dislike King"): neither it nor the negation before it rules anything out.
+    cancelled: list[tuple[int, int]] = []
+    for m in cue_matches:
+        negation = _NEGATION_BEFORE.search(text, max(0, m.start() - 40), m.start())
+        if negation and not any(a <= m.start() < b for a, b in cancelled):
+            cancelled.append((negation.start(), m.end()))
     for m in cue_matches:
         if any(a <= m.start() < b for a, b in too_little):
             continue  # "not enough romance", "not read enough of the classics" ("enough of" included)
+        if any(a <= m.start() and m.end() <= b for a, b in cancelled):
+            continue
         end = _clause_end(text, m.end(), names_item)
         after = text[m.end() : end]
         if after.strip(" ,") and not after.lstrip().startswith(","):

@@ -43,7 +43,13 @@ _CLAUSE_BREAK = re.compile(
     r"|unlike|except)\b",
     re.IGNORECASE,
 )
-_SENTENCE_BREAK = re.compile(r"[.!?;:\n]+")
+# A colon does not end the sentence: what it introduces is said under the words before it.
+_SENTENCE_BREAK = re.compile(r"[.!?;\n]+")
+# A list after a colon ("The following are disqualified: Sparks, Roberts"): its items' clause is the lead-in.
+_LIST_AFTER_COLON = re.compile(r":(?P<items>[^.!?;:\n]*)$")
+_LIST_ITEM_WORDS = 12  # more words than this between the colon and the item: a clause of its own
+# How the views are cut; part of the cached weights' key, since the same examples give other features.
+VIEWS = "2: a colon's list under its lead-in"
 _WORD = re.compile(r"[^\W\d_]{3,}")
 # A verdict needs words to be said in: a clause of the target and a "please" ("horror pls", "sci fi again")
 # asks for it or names it, and the regression has nothing to read there.
@@ -61,10 +67,25 @@ def _around(text: str, breaks: re.Pattern[str], start: int, end: int) -> str:
 
 
 def target_views(text: str, start: int, end: int) -> tuple[str, str]:
-    """The clause and the sentence around ``text[start:end]``, the target replaced by the placeholder."""
+    """The clause and the sentence around ``text[start:end]``, the target replaced by the placeholder. A
+    target alone in an item of a list after a colon takes the colon's lead-in clause as its own."""
     masked = text[:start] + PLACEHOLDER + text[end:]
     stop = start + len(PLACEHOLDER)
-    return _around(masked, _CLAUSE_BREAK, start, stop), _around(masked, _SENTENCE_BREAK, start, stop)
+    clause = _around(masked, _CLAUSE_BREAK, start, stop)
+    sentence = _around(masked, _SENTENCE_BREAK, start, stop)
+    listed = _LIST_AFTER_COLON.search(masked, 0, start)
+    if (
+        listed
+        and len(_content_words(clause)) < MIN_PREDICATE_WORDS
+        and len(listed.group("items").split()) <= _LIST_ITEM_WORDS
+    ):
+        lead = _around(masked, _CLAUSE_BREAK, listed.start(), listed.start())
+        clause = f"{lead}: {clause}"
+    return clause, sentence
+
+
+def _content_words(clause: str) -> list[str]:
+    return [w for w in _WORD.findall(clause) if w.lower() not in function_words()]
 
 
 @dataclass(frozen=True)
@@ -110,7 +131,7 @@ def parse_examples(text: str, source: str = EXAMPLES_FILE) -> list[StanceExample
 
 def _predicate_words(text: str, start: int, end: int) -> int:
     clause, _ = target_views(text, start, end)
-    return sum(1 for w in _WORD.findall(clause) if w.lower() not in function_words())
+    return len(_content_words(clause))
 
 
 def features(encode: Encode, items: Sequence[tuple[str, int, int]]) -> np.ndarray:
@@ -162,7 +183,7 @@ class StanceJudge:
         """The judge for ``model``'s vectors: from ``cache`` when it was fitted on these examples with this
         model, else fitted now and cached (written atomically; several workers may race, any copy is right)."""
         text = examples_text()
-        key = hashlib.sha256(f"{model}\n{cls.L2}\n{text}".encode()).hexdigest()
+        key = hashlib.sha256(f"{model}\n{cls.L2}\n{VIEWS}\n{text}".encode()).hexdigest()
         try:
             with np.load(cache) as saved:
                 if str(saved["key"]) == key:
