@@ -103,7 +103,11 @@ _GENRES: list[tuple[str, tuple[str, ...], bool]] = [
     (r"contemporary fiction|contemporary", ("contemporary", "contemporary_fiction"), True),
     (r"chick[- ]?lit", ("chick_lit",), True),
     (r"erotica|erotic|smut", ("erotica",), True),
-    (r"humou?r(?:ous)?|comedy|comedic|funny|hilarious|laugh[- ]out[- ]loud|comic novels?", ("humor",), True),
+    (
+        r"humou?r(?:ous)?|comedy|comedic|funny|hilarious|laugh[- ]out[- ]loud|comic(?: novels?)?",
+        ("humor",),
+        True,
+    ),
     (r"philosophy|philosophical", ("philosophy",), True),
     (r"psychology", ("psychology",), True),
     (r"religion|religious|christian fiction", ("religion",), True),

@@ -25,7 +25,7 @@ ROWS = [
     ("The Shining", ["Stephen King"], ["horror", "fiction"], 800_000, "a king of horror in a hotel"),
     ("Beekeeping for Beginners", ["Laurie R. King"], ["mystery"], 60_000, "the king and the queen bee"),
     ("American Gods", ["Neil Gaiman"], ["fantasy", "fiction"], 500_000, "old gods and new"),
-    ("Good Omens", ["Terry Pratchett", "Neil Gaiman"], ["fantasy", "humor"], 400_000, "the end is nigh"),
+    ("Good Omens", ["Terry Pratchett", "Neil Gaiman"], ["fantasy", "humor"], 400_000, "a comic end is nigh"),
     ("The Hobbit", ["J.R.R. Tolkien"], ["fantasy", "classics"], 2_000_000, "a hobbit goes on a journey"),
     ("The Silmarillion", ["J.R.R. Tolkien", "Christopher Tolkien"], ["fantasy"], 200_000, "elves"),
     ("Rebecca", ["Daphne du Maurier"], ["classics", "mystery"], 300_000, "last night i dreamt"),
@@ -2317,3 +2317,57 @@ def test_text_speak_negations_refuse(reader, text: str) -> None:
 )
 def test_an_author_read_completely_is_ruled_out(reader, text: str) -> None:
     assert "Stephen King" in reader.read(text).exclude_authors
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "please don't give me Stephen King",
+        "don't point me at Stephen King",
+        "fantasy, and never send me anything by Stephen King",
+        "Do not recommend Stephen King",
+        "don't even show me Stephen King",
+    ],
+)
+def test_telling_the_recommender_not_to_offer_something_rules_it_out(reader, text: str) -> None:
+    assert "Stephen King" in reader.read(text).exclude_authors
+
+
+@pytest.mark.parametrize("text", ["I don't recommend horror at night", "they never show horror on TV"])
+def test_a_statement_of_what_someone_does_not_offer_rules_nothing_out(reader, text: str) -> None:
+    assert "horror" not in reader.read(text).genres_exclude
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a science book please (I'm no scientist, I'm afraid)",
+        "some history, though I am not a historian",
+        "I'm not an expert, so something about science for beginners",
+    ],
+)
+def test_saying_who_one_is_not_rules_nothing_out(reader, text: str) -> None:
+    assert not reader.read(text).genres_exclude
+
+
+@pytest.mark.parametrize("text", ["I'm no romance reader", "I'm not a horror person"])
+def test_saying_one_is_no_reader_of_a_kind_still_refuses_it(reader, text: str) -> None:
+    assert reader.read(text).genres_exclude
+
+
+@pytest.mark.parametrize("text", ["comic fantasy please", "a comic novel", "something comic"])
+def test_comic_as_an_adjective_is_humour_and_comics_are_graphic_novels(reader, text: str) -> None:
+    assert "humor" in {*reader.read(text).genres_include, *reader.read(text).genres_all}
+    assert "humor" not in reader.read("comics please").genres_include
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        ("and don't point me at The Shining, I can't do that one again", "The Shining"),
+        ("loved it more than The Hobbit honestly", "The Hobbit"),
+    ],
+)
+def test_a_title_cased_article_inside_a_sentence_starts_a_title(reader, text: str, title: str) -> None:
+    found = [t.title for t in reader._titles.find(text)]
+    assert title in found

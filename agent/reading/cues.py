@@ -49,6 +49,7 @@ def refusal() -> re.Pattern[str]:
         _not_liked(),
         _except_after_quantifier(),
         _kept_away(),
+        _not_offered(),
         _is_not(),
         _had_enough(),
     ]
@@ -114,6 +115,17 @@ def _except_after_quantifier() -> str:
     quantified = r"(?:any|every)(?:one|body|thing)?(?:\s+(?:author|writer|book|novel|title|genre|kind)s?)?"
     exception = r"but|bar|barring|except(?:\s+for)?|save(?:\s+for)?|apart\s+from|aside\s+from|other\s+than"
     return rf"(?<![\w'’]){quantified}(?:\s*,)?\s+(?:{exception})(?![\w'])"
+
+
+def _not_offered() -> str:
+    """The recommender told not to offer something ("don't give me vampires", "please don't point me at The
+    Road"): an imperative, so not after a subject ("I don't recommend it", "they never show")."""
+    verbs = phrase_regex([f for v in _lines("offer_verbs.txt") for f in (v, f"{v}s")]).pattern
+    subject = _not_after(("i", "we", "they", "he", "she", "you", "it", "people", "who", "that"))
+    return (
+        rf"{subject}(?<![\w'’])(?:don['’]?t|do\s+not|never)\s+(?:ever\s+|even\s+)?(?:{verbs})"
+        r"(?:\s+(?:me|us))?(?:\s+(?:at|to|towards?|in the direction of|with))?(?![\w'’])"
+    )
 
 
 def _kept_away() -> str:

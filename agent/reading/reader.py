@@ -74,6 +74,10 @@ _NEGATION_BEFORE = re.compile(
     r"|too))*\s+$",
     re.IGNORECASE,
 )
+# "I'm no scientist", "I am not an expert": a bare negation after "I am" before a person's noun describes the
+# reader ("I'm no romance reader" names a kind, and is still read as refusing it).
+_SELF_BEFORE = re.compile(r"\bI(?:['’]m|\s+am)\s+$", re.IGNORECASE)
+_AGENT_NOUN = re.compile(r"\s+(?:(?:a|an|much\s+of\s+an?)\s+)?[^\W\d_]+(?:ist|ian|er|or|expert)\b(?!\s+of\b)")
 # An aside of a few words set off by commas right after a refusal cue; see ``_asides_after_refusals``.
 _ASIDE_AFTER_CUE = re.compile(r"\s*,\s*(?P<aside>(?:[\w'’-]+\s+){0,3}[\w'’-]+)\s*,\s*(?=[\w\"'“‘])")
 _BARE_NEGATIONS = frozenset({"no", "not", "nothing", "none", "never", "nor", "neither", "zero"})
@@ -1315,6 +1319,13 @@ def _refusal_scopes(
             continue  # "not enough romance", "not read enough of the classics" ("enough of" included)
         if any(a <= m.start() and m.end() <= b for a, b in cancelled):
             continue
+        person = _AGENT_NOUN.match(text, m.end())
+        if (
+            person
+            and _SELF_BEFORE.search(text, max(0, m.start() - 12), m.start())
+            and not genre_hits(person[0])
+        ):
+            continue  # "I'm no scientist": the reader says who they are, not what to leave out
         end = _clause_end(text, m.end(), names_item)
         after = text[m.end() : end]
         if after.strip(" ,") and not after.lstrip().startswith(","):

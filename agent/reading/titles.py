@@ -233,6 +233,10 @@ class TitleLinker:
         after_cue = bool(_LEAD.search(text[max(0, start - 20) : start]))
         # "dune is my favourite book ever", "ready player one was SO good": praised right after it.
         praised = bool(cues.praise_tail().match(text, start + len(raw)))
+        if raw.startswith("The ") and raw[4:5].isupper() and inside:
+            # "point me at The Road": an article written with a capital inside a sentence, before a
+            # capitalised word, starts a title, however everyday its words.
+            return True
         if praised and (len(words) >= 2 or not self._ordinary(words[0])):
             return True
         if quoted or (after_cue and capital):
