@@ -2371,3 +2371,41 @@ def test_comic_as_an_adjective_is_humour_and_comics_are_graphic_novels(reader, t
 def test_a_title_cased_article_inside_a_sentence_starts_a_title(reader, text: str, title: str) -> None:
     found = [t.title for t in reader._titles.find(text)]
     assert title in found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "fantasy. Stephen King and Tolkien, please don't.",
+        "Stephen King and Tolkien? Don't.",
+        "fantasy, but Stephen King and Tolkien, do not, thanks.",
+    ],
+)
+def test_a_negation_with_its_verb_left_out_refuses_what_stands_before_it(reader, text: str) -> None:
+    assert {"Stephen King", "J.R.R. Tolkien"} <= set(reader.read(text).exclude_authors)
+
+
+def test_a_negation_with_its_verb_left_out_after_nothing_named_rules_nothing_out(reader) -> None:
+    intent = reader.read("I don't.")
+    assert not intent.exclude_authors and not intent.genres_exclude
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Stephen King? Lovely, someone gets stuck in a hotel. Hard pass.",
+        "Stephen King. Oh sure, more clowns in drains. Nope.",
+    ],
+)
+def test_a_verdict_said_on_its_own_is_on_the_last_thing_named(reader, text: str) -> None:
+    assert "Stephen King" in reader.read(text).exclude_authors
+
+
+def test_a_verdict_reaches_back_no_further_than_the_nearest_thing_named(reader) -> None:
+    intent = reader.read("I love Tolkien. Romance though? Hard pass.")
+    assert "romance" in intent.genres_exclude and "J.R.R. Tolkien" not in intent.exclude_authors
+
+
+def test_a_capitalised_spelling_a_letter_off_a_surname_is_that_name(reader) -> None:
+    # "Gaimann" is written nowhere in the catalog: the surname spelt another way, even with no cue before it.
+    assert "Neil Gaiman" in reader.read("Gaimann and Tolkien, please don't.").exclude_authors

@@ -99,11 +99,14 @@ class AuthorLinker:
         runner_up = reads.get(clipped[1][0], 0) if len(clipped) > 1 else 0
         return clipped[0] if runner_up * _DOMINANT <= reads.get(clipped[0][0], 0) else []
 
-    def _near_surname(self, word: str) -> list[str]:
-        """The authors of the one surname a letter away from ``word`` (not itself a known word), if any."""
+    def _near_surname(self, word: str, *, name_like: bool = False) -> list[str]:
+        """The authors of the one surname a letter away from ``word`` (not itself a known word), if any.
+        ``name_like``: a word the catalog writes only with a capital, which may be a name however often."""
         if (
             len(word) < _NEAR_SURNAME_MIN
-            or self._vocab.word_counts.get(word, 0) > _RARE_WORD  # a word the catalog uses is meant
+            or (
+                self._vocab.word_counts.get(word, 0) > _RARE_WORD and not name_like
+            )  # a word the catalog uses
             or word.endswith("s")
         ):
             return []
@@ -206,8 +209,11 @@ class AuthorLinker:
             return AuthorMention(tuple(family[:_MAX_SAME_SURNAME]), a, b, False)
         preceding = list(_TOKEN.finditer(text, 0, a))
         before = fold(preceding[-1].group(0)) if preceding else ""
-        if not names and (before in _AUTHOR_CONTEXT or before in _BEFORE_A_NAME):
-            names = self._near_surname(word)  # "all of gresham": a misspelt surname where a name goes
+        # "Dostoevsky and Tolstoy": a capitalised word the catalog never writes in lower case, a letter off a
+        # surname, is that name spelt another way.
+        name_like = raw[0].isupper() and not self._vocab.lowercase_counts.get(word)
+        if not names and (before in _AUTHOR_CONTEXT or before in _BEFORE_A_NAME or name_like):
+            names = self._near_surname(word, name_like=name_like)  # "all of gresham": where a name goes
         if not names and (before in _AUTHOR_CONTEXT or (raw[0].isupper() and before in _REFUSING)):
             names = self._clipped_surname(word)  # "no Sando", "by sando": fans' clipped surnames
         if not names or word in self._shelf_words:

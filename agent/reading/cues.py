@@ -158,6 +158,12 @@ def _said_after_copula(phrases: list[str], *, not_after: tuple[str, ...] = ()) -
 
 
 @cache
+def interjections() -> frozenset[str]:
+    """The interjections that decline ("nope", "hard pass"), lower case."""
+    return frozenset(_lines("refusal_interjections.txt"))
+
+
+@cache
 def refusal_tail() -> re.Pattern[str]:
     """Cues that rule out what precedes them ("... is off the table", "she's out", "are struck from the
     roster", "you can skip")."""
@@ -167,7 +173,12 @@ def refusal_tail() -> re.Pattern[str]:
     ).pattern
     aversions = rf"{_HOPED}(?:{aversions})"
     unfit = _negated([f for line in _lines("fit_verbs.txt") for f in _predicate_forms(line)])
-    return re.compile(rf"{tail}|{aversions}|{unfit}|{_refusal_verbs_after()}", re.IGNORECASE)
+    return re.compile(rf"{tail}|{aversions}|{unfit}|{_refusal_verbs_after()}|{_ELLIPTIC_NO}", re.IGNORECASE)
+
+
+# A negated auxiliary with its verb left out, ending its sentence ("Dostoevsky and Tolstoy, please don't."): it
+# says no to what stands before it.
+_ELLIPTIC_NO = r"(?<![\w'’])(?:please\s+)?(?:don['’]?t|do\s+not)(?:\s+(?:please|thanks|thank\s+you))?(?=\s*(?:[.!?\n]|$))"
 
 
 # A wish, a condition or a negation right before what is done to the reader says what they hope for, not what

@@ -81,6 +81,7 @@ _AGENT_NOUN = re.compile(r"\s+(?:(?:a|an|much\s+of\s+an?)\s+)?[^\W\d_]+(?:ist|ia
 # An aside of a few words set off by commas right after a refusal cue; see ``_asides_after_refusals``.
 _ASIDE_AFTER_CUE = re.compile(r"\s*,\s*(?P<aside>(?:[\w'’-]+\s+){0,3}[\w'’-]+)\s*,\s*(?=[\w\"'“‘])")
 _BARE_NEGATIONS = frozenset({"no", "not", "nothing", "none", "never", "nor", "neither", "zero"})
+_VERDICT_REACH = 3  # clauses a verdict said on its own may reach back to what it is about
 _COORDINATED = re.compile(r"(?:\b(?:and|or|nor)|[,&/+])[\s-]*$", re.IGNORECASE)
 # A cleft on a name ("It is Jordan who is excluded", "it's Gaiman that I can't stand"): said as the plain
 # clause ("Jordan is excluded"), so what is said of the name is not read as a relative clause describing books.
@@ -1268,12 +1269,23 @@ def _names_listed_before(text: str, start: int) -> int:
     return start
 
 
-def _tail_scopes(text: str, rx: re.Pattern[str]) -> list[Scope]:
+def _tail_scopes(
+    text: str, rx: re.Pattern[str], names_item: Callable[[str], bool] | None = None
+) -> list[Scope]:
     scopes = []
     for m in rx.finditer(text):
         a = _clause_start(text, m.start())
         if _says_nothing(text[a : m.start()]) and a > 0:
             a = _clause_start(text, a - 1)  # "agatha christie? nope": the clause before
+            if names_item is not None and m.group(0).lower() in cues.interjections():
+                # "Nicholas Sparks? Lovely, someone gets ill by a lake. Hard pass.": a verdict said on its
+                # own is on the last thing named before it, a clause or three back.
+                named = _last_named_clause(text, a, names_item)
+                if named is not None:
+                    scopes.append(Scope(start=named[0], end=m.end(), text_start=named[0], text_end=named[1]))
+                    continue
+            if not _SINGULAR_PREDICATE.match(m.group(0)):
+                a = _names_listed_before(text, a)  # "Dostoevsky and Tolstoy, please don't"
         elif _PREDICATE_FIRST.match(text, a) and a > 0 and (aside := _clause_start(text, a - 1)) > 0:
             # "David Sedaris, delightful as he is at parties, is someone I have heard enough from": the
             # subject stands before an aside.
@@ -1288,6 +1300,25 @@ def _tail_scopes(text: str, rx: re.Pattern[str]) -> list[Scope]:
             a = _names_listed_before(text, a)  # "Hawking and Dawkins: skip", not "fantasy, and horror is out"
         scopes.append(Scope(start=a, end=m.end(), text_start=a, text_end=m.start()))
     return scopes
+
+
+def _last_named_clause(text: str, start: int, names_item: Callable[[str], bool]) -> tuple[int, int] | None:
+    """The span of the nearest clause at or before ``start`` that names a kind or an author, at most
+    ``_VERDICT_REACH`` clauses back."""
+    end = _clause_end_before(text, start)
+    for _ in range(_VERDICT_REACH):
+        if names_item(text[start:end]):
+            return start, end
+        if start == 0:
+            return None
+        end = start
+        start = _clause_start(text, start - 1)
+    return None
+
+
+def _clause_end_before(text: str, start: int) -> int:
+    stop = _CLAUSE_START.search(text, start + 1)
+    return stop.start() if stop else len(text)
 
 
 def _refusal_scopes(
@@ -1342,7 +1373,7 @@ def _refusal_scopes(
         for rx in cues.refusal_frames():
             scopes += [Scope(m.start(), m.end(), m.start("slot"), m.end("slot")) for m in rx.finditer(text)]
         scopes += _tail_scopes(text, cues.judgement())
-    return scopes + _tail_scopes(text, behind or cues.refusal_tail())
+    return scopes + _tail_scopes(text, behind or cues.refusal_tail(), names_item)
 
 
 def _overlap(a: TitleMention, b: TitleMention) -> bool:
