@@ -178,7 +178,10 @@ def refusal_tail() -> re.Pattern[str]:
 
 # A negated auxiliary with its verb left out, ending its sentence ("Dostoevsky and Tolstoy, please don't."): it
 # says no to what stands before it.
-_ELLIPTIC_NO = r"(?<![\w'’])(?:please\s+)?(?:don['’]?t|do\s+not)(?:\s+(?:please|thanks|thank\s+you))?(?=\s*(?:[.!?\n]|$))"
+_ELLIPTIC_NO = (
+    r"(?<![\w'’])(?:please\s+)?(?:don['’]?t|do\s+not)(?:\s+(?:please|thanks|thank\s+you))?"
+    r"(?=\s*(?:[.!?\n]|$))"
+)
 
 
 # A wish, a condition or a negation right before what is done to the reader says what they hope for, not what
