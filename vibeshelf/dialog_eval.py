@@ -49,6 +49,7 @@ FRESH5_SPLIT_SEED = 20261210  # the fifth fresh set (fresh5_dev / fresh5_test), 
 FRESH6_SPLIT_SEED = 20261211  # the sixth fresh set (fresh6_dev / fresh6_test), by three more writers
 FRESH7_SPLIT_SEED = 20261212  # the seventh fresh set (fresh7_dev / fresh7_test), by three more writers
 FRESH8_SPLIT_SEED = 20261213  # the eighth fresh set (fresh8_dev / fresh8_test), by three more writers
+FRESH9_SPLIT_SEED = 20261214  # the ninth fresh set (fresh9_dev / fresh9_test), by three more writers
 SHOWN = 10  # cards scored per answer
 MIN_DENOMINATOR = 5  # fewer cards than this count as this many
 MIN_SATISFYING = 12  # catalog books that must meet a conversation's limits for it to be fair
