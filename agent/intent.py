@@ -938,7 +938,7 @@ _DEGREE = r"(?:too |so |very |that |super |overly |wildly |hugely |massively |ex
 OBSCURE_PHRASES = re.compile(
     r"\b(?:less(?:er)?[- ](?:well[- ])?known|little[- ]known|not (?:very |so |that |too )?well[- ]known|"
     r"hidden gems?|underrated|under[- ]rated|under[- ]the[- ]radar|obscure|overlooked|under[- ]?appreciated|"
-    r"undiscovered|off the beaten (?:path|track)|niche|deep cuts?|lesser[- ]read|"
+    r"undiscovered|off the beaten (?:path|track)|niche|deep cuts?|lesser[- ]read|under[- ]?read|"
     rf"(?:not|nothing|no|less|without)\s+(?:anything\s+|something\s+)?{_DEGREE}(?:popular|mainstream|famous|"
     r"well[- ]known|hyped|bestsell(?:ing|ers?)|best[- ]sell(?:ing|ers?)|obvious))\b",
     _I,
@@ -1383,6 +1383,22 @@ def _year_bounds(cmp: str, year: int, negated: bool) -> tuple[int | None, int | 
         # "nothing before 1990" means 1990 onwards.
         lo, hi = (hi + 1 if hi is not None else None), (lo - 1 if lo is not None else None)
     return lo, hi
+
+
+def refused_year_bounds(
+    window: str,
+) -> list[tuple[tuple[int | None, int | None], tuple[int | None, int | None]]]:
+    """For each open year comparison in a refused stretch that no negation of its own reaches ("leave out
+    anything before 1970": the refusal is the caller's), its bounds as read and as refused."""
+    out = []
+    for m in _YEAR_CMP.finditer(window):
+        if _NEG_BEFORE.search(window[: m.start()]):
+            continue  # read as refused already
+        cmp, year = m.group(1), int(m.group(2))
+        plain = _year_bounds(cmp, year, False)
+        if (plain[0] is None) != (plain[1] is None):
+            out.append((plain, _year_bounds(cmp, year, True)))
+    return out
 
 
 def _merge_years(intent: Intent, lo: int | None, hi: int | None) -> None:

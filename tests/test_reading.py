@@ -2409,3 +2409,38 @@ def test_a_verdict_reaches_back_no_further_than_the_nearest_thing_named(reader) 
 def test_a_capitalised_spelling_a_letter_off_a_surname_is_that_name(reader) -> None:
     # "Gaimann" is written nowhere in the catalog: the surname spelt another way, even with no cue before it.
     assert "Neil Gaiman" in reader.read("Gaimann and Tolkien, please don't.").exclude_authors
+
+
+@pytest.mark.parametrize(
+    ("text", "year_min", "year_max"),
+    [
+        ("horror, and leave out anything before 1970", 1970, None),
+        ("skip anything published after 2005", None, 2005),
+        ("steer clear of anything before 1950 please", 1950, None),
+        ("nothing before 1970", 1970, None),
+        ("horror before 1980 but skip Stephen King", None, 1979),
+    ],
+)
+def test_a_year_bound_a_refusal_rules_out_is_the_other_side_of_it(
+    reader, text: str, year_min: int | None, year_max: int | None
+) -> None:
+    intent = reader.read(text)
+    assert (intent.year_min, intent.year_max) == (year_min, year_max)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["true history, not no made-up romance", "I don't want no romance", "ain't nobody want no romance"],
+)
+def test_negative_concord_is_one_no_said_twice(reader, text: str) -> None:
+    assert "romance" in reader.read(text).genres_exclude
+
+
+@pytest.mark.parametrize("text", ["And Stephen King I have finished.", "Stephen King she's finished"])
+def test_an_author_fronted_before_having_finished_is_read_through(reader, text: str) -> None:
+    assert "Stephen King" in reader.read(text).exclude_authors
+
+
+@pytest.mark.parametrize("text", ["the under-read Victorians", "something underread"])
+def test_under_read_asks_for_lesser_known_books(reader, text: str) -> None:
+    assert reader.read(text).max_ratings_count is not None

@@ -41,6 +41,7 @@ from vibeshelf.agent.intent import (
     TitleRef,
     genre_hits,
     parse_intent,
+    refused_year_bounds,
     theme_hits,
 )
 from vibeshelf.agent.reading import cues, numbers
@@ -78,6 +79,7 @@ _NEGATION_BEFORE = re.compile(
 # reader ("I'm no romance reader" names a kind, and is still read as refusing it).
 _SELF_BEFORE = re.compile(r"\bI(?:['’]m|\s+am)\s+$", re.IGNORECASE)
 _AGENT_NOUN = re.compile(r"\s+(?:(?:a|an|much\s+of\s+an?)\s+)?[^\W\d_]+(?:ist|ian|er|or|expert)\b(?!\s+of\b)")
+_CONCORD = re.compile(r"no|none|nothing|nobody|no\s+more", re.IGNORECASE)
 # An aside of a few words set off by commas right after a refusal cue; see ``_asides_after_refusals``.
 _ASIDE_AFTER_CUE = re.compile(r"\s*,\s*(?P<aside>(?:[\w'’-]+\s+){0,3}[\w'’-]+)\s*,\s*(?=[\w\"'“‘])")
 _BARE_NEGATIONS = frozenset({"no", "not", "nothing", "none", "never", "nor", "neither", "zero"})
@@ -487,6 +489,15 @@ class MessageReader:
             for _, _, shelves, wanted in genre_hits(positive):
                 if wanted:
                     _add(intent.genres_include, shelves[0])
+        for scope in refusals:
+            # "leave out anything before 1970": a year bound a refusal rules out is the other side of it.
+            for (lo, hi), (other_lo, other_hi) in refused_year_bounds(
+                fixed[scope.text_start : scope.text_end]
+            ):
+                if lo is not None and intent.year_min == lo:
+                    intent.year_min, intent.year_max = None, other_hi
+                elif hi is not None and intent.year_max == hi:
+                    intent.year_min, intent.year_max = other_lo, None
         whole = parse_intent(fixed, self.config)
         intent.text = text
         # Exclusions come from the refusal scopes; the whole message's older reading adds only the free
@@ -1343,6 +1354,8 @@ def _refusal_scopes(
     cancelled: list[tuple[int, int]] = []
     for m in cue_matches:
         negation = _NEGATION_BEFORE.search(text, max(0, m.start() - 40), m.start())
+        if negation and _CONCORD.fullmatch(m.group(0)) and not text[negation.start() : m.start()].split()[1:]:
+            continue  # "true history, not no made-up story": negative concord, one "no" said twice
         if negation and not any(a <= m.start() < b for a, b in cancelled):
             cancelled.append((negation.start(), m.end()))
     for m in cue_matches:
