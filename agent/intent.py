@@ -117,6 +117,8 @@ _GENRES: list[tuple[str, tuple[str, ...], bool]] = [
     (r"war (?:novels?|stor(?:y|ies)|fiction)", ("war",), True),
     (r"realistic fiction", ("realistic_fiction",), True),
     (r"plays", ("plays",), False),
+    # A play with an article is the noun ("give me a play instead"), not the verb.
+    (r"(?:a|one|another) play(?! (?:on|with|date|area|button)\b)", ("plays",), True),
     (r"coming[- ]of[- ]age", ("coming_of_age",), False),
     (r"adventures?", ("adventure",), False),
 ]
@@ -1025,7 +1027,9 @@ _RECENT = re.compile(
     r"|(?:the )?(?:last|past) decade|recent(?:ly published| ones| books| releases?| stuff)?|recently|"
     r"new releases?|newer(?! than)(?: books| ones| stuff)?|newly published|latest releases?|just (?:came|come) out|"
     # "new ones only", "only new books": new as in recent ("something new" may be new to the reader).
-    r"new (?:ones|books|stuff|titles) only|only (?:the )?new (?:ones|books|stuff|titles))\b",
+    r"new (?:ones|books|stuff|titles) only|only (?:the )?new (?:ones|books|stuff|titles)|"
+    # A degree of newness is of the date ("fairly new", "relatively new"), unless new to someone.
+    r"(?:fairly|quite|pretty|reasonably|relatively|very|really) new(?! to\b))\b",
     _I,
 )
 # Page counts: "under 200 pages", "300 pages or more", "between 200 and 400 pages" (see the docstring).

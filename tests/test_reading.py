@@ -52,7 +52,7 @@ ROWS = [
     ("The Cuckoo's Calling", ["Robert Galbraith"], ["mystery", "crime"], 300_000, "a detective"),
     ("The Night Circus", ["Erin Morgenstern"], ["fantasy"], 500_000, "a magical competition"),
     ("Ready Player One", ["Ernest Cline"], ["science_fiction"], 600_000, "a virtual game"),
-    ("Hamlet", ["William Shakespeare"], ["classics", "plays"], 500_000, "a prince of denmark"),
+    ("Hamlet", ["William Shakespeare"], ["classics", "plays"], 500_000, "a play about a prince of denmark"),
     ("Shakespeare: The World as Stage", ["Bill Bryson"], ["non_fiction"], 40_000, "a short life"),
     ("Mistborn", ["Brandon Sanderson"], ["fantasy", "epic_fantasy"], 500_000, "ash falls"),
     ("A Quick Bite", ["Lynsay Sands"], ["paranormal_romance", "vampires"], 30_000, "a bite"),
@@ -2444,3 +2444,23 @@ def test_an_author_fronted_before_having_finished_is_read_through(reader, text: 
 @pytest.mark.parametrize("text", ["the under-read Victorians", "something underread"])
 def test_under_read_asks_for_lesser_known_books(reader, text: str) -> None:
     assert reader.read(text).max_ratings_count is not None
+
+
+@pytest.mark.parametrize("text", ["fairly new, if possible", "something relatively new", "quite new ones"])
+def test_a_degree_of_newness_is_recent(reader, text: str) -> None:
+    assert reader.read(text).year_min is not None
+
+
+def test_new_to_someone_is_no_date(reader) -> None:
+    assert reader.read("something fairly new to me").year_min is None
+
+
+@pytest.mark.parametrize(
+    "text", ["give me a play instead", "one play for the evening", "another play please"]
+)
+def test_a_play_with_an_article_is_the_kind(reader, text: str) -> None:
+    assert "plays" in reader.read(text).genres_include
+
+
+def test_play_as_a_verb_is_no_kind(reader) -> None:
+    assert "plays" not in reader.read("a story that plays with time, a play on words").genres_include
