@@ -2464,3 +2464,27 @@ def test_a_play_with_an_article_is_the_kind(reader, text: str) -> None:
 
 def test_play_as_a_verb_is_no_kind(reader) -> None:
     assert "plays" not in reader.read("a story that plays with time, a play on words").genres_include
+
+
+@pytest.mark.parametrize(
+    "text", ["A fourteen-year-old in my book club wants fantasy", "a 12-year-old wants something funny"]
+)
+def test_an_age_said_as_a_noun_is_a_young_reader(reader, text: str) -> None:
+    intent = reader.read(text)
+    assert {"young_adult", "childrens", "middle_grade"} & {*intent.genres_include, *intent.genres_all}
+
+
+def test_a_grown_up_said_as_an_age_is_no_young_reader(reader) -> None:
+    intent = reader.read("a forty-year-old wants fantasy")
+    assert not {"young_adult", "childrens", "middle_grade"} & {*intent.genres_include, *intent.genres_all}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "she finished The Hobbit and wants that same rush again",
+        "I read Dune and want the same thrill again",
+    ],
+)
+def test_wanting_that_same_feeling_again_after_a_read_book_likes_it(reader, text: str) -> None:
+    assert reader.read(text).like_titles

@@ -921,7 +921,7 @@ class MessageReader:
 _READ_CUE = re.compile(r"\b(?:read|finished|done|already|have it|own it|seen it)\b", re.IGNORECASE)
 _LIKE_CUE = re.compile(
     r"\b(?:like|loved?|enjoyed|adored|similar|manner of|vein of|fans? of|style of|reminds?|more of|next|"
-    r"same (?:feel|vibe|vibes|spirit|vein|kind|sort|style|mood)|favou?rite|"
+    r"same (?:feel|vibe|vibes|spirit|vein|kind|sort|style|mood)|that same [a-z]+|same [a-z]+ again|favou?rite|"
     r"(?:was|is) (?:so |sooo+ |really )?(?:good|great|amazing|brilliant))\b",
     re.IGNORECASE,
 )
@@ -1171,6 +1171,11 @@ def _age_regex() -> re.Pattern[str]:
     )
 
 
+_AGED_PERSON = re.compile(
+    r"\b(?:a|an|the|my|our|his|her|their|this)\s+[\w]+[\s-]+years?[\s-]+old\b", re.IGNORECASE
+)
+
+
 def _young_reader_age(text: str) -> int | None:
     """The age of a young reader the message shops for ("my daughter who is turning ten", "a 12 year old
     boy"), when a sentence names such a person and an age."""
@@ -1180,7 +1185,9 @@ def _young_reader_age(text: str) -> int | None:
         # "... with my granddaughter at bedtime. She's just turned six": a pronoun opening the sentence is
         # the young reader named before it.
         named_before = _PERSON_PRONOUN_FIRST.match(sentence) and cues.young_readers().search(text, 0, a)
-        if not (cues.young_readers().search(sentence) or named_before):
+        # "A fourteen-year-old in my book club": the age said as a noun is the young reader.
+        aged_person = _AGED_PERSON.search(sentence)
+        if not (cues.young_readers().search(sentence) or named_before or aged_person):
             continue
         for m in age.finditer(sentence):
             raw = next(g for g in m.groups() if g)
