@@ -102,13 +102,8 @@ class AuthorLinker:
     def _near_surname(self, word: str, *, name_like: bool = False) -> list[str]:
         """The authors of the one surname a letter away from ``word`` (not itself a known word), if any.
         ``name_like``: a word the catalog writes only with a capital, which may be a name however often."""
-        if (
-            len(word) < _NEAR_SURNAME_MIN
-            or (
-                self._vocab.word_counts.get(word, 0) > _RARE_WORD and not name_like
-            )  # a word the catalog uses
-            or word.endswith("s")
-        ):
+        used_as_a_word = self._vocab.word_counts.get(word, 0) > _RARE_WORD and not name_like
+        if len(word) < _NEAR_SURNAME_MIN or used_as_a_word or word.endswith("s"):
             return []
         hits = process.extract(word, self._surnames, scorer=Levenshtein.distance, score_cutoff=1, limit=2)
         return self._vocab.by_surname[hits[0][0]] if len(hits) == 1 else []

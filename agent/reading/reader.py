@@ -260,6 +260,8 @@ class MessageReader:
         limitation, any works by Patterson", "except, of course, Tolkien"), so the cue reaches its object.
         A bare negation keeps its comma ("no, fantasy"), and what names a kind or an author after a comma is
         the start of a list, not an aside ("things I dislike, vampires, zombies")."""
+        if text.count(",") < 2:
+            return text  # an aside needs a comma on each side; most messages have none to look for
         for m in reversed(list(cues.refusal().finditer(text))):
             if m.group(0).lower() in _BARE_NEGATIONS:
                 continue
@@ -1071,8 +1073,6 @@ def _refused_shelves(window: str) -> list[str]:
         inside = [h for h in genre_hits(window) if not any(h[0] < b and a < h[1] for a, b, _, _ in hits)]
         hits = sorted([*hits, *inside])
     out: list[str] = []
-    # A kind joined to another by "and"/"or" is an item of a list, not a modifier ("ghosts-and-werewolves
-    # paranormal stuff" refuses all three).
     qualifiers = [(start, end) for start, end, _, _ in [*hits, *theme_hits(window)]]
     for rx, shelves in cues.refused_kinds():
         for m in rx.finditer(window):
@@ -1091,7 +1091,10 @@ def _refused_shelves(window: str) -> list[str]:
             and not _COORDINATED.search(window, 0, q_start)
             for q_start, q_end in qualifiers
         ):
-            continue  # the noun a kind or theme right before it qualifies: "no YA thrillers", "no war memoirs"
+            # The noun a kind or theme right before it qualifies: "no YA thrillers", "no war memoirs". A kind
+            # joined to another by "and"/"or" is an item of a list, not a modifier ("ghosts-and-werewolves
+            # paranormal stuff" refuses all three).
+            continue
         out += [s for s in shelves if s not in out]
     return out
 
@@ -1172,7 +1175,7 @@ def _age_regex() -> re.Pattern[str]:
 
 
 _AGED_PERSON = re.compile(
-    r"\b(?:a|an|the|my|our|his|her|their|this)\s+[\w]+[\s-]+years?[\s-]+old\b", re.IGNORECASE
+    r"\b(?:a|an|the|my|our|his|her|their|this)\s+\w+[\s-]+years?[\s-]+old\b", re.IGNORECASE
 )
 
 
@@ -1323,7 +1326,7 @@ def _tail_scopes(
 def _last_named_clause(text: str, start: int, names_item: Callable[[str], bool]) -> tuple[int, int] | None:
     """The span of the nearest clause at or before ``start`` that names a kind or an author, at most
     ``_VERDICT_REACH`` clauses back."""
-    end = _clause_end_before(text, start)
+    end = _clause_stop(text, start)
     for _ in range(_VERDICT_REACH):
         if names_item(text[start:end]):
             return start, end
@@ -1334,7 +1337,8 @@ def _last_named_clause(text: str, start: int, names_item: Callable[[str], bool])
     return None
 
 
-def _clause_end_before(text: str, start: int) -> int:
+def _clause_stop(text: str, start: int) -> int:
+    """Where the clause starting at ``start`` ends: the next clause start after it."""
     stop = _CLAUSE_START.search(text, start + 1)
     return stop.start() if stop else len(text)
 
