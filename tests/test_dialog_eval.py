@@ -32,6 +32,17 @@ def test_a_card_by_a_ruled_out_author_is_a_violation_and_a_miss() -> None:
     assert result.passed == pytest.approx(1 / 5)  # two cards count as five; one of them fits
 
 
+def test_a_card_by_none_of_the_authors_asked_for_misses_without_a_violation() -> None:
+    result = de.score(
+        dialog(authors_any=["terry pratchett", "Stephenie Meyer"]),
+        ["goodbooks:1", "goodbooks:2", "goodbooks:3"],
+        BOOKS,
+    )
+    assert result.violations == []
+    assert [m.split(":")[0] for m in result.misses] == ["Dark Tower"]
+    assert result.passed == pytest.approx(2 / 5)
+
+
 def test_limits_other_than_a_no_fail_the_card_without_a_violation() -> None:
     result = de.score(
         dialog(year_max=1985, seed_books=[2], shelves_any=["fantasy"]),

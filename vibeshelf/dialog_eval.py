@@ -68,6 +68,9 @@ class Expectation(BaseModel):
     shelves_all: list[str] = Field(default_factory=list)
     shelves_none: list[str] = Field(default_factory=list)
     authors_none: list[str] = Field(default_factory=list)
+    authors_any: list[str] = Field(
+        default_factory=list, description="The reader asked for books by these authors: each card is by one."
+    )
     books_none: list[int] = Field(default_factory=list)
     seed_books: list[int] = Field(default_factory=list)
     year_min: int | None = None
@@ -115,6 +118,8 @@ def failures(book: CatalogBook, e: Expectation) -> tuple[list[str], list[str]]:
         broken.append(f"not shelved {missing}")
     for shelf in sorted(book.shelves & set(e.shelves_none)):
         refused.append(f"shelf {shelf}")
+    if e.authors_any and not {a.casefold() for a in book.authors} & {a.casefold() for a in e.authors_any}:
+        broken.append(f"not by {e.authors_any}")
     ruled_out = {a.casefold() for a in e.authors_none}
     refused += [f"author {a}" for a in book.authors if a.casefold() in ruled_out]
     if book.id in {book_id(i) for i in e.books_none}:
