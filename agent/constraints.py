@@ -163,6 +163,9 @@ class HardConstraints(ReaderConstraints):
         for key in _LISTS:
             if mine.get(key):
                 out[key] = list(dict.fromkeys([*(out.get(key) or []), *mine[key]]))
+        if mine.get("authors_any"):
+            # The authors the reader asked for are theirs to name: the model's choice gives way.
+            out["authors_any"] = mine["authors_any"]
         for key in (*_LOWER_BOUNDS, *_UPPER_BOUNDS):
             if mine.get(key) is None:
                 continue

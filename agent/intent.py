@@ -634,6 +634,14 @@ class Intent(BaseModel):
         default=False, description="'forget that, ...': a new request; earlier exclusions still hold."
     )
     correction: bool = Field(default=False, description="'I meant ...': replaces what it names.")
+    authors: list[str] = Field(
+        default_factory=list,
+        description="'anything by Christie', 'more Pratchett': only these authors' books.",
+    )
+    named_authors: list[str] = Field(
+        default_factory=list,
+        description="Authors named outside every refusal and lift: in a correction, the authors meant.",
+    )
     allow_authors: list[str] = Field(
         default_factory=list, description="'Pratchett is fine': lifts an exclusion."
     )
@@ -1781,6 +1789,7 @@ class Constraints(BaseModel):
     genres_all: list[str] = Field(default_factory=list)
     genres_exclude: list[str] = Field(default_factory=list)
     exclude_terms: list[str] = Field(default_factory=list)
+    authors_any: list[str] = Field(default_factory=list)
     exclude_authors: list[str] = Field(default_factory=list)
     exclude_series: list[str] = Field(default_factory=list)
     exclude_ids: list[str] = Field(default_factory=list)
@@ -1815,6 +1824,14 @@ class Constraints(BaseModel):
         for v in intent.exclude_series:
             _add(c.exclude_series, v)
         c.genres_exclude = [g for g in c.genres_exclude if g not in intent.allow_genres]
+        if intent.authors:
+            # The authors asked for are the request's: a message asking for others replaces them.
+            c.authors_any = list(intent.authors)
+        elif intent.correction and c.authors_any and intent.named_authors:
+            # "I've got it wrong, it's Mary Higgins Clark she likes": the author a correction names is meant.
+            c.authors_any = list(intent.named_authors)
+        refused = {_fold(a) for a in intent.exclude_authors}
+        c.authors_any = [a for a in c.authors_any if _fold(a) not in refused]
         lifted = {_fold(a) for a in intent.allow_authors}
         c.exclude_authors = [a for a in c.exclude_authors if _fold(a) not in lifted]
         c.exclude_terms = [v for v in c.exclude_terms if v not in intent.allow_terms]
@@ -1860,6 +1877,8 @@ class Constraints(BaseModel):
             out["genres_exclude"] = genres_exclude[:20]
         if self.exclude_terms:
             out["exclude_terms"] = self.exclude_terms[:20]
+        if self.authors_any:
+            out["authors_any"] = self.authors_any[:20]
         if self.exclude_authors:
             out["exclude_authors"] = self.exclude_authors[:50]
         if self.exclude_ids:
@@ -1897,6 +1916,7 @@ class Constraints(BaseModel):
             genres_all=[*self.genres_all, *include_all] or None,
             genres_exclude=self.genres_exclude or None,
             exclude_terms=self.exclude_terms or None,
+            authors_any=self.authors_any or None,
             exclude_authors=self.exclude_authors or None,
             exclude_ids=self.exclude_ids or None,
             year_min=self.year_min,
@@ -1921,6 +1941,8 @@ class Constraints(BaseModel):
                 if not any(term in n or n.startswith(term) for n in names):
                     names.append(term)
             out.append("leaving out " + _join(names))
+        if self.authors_any:
+            out.append("by " + _join(self.authors_any, "or"))
         if self.exclude_authors:
             out.append("nothing by " + _join(self.exclude_authors))
         if self.exclude_series:
@@ -1956,11 +1978,11 @@ class Constraints(BaseModel):
         return []
 
 
-def _join(items: list[str]) -> str:
+def _join(items: list[str], conjunction: str = "and") -> str:
     items = [i for i in items if i]
     if len(items) <= 1:
         return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
+    return ", ".join(items[:-1]) + f" {conjunction} " + items[-1]
 
 
 @dataclass(frozen=True)

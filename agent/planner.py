@@ -489,7 +489,7 @@ def read_conversation(
             intent.new_request and not (intent.popular and not intent.query)
         ):
             subject = Subject(
-                kind="search",
+                kind=_search_kind(intent),
                 query=intent.query,
                 genres=list(intent.genres_include),
                 genres_all=list(intent.genres_all),
@@ -504,7 +504,7 @@ def read_conversation(
         elif previous.kind == "none":
             if intent.query or intent.genres_include or intent.genres_all or not constraints.is_empty():
                 subject = Subject(
-                    kind="search",
+                    kind=_search_kind(intent),
                     query=intent.query,
                     genres=list(intent.genres_include),
                     genres_all=list(intent.genres_all),
@@ -560,6 +560,12 @@ NO_HISTORY_NOTE = (
     "I don't know your reading yet: give a thumbs-up to books you've enjoyed, or import your Goodreads or "
     "StoryGraph library, and I'll pick your next book from your own history. Meanwhile, widely loved books:"
 )
+
+
+def _search_kind(intent: Intent) -> Literal["search", "popular"]:
+    """A request for an author's books with nothing said about them ("anything by Christie") lists the
+    author's most read books; with words about them ("a cozy Christie") it is searched."""
+    return "popular" if intent.authors and not intent.query else "search"
 
 
 def _starts_request(intent: Intent, previous: Subject) -> bool:
@@ -756,6 +762,9 @@ def _retrieval_calls(state: ConversationState, cfg: PlannerConfig) -> list[tuple
             )
     elif subject.kind == "lucky":
         calls.append(("feeling_lucky", {"mood": subject.query or None, "filters": _filters(state)}))
+    elif subject.kind == "popular" and state.constraints.authors_any:
+        # An author's most read books, within every limit said (and past those shown, for "more").
+        calls.append(("popular_books", {"filters": _filters(state), "limit": cfg.popular_limit}))
     elif (
         subject.kind == "popular" and not (subject.avoid_shown and state.shown_ids) and not subject.genres_all
     ):

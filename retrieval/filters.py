@@ -206,7 +206,16 @@ def drop_unknowable_pages(
 # One table of limits drives all three evaluations: the SQL ``where`` (LanceDB), the in-memory mask
 # (Arrow) and the check on a single book card (``admits``), so the three cannot drift apart.
 LimitKind = Literal[
-    "min", "max", "any_genre", "all_genres", "no_genre", "language", "not_ids", "not_authors", "not_terms"
+    "min",
+    "max",
+    "any_genre",
+    "all_genres",
+    "no_genre",
+    "language",
+    "not_ids",
+    "any_author",
+    "not_authors",
+    "not_terms",
 ]
 RATING_TOLERANCE = 1e-4  # float32 storage: 4.3 is stored as 4.2999997
 
@@ -231,6 +240,7 @@ LIMITS: tuple[Limit, ...] = (
     Limit("max_pages", "max", "num_pages"),
     Limit("language", "language", "language"),
     Limit("exclude_ids", "not_ids", "id"),
+    Limit("authors_any", "any_author", "authors"),
     Limit("exclude_authors", "not_authors", "authors"),
     Limit("exclude_terms", "not_terms", "text"),
 )
@@ -286,9 +296,10 @@ def build_where(filters: SearchFilters | None) -> str | None:
             clauses.append("(" + " OR ".join(ors) + ")")
         elif kind == "not_ids":
             clauses.append(f"id NOT IN ({', '.join(_sql_str(i) for i in value)})")
-        elif kind == "not_authors" and (pattern := _author_pattern(value)):
+        elif kind in ("any_author", "not_authors") and (pattern := _author_pattern(value)):
             authors = "lower(array_to_string(authors, ' | '))"
-            clauses.append(f"NOT regexp_like({authors}, {_sql_str(pattern)})")
+            negation = "NOT " if kind == "not_authors" else ""
+            clauses.append(f"{negation}regexp_like({authors}, {_sql_str(pattern)})")
         elif kind == "not_terms" and (pattern := _terms_pattern(value)):
             clauses.append(f"NOT regexp_like({excluded_text_sql()}, {_sql_str(pattern)})")
     return " AND ".join(clauses) or None
@@ -329,9 +340,10 @@ def _fails(
         return not (lang in codes or any(lang.startswith(c + "-") for c in codes if len(c) <= 3))
     if kind == "not_ids":
         return book.get("id") in set(value)
-    if kind == "not_authors":
+    if kind in ("any_author", "not_authors"):
         pattern = _author_pattern(value)
-        return bool(pattern and _python_regex(pattern).search(fold(" | ".join(book.get("authors") or []))))
+        by = bool(pattern and _python_regex(pattern).search(fold(" | ".join(book.get("authors") or []))))
+        return by if kind == "not_authors" else not by
     pattern = _terms_pattern(value)  # not_terms
     text = " ".join(
         [
@@ -408,6 +420,8 @@ class CatalogFilter:
                     condition = pc.or_(condition, pc.starts_with(self._language, code + "-"))
             elif kind == "not_ids":
                 condition = pc.invert(pc.is_in(cat["id"], value_set=pa.array(value, pa.string())))
+            elif kind == "any_author" and (pattern := _author_pattern(value)):
+                condition = pc.match_substring_regex(self._authors, pattern)
             elif kind == "not_authors" and (pattern := _author_pattern(value)):
                 condition = pc.invert(pc.match_substring_regex(self._authors, pattern))
             elif kind == "not_terms" and (pattern := _terms_pattern(value)):

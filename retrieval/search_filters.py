@@ -103,6 +103,13 @@ class SearchFilters(BaseModel):
         max_length=20,
         description="Language of the edition as a code, e.g. 'en' for English, 'fr', 'es', 'de'.",
     )
+    authors_any: list[str] | None = Field(
+        default=None,
+        max_length=20,
+        description="Keep only books by at least one of these authors, for a reader who asks for an "
+        "author's own books ('anything by Agatha Christie' -> ['Agatha Christie']). Not for 'authors like "
+        "X', which asks for other authors.",
+    )
     exclude_authors: list[str] | None = Field(
         default=None, max_length=50, description="Author names whose books must not be returned."
     )
@@ -125,7 +132,7 @@ class SearchFilters(BaseModel):
     def _genres(cls, value: list[str] | None) -> list[str] | None:
         return _clean_strings(value, genre=True)
 
-    @field_validator("exclude_authors", "exclude_ids", "exclude_terms")
+    @field_validator("authors_any", "exclude_authors", "exclude_ids", "exclude_terms")
     @classmethod
     def _strings(cls, value: list[str] | None) -> list[str] | None:
         return _clean_strings(value)

@@ -59,6 +59,18 @@ def test_required_genres_are_unioned_but_any_of_genres_are_not():
     assert c.merge_filters(None) == {"genres_all": ["humor"]}
 
 
+def test_the_authors_the_reader_asked_for_replace_the_models_and_hold_on_results():
+    from vibeshelf.agent.intent import Constraints
+
+    c = HardConstraints(rules=Constraints(authors_any=["Agatha Christie"]))
+    assert c.merge_filters({"authors_any": ["Dorothy L. Sayers"], "year_max": 1940}) == {
+        "authors_any": ["Agatha Christie"],
+        "year_max": 1940,
+    }
+    assert c.merge_filters(None) == {"authors_any": ["Agatha Christie"]}
+    assert c.violation(BOOKS[0]) == "reader constraint"  # a card by anyone else is held back
+
+
 def test_a_model_bound_that_contradicts_the_reader_is_dropped():
     c = HardConstraints.from_conversation(turns("books from before 2000"))
     merged = c.merge_filters({"year_min": 2010})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vibeshelf.agent.intent import Constraints, ParseConfig, parse_intent, split_titles
+from vibeshelf.agent.intent import Constraints, Intent, ParseConfig, parse_intent, split_titles
 
 # --- moods and topics -----------------------------------------------------------------------------
 
@@ -595,3 +595,26 @@ def test_a_request_opener_is_cut_on_a_word_boundary(text: str, query: str) -> No
     # "I love" is no opener of "I loved it" ("d it" was left to search on).
     assert parse_intent(text).query.split()[-1:] == query.split()[-1:]
     assert not parse_intent(text).query.startswith(("d ", "ations"))
+
+
+def test_the_authors_asked_for_hold_until_replaced_refused_or_a_new_request() -> None:
+    asked = Constraints().apply(Intent(text="anything by Christie", authors=["Agatha Christie"]))
+    assert asked.filters()["authors_any"] == ["Agatha Christie"]
+    assert "by Agatha Christie" in asked.describe()
+    refined = asked.apply(Intent(text="only the older ones", year_max=1950))
+    assert refined.authors_any == ["Agatha Christie"] and refined.year_max == 1950
+    other = refined.apply(Intent(text="now some Gaiman", authors=["Neil Gaiman"]))
+    assert other.authors_any == ["Neil Gaiman"]
+    assert other.apply(Intent(text="no more Gaiman", exclude_authors=["Neil Gaiman"])).authors_any == []
+    assert other.apply(Intent(text="forget that, a thriller", new_request=True)).authors_any == []
+    # A correction naming another author replaces the one asked for; naming one with nothing asked adds none.
+    fixed = other.apply(
+        Intent(text="sorry, I meant Terry Pratchett", correction=True, named_authors=["Terry Pratchett"])
+    )
+    assert fixed.authors_any == ["Terry Pratchett"]
+    assert (
+        Constraints()
+        .apply(Intent(text="sorry, Pratchett", correction=True, named_authors=["Terry Pratchett"]))
+        .authors_any
+        == []
+    )

@@ -149,7 +149,8 @@ class MiniTools:
     def popular_books(self, args: PopularBooksArgs) -> PopularBooksResult | ToolError:
         if args.genre and args.genre not in self.genres:
             return ToolError.of("invalid_arguments", f"Unknown genre {args.genre!r}.")
-        rows = [r for r in self.rows.values() if not args.genre or args.genre in r["genres"]]
+        filters, notes = drop_unknowable_pages(args.filters, self.page_counts)
+        rows = [r for r in self._allowed(filters) if not args.genre or args.genre in r["genres"]]
         rows.sort(key=lambda r: -(r["ratings_count"] or 0))
         books = [
             self._card(
@@ -157,7 +158,7 @@ class MiniTools:
             )
             for i, r in enumerate(rows[: args.limit], start=1)
         ]
-        return PopularBooksResult(books=books, genre=args.genre)
+        return PopularBooksResult(books=books, genre=args.genre, notes=notes)
 
     def feeling_lucky(self, args: FeelingLuckyArgs) -> FeelingLuckyResult:
         filters, notes = drop_unknowable_pages(args.filters, self.page_counts)

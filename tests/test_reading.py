@@ -57,6 +57,7 @@ ROWS = [
     ("Mistborn", ["Brandon Sanderson"], ["fantasy", "epic_fantasy"], 500_000, "ash falls"),
     ("A Quick Bite", ["Lynsay Sands"], ["paranormal_romance", "vampires"], 30_000, "a bite"),
     ("Maus I", ["Art Spiegelman"], ["graphic_novels", "comics"], 300_000, "mice and cats"),
+    ("Skipping Christmas", ["John Grisham"], ["fiction", "humor"], 100_000, "a couple skip the holidays"),
 ]
 
 
@@ -370,20 +371,25 @@ def _prolific_authors(catalog_path, n: int) -> list[tuple[str, str]]:
     return out
 
 
-@pytest.mark.slow
-async def test_no_card_of_an_excluded_author_is_shown_in_that_session(goodbooks_mini_index, mini_services):
-    from test_planner_card_order import Conversation, cards
-
+def _mini_agent(index, services):
+    """The real planner, tools and guard over goodbooks-mini."""
     from vibeshelf.agent.loop import Agent
     from vibeshelf.agent.planner_client import PlannerClient
     from vibeshelf.settings import Settings
     from vibeshelf.tools.default_registry import default_registry
 
-    catalog = goodbooks_mini_index.catalog
-    settings = Settings(home=goodbooks_mini_index.home, max_turns=6)
-    agent = Agent(
-        default_registry(), ToolContext(deps=mini_services), settings, llm=PlannerClient(catalog=catalog)
+    settings = Settings(home=index.home, max_turns=6)
+    return Agent(
+        default_registry(), ToolContext(deps=services), settings, llm=PlannerClient(catalog=index.catalog)
     )
+
+
+@pytest.mark.slow
+async def test_no_card_of_an_excluded_author_is_shown_in_that_session(goodbooks_mini_index, mini_services):
+    from test_planner_card_order import Conversation, cards
+
+    catalog = goodbooks_mini_index.catalog
+    agent = _mini_agent(goodbooks_mini_index, mini_services)
     phrasings = ["anything but {a}", "{a}'s books are off the table", "not a fan of {a} tbh", "spare me {a}"]
     checked = 0
     for (author, shelf), phrasing in zip(_prolific_authors(catalog, 4), phrasings, strict=True):
@@ -395,6 +401,22 @@ async def test_no_card_of_an_excluded_author_is_shown_in_that_session(goodbooks_
             assert all(author not in card.authors for card in shown), (author, said, [c.title for c in shown])
             checked += len(shown)
     assert checked > 20
+
+
+@pytest.mark.slow
+async def test_an_authors_books_asked_for_hold_across_refinements_until_refused(
+    goodbooks_mini_index, mini_services
+):
+    from test_planner_card_order import Conversation, cards
+
+    agent = _mini_agent(goodbooks_mini_index, mini_services)
+    chat = Conversation(agent)
+    first = cards(await chat.say("anything by Stephen King?"))
+    assert len(first) >= 6 and all("Stephen King" in c.authors for c in first)
+    older = cards(await chat.say("only the ones from before 1980"))
+    assert older and all("Stephen King" in c.authors and c.year < 1980 for c in older)
+    other = cards(await chat.say("no more Stephen King. Neil Gaiman books, any year?"))
+    assert other and all("Neil Gaiman" in c.authors for c in other)
 
 
 # --- not every message is a book request --------------------------------------------------------
@@ -2488,3 +2510,89 @@ def test_a_grown_up_said_as_an_age_is_no_young_reader(reader) -> None:
 )
 def test_wanting_that_same_feeling_again_after_a_read_book_likes_it(reader, text: str) -> None:
     assert reader.read(text).like_titles
+
+
+@pytest.mark.parametrize(
+    ("text", "authors"),
+    [
+        ("anything by Brandon Sanderson?", ["Brandon Sanderson"]),
+        ("more pratchett pls", ["Terry Pratchett"]),
+        ("Stephen King's older stuff", ["Stephen King"]),
+        ("any of Agatha Christie's books from the 30s", ["Agatha Christie"]),
+        ("Agatha Christie for my mum please", ["Agatha Christie"]),
+        ("stephen king, 80s only", ["Stephen King"]),
+        ("Gaiman novels, the darker the better", ["Neil Gaiman"]),
+        ("anything Gillian Flynn wrote", ["Gillian Flynn"]),
+        ("something from Neil Gaiman or Terry Pratchett", ["Neil Gaiman", "Terry Pratchett"]),
+        ("the latest from Dan Brown", ["Dan Brown"]),
+        ("my dad wants Frank Herbert for his birthday", ["Frank Herbert"]),
+        ("some Stephen King horror", ["Stephen King"]),
+    ],
+)
+def test_an_author_named_as_the_books_source_is_asked_for(reader, text: str, authors: list[str]) -> None:
+    assert reader.read(text).authors == authors
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "something like Agatha Christie",
+        "who writes like Gillian Flynn?",
+        "I'm a Stephen King fan, what else is there",
+        "I love Gaiman's style, anything in that vein",
+        "no more Dan Brown",
+        "anything but Sanderson",
+        "I loved Stephen King's The Shining",
+        "a story about a king and his hound",
+        "Rebecca by Daphne du Maurier was wonderful, more in that vein",
+        "I need a break from Stephen King",
+        "recovering from a Dan Brown binge, something slower",
+        "Neil Gaiman's Sandman I have already, something else",
+        "Dan Brown. Absolutely not.",
+        "a friend from Small Island recommended it",
+    ],
+)
+def test_a_likeness_a_refusal_an_attribution_or_an_aside_asks_for_no_author(reader, text: str) -> None:
+    assert reader.read(text).authors == []
+
+
+@pytest.mark.parametrize(
+    ("text", "author"),
+    [
+        ("My nan adores her Agatha Christie. Could you show me some of hers?", "Agatha Christie"),
+        ("My son is desperate for more by that author - Neil Gaiman, I think?", "Neil Gaiman"),
+        ("My brother likes that Dan Brown fellow. Have you got any of his books?", "Dan Brown"),
+        ("I'm mad about Gillian Flynn. What else has she written?", "Gillian Flynn"),
+    ],
+)
+def test_a_pronoun_asking_for_books_stands_for_the_author_named_nearby(
+    reader, text: str, author: str
+) -> None:
+    assert reader.read(text).authors == [author]
+
+
+def test_the_author_asked_for_is_no_topic_to_search_for(reader) -> None:
+    assert reader.read("anything by Brandon Sanderson?").query == ""
+    assert reader.read("a cozy mystery by Agatha Christie").query.split()[-1] == "mystery"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["he doesn't want the children's books", "my sister doesnt want horror", "she didn't want romance"],
+)
+def test_a_want_refused_for_someone_else_is_a_no(reader, text: str) -> None:
+    intent = reader.read(text)
+    assert intent.genres_exclude and not set(intent.genres_exclude) & set(intent.genres_include)
+
+
+def test_those_after_books_named_points_at_the_books_not_the_author_before_them(reader) -> None:
+    intent = reader.read(
+        "any more Gillian Flynn? already read Gone Girl and Big Little Lies so not those pls"
+    )
+    assert intent.exclude_authors == []
+    assert {t.title for t in [*intent.read_titles, *intent.avoid_titles]} == {"Gone Girl", "Big Little Lies"}
+
+
+def test_a_cue_word_inside_a_title_is_the_titles(reader) -> None:
+    intent = reader.read("not Skipping Christmas, I hated it")
+    assert [t.title for t in intent.avoid_titles] == ["Skipping Christmas"] and not intent.like_titles

@@ -191,6 +191,14 @@ def test_exclude_authors_is_case_and_accent_insensitive(table) -> None:
     assert ids(table, exclude_authors=["Kim O'Brien"]) == ["1", "2", "3", "5", "6", "7"]
 
 
+def test_authors_any_keeps_only_books_by_one_of_them_the_three_evaluations_agreeing(table) -> None:
+    assert ids(table, authors_any=["charlotte bronte"]) == ["3"]
+    assert ids(table, authors_any=["CAMUS", "Bram Stoker"]) == ["1", "5"]
+    assert ids(table, authors_any=["Kim O'Brien"]) == ["4"]
+    # An author asked for and one ruled out in the same filters: both hold.
+    assert ids(table, authors_any=["Camus", "Elizabeth Kostova"], exclude_authors=["camus"]) == ["7"]
+
+
 def test_genres_include_any_of_and_exclude(table) -> None:
     assert ids(table, genres_include=["Romance", "horror"]) == ["1", "2", "3"]
     assert ids(table, genres_exclude=["classics"]) == ["2", "4", "6", "7"]

@@ -66,3 +66,17 @@ async def test_popular_books_unknown_genre_suggests_known_ones(call) -> None:
     out = await call("popular_books", {"genre": "scifi"})
     assert isinstance(out, ToolError) and out.error.type == "invalid_arguments"
     assert out.error.fields[0].field == "genre" and "science_fiction" in out.error.message
+
+
+async def test_popular_books_within_filters_lists_an_authors_most_read_books(call) -> None:
+    out = await call(
+        "popular_books", {"filters": {"authors_any": ["Stephen King"], "year_max": 1985}, "limit": 5}
+    )
+    assert len(out.books) == 5
+    assert all("Stephen King" in b.authors and b.year <= 1985 for b in out.books)
+    counts = [b.ratings_count for b in out.books]
+    assert counts[0] == max(counts)
+    both = await call(
+        "popular_books", {"genre": "horror", "filters": {"authors_any": ["Stephen King"]}, "limit": 5}
+    )
+    assert both.books and all("horror" in b.genres and "Stephen King" in b.authors for b in both.books)

@@ -291,6 +291,10 @@ class PopularBooksArgs(ToolArgs):
         max_length=100,
         description="Genre (Goodreads shelf in snake_case, e.g. 'fantasy'); null for popular books overall.",
     )
+    filters: SearchFilters | None = Field(
+        default=None,
+        description="Hard constraints, e.g. authors_any for an author's most read books; null for none.",
+    )
     limit: Limit = 10
 
     @field_validator("genre")

@@ -39,17 +39,22 @@ def _status(args: Mapping[str, Any]) -> str:
 
 @tool(status=_status)
 def popular_books(ctx: ToolContext[Services], args: PopularBooksArgs) -> PopularBooksResult:
-    """List the most popular (most-rated) books overall, or in one genre. Use it when the reader asks for
-    popular, classic or well-known picks without a more specific vibe."""
+    """List the most popular (most-rated) books overall, or in one genre, within optional hard filters. Use
+    it when the reader asks for popular, classic or well-known picks without a more specific vibe, or for an
+    author's books without a topic ('anything by Christie': filters.authors_any)."""
     services = ctx.deps
-    filters = None
+    filters, notes = services.search.usable_filters(args.filters)
     if args.genre:
         check_genre(services, args.genre)
-        filters = SearchFilters(genres_include=[args.genre])
+        # The genre holds beside any genres the filters name: every book has it.
+        base = filters or SearchFilters()
+        filters = base.model_copy(
+            update={"genres_all": list(dict.fromkeys([*(base.genres_all or []), args.genre]))}
+        )
     ranked = most_popular(services.search.searcher, services.prior, filters, args.limit)
     books = []
     for rank, s in enumerate(ranked, start=1):
         reason = f"#{rank} most rated" + (f" in {args.genre}" if args.genre else "")
         why = MatchEvidence(method="popular", score=round(s.score, 4), reason=reason)
         books.append(BookCard.from_row(s.item, why))
-    return PopularBooksResult(books=books, genre=args.genre, notes=[])
+    return PopularBooksResult(books=books, genre=args.genre, notes=notes)

@@ -30,7 +30,7 @@ _BEFORE_A_NAME = frozenset(
     | {"miss", "mrs", "mr", "ms", "dr", "dame", "sir", "lady", "lord"}  # "not Miss Austen herself"
 )
 _FAMILY = re.compile(r"\s+(?:sisters|brothers|siblings|family|clan)\b", re.IGNORECASE)
-_HONORIFICS = frozenset({"miss", "mrs", "mr", "ms", "dr", "dame", "sir", "lady", "lord", "saint", "st"})
+HONORIFICS = frozenset({"miss", "mrs", "mr", "ms", "dr", "dame", "sir", "lady", "lord", "saint", "st"})
 _DOMINANT = 3.0  # the most read author of a surname wins alone when read this many times the next
 _MAX_SAME_SURNAME = 4
 _FULL_NAME_SIMILARITY = 92.0
@@ -189,7 +189,7 @@ class AuthorLinker:
         raw = text[a:b]
         word = name_key(raw)
         preceding_word = fold(text[tokens[i - 1][0] : tokens[i - 1][1]]) if i > 0 else ""
-        if preceding_word in _HONORIFICS and raw[:1].isupper() and (given := self._by_given.get(word)):
+        if preceding_word in HONORIFICS and raw[:1].isupper() and (given := self._by_given.get(word)):
             reads = self._vocab.author_reads
             if len(given) == 1 or reads.get(given[1], 0) * _DOMINANT <= reads.get(given[0], 0):
                 return AuthorMention((given[0],), a, b, len(given) == 1)

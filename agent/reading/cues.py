@@ -478,3 +478,61 @@ def praise_tail() -> re.Pattern[str]:
         rf"|{verbs})",
         re.IGNORECASE,
     )
+
+
+def _alternation(name: str) -> str:
+    ordered = sorted({p.lower() for p in _lines(name)}, key=len, reverse=True)
+    return "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in ordered)
+
+
+@cache
+def author_lead() -> re.Pattern[str]:
+    """The words just before an author's name that ask for the author's own books ("anything by", "he
+    wants", "something from", "any of"), matched at the end of the text before the name."""
+    source = _alternation("author_source_words.txt")
+    # "from" asks unless it moves away ("a break from King"); "of" only after a quantity ("any of King's").
+    departure = "".join(rf"(?<!{re.escape(w)}\s)" for w in _lines("departure_words.txt"))
+    return re.compile(
+        rf"(?<![\w'’])(?:{_alternation('author_leads.txt')}|(?:{source})\s+of|{departure}from)\s*$",
+        re.IGNORECASE,
+    )
+
+
+@cache
+def authored_word() -> re.Pattern[str]:
+    """A word just after an author's name or possessive that makes the name the books' source ("King
+    books", "Christie's early ones"), matched at the start of the text after it."""
+    return re.compile(rf"\s*(?:{_alternation('authored_words.txt')})(?![\w'’])", re.IGNORECASE)
+
+
+@cache
+def authoring_verb() -> re.Pattern[str]:
+    """A verb of writing after an author's name ("anything Christie wrote"), matched at the start."""
+    return re.compile(rf"\s*(?:{_alternation('authoring_verbs.txt')})(?![\w'’])", re.IGNORECASE)
+
+
+@cache
+def author_source_word() -> re.Pattern[str]:
+    """A quantity or book word ("anything", "whatever", "all") that a verb of writing needs before the name."""
+    return re.compile(
+        rf"(?<![\w'’])(?:{_alternation('author_source_words.txt')}|what|whatever)\b", re.IGNORECASE
+    )
+
+
+@cache
+def likeness_noun() -> re.Pattern[str]:
+    """A word after an author's name or possessive that makes it a likeness or a liking ("Grisham's style",
+    "a King fan"), matched at the start of the text after it."""
+    return re.compile(rf"\s*(?:{_alternation('likeness_nouns.txt')})(?![\w'’])", re.IGNORECASE)
+
+
+@cache
+def author_anaphor() -> str:
+    """A regex alternation of the words that stand for an author named nearby ("hers", "that author")."""
+    return _alternation("author_anaphors.txt")
+
+
+@cache
+def request_fillers() -> frozenset[str]:
+    """Words that leave a clause with an author's name a bare request for their books ("gaiman pls")."""
+    return frozenset(_lines("request_fillers.txt"))

@@ -23,7 +23,7 @@ asks for romance nor searches for the words.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
@@ -45,7 +45,7 @@ from vibeshelf.agent.intent import (
     theme_hits,
 )
 from vibeshelf.agent.reading import cues, numbers
-from vibeshelf.agent.reading.authors import AuthorLinker, AuthorMention
+from vibeshelf.agent.reading.authors import HONORIFICS, AuthorLinker, AuthorMention
 from vibeshelf.agent.reading.spelling import Speller
 from vibeshelf.agent.reading.stance import StanceGuesser
 from vibeshelf.agent.reading.titles import TitleLinker, TitleMention, find_series
@@ -279,7 +279,12 @@ class MessageReader:
         fixed = _CLEFT.sub(r"\g<focus> ", fixed)
         fixed = self._asides_after_refusals(fixed)
         fixed = _MINUS_OPERATOR.sub(lambda m: "no " if m.start() == 0 else ", no ", fixed)
-        refusals = _refusal_scopes(fixed, self._names_item)
+        titled = [
+            (t.start, t.end)
+            for t in self._titles.find(fixed)
+            if len(fixed[t.start : t.end].split()) > 1 and fixed[t.start : t.end].istitle()
+        ]
+        refusals = _refusal_scopes(fixed, self._names_item, titled=titled)
         lifts = _tail_scopes(fixed, cues.lift())
         masks: list[tuple[int, int]] = []
         out_shelves: list[str] = []
@@ -347,6 +352,13 @@ class MessageReader:
                 ]
                 plural = _PLURAL_PRONOUN.fullmatch(pronoun.group(0))
                 authors = before if plural else before[-1:]
+                if (
+                    plural
+                    and before
+                    and any(before[-1].end <= t.start and t.end <= scope.start for t in titles)
+                ):
+                    # "any more Picoult? I've read A and B, so not those": the nearest things named, the books.
+                    authors = []
                 if plural:
                     named_before = {i for i, t in enumerate(titles) if t.end <= scope.start}
                     pointed.update(named_before)
@@ -484,6 +496,14 @@ class MessageReader:
             echoed.append((joins_refusal, names, shelves))
             if joins_refusal and (names or shelves):
                 masks.append((a, b))
+        # "anything by Christie": the name says whose books, not what they are about. A "no" in the name's
+        # clause leaves it unasked: a refusal misread as an ask would show nothing but that author's books.
+        asked = [
+            m
+            for m in _asked_authors(fixed, mentioned, titles, [*refusals, *lifts], self.vocab.is_common_word)
+            if not _NEGATION.search(_ask_clause(fixed, m))
+        ]
+        masks += [(m.start, m.end) for m in asked]
         positive = _masked(fixed, masks)
         intent = parse_intent(positive, self.config).model_copy(deep=True)
         if not intent.genres_include and not intent.genres_all:
@@ -579,8 +599,28 @@ class MessageReader:
             intent.genres_include.remove("non_fiction")
             _add(intent.genres_all, "non_fiction")
         _place_titles(intent, fixed, titles, refusals, pointed)
+        settled = {*intent.exclude_authors, *intent.allow_authors, *intent.echo_authors}
+        for mention in asked:
+            if mention not in judged_authors and mention.names[0] not in settled:
+                _add(intent.authors, mention.names[0])
+        for mention in mentioned:
+            # Named outside every refusal and lift: what a correction of the authors asked for names.
+            if (
+                mention not in judged_authors
+                and mention.names[0] not in settled
+                and mention.exact
+                and len(fixed[mention.start : mention.end].split())
+                > 1  # "sorry John" is no correction to John
+                and not any(s.text_start <= mention.start < s.text_end for s in [*refusals, *lifts])
+                and not any(t.start < mention.end and mention.start < t.end for t in titles)
+            ):
+                _add(intent.named_authors, mention.names[0])
         self._liked_authors_as_titles(
-            intent, fixed, [m for m in mentioned if m not in judged_authors], titles, refusals
+            intent,
+            fixed,
+            [m for m in mentioned if m not in judged_authors and m not in asked],
+            titles,
+            refusals,
         )
         if self.vocab.titles:
             # The older reading's guesses in lower case ("like w grown ups in it") that the catalog does not
@@ -1227,6 +1267,207 @@ def _sentences(text: str) -> list[tuple[int, int]]:
 _LIST_JOIN = re.compile(r"\s*(?:,|&|\band\b|\bor\b|,\s*and\b|,\s*or\b)\s*", re.IGNORECASE)
 _PERSON_PRONOUN_FIRST = re.compile(r"\W*(?:she|he|they)\b", re.IGNORECASE)
 _FREE_OF = re.compile(r"[-‐–]free\b", re.IGNORECASE)  # "vampire-free": without vampires
+_POSSESSIVE = re.compile(r"['’]s?(?![\w'’])")
+_LISTED_NAME = re.compile(r"\s*(?:,|/|&|\+)?\s*(?:(?:and|or|and/or|n|nor)\s+)?(?:also\s+)?", re.IGNORECASE)
+
+
+def _asked_authors(
+    text: str,
+    mentions: list[AuthorMention],
+    titles: list[TitleMention],
+    scopes: list[Scope],
+    is_common: Callable[[str], bool],
+) -> list[AuthorMention]:
+    """Authors whose own books are asked for: the name as the books' source ("anything by Christie", "more
+    Pratchett", "a Roberts for my mum", "Stephen King books", "Christie's early ones", "anything Gaiman
+    wrote", "gaiman pls"), a name listed right after one ("by King or Koontz"), and the one a pronoun
+    stands for ("any of hers"). Not a likeness or a liking ("like Grisham", "Grisham's style", "a King
+    fan"), a name inside a refusal or a lift, a book's attribution ("Rebecca by du Maurier", "King's Different
+    Seasons"), or an everyday word the linker took for a surname ("a friend from church")."""
+
+    def free(m: AuthorMention) -> bool:
+        return not any(s.text_start <= m.start < s.text_end for s in scopes) and not any(
+            t.start < m.end and m.start < t.end for t in titles
+        )
+
+    def written_as_name(m: AuthorMention) -> bool:
+        said = text[m.start : m.end]
+        if len(said.split()) > 1:
+            return True
+        word = fold(said)
+        # "page-turners", "lesser-known": part of a compound word; "Brockden Brown", "the Johnny Maxwell
+        # ones": one half of another person's name.
+        compound = text[m.start - 1 : m.start] == "-" or text[m.end : m.end + 1] == "-"
+        return not (is_common(word) or is_common(word.rstrip("s")) or compound or _beside_a_capital(text, m))
+
+    asked: list[AuthorMention] = []
+    for i, m in enumerate(mentions):
+        if not free(m) or not written_as_name(m):
+            continue
+        after = text[m.end :]
+        # The linker may take the possessive into the name's span ("Stephen King's").
+        possessive = _POSSESSIVE.match(after) or re.search(r"['’]s?$", text[m.start : m.end])
+        rest = after[_POSSESSIVE.match(after).end() :] if _POSSESSIVE.match(after) else after
+        kind_after = next((h for h in genre_hits(rest[:40]) if not rest[: h[0]].strip()), None)
+        # "King's Different Seasons", "Christie's The ABC Murders": a book of theirs, named.
+        names_a_book = possessive is not None and (
+            any(0 <= t.start - (m.end + len(after) - len(rest)) <= 1 for t in titles)
+            or bool(re.match(r"\s*[A-Z]", rest))
+        )
+        if names_a_book and kind_after is None and not _owned_books(rest):
+            continue
+        before = text[_clause_start(text, m.start) : m.start]
+        if (
+            cues.likeness_noun().match(rest)
+            or cues.likeness_suffix().match(after)
+            or _LIKE_LEAD.search(before)
+        ):
+            continue
+        previous = mentions[i - 1] if i else None
+        listed = (
+            previous is not None
+            and previous in asked
+            and _LISTED_NAME.fullmatch(text, previous.end, m.start) is not None
+        )
+        lead = cues.author_lead().search(before)
+        if lead and re.fullmatch(r"(?:(?:written\s+)?by|from)\s*", lead.group(0), re.IGNORECASE):
+            lead = lead if _by_asks(text, _clause_start(text, m.start) + lead.start(), titles) else None
+        # A possessive needs the books after it ("Christie's early ones", "any of Roberts'?"): "Follett's
+        # cathedrals" names something else, and "graham's a walking quote machine" is "Graham is".
+        owned = possessive is not None and _owned_books(rest)
+        strong = bool(lead) or bool(
+            cues.authoring_verb().match(rest) and cues.author_source_word().search(before)
+        )
+        weak = bool(
+            owned
+            or cues.authored_word().match(rest)
+            or kind_after is not None
+            or _bare_name_request(text, m, mentions)
+        )
+        if listed or strong:
+            asked.append(m)
+        elif weak and not _NEGATION.search(_sentence_of(text, m)):
+            # Weaker evidence ("more Pratchett", "Gaiman novels", "gaiman pls") holds only in a sentence
+            # without a "no": "any more Patterson and I'll scream" is no ask.
+            asked.append(m)
+    for start in _anaphors_asking(text):
+        if any(s.text_start <= start < s.text_end for s in scopes):
+            continue
+        named = [m for m in mentions if free(m) and written_as_name(m)]
+        sentence_end = _SENTENCE_END.search(text, start)
+        stop = sentence_end.start() if sentence_end else len(text)
+        # "any of hers" after the name; "more by that author - Rick Riordan, I think?" before it.
+        meant = next((m for m in reversed(named) if m.end <= start), None) or next(
+            (m for m in named if start <= m.start < stop), None
+        )
+        if meant is not None and meant not in asked:
+            asked.append(meant)
+    return sorted(asked, key=lambda m: m.start)
+
+
+def _owned_books(rest: str) -> bool:
+    """Whether the words after a possessive are the books (within three words: "'s early ones", "'s
+    lesser-known thrillers") or nothing at all ("any of Roberts'?")."""
+    clause = re.split(r"[,.;:!?()\n]", rest, maxsplit=1)[0]
+    words = clause.split()[:3]
+    if not words:
+        return True
+    return any(
+        cues.authored_word().fullmatch(w) or any(h[0] == 0 for h in genre_hits(" ".join(words[k:])))
+        for k, w in enumerate(words)
+    )
+
+
+def _beside_a_capital(text: str, m: AuthorMention) -> bool:
+    """Whether a one-word name has a capitalised word right before it (not a sentence's first word, "I" or
+    an honorific) or right after it: then it is part of a name the catalog does not have."""
+    before = re.search(r"([\w'’]+)\s+$", text[: m.start])
+    after = re.match(r"\s+([\w'’]+)", text[m.end :])
+    if after and after.group(1)[:1].isupper() and after.group(1) != "I":
+        return True
+    if not before or not before.group(1)[:1].isupper() or before.group(1) == "I":
+        return False
+    opens_sentence = not text[: before.start(1)].strip() or text[: before.start(1)].rstrip()[-1] in ".!?\n"
+    return not opens_sentence and fold(before.group(1)) not in HONORIFICS
+
+
+_ASK_CLAUSE_BREAK = re.compile(
+    r"[,.;:!?\n()\u2014\u2013]|\s-\s|\b(?:but|though|although|except|however|whereas|yet)\b", re.IGNORECASE
+)
+
+
+def _sentence_of(text: str, m: AuthorMention) -> str:
+    left = max((b.end() for b in _SENTENCE_END.finditer(text, 0, m.start)), default=0)
+    right = _SENTENCE_END.search(text, m.end)
+    return text[left : right.start() if right else len(text)]
+
+
+def _ask_clause(text: str, m: AuthorMention) -> str:
+    """The clause a name stands in, to its commas and turns ("Stephen King books but not horror": the first)."""
+    left = max((b.end() for b in _ASK_CLAUSE_BREAK.finditer(text, 0, m.start)), default=0)
+    right = _ASK_CLAUSE_BREAK.search(text, m.end)
+    return text[left : right.start() if right else len(text)]
+
+
+def _by_asks(text: str, by: int, titles: list[TitleMention]) -> bool:
+    """Whether "by" or "from" at ``by`` asks for an author's books ("anything by", "a mystery by", "something
+    good from") rather than attributing one ("Rebecca by", "the Einstein one by") or moving away ("recovering
+    from"): the word before it must be a quantity, books in the plural or a kind of book."""
+    head = text[:by].rstrip()
+    if any(t.end >= len(head) - 1 and t.end <= by for t in titles):
+        return False
+    word = re.search(r"[\w'’-]+$", head)
+    if word is None:
+        return False
+    said = word.group(0)
+    return bool(
+        cues.author_source_word().fullmatch(said)
+        or cues.authored_word().fullmatch(said)
+        or cues.author_lead().fullmatch(said)
+        or any(h[1] == len(head[-40:]) for h in genre_hits(head[-40:]))
+    )
+
+
+def _anaphors_asking(text: str) -> list[int]:
+    """Where a word standing for a nearby author asks for their books: "any of hers", "by that author", "her
+    backlist", "what else has he written"."""
+    anaphor = cues.author_anaphor()
+    owner = r"his|her|their"
+    source = cues.author_source_word().pattern
+    patterns = [
+        rf"(?<![\w'’])(?:by|from)\s+(?:{anaphor})(?![\w'’])",
+        rf"{source}\s+of\s+(?:{anaphor})(?![\w'’])",
+        r"(?<![\w'’])of\s+(?:his|hers|theirs)(?![\w'’])",  # "what have you got of his?"
+        rf"(?<![\w'’])(?:{owner})(?:\s+[\w-]+){{0,2}}?{cues.authored_word().pattern}",
+        r"(?<![\w'’])(?:he|she|they)\s+(?:has\s+|have\s+|ever\s+|has\s+ever\s+)?"
+        r"(?:written|wrote|writes|write|penned|published)(?![\w'’])",
+    ]
+    return sorted(m.start() for p in patterns for m in re.finditer(p, text, re.IGNORECASE))
+
+
+_RECIPIENT = re.compile(r"\b(?:for|4)\s+(?:my|his|her|our|their|a|the)\s+[\w'’]+", re.IGNORECASE)
+_CLAUSE_SPAN = re.compile(r"[,.;:!?\n()\u2014\u2013]|\s-\s")
+
+
+def _bare_name_request(text: str, mention: AuthorMention, mentions: list[AuthorMention]) -> bool:
+    """Whether the name alone, but for fillers, opens a sentence of a message that names no other author and
+    no kind of book ("gaiman pls", "Stephen King, 80s only"): that asks for the author's books. A name in a
+    list, after a colon or beside a kind is an example or an item of something else ("poetry... keats")."""
+    if len(mentions) > 1 or genre_hits(text) or _NEGATION.search(text):
+        return False  # a name said bare beside a "no" ("Patterson. Absolutely not.") may be what it refuses
+    left = max((m.end() for m in _CLAUSE_SPAN.finditer(text, 0, mention.start)), default=0)
+    if text[left - 1 : left] not in ("", ".", "!", "?", "\n") and left:
+        return False
+    right = _CLAUSE_SPAN.search(text, mention.end)
+    clause = text[left : mention.start] + " " + text[mention.end : right.start() if right else len(text)]
+    # A time ("connelly before 1995") and who the books are for ("grishm 4 my bro") leave it bare.
+    clause = _RECIPIENT.sub(" ", clause)
+    return all(
+        w.lower() in cues.request_fillers() or any(c.isdigit() for c in w)
+        for w in re.findall(r"[\w'’]+", clause)
+    )
+
+
 _LIKE_LEAD = re.compile(
     r"\b(?:like|loved?|enjoy(?:ed)?|adored?|similar to|fans? of|vein of|style of|reminds? me of|more of)\W*$",
     re.IGNORECASE,
@@ -1348,9 +1589,15 @@ def _refusal_scopes(
     names_item: Callable[[str], bool],
     ahead: re.Pattern[str] | None = None,
     behind: re.Pattern[str] | None = None,
+    titled: Sequence[tuple[int, int]] = (),
 ) -> list[Scope]:
     scopes = []
-    cue_matches = list((ahead or cues.refusal()).finditer(text))
+    # A cue's words inside a title written as one ("not Skipping Christmas") are the title's, no cue.
+    cue_matches = [
+        m
+        for m in (ahead or cues.refusal()).finditer(text)
+        if not any(a <= m.start() and m.end() <= b for a, b in titled)
+    ]
     if ahead is None:
         # "i'm too jumpy for horror", "too old for YA": what one is too something for is ruled out.
         cue_matches += list(_TOO_FOR.finditer(text))
