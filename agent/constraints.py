@@ -23,7 +23,7 @@ from vibeshelf.agent.intent import Constraints
 from vibeshelf.agent.reading.reader import MessageReader, asks_for_books, catalog_reader
 from vibeshelf.agent.reading.request import RequestTracker
 from vibeshelf.agent.session_state import ReaderConstraints, SessionState, StandingRequest
-from vibeshelf.retrieval.title_lookup import title_key
+from vibeshelf.retrieval.title_lookup import work_key
 from vibeshelf.text import fold, message_text
 from vibeshelf.tools.models import BookCard, FeelingLuckyResult, SearchFilters
 from vibeshelf.tools.registry import ToolRegistry
@@ -111,7 +111,8 @@ class HardConstraints(ReaderConstraints):
                 state.disliked_ids = list(dict.fromkeys([*state.disliked_ids, *pick(last.reject_refs)]))
             rules = rules.with_ids(state.excluded_ids)
         asks = last is not None and last.small_talk is None and asks_for_books(last)
-        return cls(rules=rules, exclude_titles=titles, asks_for_books=asks)
+        standing = StandingRequest(topic=kinds.topic, kinds=sorted(kinds.kinds), liked_titles=kinds.liked)
+        return cls(rules=rules, exclude_titles=titles, asks_for_books=asks, request=standing)
 
     @classmethod
     def from_filters(cls, filters: SearchFilters) -> HardConstraints:
@@ -151,9 +152,12 @@ class HardConstraints(ReaderConstraints):
         """Why ``book`` breaks a constraint, or None when it passes."""
         if not self.rules.admits(book.model_dump()):
             return "reader constraint"
-        key = title_key(book.title)
-        if key and any(title_key(t) == key for t in self.exclude_titles):
+        # Another edition of a book read, ruled out or liked ("more like The Firm") is that book again.
+        key = work_key(book.title)
+        if key and any(work_key(t) == key for t in self.exclude_titles):
             return "a title the reader ruled out"
+        if key and any(work_key(t) == key for t in self.request.liked_titles):
+            return "a book the reader named as liked"
         return None
 
     def merge_filters(self, filters: dict[str, Any] | None) -> dict[str, Any]:

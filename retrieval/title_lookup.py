@@ -62,6 +62,15 @@ def title_key(title: str) -> str:
     return _DIGIT.sub(lambda m: _NUMBER_WORDS[int(m.group(0))], key)
 
 
+_EDITION_NOTE = re.compile(r"\s*\([^()]*\)\s*$")
+
+
+def work_key(title: str) -> str:
+    """The key of the work a title names, whatever its edition: ``title_key`` without a trailing note in
+    parentheses ("The Firm (Penguin Readers, Level 5)" is "The Firm")."""
+    return title_key(_EDITION_NOTE.sub("", title) or title)
+
+
 _NUMBER_WORDS = [
     "zero",
     "one",

@@ -71,6 +71,18 @@ def test_the_authors_the_reader_asked_for_replace_the_models_and_hold_on_results
     assert c.violation(BOOKS[0]) == "reader constraint"  # a card by anyone else is held back
 
 
+def test_another_edition_of_a_book_read_or_liked_is_that_book_again():
+    from vibeshelf.agent.session_state import StandingRequest
+
+    edition = BOOKS[0].model_copy(update={"title": "The Quiet Lighthouse (Penguin Readers, Level 5)"})
+    read = HardConstraints.from_conversation(turns("I've already read The Quiet Lighthouse"))
+    assert read.violation(edition) == "a title the reader ruled out"
+    liked = HardConstraints(request=StandingRequest(liked_titles=["The Quiet Lighthouse"]))
+    assert liked.violation(edition) == "a book the reader named as liked"
+    other = BOOKS[0].model_copy(update={"title": "The Quiet Lighthouse Keeper"})
+    assert read.violation(other) is None and liked.violation(other) is None
+
+
 def test_a_model_bound_that_contradicts_the_reader_is_dropped():
     c = HardConstraints.from_conversation(turns("books from before 2000"))
     merged = c.merge_filters({"year_min": 2010})
