@@ -70,3 +70,14 @@ def test_the_session_returns_its_standing_request_as_data(tmp_path: Path) -> Non
         assert "thriller" in request["topic"] and request["shelves_in"] == ["thriller"]
         assert request["liked_titles"] == [] and request["year_max"] is None
         assert "Hal Ives" in request["exclude_authors"]  # a "no" outlives the request it was said in
+        assert request["authors"] == []
+
+
+def test_the_request_view_names_the_authors_asked_for() -> None:
+    from vibeshelf.agent.intent import Constraints
+    from vibeshelf.agent.session_state import ReaderConstraints
+    from vibeshelf.web.chat_routes import RequestView
+
+    kept = ReaderConstraints(rules=Constraints(authors_any=["Eve Lin"], exclude_authors=["Hal Ives"]))
+    view = RequestView.of(kept)
+    assert view.authors == ["Eve Lin"] and view.exclude_authors == ["Hal Ives"]

@@ -226,6 +226,9 @@ class RequestView(BaseModel):
     liked_titles: list[str] = Field(description="Books the request is 'more like'.")
     shelves_in: list[str] = Field(description="Shelves asked for.")
     shelves_out: list[str] = Field(description="Shelves ruled out.")
+    authors: list[str] = Field(
+        description="Authors whose own books the request asks for ('anything by Christie')."
+    )
     exclude_authors: list[str]
     exclude_series: list[str]
     exclude_terms: list[str]
@@ -244,6 +247,7 @@ class RequestView(BaseModel):
             liked_titles=request.liked_titles,
             shelves_in=list(dict.fromkeys([*request.kinds, *rules.genres_include, *rules.genres_all])),
             shelves_out=rules.genres_exclude,
+            authors=rules.authors_any,
             exclude_authors=rules.exclude_authors,
             exclude_series=rules.exclude_series,
             exclude_terms=rules.exclude_terms,
