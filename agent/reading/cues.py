@@ -481,8 +481,8 @@ def praise_tail() -> re.Pattern[str]:
 
 
 def _alternation(name: str) -> str:
-    ordered = sorted({p.lower() for p in _lines(name)}, key=len, reverse=True)
-    return "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in ordered)
+    """The phrases of a data file as one regex alternation, on word boundaries, to nest in another regex."""
+    return phrase_regex(_lines(name)).pattern
 
 
 @cache

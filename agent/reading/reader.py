@@ -47,7 +47,7 @@ from vibeshelf.agent.intent import (
 from vibeshelf.agent.reading import cues, numbers
 from vibeshelf.agent.reading.authors import HONORIFICS, AuthorLinker, AuthorMention
 from vibeshelf.agent.reading.spelling import Speller
-from vibeshelf.agent.reading.stance import StanceGuesser
+from vibeshelf.agent.reading.stance import StanceGuesser, text_around
 from vibeshelf.agent.reading.titles import TitleLinker, TitleMention, find_series
 from vibeshelf.agent.reading.translation import kinds_in_english
 from vibeshelf.agent.reading.vocabulary import Vocabulary, catalog_vocabulary, empty_vocabulary, fold
@@ -279,9 +279,10 @@ class MessageReader:
         fixed = _CLEFT.sub(r"\g<focus> ", fixed)
         fixed = self._asides_after_refusals(fixed)
         fixed = _MINUS_OPERATOR.sub(lambda m: "no " if m.start() == 0 else ", no ", fixed)
+        found_titles = self._titles.find(fixed)
         titled = [
             (t.start, t.end)
-            for t in self._titles.find(fixed)
+            for t in found_titles
             if len(fixed[t.start : t.end].split()) > 1 and fixed[t.start : t.end].istitle()
         ]
         refusals = _refusal_scopes(fixed, self._names_item, titled=titled)
@@ -292,7 +293,7 @@ class MessageReader:
         out_authors: list[AuthorMention] = []
         out_guessed: list[str] = []
         mentioned = self._authors.find(fixed)  # every author named, read once for the steps below
-        titles = self._titles.find(fixed)
+        titles = list(found_titles)
         titles += [n for n in self._titles.near(fixed, titles) if not any(_overlap(n, t) for t in titles)]
         titles += [
             m for m in self._titles.by_author(fixed, mentioned) if not any(_overlap(m, t) for t in titles)
@@ -611,8 +612,7 @@ class MessageReader:
                 and mention.exact
                 and len(fixed[mention.start : mention.end].split())
                 > 1  # "sorry John" is no correction to John
-                and not any(s.text_start <= mention.start < s.text_end for s in [*refusals, *lifts])
-                and not any(t.start < mention.end and mention.start < t.end for t in titles)
+                and _outside(mention, [*refusals, *lifts], titles)
             ):
                 _add(intent.named_authors, mention.names[0])
         self._liked_authors_as_titles(
@@ -1285,11 +1285,6 @@ def _asked_authors(
     fan"), a name inside a refusal or a lift, a book's attribution ("Rebecca by du Maurier", "King's Different
     Seasons"), or an everyday word the linker took for a surname ("a friend from church")."""
 
-    def free(m: AuthorMention) -> bool:
-        return not any(s.text_start <= m.start < s.text_end for s in scopes) and not any(
-            t.start < m.end and m.start < t.end for t in titles
-        )
-
     def written_as_name(m: AuthorMention) -> bool:
         said = text[m.start : m.end]
         if len(said.split()) > 1:
@@ -1302,17 +1297,18 @@ def _asked_authors(
 
     asked: list[AuthorMention] = []
     for i, m in enumerate(mentions):
-        if not free(m) or not written_as_name(m):
+        if not _outside(m, scopes, titles) or not written_as_name(m):
             continue
         after = text[m.end :]
+        trailing = _POSSESSIVE.match(after)
+        rest_start = m.end + (trailing.end() if trailing else 0)
+        rest = text[rest_start:]
         # The linker may take the possessive into the name's span ("Stephen King's").
-        possessive = _POSSESSIVE.match(after) or re.search(r"['’]s?$", text[m.start : m.end])
-        rest = after[_POSSESSIVE.match(after).end() :] if _POSSESSIVE.match(after) else after
+        possessive = trailing or re.search(r"['’]s?$", text[m.start : m.end])
         kind_after = next((h for h in genre_hits(rest[:40]) if not rest[: h[0]].strip()), None)
         # "King's Different Seasons", "Christie's The ABC Murders": a book of theirs, named.
         names_a_book = possessive is not None and (
-            any(0 <= t.start - (m.end + len(after) - len(rest)) <= 1 for t in titles)
-            or bool(re.match(r"\s*[A-Z]", rest))
+            any(0 <= t.start - rest_start <= 1 for t in titles) or bool(re.match(r"\s*[A-Z]", rest))
         )
         if names_a_book and kind_after is None and not _owned_books(rest):
             continue
@@ -1350,10 +1346,10 @@ def _asked_authors(
             # Weaker evidence ("more Pratchett", "Gaiman novels", "gaiman pls") holds only in a sentence
             # without a "no": "any more Patterson and I'll scream" is no ask.
             asked.append(m)
+    named = [m for m in mentions if _outside(m, scopes, titles) and written_as_name(m)]
     for start in _anaphors_asking(text):
         if any(s.text_start <= start < s.text_end for s in scopes):
             continue
-        named = [m for m in mentions if free(m) and written_as_name(m)]
         sentence_end = _SENTENCE_END.search(text, start)
         stop = sentence_end.start() if sentence_end else len(text)
         # "any of hers" after the name; "more by that author - Rick Riordan, I think?" before it.
@@ -1363,6 +1359,13 @@ def _asked_authors(
         if meant is not None and meant not in asked:
             asked.append(meant)
     return sorted(asked, key=lambda m: m.start)
+
+
+def _outside(m: AuthorMention, scopes: list[Scope], titles: list[TitleMention]) -> bool:
+    """Whether a name stands outside every refusal or lift and every title named."""
+    return not any(s.text_start <= m.start < s.text_end for s in scopes) and not any(
+        t.start < m.end and m.start < t.end for t in titles
+    )
 
 
 def _owned_books(rest: str) -> bool:
@@ -1397,16 +1400,12 @@ _ASK_CLAUSE_BREAK = re.compile(
 
 
 def _sentence_of(text: str, m: AuthorMention) -> str:
-    left = max((b.end() for b in _SENTENCE_END.finditer(text, 0, m.start)), default=0)
-    right = _SENTENCE_END.search(text, m.end)
-    return text[left : right.start() if right else len(text)]
+    return text_around(text, _SENTENCE_END, m.start, m.end)
 
 
 def _ask_clause(text: str, m: AuthorMention) -> str:
     """The clause a name stands in, to its commas and turns ("Stephen King books but not horror": the first)."""
-    left = max((b.end() for b in _ASK_CLAUSE_BREAK.finditer(text, 0, m.start)), default=0)
-    right = _ASK_CLAUSE_BREAK.search(text, m.end)
-    return text[left : right.start() if right else len(text)]
+    return text_around(text, _ASK_CLAUSE_BREAK, m.start, m.end)
 
 
 def _by_asks(text: str, by: int, titles: list[TitleMention]) -> bool:
@@ -1431,6 +1430,11 @@ def _by_asks(text: str, by: int, titles: list[TitleMention]) -> bool:
 def _anaphors_asking(text: str) -> list[int]:
     """Where a word standing for a nearby author asks for their books: "any of hers", "by that author", "her
     backlist", "what else has he written"."""
+    return sorted(m.start() for rx in _anaphor_patterns() for m in rx.finditer(text))
+
+
+@lru_cache(maxsize=1)
+def _anaphor_patterns() -> list[re.Pattern[str]]:
     anaphor = cues.author_anaphor()
     owner = r"his|her|their"
     source = cues.author_source_word().pattern
@@ -1442,7 +1446,7 @@ def _anaphors_asking(text: str) -> list[int]:
         r"(?<![\w'’])(?:he|she|they)\s+(?:has\s+|have\s+|ever\s+|has\s+ever\s+)?"
         r"(?:written|wrote|writes|write|penned|published)(?![\w'’])",
     ]
-    return sorted(m.start() for p in patterns for m in re.finditer(p, text, re.IGNORECASE))
+    return [re.compile(p, re.IGNORECASE) for p in patterns]
 
 
 _RECIPIENT = re.compile(r"\b(?:for|4)\s+(?:my|his|her|our|their|a|the)\s+[\w'’]+", re.IGNORECASE)

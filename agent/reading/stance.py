@@ -60,7 +60,8 @@ Encode = Callable[[list[str]], np.ndarray]
 StanceGuesser = Callable[[str, Sequence[tuple[int, int]]], list[float]]
 
 
-def _around(text: str, breaks: re.Pattern[str], start: int, end: int) -> str:
+def text_around(text: str, breaks: re.Pattern[str], start: int, end: int) -> str:
+    """``text`` from the last break before ``start`` to the first after ``end``, stripped."""
     left = max((m.end() for m in breaks.finditer(text, 0, start) if m.end() <= start), default=0)
     right = next((m.start() for m in breaks.finditer(text, end)), len(text))
     return text[left:right].strip()
@@ -71,15 +72,15 @@ def target_views(text: str, start: int, end: int) -> tuple[str, str]:
     target alone in an item of a list after a colon takes the colon's lead-in clause as its own."""
     masked = text[:start] + PLACEHOLDER + text[end:]
     stop = start + len(PLACEHOLDER)
-    clause = _around(masked, _CLAUSE_BREAK, start, stop)
-    sentence = _around(masked, _SENTENCE_BREAK, start, stop)
+    clause = text_around(masked, _CLAUSE_BREAK, start, stop)
+    sentence = text_around(masked, _SENTENCE_BREAK, start, stop)
     listed = _LIST_AFTER_COLON.search(masked, 0, start)
     if (
         listed
         and len(_content_words(clause)) < MIN_PREDICATE_WORDS
         and len(listed.group("items").split()) <= _LIST_ITEM_WORDS
     ):
-        lead = _around(masked, _CLAUSE_BREAK, listed.start(), listed.start())
+        lead = text_around(masked, _CLAUSE_BREAK, listed.start(), listed.start())
         clause = f"{lead}: {clause}"
     return clause, sentence
 
