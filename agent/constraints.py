@@ -87,7 +87,7 @@ class HardConstraints(ReaderConstraints):
         for message in messages:
             if message.get("role") != "user":
                 continue
-            last = kinds.observe(reader.read(message_text(message.get("content"))))
+            last = kinds.observe(reader.read(message_text(message.get("content")), rules.authors_any))
             rules = rules.apply(last)
             if last.reset:
                 titles = []

@@ -401,7 +401,7 @@ def read_conversation(
     ]
     for index, turn in enumerate(turns):
         current = index == len(turns) - 1
-        intent = kinds.observe(reader.read(turn.text))
+        intent = kinds.observe(reader.read(turn.text, constraints.authors_any))
         notes: list[str] = []
         if intent.reset or intent.new_request:
             subject = Subject()

@@ -13,6 +13,7 @@ from test_planner_harness import Chat, MiniTools, build_mini_tools
 from vibeshelf.agent.planner import AnswerStep, PlannerConfig, ToolCallsStep, plan
 from vibeshelf.agent.planner_client import catalog_parse_config
 from vibeshelf.agent.prompt import fence_data
+from vibeshelf.agent.reading.reader import catalog_reader
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _LINE = re.compile(r"^\d+\. \*\*(.+?)\*\*", re.MULTILINE)
@@ -553,3 +554,13 @@ def test_a_book_named_with_what_next_is_a_more_like(chat: Chat) -> None:
     assert chat.called("readers_also_liked") and not any(
         c.get("history") for c in chat.called("readers_also_liked")
     )
+
+
+def test_titles_in_shorthand_of_the_author_asked_for_are_left_out(chat: Chat, mini_tools: MiniTools) -> None:
+    chat.reader = catalog_reader(_catalog(mini_tools), chat.config.parse)
+    chat.say("stephen king books pls")
+    answer = chat.say("not it or pet sematary, done those")
+    looked_up = {c["title"] for c in chat.called("find_book")}
+    assert {"It", "Pet Sematary"} <= looked_up, looked_up
+    assert listed(answer) and not {"It", "Pet Sematary"} & set(listed(answer))
+    assert all("Stephen King" in card(chat.tools, t)["authors"] for t in listed(answer)), listed(answer)

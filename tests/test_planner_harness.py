@@ -24,6 +24,7 @@ from pydantic import BaseModel
 
 from vibeshelf.agent.planner import AnswerStep, PlannerConfig, ToolCallsStep, plan
 from vibeshelf.agent.prompt import fence_data
+from vibeshelf.agent.reading.reader import MessageReader
 from vibeshelf.layout import Layout
 from vibeshelf.retrieval.filters import build_where, drop_unknowable_pages, has_page_counts
 from vibeshelf.retrieval.title_lookup import TitleLookup
@@ -204,6 +205,7 @@ class Chat:
 
     tools: MiniTools
     config: PlannerConfig = field(default_factory=PlannerConfig)
+    reader: MessageReader | None = None  # None: general rules only, no catalog names
     messages: list[dict[str, Any]] = field(default_factory=list)
     steps: list[ToolCallsStep | AnswerStep] = field(default_factory=list)
 
@@ -212,7 +214,7 @@ class Chat:
         self.steps = []
         self.tools.calls = []
         for _ in range(max_steps):
-            step = plan(self.messages, self.tools.schemas(), self.config)
+            step = plan(self.messages, self.tools.schemas(), self.config, self.reader)
             self.steps.append(step)
             if isinstance(step, AnswerStep):
                 self.messages.append({"role": "assistant", "content": step.text})

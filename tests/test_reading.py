@@ -2596,3 +2596,64 @@ def test_those_after_books_named_points_at_the_books_not_the_author_before_them(
 def test_a_cue_word_inside_a_title_is_the_titles(reader) -> None:
     intent = reader.read("not Skipping Christmas, I hated it")
     assert [t.title for t in intent.avoid_titles] == ["Skipping Christmas"] and not intent.like_titles
+
+
+def _authors_reader() -> MessageReader:
+    rows = [
+        # title, authors, ratings, series, position
+        ("The Firm", ["John Grisham"], 700_000, None, None),
+        ("The Pelican Brief", ["John Grisham"], 500_000, None, None),
+        ("The Hunt for Red October", ["Tom Clancy"], 400_000, "Jack Ryan", 3.0),
+        ("Patriot Games", ["Tom Clancy"], 300_000, "Jack Ryan", 2.0),
+        ("It", ["Stephen King"], 600_000, None, None),
+        ("Pet Sematary", ["Stephen King"], 500_000, None, None),
+        ("The Camel Club", ["David Baldacci"], 100_000, "Camel Club", 1.0),
+        ("The Collectors", ["David Baldacci"], 80_000, "Camel Club", 2.0),
+        ("Up from Slavery", ["Booker T. Washington"], 15_000, None, None),
+        ("A Game of Thrones", ["George R.R. Martin"], 1_500_000, None, None),
+    ]
+    # Everyday use of the titles' words, as in the real catalog's text.
+    filler = " the firm was red in october, it said; the club and the camel kept it for the games"
+    return MessageReader(
+        Vocabulary.build(
+            [["fiction"]] * len(rows),
+            [r[1] for r in rows],
+            [r[2] for r in rows],
+            [f"{r[0]} {' '.join(r[1])} {filler * 8}" for r in rows],
+            [r[0] for r in rows],
+            [r[3] for r in rows],
+            [r[4] for r in rows],
+        ),
+        ParseConfig(),
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "author", "title"),
+    [
+        ("hes done the firm n pelican brief", "John Grisham", "The Firm"),
+        ("he's read red october + patriot games", "Tom Clancy", "The Hunt for Red October"),
+        ("not it or pet sematary, done those", "Stephen King", "It"),
+    ],
+)
+def test_the_titles_of_the_author_asked_for_are_known_in_the_readers_shorthand(
+    text: str, author: str, title: str
+) -> None:
+    reader = _authors_reader()
+    ruled_out = lambda intent: {t.title for t in [*intent.read_titles, *intent.avoid_titles]}  # noqa: E731
+    assert title in ruled_out(reader.read(text, [author]))
+    # Without the author, everyday words are not taken for a title.
+    assert title not in ruled_out(reader.read(text))
+
+
+def test_a_title_followed_by_a_word_for_its_books_rules_out_its_series() -> None:
+    intent = _authors_reader().read("he didn't take to the Camel Club series, so leave those off")
+    assert intent.exclude_series == ["Camel Club"]
+    assert not _authors_reader().read("he loved the Camel Club series").exclude_series
+
+
+def test_only_famous_authors_are_known_by_their_initials() -> None:
+    reader = _authors_reader()
+    assert reader.read("no grrm please").exclude_authors == ["George R.R. Martin"]
+    # Chat shorthand is no little-read author's initials.
+    assert reader.read("the camel club already read btw").exclude_authors == []

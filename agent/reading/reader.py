@@ -23,7 +23,7 @@ asks for romance nor searches for the words.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
@@ -155,6 +155,8 @@ _READ_WHOLE_SERIES = re.compile(
     re.IGNORECASE,
 )
 _ARTICLE = re.compile(r"(?:the|a|an)\s+", re.IGNORECASE)
+# A word for a title's books after it ("the Camel Club series", "the Hunger Games books"): its series is meant.
+_SERIES_AFTER = re.compile(r"[\s'’s]*(?:series|books|novels|trilogy|saga)\b", re.IGNORECASE)
 # A repair of what was just said: "<item> sorry", "i mean <item>", "<item>*" (phone keyboards and typos).
 _REPAIR = re.compile(
     r"[\s,]*(?:(?:i mean|i meant|sorry|oops|typo|\*)[\s,:]+(?P<lead>))?(?P<item>[^\W\d][^,.;!?*]{1,40}?)"
@@ -220,8 +222,10 @@ class MessageReader:
         self._series_of_first = {title: series for series, title in self.vocab.series_first.items()}
         self._read = lru_cache(maxsize=1024)(self._read_uncached)
 
-    def read(self, text: str) -> Intent:
-        return self._read(text).model_copy(deep=True)
+    def read(self, text: str, authors: Iterable[str] = ()) -> Intent:
+        """What ``text`` asks. ``authors``: the authors the conversation is about (those asked for so far),
+        whose titles are recognised in the reader's shorthand ("the firm" once Grisham is asked for)."""
+        return self._read(text, tuple(authors)).model_copy(deep=True)
 
     def _likenesses_as_liking(self, text: str) -> str:
         """``text`` with a name made a likeness said as liking it: "something Agatha Christie-ish" ->
@@ -270,7 +274,7 @@ class MessageReader:
                 text = f"{text[: m.end()]} {text[aside.end() :]}"
         return text
 
-    def _read_uncached(self, text: str) -> Intent:
+    def _read_uncached(self, text: str, authors: tuple[str, ...] = ()) -> Intent:
         english = kinds_in_english(text)
         fixed = self._likenesses_as_liking(numbers.normalise(self._speller.correct(english)))
         fixed = self._free_of_as_refusal(fixed)
@@ -298,6 +302,10 @@ class MessageReader:
         titles += [
             m for m in self._titles.by_author(fixed, mentioned) if not any(_overlap(m, t) for t in titles)
         ]
+        # The titles of the authors the conversation is about, and of those named here ("koontz, no odd
+        # thomas"), in the reader's shorthand.
+        spoken = dict.fromkeys([*authors, *(n for m in mentioned if m.exact for n in m.names)])
+        titles += self._titles.of_authors(fixed, spoken, titles)
         # "no Paula Hawkins" is no refusal of the book "Paula", nor "no Moriarty" (Liane Moriarty is read far
         # more than the book "Moriarty") of that book: a name over a title goes to the longer span, and on
         # the same span to the more read.
@@ -671,6 +679,15 @@ class MessageReader:
             for liked in intent.like_titles:
                 if (series := self._series_of_first.get(liked.title)) and series not in intent.exclude_series:
                     intent.exclude_series.append(series)
+        ruled_out = {ref.title for ref in [*intent.read_titles, *intent.avoid_titles]}
+        for t in titles:
+            # "he didn't take to the Camel Club series, so leave those off": every book of the series.
+            if t.title in ruled_out and _SERIES_AFTER.match(fixed, t.end):
+                series = self._series_of_first.get(t.title) or self.vocab.series.get(
+                    title_key(fixed[t.start : t.end])
+                )
+                if series:
+                    _add(intent.exclude_series, series)
         intent.guessed_exclude = [g for g in dict.fromkeys(out_guessed) if g in intent.genres_exclude]
         intent.other_authors = bool(_OTHER_AUTHOR.search(fixed))
         intent.next_read = bool(cues.next_read().search(fixed))

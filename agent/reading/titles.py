@@ -164,6 +164,66 @@ class TitleLinker:
                 best = (hit[1], first.start(), TitleMention(own[hit[0]], first.start(), words[-1].end()))
         return best[2] if best else None
 
+    def of_authors(self, text: str, names: Iterable[str], found: list[TitleMention]) -> list[TitleMention]:
+        """Titles of the authors the conversation is about, in the reader's shorthand: once a reader asks
+        for Grisham, "the firm" is *The Firm* and "red october" (for Clancy) *The Hunt for Red October*,
+        though everyday words. Among one author's few titles a span links when it is a title's key, or
+        the end of one title's key (two words or more, at least half of it), or the part of one before
+        its colon; a one-word title only with its article or a capital, or as an item of a list of
+        titles ("not it or pet sematary"). ``found``: the titles already linked, which are not linked
+        again and which make a neighbour a list item."""
+        own: dict[str, str] = {}
+        for title in self._titles_of(names):
+            own.setdefault(title_key(title), title)
+        if not own:
+            return []
+        parts: dict[str, set[str]] = {}
+        for key, title in own.items():
+            words = key.split()
+            heads = [key.split(":", 1)[0].strip()] if ":" in key else []
+            tails = [
+                " ".join(words[k:]) for k in range(1, len(words) - 1) if len(words) - k >= len(words) / 2
+            ]
+            for part in [*heads, *tails]:
+                if part and part not in own:
+                    parts.setdefault(part, set()).add(title)
+        tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(text)]
+        out: list[TitleMention] = []
+        taken = list(found)
+        i = 0
+        while i < len(tokens):
+            hit = None
+            for length in range(min(_MAX_WORDS, len(tokens) - i), 0, -1):
+                a, b = tokens[i][0], tokens[i + length - 1][1]
+                raw = text[a:b].rstrip(".:!,?")
+                key = title_key(raw)
+                if any(a < m.end and m.start < a + len(raw) for m in taken):
+                    continue
+                title = own.get(key)
+                if title is None and length >= 2 and len(parts.get(key, ())) == 1:
+                    title = next(iter(parts[key]))
+                if title is None:
+                    continue
+                if length == 1 or (length == 2 and raw.lower().startswith(("the ", "a ", "an "))):
+                    listed = any(
+                        _LIST_GAP.fullmatch(text[m.end : a])
+                        or _LIST_GAP.fullmatch(text[a + len(raw) : m.start])
+                        for m in taken
+                        if m.end <= a or m.start >= a + len(raw)
+                    )
+                    written = raw[:1].isupper() or raw.lower().startswith(("the ", "a ", "an "))
+                    if not (listed or (written and len(key) >= 4)):
+                        continue
+                hit = TitleMention(title, a, a + len(raw))
+                break
+            if hit is None:
+                i += 1
+                continue
+            out.append(hit)
+            taken.append(hit)
+            i = next((k for k, (a, _) in enumerate(tokens) if a >= hit.end), len(tokens))
+        return out
+
     def _titles_of(self, names: Iterable[str]) -> list[str]:
         if self._by_author is None:
             by_author: dict[str, list[str]] = {}

@@ -26,6 +26,9 @@ from vibeshelf.text import fold
 
 _NAME_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv"})
 _AUTHOR_TITLES = 3  # best-known books kept per author, to stand for "books like <author>"
+# Readers abbreviate only names famous enough for the letters to be recognised ("pkd", "grrm"): initials
+# stand for the most read fifth of the authors, so chat shorthand ("btw", "lmk") names no little-read one.
+_INITIALISM_SHARE = 0.2
 _WORD = re.compile(r"[a-z][a-z'’]*[a-z]|[a-z]")
 _LOWERCASE_WORD = re.compile(r"(?<![\w'’])[a-z]{3,}(?![\w'’])")
 
@@ -151,7 +154,8 @@ class Vocabulary:
             lowercase.update(_LOWERCASE_WORD.findall(text))
         by_full: dict[str, str] = {}
         by_surname: dict[str, list[str]] = defaultdict(list)
-        for name in sorted(reads, key=lambda n: -reads[n]):
+        famous = max(1, int(len(reads) * _INITIALISM_SHARE))
+        for rank, name in enumerate(sorted(reads, key=lambda n: -reads[n])):
             key = name_key(name)
             if not key:
                 continue
@@ -171,7 +175,7 @@ class Vocabulary:
                 by_full.setdefault(" ".join(parts[-2:]), name)
             # From the unmerged words, so "George R.R. Martin" gives "grrm", not "grm".
             initials = "".join(w[0] for w in words(name.replace(".", " ")))
-            if len(initials) >= 3 and len(parts) >= 2:  # "pkd", "grrm": readers' shorthand
+            if len(initials) >= 3 and len(parts) >= 2 and rank < famous:  # "pkd", "grrm": readers' shorthand
                 by_full.setdefault(initials, name)
             parts = key.split()
             if len(parts[-1]) >= 3:
