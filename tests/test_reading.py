@@ -2613,7 +2613,7 @@ def _authors_reader() -> MessageReader:
         ("A Game of Thrones", ["George R.R. Martin"], 1_500_000, None, None),
     ]
     # Everyday use of the titles' words, as in the real catalog's text.
-    filler = " the firm was red in october, it said; the club and the camel kept it for the games"
+    filler = " the firm was red in october, it said; the club and the wild camel kept it for the games"
     return MessageReader(
         Vocabulary.build(
             [["fiction"]] * len(rows),
@@ -2657,3 +2657,23 @@ def test_only_famous_authors_are_known_by_their_initials() -> None:
     assert reader.read("no grrm please").exclude_authors == ["George R.R. Martin"]
     # Chat shorthand is no little-read author's initials.
     assert reader.read("the camel club already read btw").exclude_authors == []
+
+
+def test_a_famous_title_of_one_everyday_word_is_named_with_a_capital_after_a_cue() -> None:
+    rows = [("Wild", 2_000_000), ("Room", 20_000), ("Night Film", 10_000)]
+    filler = " a wild night in the room" * 8
+    reader = MessageReader(
+        Vocabulary.build(
+            [["memoir"]] * 3,
+            [["A. Writer"]] * 3,
+            [r[1] for r in rows],
+            [r[0] + filler for r in rows],
+            [r[0] for r in rows],
+        ),
+        ParseConfig(),
+    )
+    assert [t.title for t in reader.read("A memoir. Not that one. And not Wild either.").avoid_titles] == [
+        "Wild"
+    ]
+    assert not reader.read("a memoir, and not wild either").avoid_titles  # in lower case it is the word
+    assert not reader.read("A memoir. And not Room either.").avoid_titles  # a little-read title is the word

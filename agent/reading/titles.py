@@ -40,6 +40,9 @@ _NEAR_CUE = re.compile(r"(?:^|\b(?:like|loved?|read|reread|finished|adored|enjoy
 _NEAR_SIMILARITY = 92.0
 _AUTHOR_TITLE_SIMILARITY = 85.0  # "shadow of wind" for "shadow of the wind", among one author's titles
 _QUOTES = "\"“”'‘’*_"
+# A title of one everyday word ("Wild", "Room") is that title when written with a capital right after a cue
+# inside a sentence ("and not Wild either") only among the most read titles, which readers name that way.
+_FAMOUS_SHARE = 0.02
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,8 @@ class TitleLinker:
             (k for k in vocab.series if len(k.split()) >= 2), _NEAR_SIMILARITY - 2
         )
         self._by_author: dict[str, list[str]] | None = None  # author -> titles, built when first asked
+        reads = sorted(vocab.title_reads.values(), reverse=True)
+        self._famous_reads = reads[int(len(reads) * _FAMOUS_SHARE)] if reads else 0
         # Titles typed as one word ("nightcircus vibes"): keys of two to four words with the spaces dropped.
         self._squashed = {
             key.replace(" ", ""): title
@@ -300,7 +305,9 @@ class TitleLinker:
         if praised and (len(words) >= 2 or not self._ordinary(words[0])):
             return True
         if quoted or (after_cue and capital):
-            return len(words) >= 2 or not self._ordinary(words[0])
+            famous = self._vocab.title_reads.get(self._vocab.titles[key], 0) >= max(1, self._famous_reads)
+            written = raw[:1].isupper() and inside and words[0] not in self._shelf_words
+            return len(words) >= 2 or not self._ordinary(words[0]) or (written and famous and len(key) >= 4)
         if after_cue and _LIKE_LEAD.search(text[max(0, start - 20) : start]):
             # "just finished the name of the wind", "like hunger games", "like neuromancer"
             return len(words) >= 2 or (len(words[0]) >= 5 and not self._ordinary(words[0]))
