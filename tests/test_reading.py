@@ -2677,3 +2677,20 @@ def test_a_famous_title_of_one_everyday_word_is_named_with_a_capital_after_a_cue
     ]
     assert not reader.read("a memoir, and not wild either").avoid_titles  # in lower case it is the word
     assert not reader.read("A memoir. And not Room either.").avoid_titles  # a little-read title is the word
+
+
+@pytest.mark.parametrize(
+    ("said", "young_adult_out"),
+    [
+        (("something funny", "no kids books pls, I'm 67"), True),
+        (("a fantasy for my 15 year old nephew", "nothing for little kids"), False),
+        (("fantasy, no YA", "wait, YA is fine actually. it's children's books i want to avoid"), False),
+    ],
+)
+def test_refusing_childrens_books_refuses_every_shelf_for_younger_readers(
+    reader, said: tuple[str, ...], young_adult_out: bool
+) -> None:
+    tracker = RequestTracker()
+    last = [tracker.observe(reader.read(text)) for text in said][-1]
+    assert {"childrens", "middle_grade"} <= set(last.genres_exclude)
+    assert ("young_adult" in last.genres_exclude) is young_adult_out

@@ -33,6 +33,7 @@ class RequestTracker:
         self._title_authors = title_authors or {}
         self.liked: list[str] = list(liked)  # titles the standing request is "like"
         self.topic = topic  # the words of the message that started the request
+        self.audience: set[str] = set()  # who the standing request's books are for ("for my 15 year old")
 
     def observe(self, intent: Intent) -> Intent:
         """``intent`` with ``new_request`` set when it switches the kind of book; updates the kinds.
@@ -81,6 +82,17 @@ class RequestTracker:
                 for name in self._title_authors.get(title, []):
                     if name not in intent.exclude_authors:
                         intent.exclude_authors.append(name)
+        if intent.reset or intent.new_request:
+            self.audience = set()
+        self.audience |= {*intent.genres_include, *intent.genres_all} & AUDIENCE_SHELVES
+        if "childrens" in intent.genres_exclude:
+            # "no kids' books": the catalog shelves many books for children as middle grade or young adult
+            # only, so those go too; young adult stays when the books are for a young reader or allowed.
+            young_reader = bool((self.kinds | self.audience) & AUDIENCE_SHELVES)
+            younger = ["middle_grade"] + ([] if young_reader else ["young_adult"])
+            for shelf in younger:
+                if shelf not in intent.genres_exclude and shelf not in intent.allow_genres:
+                    intent.genres_exclude.append(shelf)
         self.refused = bool(intent.exclude_authors or intent.genres_exclude or intent.exclude_series)
         if intent.reset or intent.new_request or (not self.topic and intent.topical and intent.query):
             self.topic = intent.query if intent.topical else ""
