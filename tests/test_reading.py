@@ -2694,3 +2694,9 @@ def test_refusing_childrens_books_refuses_every_shelf_for_younger_readers(
     last = [tracker.observe(reader.read(text)) for text in said][-1]
     assert {"childrens", "middle_grade"} <= set(last.genres_exclude)
     assert ("young_adult" in last.genres_exclude) is young_adult_out
+
+
+def test_a_book_tried_is_a_book_read_not_a_book_liked(reader) -> None:
+    intent = reader.read("a thriller please. tried Gone Girl and fell asleep")
+    assert [t.title for t in intent.read_titles] == ["Gone Girl"] and not intent.like_titles
+    assert [t.title for t in reader.read("tried Gone Girl and loved it").like_titles] == ["Gone Girl"]

@@ -977,7 +977,7 @@ class MessageReader:
         return None, None
 
 
-_READ_CUE = re.compile(r"\b(?:read|finished|done|already|have it|own it|seen it)\b", re.IGNORECASE)
+_READ_CUE = re.compile(r"\b(?:read|finished|done|tried|already|have it|own it|seen it)\b", re.IGNORECASE)
 _LIKE_CUE = re.compile(
     r"\b(?:like|loved?|enjoyed|adored|similar|manner of|vein of|fans? of|style of|reminds?|more of|next|"
     r"same (?:feel|vibe|vibes|spirit|vein|kind|sort|style|mood)|that same [a-z]+|same [a-z]+ again|favou?rite|"
