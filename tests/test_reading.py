@@ -2700,3 +2700,31 @@ def test_a_book_tried_is_a_book_read_not_a_book_liked(reader) -> None:
     intent = reader.read("a thriller please. tried Gone Girl and fell asleep")
     assert [t.title for t in intent.read_titles] == ["Gone Girl"] and not intent.like_titles
     assert [t.title for t in reader.read("tried Gone Girl and loved it").like_titles] == ["Gone Girl"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a thriller. I'm forty two, I have aged out of young adult",
+        "a thriller, I outgrew young adult years ago",
+        "a thriller please, I'm too old for young adult",
+    ],
+)
+def test_growing_out_of_a_kind_rules_it_out(reader, text: str) -> None:
+    intent = reader.read(text)
+    assert "young_adult" in intent.genres_exclude and "young_adult" not in intent.genres_include
+
+
+def test_a_pronoun_opening_a_sentence_refuses_the_kind_of_the_sentence_before(reader) -> None:
+    intent = reader.read(
+        "a fantasy. The last vampire thing I read put me to sleep in the bath. So none of those."
+    )
+    assert "vampires" in intent.genres_exclude and not intent.different
+    # A pronoun as the subject of a verdict refuses what was refused, not the love story asked for.
+    kept = reader.read("A love story, but could we leave out vampires? They're really not my cup of tea.")
+    assert kept.genres_exclude == ["vampires"] and "romance" in kept.genres_include
+
+
+def test_back_in_a_year_is_a_time_not_an_author_allowed_again(reader) -> None:
+    assert reader.read("we did three Gaimans back to back in 2019").allow_authors == []
+    assert reader.read("ok Gaiman is back in").allow_authors == ["Neil Gaiman"]

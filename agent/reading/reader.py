@@ -155,6 +155,11 @@ _READ_WHOLE_SERIES = re.compile(
     re.IGNORECASE,
 )
 _ARTICLE = re.compile(r"(?:the|a|an)\s+", re.IGNORECASE)
+# A lift said with a preposition ("X is back in") lifts only where it closes its clause: "back in 2019" is a time.
+_ENDS_IN_PREPOSITION = re.compile(r"\b(?:in|on)$", re.IGNORECASE)
+_CLAUSE_CLOSES = re.compile(r"\s*(?:[,.;:!?)]|$|(?:too|again|now|please|then|thanks)\b)", re.IGNORECASE)
+# What may stand before a refusal that opens its sentence ("So none of those.", "And not those either").
+_OPENS_SENTENCE = re.compile(r"[\W]*(?:(?:so|and|then|but|thus|hence|yeah|ok|okay)\b[\W]*)?", re.IGNORECASE)
 # A word for a title's books after it ("the Camel Club series", "the Hunger Games books"): its series is meant.
 _SERIES_AFTER = re.compile(r"[\s'’s]*(?:series|books|novels|trilogy|saga)\b", re.IGNORECASE)
 # A repair of what was just said: "<item> sorry", "i mean <item>", "<item>*" (phone keyboards and typos).
@@ -382,6 +387,15 @@ class MessageReader:
                         (m.end() for m in _SENTENCE_END.finditer(fixed, 0, scope.start)), default=0
                     )
                     shelves = _kinds_named(fixed[sentence : scope.start])
+                    opens = scope.text_start > scope.start  # "none of those", not "they're not for me"
+                    if not shelves and opens and _OPENS_SENTENCE.fullmatch(fixed, sentence, scope.start):
+                        # "the last vampire thing put me to sleep. So none of those.": a pronoun opening its
+                        # sentence points at the kinds of the sentence before.
+                        before = max(
+                            (m.end() for m in _SENTENCE_END.finditer(fixed, 0, max(0, sentence - 1))),
+                            default=0,
+                        )
+                        shelves = _kinds_named(fixed[before:sentence])
             if (
                 shelves
                 or themes
@@ -451,6 +465,10 @@ class MessageReader:
         for scope in lifts:
             if _ASKS_BEFORE.search(fixed, 0, scope.text_end):
                 continue  # "what's good?" asks; it lifts nothing
+            if _ENDS_IN_PREPOSITION.search(fixed, scope.start, scope.end) and not _CLAUSE_CLOSES.match(
+                fixed, scope.end
+            ):
+                continue  # "Gregorys back to back in 2019": a time phrase, not "Gregory is back in"
             window = fixed[scope.text_start : scope.text_end]
             shelves = [s for _, _, found, _ in genre_hits(window) for s in found]
             names = [n for m in self._authors.find(fixed, scope.text_start, scope.text_end) for n in m.names]
