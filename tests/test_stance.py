@@ -225,7 +225,9 @@ def test_the_server_reads_an_unmarked_refusal_with_the_judge(goodbooks_mini_inde
     from vibeshelf.web.app import create_app
 
     author, shelf = _prolific_authors(goodbooks_mini_index.catalog, 1)[0]
-    message = f"Honestly {author} puts me to sleep every time. Something else in {shelf.replace('_', ' ')}?"
+    message = (
+        f"Honestly {author} makes my eyes glaze over every time. Something else in {shelf.replace('_', ' ')}?"
+    )
     # The cues alone read no refusal here: whatever rules the author out below is the judge's doing.
     assert author not in catalog_reader(goodbooks_mini_index.catalog).read(message).exclude_authors
     settings = Settings(
