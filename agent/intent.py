@@ -134,7 +134,7 @@ _THEMES: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
     (r"angels?", ("angel",), ()),
     (r"demons?", ("demon",), ()),
     (r"aliens?", ("alien",), ()),
-    (r"wars?|warfare", ("war",), ("war",)),
+    (r"wars?|warfare|military", ("war",), ("war",)),
     (r"magic|magical", ("magic",), ("magic",)),
     (r"sex(?: scenes?)?|sexual content|explicit(?: scenes?)?", ("sex",), ("erotica",)),
     (r"violence|violent|gore|gory", ("violence", "gore"), ()),

@@ -2728,3 +2728,24 @@ def test_a_pronoun_opening_a_sentence_refuses_the_kind_of_the_sentence_before(re
 def test_back_in_a_year_is_a_time_not_an_author_allowed_again(reader) -> None:
     assert reader.read("we did three Gaimans back to back in 2019").allow_authors == []
     assert reader.read("ok Gaiman is back in").allow_authors == ["Neil Gaiman"]
+
+
+def test_what_a_restart_drops_is_one_thing_even_without_a_comma(reader) -> None:
+    intent = reader.read("you know what scrap poetry graphic novels instead")
+    assert intent.new_request and intent.genres_include == ["graphic_novels"]
+
+
+@pytest.mark.parametrize(
+    ("said", "narrowed"),
+    [
+        (("a history book for my dad", "more the military side, he watches war documentaries"), "war"),
+        (("a fantasy for my sister", "the romance side of things please"), "romance"),
+    ],
+)
+def test_a_kind_said_as_one_side_of_the_request_narrows_it(
+    reader, said: tuple[str, ...], narrowed: str
+) -> None:
+    tracker = RequestTracker()
+    first, last = [tracker.observe(reader.read(text)) for text in said]
+    assert narrowed in last.genres_all and not last.new_request
+    assert tracker.kinds == set(first.genres_include)

@@ -28,6 +28,12 @@ def qualifying_shelves() -> frozenset[str]:
 
 
 @cache
+def aspect_after() -> re.Pattern[str]:
+    """An aspect noun right after a kind ("the military side"): the kind narrows the standing request."""
+    return re.compile(rf"\s+(?:of\s+)?(?:{phrase_regex(_lines('aspect_nouns.txt')).pattern})", re.IGNORECASE)
+
+
+@cache
 def name_particles() -> frozenset[str]:
     """Lower-case words inside a surname ("du Maurier", "de Assis")."""
     return frozenset(_lines("name_particles.txt"))

@@ -501,6 +501,11 @@ class MessageReader:
             # words are the new request.
             takes_object = m.group(0).split()[-1].lower() in _DROPS_AN_OBJECT
             if takes_object and len(fixed[m.end() : stop].split()) <= 3:
+                # Its object is one thing: "scrap poetry graphic novels" (said without a comma) drops the
+                # poetry and asks for the graphic novels.
+                kinds = sorted(genre_hits(fixed[m.end() : stop]))
+                if len(kinds) >= 2 and kinds[0][0] < kinds[1][0]:
+                    stop = m.end() + kinds[0][1]
                 masks.append((m.end(), stop))
 
         echoes = [
@@ -538,6 +543,17 @@ class MessageReader:
             for _, _, shelves, wanted in genre_hits(positive):
                 if wanted:
                     _add(intent.genres_include, shelves[0])
+        sides = [(end, shelves) for _, end, shelves, wanted in genre_hits(positive) if wanted]
+        sides += [(end, shelves) for _, end, _, shelves in theme_hits(positive) if shelves]
+        for end, shelves in sides:
+            if cues.aspect_after().match(positive, end):
+                # "more the military side": one side of the book being asked for narrows it, it is no new
+                # kind of book and no new topic.
+                for shelf in shelves[:1]:
+                    if shelf in intent.genres_include:
+                        intent.genres_include.remove(shelf)
+                    _add(intent.genres_all, shelf)
+                intent.nudge, intent.topical = True, False
         for scope in refusals:
             # "leave out anything before 1970": a year bound a refusal rules out is the other side of it.
             for (lo, hi), (other_lo, other_hi) in refused_year_bounds(
