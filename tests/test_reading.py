@@ -2749,3 +2749,21 @@ def test_a_kind_said_as_one_side_of_the_request_narrows_it(
     first, last = [tracker.observe(reader.read(text)) for text in said]
     assert narrowed in last.genres_all and not last.new_request
     assert tracker.kinds == set(first.genres_include)
+
+
+def test_a_long_title_in_lower_case_is_that_title_however_everyday_its_words() -> None:
+    rows = [("A Short History of Nearly Everything", 500_000), ("The Road", 400_000)]
+    filler = " a short history of the road, nearly everything on it" * 8
+    reader = MessageReader(
+        Vocabulary.build(
+            [["science"]] * 2,
+            [["A. Writer"]] * 2,
+            [r[1] for r in rows],
+            [r[0] + filler for r in rows],
+            [r[0] for r in rows],
+        ),
+        ParseConfig(),
+    )
+    intent = reader.read("and I already own a short history of nearly everything so skip that one")
+    assert [t.title for t in intent.read_titles] == ["A Short History of Nearly Everything"]
+    assert not reader.read("something about the road less travelled").like_titles  # two everyday words

@@ -43,6 +43,7 @@ _QUOTES = "\"“”'‘’*_"
 # A title of one everyday word ("Wild", "Room") is that title when written with a capital right after a cue
 # inside a sentence ("and not Wild either") only among the most read titles, which readers name that way.
 _FAMOUS_SHARE = 0.02
+_LONG_TITLE_WORDS = 4  # words besides the small ones that make an exact title in lower case that title
 
 
 @dataclass(frozen=True)
@@ -319,8 +320,15 @@ class TitleLinker:
             return raw.split()[0].lower() not in _NOT_A_TITLE_START
         if len(words) >= 2:
             # In lower case, a title with a word ordinary text does not use ("the great gatsby", "good omens")
-            # is still that title; one made only of everyday words ("the road") needs a capital or a cue.
-            return capital or any(len(w) >= 5 and not self._ordinary(w) for w in words)
+            # is still that title; one made only of everyday words ("the road") needs a capital or a cue,
+            # unless it is long enough that no sentence says it by chance ("a short history of nearly
+            # everything": three words or more besides the small ones).
+            content = [w for w in words if w not in cues.function_words()]
+            return (
+                capital
+                or any(len(w) >= 5 and not self._ordinary(w) for w in words)
+                or len(content) >= _LONG_TITLE_WORDS
+            )
         # One word alone ("The Martian", "the martian was so good") with its article, or an unusual word
         # written with a capital inside a sentence ("we have covered Watchmen").
         if raw.lower().startswith("the "):
