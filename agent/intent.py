@@ -112,7 +112,7 @@ _GENRES: list[tuple[str, tuple[str, ...], bool]] = [
     (r"psychology", ("psychology",), True),
     (r"religion|religious|christian fiction", ("religion",), True),
     (r"business(?: books?)?", ("business",), True),
-    (r"popular science|science books?|science", ("science",), True),
+    (r"pop(?:ular)?[- ]?sci(?:ence)?|science books?|science", ("science",), True),
     (r"mythology|myths?", ("mythology",), True),
     (r"war (?:novels?|stor(?:y|ies)|fiction)", ("war",), True),
     (r"realistic fiction", ("realistic_fiction",), True),
@@ -987,8 +987,10 @@ FEW_READERS = re.compile(
 MANY_READERS = re.compile(
     rf"\b{_READERS_MANY}{_READERS_WHERE}{_HAVE_READ}|\b(?:an? )?known (?:book|one|title|novel)s?\b", _I
 )
+# "popular science", "popular history": a kind of non-fiction, not a popularity limit.
 POPULAR_PHRASES = re.compile(
-    r"\b(?:popular|bestsell(?:ing|ers?)|(?:best|big|top|huge)[- ]sell(?:ing|ers?)|well[- ]known|widely read|most read|"
+    r"\b(?:popular(?![\s-]+(?:science|psychology|history|philosophy|economics|maths?|mathematics)\b)|"
+    r"bestsell(?:ing|ers?)|(?:best|big|top|huge)[- ]sell(?:ing|ers?)|well[- ]known|widely read|most read|"
     r"everyone(?:'s| is) (?:reading|talking about)|crowd[- ]pleasers?|(?:crowd|fan)[- ]favou?rites?|blockbusters?|"
     r"famous|hugely popular|"
     r"mainstream|hyped)\b",

@@ -618,3 +618,17 @@ def test_the_authors_asked_for_hold_until_replaced_refused_or_a_new_request() ->
         .authors_any
         == []
     )
+
+
+@pytest.mark.parametrize(
+    "text", ["popular science books please", "some pop sci for my dad", "popular-science"]
+)
+def test_popular_science_is_a_kind_not_a_popularity_limit(text: str) -> None:
+    intent = parse_intent(text)
+    assert "science" in intent.genres_include
+    assert not intent.popular and intent.min_ratings_count is None
+
+
+def test_popular_before_a_kind_of_book_still_asks_for_popular_books() -> None:
+    intent = parse_intent("popular thrillers")
+    assert intent.popular and intent.min_ratings_count is not None
