@@ -2767,3 +2767,21 @@ def test_a_long_title_in_lower_case_is_that_title_however_everyday_its_words() -
     intent = reader.read("and I already own a short history of nearly everything so skip that one")
     assert [t.title for t in intent.read_titles] == ["A Short History of Nearly Everything"]
     assert not reader.read("something about the road less travelled").like_titles  # two everyday words
+
+
+@pytest.mark.parametrize(
+    ("text", "shelf", "author"),
+    [
+        ("a thriller, and let's leave romance aside for now", "romance", None),
+        ("leave Gaiman alone this time, a fantasy please", None, "Neil Gaiman"),
+        ("something gripping, leave the vampires behind", "vampires", None),
+    ],
+)
+def test_leaving_something_aside_rules_it_out(
+    reader, text: str, shelf: str | None, author: str | None
+) -> None:
+    intent = reader.read(text)
+    if shelf:
+        assert shelf in intent.genres_exclude and shelf not in intent.genres_include
+    if author:
+        assert intent.exclude_authors == [author]
