@@ -2659,19 +2659,24 @@ def test_only_famous_authors_are_known_by_their_initials() -> None:
     assert reader.read("the camel club already read btw").exclude_authors == []
 
 
-def test_a_famous_title_of_one_everyday_word_is_named_with_a_capital_after_a_cue() -> None:
-    rows = [("Wild", 2_000_000), ("Room", 20_000), ("Night Film", 10_000)]
-    filler = " a wild night in the room" * 8
-    reader = MessageReader(
+def _titles_reader(rows: list[tuple[str, int]], shelf: str, filler: str) -> MessageReader:
+    """A reader over one author's (title, ratings) rows on one shelf; ``filler`` is everyday text that makes
+    the titles' words ordinary, as in the real catalog."""
+    return MessageReader(
         Vocabulary.build(
-            [["memoir"]] * 3,
-            [["A. Writer"]] * 3,
+            [[shelf]] * len(rows),
+            [["A. Writer"]] * len(rows),
             [r[1] for r in rows],
-            [r[0] + filler for r in rows],
+            [r[0] + filler * 8 for r in rows],
             [r[0] for r in rows],
         ),
         ParseConfig(),
     )
+
+
+def test_a_famous_title_of_one_everyday_word_is_named_with_a_capital_after_a_cue() -> None:
+    rows = [("Wild", 2_000_000), ("Room", 20_000), ("Night Film", 10_000)]
+    reader = _titles_reader(rows, "memoir", " a wild night in the room")
     assert [t.title for t in reader.read("A memoir. Not that one. And not Wild either.").avoid_titles] == [
         "Wild"
     ]
@@ -2753,17 +2758,7 @@ def test_a_kind_said_as_one_side_of_the_request_narrows_it(
 
 def test_a_long_title_in_lower_case_is_that_title_however_everyday_its_words() -> None:
     rows = [("A Short History of Nearly Everything", 500_000), ("The Road", 400_000)]
-    filler = " a short history of the road, nearly everything on it" * 8
-    reader = MessageReader(
-        Vocabulary.build(
-            [["science"]] * 2,
-            [["A. Writer"]] * 2,
-            [r[1] for r in rows],
-            [r[0] + filler for r in rows],
-            [r[0] for r in rows],
-        ),
-        ParseConfig(),
-    )
+    reader = _titles_reader(rows, "science", " a short history of the road, nearly everything on it")
     intent = reader.read("and I already own a short history of nearly everything so skip that one")
     assert [t.title for t in intent.read_titles] == ["A Short History of Nearly Everything"]
     assert not reader.read("something about the road less travelled").like_titles  # two everyday words

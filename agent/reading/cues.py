@@ -30,7 +30,7 @@ def qualifying_shelves() -> frozenset[str]:
 @cache
 def aspect_after() -> re.Pattern[str]:
     """An aspect noun right after a kind ("the military side"): the kind narrows the standing request."""
-    return re.compile(rf"\s+(?:of\s+)?(?:{phrase_regex(_lines('aspect_nouns.txt')).pattern})", re.IGNORECASE)
+    return re.compile(rf"\s+(?:of\s+)?(?:{_alternation('aspect_nouns.txt')})", re.IGNORECASE)
 
 
 @cache
@@ -158,7 +158,7 @@ def _said_after_copula(phrases: list[str], *, not_after: tuple[str, ...] = ()) -
     if not predicates:
         return phrase_regex(others)
     said = phrase_regex(predicates).pattern
-    degree = phrase_regex(_lines("predicate_adverbs.txt")).pattern
+    degree = _alternation("predicate_adverbs.txt")
     copula = rf"(?:{_not_after(not_after)}(?<![\w'’])(?:is|are)|(?<=\w){_not_after(not_after, gap='')}['’](?:s|re))"
     return re.compile(rf"{copula}(?:\s+(?:{degree}))*\s+{said}|{phrase_regex(others).pattern}", re.IGNORECASE)
 
@@ -286,8 +286,8 @@ def _verb_forms(phrase: str, *, doubled: bool | None = None) -> list[str]:
 def judgement() -> re.Pattern[str]:
     """A judgement said of what precedes it ("vampires are so overdone", "King is too obvious", "these I am
     finding silly"): the clause's subject is ruled out. "too" with any adjective is one ("too gory")."""
-    words = phrase_regex(_lines("judgement_words.txt")).pattern
-    degree = phrase_regex(_lines("judgement_adverbs.txt")).pattern
+    words = _alternation("judgement_words.txt")
+    degree = _alternation("judgement_adverbs.txt")
     verb = (
         r"(?:\b(?:is|are|was|were|feels?|felt|seems?|seemed|gets?|got|has become|have become|became|"
         r"has gotten|have gotten|has got|have got|has been|have been)|['’]s(?:\s+been)?|['’]re|['’]ve\s+been)"
@@ -477,8 +477,8 @@ def small_numbers() -> dict[str, int]:
 @cache
 def praise_tail() -> re.Pattern[str]:
     """Praise right after a book's name ("was SO good", "is my comfort reread", "ATE"): the name is a title."""
-    words = phrase_regex(_lines("praise_words.txt")).pattern
-    verbs = phrase_regex(_lines("praise_verbs.txt")).pattern
+    words = _alternation("praise_words.txt")
+    verbs = _alternation("praise_verbs.txt")
     return re.compile(
         rf"\s+(?:(?:is|was|were|['’]s)\s+(?:\w+\s+){{0,3}}?(?:so+\s+|really\s+|just\s+|absolutely\s+)?{words}"
         rf"|{verbs})",

@@ -159,7 +159,7 @@ _ARTICLE = re.compile(r"(?:the|a|an)\s+", re.IGNORECASE)
 _ENDS_IN_PREPOSITION = re.compile(r"\b(?:in|on)$", re.IGNORECASE)
 _CLAUSE_CLOSES = re.compile(r"\s*(?:[,.;:!?)]|$|(?:too|again|now|please|then|thanks)\b)", re.IGNORECASE)
 # What may stand before a refusal that opens its sentence ("So none of those.", "And not those either").
-_OPENS_SENTENCE = re.compile(r"[\W]*(?:(?:so|and|then|but|thus|hence|yeah|ok|okay)\b[\W]*)?", re.IGNORECASE)
+_OPENS_SENTENCE = re.compile(r"\W*(?:(?:so|and|then|but|thus|hence|yeah|ok|okay)\b[\W]*)?", re.IGNORECASE)
 # A word for a title's books after it ("the Camel Club series", "the Hunger Games books"): its series is meant.
 _SERIES_AFTER = re.compile(r"[\s'’s]*(?:series|books|novels|trilogy|saga)\b", re.IGNORECASE)
 # A repair of what was just said: "<item> sorry", "i mean <item>", "<item>*" (phone keyboards and typos).
@@ -383,18 +383,13 @@ class MessageReader:
                 if plural and _only_pronoun(window):
                     # "these vampire stories I find silly, so those are not required": a pronoun standing
                     # alone points at the kinds named before it in its sentence as well.
-                    sentence = max(
-                        (m.end() for m in _SENTENCE_END.finditer(fixed, 0, scope.start)), default=0
-                    )
+                    sentence = _sentence_start(fixed, scope.start)
                     shelves = _kinds_named(fixed[sentence : scope.start])
                     opens = scope.text_start > scope.start  # "none of those", not "they're not for me"
                     if not shelves and opens and _OPENS_SENTENCE.fullmatch(fixed, sentence, scope.start):
                         # "the last vampire thing put me to sleep. So none of those.": a pronoun opening its
                         # sentence points at the kinds of the sentence before.
-                        before = max(
-                            (m.end() for m in _SENTENCE_END.finditer(fixed, 0, max(0, sentence - 1))),
-                            default=0,
-                        )
+                        before = _sentence_start(fixed, max(0, sentence - 1))
                         shelves = _kinds_named(fixed[before:sentence])
             if (
                 shelves
@@ -1044,7 +1039,7 @@ def _place_titles(
         if _LIST_JOIN.fullmatch(text[titles[a].end : titles[b].start]):
             last_of_list[a] = last_of_list[b]
     for i, t in enumerate(titles):
-        sentence = max((m.end() for m in _SENTENCE_END.finditer(text, 0, t.start)), default=0)
+        sentence = _sentence_start(text, t.start)
         clause = text[sentence : titles[last_of_list[i]].end + 40]
         refused = i in pointed or any(s.text_start <= t.start < s.text_end for s in refusals)
         if _READ_CUE.search(clause) and (refused or not liking):
@@ -1244,7 +1239,7 @@ def _restarts(text: str, titles: list[TitleMention]) -> list[re.Match[str]]:
     Persepolis, so kindly leave that": the book is left, not the request)."""
     out = []
     for m in cues.restart().finditer(text):
-        sentence = max((e.end() for e in _SENTENCE_END.finditer(text, 0, m.start())), default=0)
+        sentence = _sentence_start(text, m.start())
         if _POINTS_BACK.search(m.group(0)) and any(
             sentence <= t.start and t.end <= m.start() for t in titles
         ):
@@ -1303,6 +1298,11 @@ def _only_pronoun(window: str) -> bool:
     """Whether a refusal's window is a pronoun and nothing that says what ("those also", "them two")."""
     words = [w for w in _CONTENT_WORD.findall(window) if not _PRONOUN.fullmatch(w)]
     return all(w.lower() in cues.function_words() or w.lower() in cues.cue_words() for w in words)
+
+
+def _sentence_start(text: str, at: int) -> int:
+    """Where the sentence holding ``text[at]`` starts (just after the last sentence end before ``at``)."""
+    return max((m.end() for m in _SENTENCE_END.finditer(text, 0, at)), default=0)
 
 
 def _sentences(text: str) -> list[tuple[int, int]]:

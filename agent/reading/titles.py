@@ -210,14 +210,15 @@ class TitleLinker:
                     title = next(iter(parts[key]))
                 if title is None:
                     continue
-                if length == 1 or (length == 2 and raw.lower().startswith(("the ", "a ", "an "))):
+                with_article = raw.lower().startswith(("the ", "a ", "an "))
+                if length == 1 or (length == 2 and with_article):
                     listed = any(
                         _LIST_GAP.fullmatch(text[m.end : a])
                         or _LIST_GAP.fullmatch(text[a + len(raw) : m.start])
                         for m in taken
                         if m.end <= a or m.start >= a + len(raw)
                     )
-                    written = raw[:1].isupper() or raw.lower().startswith(("the ", "a ", "an "))
+                    written = raw[:1].isupper() or with_article
                     if not (listed or (written and len(key) >= 4)):
                         continue
                 hit = TitleMention(title, a, a + len(raw))
@@ -322,7 +323,7 @@ class TitleLinker:
             # In lower case, a title with a word ordinary text does not use ("the great gatsby", "good omens")
             # is still that title; one made only of everyday words ("the road") needs a capital or a cue,
             # unless it is long enough that no sentence says it by chance ("a short history of nearly
-            # everything": three words or more besides the small ones).
+            # everything": four words or more besides the small ones).
             content = [w for w in words if w not in cues.function_words()]
             return (
                 capital
