@@ -52,6 +52,7 @@ FRESH8_SPLIT_SEED = 20261213  # the eighth fresh set (fresh8_dev / fresh8_test),
 FRESH9_SPLIT_SEED = 20261214  # the ninth fresh set (fresh9_dev / fresh9_test), by three more writers
 FRESH10_SPLIT_SEED = 20261215  # the tenth (fresh10_dev / fresh10_test): readers who ask for authors' books
 FRESH11_SPLIT_SEED = 20261216  # the eleventh (fresh11_dev / fresh11_test): "no"s said as people say them
+FRESH12_SPLIT_SEED = 20261217  # the twelfth (fresh12_dev / fresh12_test): a club, non-native, thinking aloud
 SHOWN = 10  # cards scored per answer
 MIN_DENOMINATOR = 5  # fewer cards than this count as this many
 MIN_SATISFYING = 12  # catalog books that must meet a conversation's limits for it to be fair
