@@ -2780,3 +2780,31 @@ def test_leaving_something_aside_rules_it_out(
         assert shelf in intent.genres_exclude and shelf not in intent.genres_include
     if author:
         assert intent.exclude_authors == [author]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Something by Terry Pratchett? No sorry, I meant Neil Gaiman",
+        "something by pratchett. no hang on, i meant gaiman",
+        "anything by Pratchett. No wait, I meant Gaiman",
+        "pratchett books pls... no, oops, i meant gaiman",
+    ],
+)
+def test_a_message_correcting_its_own_ask_asks_for_the_author_meant(reader, text: str) -> None:
+    intent = reader.read(text)
+    assert intent.authors == ["Neil Gaiman"]
+    assert "Neil Gaiman" not in intent.exclude_authors
+
+
+def test_a_misspelt_refusal_repaired_after_it_stays_refused(reader) -> None:
+    # The repair names what the refusal meant; only a "no" that refuses nothing of its own takes it back.
+    assert reader.read("no agatha crispy, I mean Christie").exclude_authors == ["Agatha Christie"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["i want a grisham, a courtroom one", "I need another Grisham", "looking for a Grisham for my dad"],
+)
+def test_a_name_after_a_request_and_an_article_asks_for_its_books(reader, text: str) -> None:
+    assert reader.read(text).authors == ["John Grisham"]

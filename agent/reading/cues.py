@@ -498,8 +498,11 @@ def author_lead() -> re.Pattern[str]:
     source = _alternation("author_source_words.txt")
     # "from" asks unless it moves away ("a break from King"); "of" only after a quantity ("any of King's").
     departure = "".join(rf"(?<!{re.escape(w)}\s)" for w in _lines("departure_words.txt"))
+    # A determiner may stand between a lead and the name, which then counts its books ("I want a Grisham",
+    # "craving another Atwood"); a determiner alone is no lead (author_leads.txt says why).
+    determiner = r"(?:\s+(?:a|an|another|some|more|one))?"
     return re.compile(
-        rf"(?<![\w'’])(?:{_alternation('author_leads.txt')}|(?:{source})\s+of|{departure}from)\s*$",
+        rf"(?<![\w'’])(?:(?:{_alternation('author_leads.txt')}){determiner}|(?:{source})\s+of|{departure}from)\s*$",
         re.IGNORECASE,
     )
 

@@ -401,6 +401,14 @@ class MessageReader:
             if shelves or themes or authors:
                 masks.append((scope.start, scope.end))
             repair = _REPAIR.match(fixed, scope.text_end)
+            if (
+                repair
+                and repair.group("lead") is not None
+                and _says_nothing(cues.correction().sub(" ", window))
+            ):
+                # "Pratchett? No sorry, I meant Gaiman": a "no" that refuses nothing of its own takes back
+                # what was said before; the one meant after it is asked for, not refused.
+                repair = None
             if repair:
                 # "not agatha crispy, CHRISTIE sorry": a name repaired right after a refusal is refused.
                 fixed_names = self._authors.find(fixed, repair.start("item"), repair.end("item"))
@@ -641,6 +649,7 @@ class MessageReader:
         for mention in asked:
             if mention not in judged_authors and mention.names[0] not in settled:
                 _add(intent.authors, mention.names[0])
+        self._meant_authors(intent, fixed, asked, mentioned, settled, [*refusals, *lifts], titles)
         for mention in mentioned:
             # Named outside every refusal and lift: what a correction of the authors asked for names.
             if (
@@ -780,6 +789,35 @@ class MessageReader:
                 for t in terms:
                     _add(intent.exclude_terms, t)
         return judged, refused
+
+    def _meant_authors(
+        self,
+        intent: Intent,
+        text: str,
+        asked: list[AuthorMention],
+        mentioned: list[AuthorMention],
+        settled: set[str],
+        scopes: list[Scope],
+        titles: list[TitleMention],
+    ) -> None:
+        """A message that corrects its own ask ("something by Pratchett? no sorry, I meant Gaiman"): the
+        authors named after "I meant" replace those asked before it."""
+        for meant in _MEANT.finditer(text):
+            stop = _clause_end(text, meant.end(), self._names_item)
+            instead = [
+                m
+                for m in mentioned
+                if meant.end() <= m.start < stop
+                and m.names[0] not in settled
+                and _outside(m, scopes, titles)
+                and (m.exact or _written_as_name(text[m.start : m.end]))  # a cue's object is a name
+            ]
+            replaced = [m.names[0] for m in asked if m.end <= meant.start()]
+            if not instead or not set(replaced) & set(intent.authors):
+                continue
+            intent.authors[:] = [a for a in intent.authors if a not in replaced]
+            for m in instead:
+                _add(intent.authors, m.names[0])
 
     def _name_over_title(self, name: AuthorMention, title: TitleMention, text: str) -> bool:
         # An article the title's span took in ("none of the Shakespeare") is no part of what was named.
