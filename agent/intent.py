@@ -650,6 +650,10 @@ class Intent(BaseModel):
         default_factory=list, description="'King too': names that take the previous message's side."
     )
     echo_genres: list[str] = Field(default_factory=list)
+    refused_him_or_her: bool = Field(
+        default=False,
+        description="'not her though': a refusal of a person no author named in this message stands for.",
+    )
     small_talk: Literal["thanks", "greeting", "bye", "other"] | None = Field(
         default=None, description="Not a book request: 'thanks', 'what is 2+3', 'what's the weather?'."
     )

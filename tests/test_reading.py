@@ -2808,3 +2808,37 @@ def test_a_misspelt_refusal_repaired_after_it_stays_refused(reader) -> None:
 )
 def test_a_name_after_a_request_and_an_article_asks_for_its_books(reader, text: str) -> None:
     assert reader.read(text).authors == ["John Grisham"]
+
+
+def fold_with_titles(reader: MessageReader, *said: str):
+    kinds = RequestTracker(reader.vocab.title_authors)
+    return [kinds.observe(reader.read(text)) for text in said]
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "author"),
+    [
+        ("i loved gone girl, what next", "not her though, i've read her other two already", "Gillian Flynn"),
+        ("Something like The Da Vinci Code?", "Not him again though.", "Dan Brown"),
+        ("any Neil Gaiman going?", "actually no, skip him, I'm in a rut", "Neil Gaiman"),
+    ],
+)
+def test_him_or_her_refused_is_the_author_an_earlier_message_named(reader, first, then, author) -> None:
+    *_, last = fold_with_titles(reader, first, then)
+    assert author in last.exclude_authors and author not in last.authors
+    messages = [{"role": "user", "content": first}, {"role": "assistant", "content": "ok"}]
+    messages.append({"role": "user", "content": then})
+    assert author in HardConstraints.from_conversation(messages, None, reader).rules.exclude_authors
+
+
+@pytest.mark.parametrize(
+    "then",
+    [
+        "something for my sister too, not for her husband though",
+        "she loved it, so more like that",
+        "not her favourite, but fine",
+    ],
+)
+def test_him_or_her_that_is_no_refused_author_refuses_nobody(reader, then: str) -> None:
+    *_, last = fold_with_titles(reader, "i loved gone girl, what next", then)
+    assert "Gillian Flynn" not in last.exclude_authors

@@ -104,6 +104,7 @@ _SENTENCE_END = re.compile(rf"{_PERIOD}|[;!?\n]")
 _PRONOUN = re.compile(
     r"\b(?:him|her|his|hers|she|he|them|their|theirs|they|those|these|both|either|neither)\b", re.IGNORECASE
 )
+_PERSON = re.compile(r"him|her|he|she", re.IGNORECASE)
 _PLURAL_PRONOUN = re.compile(r"them|their|theirs|they|those|these|both|either|neither", re.IGNORECASE)
 _CLOSES_LIST = re.compile(r"\b(?:or|nor|too|either|as well)\b", re.IGNORECASE)
 # Another refusal after a comma starts its own scope ("no YA, nothing after 2005"), so only these go on.
@@ -325,6 +326,7 @@ class MessageReader:
                 titles.append(TitleMention(first, m.start, m.end))
         masks += [(t.start, t.end) for t in titles]
         pointed: set[int] = set()  # titles a plural pronoun in a refusal points back at
+        refused_person = False
         productive: list[Scope] = []  # the refusals that ruled something out
         told = [bool(cues.not_liked().match(fixed, scope.start)) for scope in refusals]
         # Kinds named outside every refusal, which the message asks for (needed only beside a told experience).
@@ -366,6 +368,15 @@ class MessageReader:
                 ]
                 plural = _PLURAL_PRONOUN.fullmatch(pronoun.group(0))
                 authors = before if plural else before[-1:]
+                if (
+                    not before
+                    and not plural
+                    and _only_pronoun(window)
+                    and _PERSON.fullmatch(pronoun.group(0))
+                ):
+                    # "i loved gone girl" then "not her though": someone an earlier message named, which
+                    # the conversation's fold knows (``RequestTracker``).
+                    refused_person = True
                 if (
                     plural
                     and before
@@ -645,6 +656,7 @@ class MessageReader:
             intent.genres_include.remove("non_fiction")
             _add(intent.genres_all, "non_fiction")
         _place_titles(intent, fixed, titles, refusals, pointed)
+        intent.refused_him_or_her = refused_person and not intent.exclude_authors
         settled = {*intent.exclude_authors, *intent.allow_authors, *intent.echo_authors}
         for mention in asked:
             if mention not in judged_authors and mention.names[0] not in settled:

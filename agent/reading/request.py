@@ -34,6 +34,7 @@ class RequestTracker:
         self.liked: list[str] = list(liked)  # titles the standing request is "like"
         self.topic = topic  # the words of the message that started the request
         self.audience: set[str] = set()  # who the standing request's books are for ("for my 15 year old")
+        self.last_named: list[str] = []  # the authors the latest message that named any named
 
     def observe(self, intent: Intent) -> Intent:
         """``intent`` with ``new_request`` set when it switches the kind of book; updates the kinds.
@@ -93,6 +94,16 @@ class RequestTracker:
             for shelf in younger:
                 if shelf not in intent.genres_exclude and shelf not in intent.allow_genres:
                     intent.genres_exclude.append(shelf)
+        if intent.refused_him_or_her and self.last_named:
+            # "i loved gone girl, what next" then "not her though": the author named last, or whose book was.
+            for name in self.last_named:
+                if name not in intent.exclude_authors and name not in intent.allow_authors:
+                    intent.exclude_authors.append(name)
+            intent.authors = [a for a in intent.authors if a not in self.last_named]
+        named = [*intent.authors, *intent.named_authors, *intent.exclude_authors]
+        named += [n for t in intent.like_titles for n in self._title_authors.get(t.title, [])]
+        if named:
+            self.last_named = list(dict.fromkeys(named))
         self.refused = bool(intent.exclude_authors or intent.genres_exclude or intent.exclude_series)
         if intent.reset or intent.new_request or (not self.topic and intent.topical and intent.query):
             self.topic = intent.query if intent.topical else ""
