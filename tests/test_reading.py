@@ -2842,3 +2842,50 @@ def test_him_or_her_refused_is_the_author_an_earlier_message_named(reader, first
 def test_him_or_her_that_is_no_refused_author_refuses_nobody(reader, then: str) -> None:
     *_, last = fold_with_titles(reader, "i loved gone girl, what next", then)
     assert "Gillian Flynn" not in last.exclude_authors
+
+
+def test_a_typo_one_edit_from_a_common_word_is_that_word_not_a_name_two_edits_off() -> None:
+    rows = [("Red Hot Chili Peppers", ["Mike Allred"]), ("The Quiet Hour", ["Katherine Allred"])]
+    names = Vocabulary.build(
+        [["comics"]] * 2, [r[1] for r in rows], [10_000] * 2, [r[0] for r in rows], [r[0] for r in rows]
+    )
+    assert Speller(names).word("allready") == "already"
+    # A name word as near as the common word still wins (the test above: "poter" -> "potter").
+
+
+def series_reader() -> MessageReader:
+    rows = [
+        ("The Lightning Thief", ["Rick Riordan"], "Percy Jackson and the Olympians", 1.0),
+        ("The Sea of Monsters", ["Rick Riordan"], "Percy Jackson and the Olympians", 2.0),
+        ("The Red Pyramid", ["Rick Riordan"], "The Kane Chronicles", 1.0),
+        ("The Moviegoer", ["Walker Percy"], None, None),
+        ("The Haunting of Hill House", ["Shirley Jackson"], None, None),
+    ]
+    return MessageReader(
+        Vocabulary.build(
+            [["fantasy"]] * len(rows),
+            [r[1] for r in rows],
+            [100_000] * len(rows),
+            [r[0] for r in rows],
+            [r[0] for r in rows],
+            [r[2] for r in rows],
+            [r[3] for r in rows],
+        ),
+        ParseConfig(),
+    )
+
+
+@pytest.mark.parametrize(
+    "text", ["no percy jackson pls", "he read allready the 5 percy jackson, those not", "skip Percy Jackson"]
+)
+def test_a_series_said_by_its_head_is_the_series_not_two_surnames(text: str) -> None:
+    intent = series_reader().read(text, ["Rick Riordan"])
+    assert intent.exclude_series == ["Percy Jackson and the Olympians"]
+    assert not {"Walker Percy", "Shirley Jackson"} & set(intent.exclude_authors)
+
+
+def test_a_surname_outside_a_series_name_is_still_the_author() -> None:
+    assert series_reader().read("no Shirley Jackson, and not Percy either").exclude_authors == [
+        "Shirley Jackson",
+        "Walker Percy",
+    ]

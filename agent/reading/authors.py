@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
+from vibeshelf.agent.reading.series import find_series
 from vibeshelf.agent.reading.vocabulary import NearKeys, Vocabulary, fold, name_key
 from vibeshelf.text import starts_sentence
 
@@ -57,6 +58,7 @@ class AuthorLinker:
         self._full_keys = NearKeys(vocab.by_full, _FULL_NAME_SIMILARITY)
         self._shelf_words = vocab.shelf_words()
         self._surnames = [k for k in vocab.by_surname if " " not in k and len(k) >= _NEAR_SURNAME_MIN]
+        self._series_of: tuple[str, list[tuple[int, int]]] = ("", [])
         # Given names, for "Dame Agatha": an honorific before a given name means the author who has it.
         self._by_given: dict[str, list[str]] = {}
         for name in sorted(vocab.author_reads, key=lambda n: -vocab.author_reads[n]):
@@ -123,6 +125,15 @@ class AuthorLinker:
                 continue
             out.append(mention)
             i = next((k for k, (a, _) in enumerate(tokens) if a >= mention.end), len(tokens))
+        # "percy jackson" is the series, not Walker Percy and a Jackson: a surname alone inside a series'
+        # name said in full yields to the series.
+        series = self._series_spans(text)
+        out = [
+            m
+            for m in out
+            if " " in name_key(text[m.start : m.end])
+            or not any(a <= m.start and m.end <= b for a, b in series)
+        ]
         if not any(" " not in name_key(text[m.start : m.end]) for m in out):
             return out
         earlier = self.find(text, 0, start) if start > 0 else []
@@ -130,6 +141,15 @@ class AuthorLinker:
         for mention in out:
             resolved.append(self._named_before(text, mention, [*earlier, *resolved]))
         return resolved
+
+    def _series_spans(self, text: str) -> list[tuple[int, int]]:
+        """Spans of the series named by two words or more in ``text`` (the last text's, kept: the reader asks
+        about one message many times)."""
+        said, spans = self._series_of  # one read of the pair: readers on other threads may replace it
+        if said != text:
+            spans = [(m.start, m.end) for m in find_series(self._vocab, text) if " " in text[m.start : m.end]]
+            self._series_of = (text, spans)
+        return spans
 
     def _named_before(self, text: str, mention: AuthorMention, earlier: list[AuthorMention]) -> AuthorMention:
         """A surname alone after the full name of one of its authors in the same message is that author ("I

@@ -46,9 +46,10 @@ from vibeshelf.agent.intent import (
 )
 from vibeshelf.agent.reading import cues, numbers
 from vibeshelf.agent.reading.authors import HONORIFICS, AuthorLinker, AuthorMention
+from vibeshelf.agent.reading.series import find_series
 from vibeshelf.agent.reading.spelling import Speller
 from vibeshelf.agent.reading.stance import StanceGuesser, text_around
-from vibeshelf.agent.reading.titles import TitleLinker, TitleMention, find_series
+from vibeshelf.agent.reading.titles import TitleLinker, TitleMention
 from vibeshelf.agent.reading.translation import kinds_in_english
 from vibeshelf.agent.reading.vocabulary import Vocabulary, catalog_vocabulary, empty_vocabulary, fold
 from vibeshelf.retrieval.title_lookup import title_key

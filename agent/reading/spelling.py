@@ -147,8 +147,26 @@ class Speller:
                 (h for h in hits if h[0][0] == word[0]), key=lambda h: (h[1], -fuzz.ratio(word, h[0]))
             )
             if hits:
+                if hits[0][1] > 1 and not proper and (common := self._common_neighbour(word)):
+                    # "allready" is "already", not the author Allred two edits away: a common English word
+                    # one edit away is nearer than any name, title or shelf word further off.
+                    return common
                 return hits[0][0]
         return None
+
+    def _common_neighbour(self, word: str) -> str | None:
+        """The commonest English word one edit from ``word`` (among the commonest few thousand), if any."""
+        english = self._english
+        if english is None:
+            return None
+        letters = "abcdefghijklmnopqrstuvwxyz"
+        splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+        edits = {a + b[1:] for a, b in splits if b}
+        edits |= {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+        edits |= {a + c + b[1:] for a, b in splits if b for c in letters}
+        edits |= {a + c + b for a, b in splits for c in letters}
+        ranked = sorted(((english.frequency(w), w) for w in edits), reverse=True)
+        return ranked[0][1] if ranked and ranked[0][0] > 0 else None
 
     def _vowel_restored(self, word: str) -> str | None:
         restored = {word[:i] + v + word[i:] for i in range(1, len(word) + 1) for v in _VOWELS}

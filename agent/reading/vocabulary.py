@@ -219,6 +219,19 @@ class Vocabulary:
                 if name and title and (name not in first_volume or rank < first_volume[name][0]):
                     first_volume[name] = (rank, title)
 
+        # A series is also said by its head ("percy jackson" for "Percy Jackson and the Olympians"): the words
+        # before "and the" (two at least; "&" or a colon also part names: "Daughter of Smoke & Bone"), when no
+        # title or other series is said so, and of the series sharing a head the one with most books.
+        volumes = Counter(name for name in series or [] if name)
+        heads: dict[str, str] = {}
+        for name in sorted(volumes, key=lambda n: -volumes[n]):
+            head = _SERIES_HEAD.split(name, maxsplit=1)[0]
+            key = title_key(head)
+            if head != name and len(key.split()) >= 2 and key not in by_series and key not in by_title:
+                heads.setdefault(key, name)
+        for key, name in heads.items():
+            by_series.setdefault(key, name)
+
         def opens_series(key: str, title: str | None) -> bool:
             return key not in by_series or first_volume.get(by_series[key], (0, ""))[1] == title
 
@@ -272,6 +285,7 @@ def empty_vocabulary() -> Vocabulary:
     return _EMPTY
 
 
+_SERIES_HEAD = re.compile(r"\s+(?:and|&)\s+the\s+", re.IGNORECASE)
 _COLUMNS = ["title", "series", "series_index", "authors", "genres", "description", "ratings_count"]
 # Catalog files whose rows are already in memory: path -> (the file's sha256, the table holding its rows).
 _SHARED: dict[str, tuple[str, weakref.ref[Any]]] = {}
