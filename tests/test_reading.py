@@ -2889,3 +2889,26 @@ def test_a_surname_outside_a_series_name_is_still_the_author() -> None:
         "Shirley Jackson",
         "Walker Percy",
     ]
+
+
+def test_a_name_a_letter_off_one_writer_spelt_two_ways_is_both_spellings() -> None:
+    rows = [
+        ("War and Peace", ["Leo Tolstoy"]),
+        ("Anna Karenina", ["Leo Tolstoj"]),
+        ("A Game of Thrones", ["George R.R. Martin"]),
+        ("Marian's Book", ["Ann Marian"]),
+        ("The Martian", ["Andy Weir"]),
+    ]
+    reader = MessageReader(
+        Vocabulary.build(
+            [["classics"]] * len(rows),
+            [r[1] for r in rows],
+            [100_000] * len(rows),
+            [r[0] for r in rows],
+            [r[0] for r in rows],
+        ),
+        ParseConfig(),
+    )
+    assert sorted(reader.read("no Tolstoï please").exclude_authors) == ["Leo Tolstoj", "Leo Tolstoy"]
+    # A letter off two different writers (Martin, Marian) is neither of them.
+    assert not reader.read("not The Martian again").exclude_authors

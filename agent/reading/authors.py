@@ -107,8 +107,20 @@ class AuthorLinker:
         used_as_a_word = self._vocab.word_counts.get(word, 0) > _RARE_WORD and not name_like
         if len(word) < _NEAR_SURNAME_MIN or used_as_a_word or word.endswith("s"):
             return []
-        hits = process.extract(word, self._surnames, scorer=Levenshtein.distance, score_cutoff=1, limit=2)
-        return self._vocab.by_surname[hits[0][0]] if len(hits) == 1 else []
+        hits = process.extract(word, self._surnames, scorer=Levenshtein.distance, score_cutoff=1, limit=4)
+        if len(hits) == 1:
+            return self._vocab.by_surname[hits[0][0]]
+        # Several surnames a letter away: when they are one writer spelt two ways in the catalog, the same
+        # given name before each ("Tolstoi": Leo Tolstoy and Leo Tolstoj), both; otherwise none ("The
+        # Martian" is neither Martin nor Marian).
+        found = [self._vocab.by_surname[h[0]] for h in hits]
+        if any(len(names) != 1 for names in found):
+            return []
+        given = {name_key(names[0]).split()[0] for names in found}
+        if len(given) != 1:
+            return []
+        reads = self._vocab.author_reads
+        return sorted((names[0] for names in found), key=lambda n: -reads.get(n, 0))
 
     def find(self, text: str, start: int = 0, end: int | None = None) -> list[AuthorMention]:
         """Author mentions inside ``text[start:end]``, longest names first, not overlapping."""
