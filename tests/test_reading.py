@@ -2912,3 +2912,38 @@ def test_a_name_a_letter_off_one_writer_spelt_two_ways_is_both_spellings() -> No
     assert sorted(reader.read("no Tolstoï please").exclude_authors) == ["Leo Tolstoj", "Leo Tolstoy"]
     # A letter off two different writers (Martin, Marian) is neither of them.
     assert not reader.read("not The Martian again").exclude_authors
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The club wants to read Terry Pratchett together.",
+        "i wanna binge agatha christie this winter",
+        "we're gonna devour some Neil Gaiman over the holidays",
+        "let's revisit Tolkien this autumn",
+    ],
+)
+def test_an_author_as_the_object_of_reading_asks_for_their_books(text: str) -> None:
+    # A judge sure of every name would refuse them; a name a request asks for is not the judge's to weigh.
+    def against(text: str, spans) -> list[float]:
+        return [0.99] * len(spans)
+
+    for reader in (
+        MessageReader(vocab(), ParseConfig()),
+        MessageReader(vocab(), ParseConfig(), stance=against),
+    ):
+        intent = reader.read(text)
+        assert len(intent.authors) == 1 and not intent.exclude_authors
+
+
+def test_reading_an_author_in_the_past_asks_for_nothing(reader) -> None:
+    assert not reader.read("I read Terry Pratchett last year, loved it").authors
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Pratchett's books, Discworld or not", "fantasy, whether or not it's Tolkien's", "Gaiman or not?"],
+)
+def test_either_way_rules_nothing_out(reader, text: str) -> None:
+    intent = reader.read(text)
+    assert not intent.exclude_series and not intent.exclude_authors and not intent.genres_exclude

@@ -501,8 +501,11 @@ def author_lead() -> re.Pattern[str]:
     # A determiner may stand between a lead and the name, which then counts its books ("I want a Grisham",
     # "craving another Atwood"); a determiner alone is no lead (author_leads.txt says why).
     determiner = r"(?:\s+(?:a|an|another|some|more|one))?"
+    # "wants to read Terry Pratchett", "wanna binge agatha christie": a reading verb in the infinitive.
+    reading = rf"(?:to|wanna|gonna|let['’]?s)\s+{_alternation('reading_verbs.txt')}"
     return re.compile(
-        rf"(?<![\w'’])(?:(?:{_alternation('author_leads.txt')}){determiner}|(?:{source})\s+of|{departure}from)\s*$",
+        rf"(?<![\w'’])(?:(?:{_alternation('author_leads.txt')}|{reading}){determiner}|(?:{source})\s+of"
+        rf"|{departure}from)\s*$",
         re.IGNORECASE,
     )
 

@@ -107,6 +107,8 @@ _PRONOUN = re.compile(
 )
 _PERSON = re.compile(r"him|her|he|she", re.IGNORECASE)
 _PLURAL_PRONOUN = re.compile(r"them|their|theirs|they|those|these|both|either|neither", re.IGNORECASE)
+_OR_BEFORE = re.compile(r"\bor\s+$", re.IGNORECASE)
+_EITHER_WAY = re.compile(r"not\b(?=\s*(?:[,.;:!?)]|$))", re.IGNORECASE)
 _CLOSES_LIST = re.compile(r"\b(?:or|nor|too|either|as well)\b", re.IGNORECASE)
 # Another refusal after a comma starts its own scope ("no YA, nothing after 2005"), so only these go on.
 _LIST_GOES_ON = re.compile(r"\s*(?:or|nor|plus)\b", re.IGNORECASE)
@@ -766,6 +768,7 @@ class MessageReader:
             m
             for m in mentioned
             if undecided(m.start, m.end)
+            and not _led_by_ask(text, m, titles)  # "wanna binge agatha christie": asked, not judged
             and _written_as_name(text[m.start : m.end])
             and not any(n in intent.exclude_authors or n in intent.allow_authors for n in m.names)
         ]
@@ -1427,9 +1430,7 @@ def _asked_authors(
             and previous in asked
             and _LISTED_NAME.fullmatch(text, previous.end, m.start) is not None
         )
-        lead = cues.author_lead().search(before)
-        if lead and re.fullmatch(r"(?:(?:written\s+)?by|from)\s*", lead.group(0), re.IGNORECASE):
-            lead = lead if _by_asks(text, _clause_start(text, m.start) + lead.start(), titles) else None
+        lead = _led_by_ask(text, m, titles)
         # A possessive needs the books after it ("Christie's early ones", "any of Roberts'?"): "Follett's
         # cathedrals" names something else, and "graham's a walking quote machine" is "Graham is".
         owned = possessive is not None and _owned_books(rest)
@@ -1461,6 +1462,16 @@ def _asked_authors(
         if meant is not None and meant not in asked:
             asked.append(meant)
     return sorted(asked, key=lambda m: m.start)
+
+
+def _led_by_ask(text: str, m: AuthorMention, titles: list[TitleMention]) -> bool:
+    """Whether the words right before a name ask for the author's books ("anything by", "he wants", "to
+    read"); "by" and "from" only after a quantity or a kind ("a mystery by", not "Rebecca by")."""
+    start = _clause_start(text, m.start)
+    lead = cues.author_lead().search(text[start : m.start])
+    if lead and re.fullmatch(r"(?:(?:written\s+)?by|from)\s*", lead.group(0), re.IGNORECASE):
+        return _by_asks(text, start + lead.start(), titles)
+    return lead is not None
 
 
 def _outside(m: AuthorMention, scopes: list[Scope], titles: list[TitleMention]) -> bool:
@@ -1725,6 +1736,8 @@ def _refusal_scopes(
     for m in cue_matches:
         if any(a <= m.start() < b for a, b in too_little):
             continue  # "not enough romance", "not read enough of the classics" ("enough of" included)
+        if _EITHER_WAY.match(text, m.start()) and _OR_BEFORE.search(text, 0, m.start()):
+            continue  # "Discworld or not", "whether or not it's a series": either way, nothing ruled out
         if any(a <= m.start() and m.end() <= b for a, b in cancelled):
             continue
         person = _AGENT_NOUN.match(text, m.end())
