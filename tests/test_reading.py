@@ -2947,3 +2947,13 @@ def test_reading_an_author_in_the_past_asks_for_nothing(reader) -> None:
 def test_either_way_rules_nothing_out(reader, text: str) -> None:
     intent = reader.read(text)
     assert not intent.exclude_series and not intent.exclude_authors and not intent.genres_exclude
+
+
+@pytest.mark.parametrize("text", ["by stephen king? he's good at the short ones", "By Gaiman, if possible."])
+def test_by_an_author_opening_a_message_asks_for_their_books(reader, text: str) -> None:
+    assert len(reader.read(text).authors) == 1
+
+
+def test_good_at_something_lifts_nothing_but_good_alone_does(reader) -> None:
+    assert not reader.read("Gaiman's good at short stories").allow_authors
+    assert reader.read("Gaiman is good actually").allow_authors == ["Neil Gaiman"]

@@ -107,6 +107,7 @@ _PRONOUN = re.compile(
 )
 _PERSON = re.compile(r"him|her|he|she", re.IGNORECASE)
 _PLURAL_PRONOUN = re.compile(r"them|their|theirs|they|those|these|both|either|neither", re.IGNORECASE)
+_SKILLED_AT = re.compile(r"\s+at\b", re.IGNORECASE)
 _OR_BEFORE = re.compile(r"\bor\s+$", re.IGNORECASE)
 _EITHER_WAY = re.compile(r"not\b(?=\s*(?:[,.;:!?)]|$))", re.IGNORECASE)
 _CLOSES_LIST = re.compile(r"\b(?:or|nor|too|either|as well)\b", re.IGNORECASE)
@@ -299,7 +300,10 @@ class MessageReader:
             if len(fixed[t.start : t.end].split()) > 1 and fixed[t.start : t.end].istitle()
         ]
         refusals = _refusal_scopes(fixed, self._names_item, titled=titled)
-        lifts = _tail_scopes(fixed, cues.lift())
+        # "he's good at the short ones" says what he does well; it lifts nothing.
+        lifts = [
+            scope for scope in _tail_scopes(fixed, cues.lift()) if not _SKILLED_AT.match(fixed, scope.end)
+        ]
         masks: list[tuple[int, int]] = []
         out_shelves: list[str] = []
         out_terms: list[str] = []
@@ -1528,6 +1532,9 @@ def _by_asks(text: str, by: int, titles: list[TitleMention]) -> bool:
     head = text[:by].rstrip()
     if any(t.end >= len(head) - 1 and t.end <= by for t in titles):
         return False
+    if not head or head[-1] in ".!?\n":
+        # "by stephen king?" opening a message goes on with the request before it: a collection by him.
+        return text[by : by + 2].lower() == "by"
     word = re.search(r"[\w'’-]+$", head)
     if word is None:
         return False
