@@ -650,6 +650,14 @@ class Intent(BaseModel):
         default_factory=list, description="'King too': names that take the previous message's side."
     )
     echo_genres: list[str] = Field(default_factory=list)
+    spoken_authors: list[str] = Field(
+        default_factory=list,
+        description="Every author this message names (outside titles): whom a later 'him' or 'her' stands for.",
+    )
+    asked_him_or_her: bool = Field(
+        default=False,
+        description="'ok yeah, his stuff': books asked of a person no author named in this message stands for.",
+    )
     refused_him_or_her: bool = Field(
         default=False,
         description="'not her though': a refusal of a person no author named in this message stands for.",

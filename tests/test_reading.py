@@ -2957,3 +2957,29 @@ def test_by_an_author_opening_a_message_asks_for_their_books(reader, text: str) 
 def test_good_at_something_lifts_nothing_but_good_alone_does(reader) -> None:
     assert not reader.read("Gaiman's good at short stories").allow_authors
     assert reader.read("Gaiman is good actually").allow_authors == ["Neil Gaiman"]
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "author"),
+    [
+        ("hmm, maybe Gaiman? i read american gods years ago", "ok yeah, his stuff please", "Neil Gaiman"),
+        ("My sister recommends me Gillian Flynn", "what do you suggest of her?", "Gillian Flynn"),
+    ],
+)
+def test_his_or_her_books_asked_are_those_of_the_author_an_earlier_message_named(
+    reader, first, then, author
+) -> None:
+    *_, last = fold_with_titles(reader, first, then)
+    assert last.authors == [author]
+
+
+def test_her_books_beside_an_author_named_in_the_message_are_that_authors(reader) -> None:
+    *_, last = fold_with_titles(
+        reader, "something like Gone Girl", "keep Agatha Christie out, she has read every one of her books"
+    )
+    assert last.exclude_authors == ["Agatha Christie"] and not last.authors
+
+
+def test_a_surname_repeating_a_name_said_in_full_is_that_name(reader) -> None:
+    intent = reader.read("the club picked a Stephen King month. King's own books please")
+    assert intent.authors == ["Stephen King"]

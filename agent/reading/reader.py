@@ -107,6 +107,7 @@ _PRONOUN = re.compile(
 )
 _PERSON = re.compile(r"him|her|he|she", re.IGNORECASE)
 _PLURAL_PRONOUN = re.compile(r"them|their|theirs|they|those|these|both|either|neither", re.IGNORECASE)
+_SINGULAR_PERSON = re.compile(r"\b(?:his|her|hers|him|he|she)\b", re.IGNORECASE)
 _SKILLED_AT = re.compile(r"\s+at\b", re.IGNORECASE)
 _OR_BEFORE = re.compile(r"\bor\s+$", re.IGNORECASE)
 _EITHER_WAY = re.compile(r"not\b(?=\s*(?:[,.;:!?)]|$))", re.IGNORECASE)
@@ -551,11 +552,10 @@ class MessageReader:
                 masks.append((a, b))
         # "anything by Christie": the name says whose books, not what they are about. A "no" in the name's
         # clause leaves it unasked: a refusal misread as an ask would show nothing but that author's books.
-        asked = [
-            m
-            for m in _asked_authors(fixed, mentioned, titles, [*refusals, *lifts], self.vocab.is_common_word)
-            if not _NEGATION.search(_ask_clause(fixed, m))
-        ]
+        asked, asked_someone = _asked_authors(
+            fixed, mentioned, titles, [*refusals, *lifts], self.vocab.is_common_word
+        )
+        asked = [m for m in asked if not _NEGATION.search(_ask_clause(fixed, m))]
         masks += [(m.start, m.end) for m in asked]
         positive = _masked(fixed, masks)
         intent = parse_intent(positive, self.config).model_copy(deep=True)
@@ -664,6 +664,18 @@ class MessageReader:
             _add(intent.genres_all, "non_fiction")
         _place_titles(intent, fixed, titles, refusals, pointed)
         intent.refused_him_or_her = refused_person and not intent.exclude_authors
+        intent.spoken_authors = list(
+            dict.fromkeys(
+                m.names[0]
+                for m in mentioned
+                if m.exact
+                and _written_as_name(fixed[m.start : m.end])
+                and not any(t.start < m.end and m.start < t.end for t in titles)
+            )
+        )
+        # Only with no author named here at all: "keep Austen out, she has read all her books" is Austen's.
+        intent.asked_him_or_her = asked_someone and not mentioned
+        intent.refused_him_or_her = intent.refused_him_or_her and not mentioned
         settled = {*intent.exclude_authors, *intent.allow_authors, *intent.echo_authors}
         for mention in asked:
             if mention not in judged_authors and mention.names[0] not in settled:
@@ -1386,7 +1398,7 @@ def _asked_authors(
     titles: list[TitleMention],
     scopes: list[Scope],
     is_common: Callable[[str], bool],
-) -> list[AuthorMention]:
+) -> tuple[list[AuthorMention], bool]:
     """Authors whose own books are asked for: the name as the books' source ("anything by Christie", "more
     Pratchett", "a Roberts for my mum", "Stephen King books", "Christie's early ones", "anything Gaiman
     wrote", "gaiman pls"), a name listed right after one ("by King or Koontz"), and the one a pronoun
@@ -1398,6 +1410,11 @@ def _asked_authors(
         said = text[m.start : m.end]
         if len(said.split()) > 1:
             return True
+        if said[:1].isupper() and any(
+            e.end <= m.start and e.names == m.names and len(text[e.start : e.end].split()) > 1
+            for e in mentions
+        ):
+            return True  # "a Stephen King month. King's own books": the surname of a name said in full
         word = fold(said)
         # "page-turners", "lesser-known": part of a compound word; "Brockden Brown", "the Johnny Maxwell
         # ones": one half of another person's name.
@@ -1454,6 +1471,7 @@ def _asked_authors(
             # without a "no": "any more Patterson and I'll scream" is no ask.
             asked.append(m)
     named = [m for m in mentions if _outside(m, scopes, titles) and written_as_name(m)]
+    unresolved = False  # an anaphor asking for someone this message does not name ("his stuff")
     for start in _anaphors_asking(text):
         if any(s.text_start <= start < s.text_end for s in scopes):
             continue
@@ -1465,7 +1483,9 @@ def _asked_authors(
         )
         if meant is not None and meant not in asked:
             asked.append(meant)
-    return sorted(asked, key=lambda m: m.start)
+        elif meant is None and _singular_anaphor_at(text, start):
+            unresolved = True
+    return sorted(asked, key=lambda m: m.start), unresolved
 
 
 def _led_by_ask(text: str, m: AuthorMention, titles: list[TitleMention]) -> bool:
@@ -1553,6 +1573,16 @@ def _anaphors_asking(text: str) -> list[int]:
     return sorted(m.start() for rx in _anaphor_patterns() for m in rx.finditer(text))
 
 
+def _singular_anaphor_at(text: str, start: int) -> bool:
+    """Whether the anaphor asking at ``start`` stands for one person ("his stuff", "of her?"), not for
+    books or several ("most of them")."""
+    return any(
+        m.start() == start and _SINGULAR_PERSON.search(m.group(0))
+        for rx in _anaphor_patterns()
+        for m in rx.finditer(text)
+    )
+
+
 @lru_cache(maxsize=1)
 def _anaphor_patterns() -> list[re.Pattern[str]]:
     anaphor = cues.author_anaphor()
@@ -1562,6 +1592,7 @@ def _anaphor_patterns() -> list[re.Pattern[str]]:
         rf"(?<![\w'’])(?:by|from)\s+(?:{anaphor})(?![\w'’])",
         rf"{source}\s+of\s+(?:{anaphor})(?![\w'’])",
         r"(?<![\w'’])of\s+(?:his|hers|theirs)(?![\w'’])",  # "what have you got of his?"
+        r"(?<![\w'’])of\s+(?:her|him|them)(?=\s*(?:[?!.]|$))",  # "what do you suggest of her?"
         rf"(?<![\w'’])(?:{owner})(?:\s+[\w-]+){{0,2}}?{cues.authored_word().pattern}",
         r"(?<![\w'’])(?:he|she|they)\s+(?:has\s+|have\s+|ever\s+|has\s+ever\s+)?"
         r"(?:written|wrote|writes|write|penned|published)(?![\w'’])",

@@ -35,6 +35,7 @@ class RequestTracker:
         self.topic = topic  # the words of the message that started the request
         self.audience: set[str] = set()  # who the standing request's books are for ("for my 15 year old")
         self.last_named: list[str] = []  # the authors the latest message that named any named
+        self.last_refused: set[str] = set()  # those of them it ruled out
 
     def observe(self, intent: Intent) -> Intent:
         """``intent`` with ``new_request`` set when it switches the kind of book; updates the kinds.
@@ -100,10 +101,16 @@ class RequestTracker:
                 if name not in intent.exclude_authors and name not in intent.allow_authors:
                     intent.exclude_authors.append(name)
             intent.authors = [a for a in intent.authors if a not in self.last_named]
-        named = [*intent.authors, *intent.named_authors, *intent.exclude_authors]
+        if intent.asked_him_or_her and self.last_named and not intent.authors:
+            # "hmm, maybe koontz?" then "ok yeah, his stuff": the author named last is the one asked for.
+            intent.authors = [
+                n for n in self.last_named if n not in {*intent.exclude_authors, *self.last_refused}
+            ]
+        named = [*intent.authors, *intent.named_authors, *intent.exclude_authors, *intent.spoken_authors]
         named += [n for t in intent.like_titles for n in self._title_authors.get(t.title, [])]
         if named:
             self.last_named = list(dict.fromkeys(named))
+            self.last_refused = set(intent.exclude_authors)
         self.refused = bool(intent.exclude_authors or intent.genres_exclude or intent.exclude_series)
         if intent.reset or intent.new_request or (not self.topic and intent.topical and intent.query):
             self.topic = intent.query if intent.topical else ""
