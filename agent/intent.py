@@ -1544,11 +1544,13 @@ def _parse_years(t: _Text, intent: Intent, cfg: ParseConfig) -> None:
             years = words.get(n_raw, cfg.recent_years)
         else:
             years = cfg.recent_years
-        # A year said beside the vague word is what it means ("newer, from 2005 or later").
-        if _NEG_BEFORE.search(text[: m.start()]):
-            if intent.year_max is None:
-                _merge_years(intent, None, cfg.latest_year - years)
-        elif intent.year_min is None:
+        # A year said beside the vague word is what it means ("newer, from 2005 or later"; "pre 2007, the
+        # newer ones are meh"): the vague word bounds nothing then. Not recent is before the recent years.
+        if intent.year_min is not None or intent.year_max is not None:
+            pass
+        elif _NEG_BEFORE.search(text[: m.start()]):
+            _merge_years(intent, None, cfg.latest_year - years - 1)
+        else:
             _merge_years(intent, cfg.latest_year - years, None)
         t.take(m.start(), m.end())
     if intent.year_min is not None and intent.year_max is not None and intent.year_min > intent.year_max:

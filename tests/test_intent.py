@@ -289,7 +289,14 @@ def test_recent_counts_back_from_the_catalogs_newest_year() -> None:
     assert parse_intent("something recent").year_min == 2017 - 10
     assert parse_intent("something recent", ParseConfig(latest_year=2024)).year_min == 2014
     assert parse_intent("from the last 5 years", ParseConfig(latest_year=2024)).year_min == 2019
-    assert parse_intent("nothing recent", ParseConfig(latest_year=2024)).year_max == 2014
+    # Not recent is before the years "recent" covers: a 2014 book is recent, so not one of these.
+    assert parse_intent("nothing recent", ParseConfig(latest_year=2024)).year_max == 2013
+
+
+def test_a_year_said_beside_a_vague_recency_word_is_what_it_means() -> None:
+    intent = parse_intent("pre 2007 please, the newer ones are meh")
+    assert (intent.year_min, intent.year_max) == (None, 2006)
+    assert parse_intent("newer, from 2005 or later").year_min == 2005
 
 
 @pytest.mark.parametrize(
