@@ -1039,7 +1039,8 @@ SETTING_BEFORE = re.compile(
 # "not from"), so in "nothing modern, before 1950" the "nothing" rules out "modern", not the date.
 _NEG_BEFORE = re.compile(
     r"\b(?:nothing|not|no|none|anything but|never)\s+(?:(?:published|written|released|out|come|came|books?|"
-    r"novels?|stuff|ones?|anything|from|that'?s|thats|that|which|is|was|were|are|too|so|very)\s+){0,3}$",
+    r"novels?|stuff|ones?|anything|from|that'?s|thats|that|which|is|was|were|are|too|so|very|the|any|those|these)"
+    r"\s+){0,3}$",
     _I,
 )
 # "in my 30s": an age, not a decade.

@@ -293,6 +293,12 @@ def test_recent_counts_back_from_the_catalogs_newest_year() -> None:
     assert parse_intent("nothing recent", ParseConfig(latest_year=2024)).year_max == 2013
 
 
+@pytest.mark.parametrize("text", ["not the newer ones", "not any recent stuff", "no, not those new releases"])
+def test_recency_refused_through_an_article_or_a_determiner(text: str) -> None:
+    intent = parse_intent(text)
+    assert (intent.year_min, intent.year_max) == (None, 2006)
+
+
 def test_a_year_said_beside_a_vague_recency_word_is_what_it_means() -> None:
     intent = parse_intent("pre 2007 please, the newer ones are meh")
     assert (intent.year_min, intent.year_max) == (None, 2006)
