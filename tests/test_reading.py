@@ -74,6 +74,20 @@ def vocab() -> Vocabulary:
     )
 
 
+def titled_vocab(rows: list[tuple], shelf: str = "fantasy", reads: int = 100_000) -> Vocabulary:
+    """A vocabulary of (title, authors[, series, series index]) rows, each book's text its title."""
+    titles = [r[0] for r in rows]
+    return Vocabulary.build(
+        [[shelf]] * len(rows),
+        [r[1] for r in rows],
+        [reads] * len(rows),
+        titles,
+        titles,
+        [r[2] if len(r) > 2 else None for r in rows],
+        [r[3] if len(r) > 3 else None for r in rows],
+    )
+
+
 @pytest.fixture(scope="module")
 def reader() -> MessageReader:
     return MessageReader(vocab(), ParseConfig())
@@ -1280,9 +1294,7 @@ def test_a_misspelt_name_word_inside_a_title_is_mended() -> None:
         ("Harry Potter and the Chamber of Secrets", ["J.K. Rowling"]),
         ("The Tale of Peter Rabbit", ["Beatrix Potter"]),
     ]
-    names = Vocabulary.build(
-        [["fantasy"]] * 2, [r[1] for r in rows], [100_000] * 2, [r[0] for r in rows], [r[0] for r in rows]
-    )
+    names = titled_vocab(rows)
     # Five letters are too few for the name words; the title word still mends it.
     assert Speller(names).word("poter") == "potter"
 
@@ -2846,9 +2858,7 @@ def test_him_or_her_that_is_no_refused_author_refuses_nobody(reader, then: str) 
 
 def test_a_typo_one_edit_from_a_common_word_is_that_word_not_a_name_two_edits_off() -> None:
     rows = [("Red Hot Chili Peppers", ["Mike Allred"]), ("The Quiet Hour", ["Katherine Allred"])]
-    names = Vocabulary.build(
-        [["comics"]] * 2, [r[1] for r in rows], [10_000] * 2, [r[0] for r in rows], [r[0] for r in rows]
-    )
+    names = titled_vocab(rows, shelf="comics", reads=10_000)
     assert Speller(names).word("allready") == "already"
     # A name word as near as the common word still wins (the test above: "poter" -> "potter").
 
@@ -2861,18 +2871,7 @@ def series_reader() -> MessageReader:
         ("The Moviegoer", ["Walker Percy"], None, None),
         ("The Haunting of Hill House", ["Shirley Jackson"], None, None),
     ]
-    return MessageReader(
-        Vocabulary.build(
-            [["fantasy"]] * len(rows),
-            [r[1] for r in rows],
-            [100_000] * len(rows),
-            [r[0] for r in rows],
-            [r[0] for r in rows],
-            [r[2] for r in rows],
-            [r[3] for r in rows],
-        ),
-        ParseConfig(),
-    )
+    return MessageReader(titled_vocab(rows), ParseConfig())
 
 
 @pytest.mark.parametrize(
@@ -2899,16 +2898,7 @@ def test_a_name_a_letter_off_one_writer_spelt_two_ways_is_both_spellings() -> No
         ("Marian's Book", ["Ann Marian"]),
         ("The Martian", ["Andy Weir"]),
     ]
-    reader = MessageReader(
-        Vocabulary.build(
-            [["classics"]] * len(rows),
-            [r[1] for r in rows],
-            [100_000] * len(rows),
-            [r[0] for r in rows],
-            [r[0] for r in rows],
-        ),
-        ParseConfig(),
-    )
+    reader = MessageReader(titled_vocab(rows, shelf="classics"), ParseConfig())
     assert sorted(reader.read("no Tolstoï please").exclude_authors) == ["Leo Tolstoj", "Leo Tolstoy"]
     # A letter off two different writers (Martin, Marian) is neither of them.
     assert not reader.read("not The Martian again").exclude_authors

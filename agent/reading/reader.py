@@ -663,7 +663,6 @@ class MessageReader:
             intent.genres_include.remove("non_fiction")
             _add(intent.genres_all, "non_fiction")
         _place_titles(intent, fixed, titles, refusals, pointed)
-        intent.refused_him_or_her = refused_person and not intent.exclude_authors
         intent.spoken_authors = list(
             dict.fromkeys(
                 m.names[0]
@@ -675,7 +674,7 @@ class MessageReader:
         )
         # Only with no author named here at all: "keep Austen out, she has read all her books" is Austen's.
         intent.asked_him_or_her = asked_someone and not mentioned
-        intent.refused_him_or_her = intent.refused_him_or_her and not mentioned
+        intent.refused_him_or_her = refused_person and not mentioned and not intent.exclude_authors
         settled = {*intent.exclude_authors, *intent.allow_authors, *intent.echo_authors}
         for mention in asked:
             if mention not in judged_authors and mention.names[0] not in settled:
@@ -1472,7 +1471,8 @@ def _asked_authors(
             asked.append(m)
     named = [m for m in mentions if _outside(m, scopes, titles) and written_as_name(m)]
     unresolved = False  # an anaphor asking for someone this message does not name ("his stuff")
-    for start in _anaphors_asking(text):
+    for anaphor in _anaphors_asking(text):
+        start = anaphor.start()
         if any(s.text_start <= start < s.text_end for s in scopes):
             continue
         sentence_end = _SENTENCE_END.search(text, start)
@@ -1483,8 +1483,8 @@ def _asked_authors(
         )
         if meant is not None and meant not in asked:
             asked.append(meant)
-        elif meant is None and _singular_anaphor_at(text, start):
-            unresolved = True
+        elif meant is None and _SINGULAR_PERSON.search(anaphor.group(0)):
+            unresolved = True  # "his stuff", "of her?"; not "most of them", which stands for books
     return sorted(asked, key=lambda m: m.start), unresolved
 
 
@@ -1567,20 +1567,10 @@ def _by_asks(text: str, by: int, titles: list[TitleMention]) -> bool:
     )
 
 
-def _anaphors_asking(text: str) -> list[int]:
+def _anaphors_asking(text: str) -> list[re.Match[str]]:
     """Where a word standing for a nearby author asks for their books: "any of hers", "by that author", "her
     backlist", "what else has he written"."""
-    return sorted(m.start() for rx in _anaphor_patterns() for m in rx.finditer(text))
-
-
-def _singular_anaphor_at(text: str, start: int) -> bool:
-    """Whether the anaphor asking at ``start`` stands for one person ("his stuff", "of her?"), not for
-    books or several ("most of them")."""
-    return any(
-        m.start() == start and _SINGULAR_PERSON.search(m.group(0))
-        for rx in _anaphor_patterns()
-        for m in rx.finditer(text)
-    )
+    return sorted((m for rx in _anaphor_patterns() for m in rx.finditer(text)), key=lambda m: m.start())
 
 
 @lru_cache(maxsize=1)
