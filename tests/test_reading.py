@@ -2658,6 +2658,40 @@ def test_the_titles_of_the_author_asked_for_are_known_in_the_readers_shorthand(
     assert title not in ruled_out(reader.read(text))
 
 
+@pytest.mark.parametrize(
+    ("text", "author", "title"),
+    [
+        ("he has done the pelican book", "John Grisham", "The Pelican Brief"),
+        ("not the sematary one, too sad", "Stephen King", "Pet Sematary"),
+    ],
+)
+def test_a_book_of_the_author_asked_for_is_named_by_a_few_of_its_words(
+    text: str, author: str, title: str
+) -> None:
+    reader = _authors_reader()
+    ruled_out = lambda intent: {t.title for t in [*intent.read_titles, *intent.avoid_titles]}  # noqa: E731
+    assert title in ruled_out(reader.read(text, [author]))
+    # Words one title shares with another of the author's name neither ("the camel one": both are Camel Club).
+    assert not ruled_out(reader.read("done the club one", ["David Baldacci"]))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "he's got the pelican brief already so skip that",
+        "she has red in october already",
+        "i own patriot games already",
+    ],
+)
+def test_an_everyday_title_had_already_is_that_book(text: str) -> None:
+    rows = [("The Pelican Brief", 500_000), ("Red in October", 50_000), ("Patriot Games", 300_000)]
+    reader = _titles_reader(rows, "thriller", " the pelican games were red in october, a brief patriot had")
+    intent = reader.read(text)
+    assert len(intent.read_titles) == 1
+    # Without "already" the same words are no book: "we have patriot games at school".
+    assert not reader.read(text.replace(" already", "")).read_titles
+
+
 def test_a_title_followed_by_a_word_for_its_books_rules_out_its_series() -> None:
     intent = _authors_reader().read("he didn't take to the Camel Club series, so leave those off")
     assert intent.exclude_series == ["Camel Club"]

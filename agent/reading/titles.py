@@ -30,6 +30,8 @@ _LEAD = re.compile(
 )
 _LIKE_LEAD = re.compile(r"(?:like|loved?|finished|enjoyed|adored|similar to)\W*$", re.IGNORECASE)
 _READ_LEAD = re.compile(r"(?:read|done|(?:already|just) did|finished)\W*$", re.IGNORECASE)
+_HAVE_LEAD = re.compile(r"\b(?:got|has|have|own|owns|read|done|finished)\s+$", re.IGNORECASE)
+_ALREADY_AFTER = re.compile(r"\s+already\b", re.IGNORECASE)
 _NOT_A_TITLE_START = frozenset(
     {"on", "in", "at", "to", "for", "with", "about", "from", "of", "by", "and", "or"}
 )
@@ -38,6 +40,8 @@ _LIST_GAP = re.compile(r"\s*(?:,|&|\+|/)?\s*(?:and|or|n|nor)?\s*", re.IGNORECASE
 _GAP_BEFORE = re.compile(r"(?:\s*,\s*(?:and\s+|&\s+|or\s+)?|\s+(?:and|&|n|or)\s+)$", re.IGNORECASE)
 _NEAR_CUE = re.compile(r"(?:^|\b(?:like|loved?|read|reread|finished|adored|enjoyed)\b)\s*", re.IGNORECASE)
 _NEAR_SIMILARITY = 92.0
+_THE_BEFORE = re.compile(r"(?<!\w)the\s+$", re.IGNORECASE)
+_ONE_AFTER = re.compile(r"\s+(?:one|ones|book|novel)\b", re.IGNORECASE)
 _AUTHOR_TITLE_SIMILARITY = 85.0  # "shadow of wind" for "shadow of the wind", among one author's titles
 _QUOTES = "\"“”'‘’*_"
 # A title of one everyday word ("Wild", "Room") is that title when written with a capital right after a cue
@@ -184,6 +188,8 @@ class TitleLinker:
         if not own:
             return []
         parts: dict[str, set[str]] = {}
+        # "the orient express one": any run of one title's words, framed as "the ... one", is that title.
+        middles: dict[str, set[str]] = {}
         for key, title in own.items():
             words = key.split()
             heads = [key.split(":", 1)[0].strip()] if ":" in key else []
@@ -193,6 +199,11 @@ class TitleLinker:
             for part in [*heads, *tails]:
                 if part and part not in own:
                     parts.setdefault(part, set()).add(title)
+            for first in range(len(words)):
+                for last in range(first, len(words)):
+                    span = words[first : last + 1]
+                    if len(span) < len(words) and not {span[0], span[-1]} & cues.function_words():
+                        middles.setdefault(" ".join(span), set()).add(title)
         tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(text)]
         out: list[TitleMention] = []
         taken = list(found)
@@ -208,6 +219,14 @@ class TitleLinker:
                 title = own.get(key)
                 if title is None and length >= 2 and len(parts.get(key, ())) == 1:
                     title = next(iter(parts[key]))
+                if (
+                    title is None
+                    and len(middles.get(key, ())) == 1
+                    and (length >= 2 or not self._ordinary(key))
+                    and self._framed_as_one(text, a, a + len(raw))
+                ):
+                    hit = TitleMention(next(iter(middles[key])), a, a + len(raw))
+                    break
                 if title is None:
                     continue
                 with_article = raw.lower().startswith(("the ", "a ", "an "))
@@ -230,6 +249,11 @@ class TitleLinker:
             taken.append(hit)
             i = next((k for k, (a, _) in enumerate(tokens) if a >= hit.end), len(tokens))
         return out
+
+    @staticmethod
+    def _framed_as_one(text: str, start: int, end: int) -> bool:
+        """ "the orient express one", "the dragon book": a book named by a few of its words."""
+        return bool(_THE_BEFORE.search(text, 0, start) and _ONE_AFTER.match(text, end))
 
     def _titles_of(self, names: Iterable[str]) -> list[str]:
         if self._by_author is None:
@@ -318,7 +342,14 @@ class TitleLinker:
             # everyday word or name ("read watchmen already", "read maus", not "read more" or "read king")
             if len(words) == 1:
                 return not self._ordinary(words[0]) and words[0] not in self._vocab.by_surname
-            return raw.split()[0].lower() not in _NOT_A_TITLE_START
+            return len(words) >= 4 or raw.split()[0].lower() not in _NOT_A_TITLE_START
+        if (
+            len(words) >= 2
+            and _HAVE_LEAD.search(text, 0, start)
+            and _ALREADY_AFTER.match(text, start + len(raw))
+        ):
+            # "he's got band of brothers already": a thing one has or has read already is a book.
+            return True
         if len(words) >= 2:
             # In lower case, a title with a word ordinary text does not use ("the great gatsby", "good omens")
             # is still that title; one made only of everyday words ("the road") needs a capital or a cue,
