@@ -2917,6 +2917,17 @@ def test_a_series_said_by_its_head_is_the_series_not_two_surnames(text: str) -> 
     assert not {"Walker Percy", "Shirley Jackson"} & set(intent.exclude_authors)
 
 
+def test_a_series_of_a_persons_name_in_the_plural_is_the_series_not_that_surname() -> None:
+    rows = [
+        ("The Sorcerer's Stone", ["J.K. Rowling"], "Harry Potter", 1.0),
+        ("The Chamber of Secrets", ["J.K. Rowling"], "Harry Potter", 2.0),
+        ("The Tale of Peter Rabbit", ["Beatrix Potter"], None, None),
+    ]
+    intent = MessageReader(titled_vocab(rows), ParseConfig()).read("she's read all the harry potters")
+    assert intent.exclude_series == ["Harry Potter"]
+    assert intent.exclude_authors == []
+
+
 def test_a_surname_outside_a_series_name_is_still_the_author() -> None:
     assert series_reader().read("no Shirley Jackson, and not Percy either").exclude_authors == [
         "Shirley Jackson",

@@ -36,6 +36,9 @@ def find_series(vocab: Vocabulary, text: str, start: int = 0, end: int | None = 
             ok = length >= 2 or raw[:1].isupper() or len(key) >= 6
             # A family's series said in the singular ("Bridgerton" for "Bridgertons") is that series.
             said = key if key in vocab.series else f"{key}s" if len(key) >= 5 else key
+            if said not in vocab.series and key.endswith("s") and len(key) >= 6:
+                # ... and its books in the plural ("read all the harry potters", "the reachers") too.
+                said = key[:-1]
             if said in vocab.series and ok and not vocab.is_common_word(key):
                 hit = SeriesMention(vocab.series[said], a, a + len(raw))
                 break
