@@ -61,6 +61,9 @@ from vibeshelf.tools.models import SearchFilters
 # (every one of) while the kind stays any-of; any-of over both would return unfunny fantasy. Kept small
 # and explicit: only shelves that qualify any genre well and are populated enough to filter on.
 TONE_SHELVES = frozenset({"humor"})
+# Forms of book: said beside a kind or a tone they narrow it, as a tone does ("ww2 stuff", then "non fiction
+# pls": war books that are non-fiction).
+FORM_SHELVES = frozenset({"non_fiction"})
 
 # Reader words -> Goodreads shelves. The key is a regex fragment (matched on word boundaries, case-
 # insensitively); the first shelf is the main one. ``positive`` says whether a plain mention narrows
@@ -1303,11 +1306,14 @@ def split_tone(include: Iterable[str], every: Iterable[str] = ()) -> tuple[list[
     is named beside them: (['humor', 'fantasy']) -> (['fantasy'], ['humor']). A tone alone stays any-of
     (['humor'] -> (['humor'], [])). Tones already in ``every`` stay there."""
     include, every = list(dict.fromkeys(include)), list(dict.fromkeys(every))
-    kinds = [g for g in include if g not in TONE_SHELVES]
-    if not kinds:
-        return include, every
+    forms = [g for g in include if g in FORM_SHELVES]
     tones = [g for g in include if g in TONE_SHELVES]
-    return kinds, [*every, *(g for g in tones if g not in every)]
+    kinds = [g for g in include if g not in TONE_SHELVES and g not in FORM_SHELVES]
+    if not kinds:
+        if not (forms and tones):
+            return include, every
+        kinds, tones = tones, []  # "funny ones", then "non-fiction": funny non-fiction
+    return kinds, [*every, *(g for g in [*tones, *forms] if g not in every)]
 
 
 def _only_genre_words(text: str) -> bool:

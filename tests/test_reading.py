@@ -12,7 +12,7 @@ from typing import ClassVar
 import pytest
 
 from vibeshelf.agent.constraints import HardConstraints
-from vibeshelf.agent.intent import ParseConfig
+from vibeshelf.agent.intent import ParseConfig, split_tone
 from vibeshelf.agent.reading.reader import MessageReader
 from vibeshelf.agent.reading.request import RequestTracker
 from vibeshelf.agent.reading.spelling import Speller
@@ -331,6 +331,18 @@ def test_a_tone_or_a_bound_refines_and_a_new_kind_switches(reader) -> None:
     assert correction.correction and not correction.new_request
     _, restart = fold(reader, "a cozy mystery", "forget that, poetry for my aunt")
     assert restart.new_request
+
+
+def test_a_form_of_book_after_a_kind_narrows_it_rather_than_switching(reader) -> None:
+    # "4 my dad" is for him, not the fourth book shown.
+    kind, form = fold(reader, "need a bk 4 my dad, he likes ww2 stuff", "non fiction pls, not novels")
+    assert not kind.like_refs
+    assert not form.new_request
+    assert split_tone(["war", *form.genres_include]) == (["war"], ["non_fiction"])
+    assert split_tone(["humor", "non_fiction"]) == (["humor"], ["non_fiction"])  # funny non-fiction
+    assert split_tone(["non_fiction"]) == (["non_fiction"], [])  # alone, it is the kind asked for
+    _, switch = fold(reader, "a war novel", "ok forget that, poetry")
+    assert switch.new_request
 
 
 def test_a_new_request_keeps_the_no_and_drops_the_old_bounds(reader) -> None:
@@ -1939,6 +1951,8 @@ def test_an_everyday_word_or_a_surname_after_read_is_no_title(reader, text: str)
         ("funny SFF pls", ["science_fiction", "fantasy"], []),
         ("a litfic pick for my book club", ["literary_fiction"], []),
         ("no MG please", [], ["middle_grade"]),
+        ("non fic 4 the club", ["non_fiction"], []),
+        ("need a bk 4 my dad, he likes ww2 stuff", ["war"], []),
     ],
 )
 def test_readers_shorthand_for_kinds_and_for_without(reader, text: str, include, exclude) -> None:

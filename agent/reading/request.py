@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from vibeshelf.agent.intent import TONE_SHELVES, Intent
+from vibeshelf.agent.intent import FORM_SHELVES, TONE_SHELVES, Intent
 
 # Shelves that say who a book is for rather than what kind it is.
 AUDIENCE_SHELVES = frozenset({"young_adult", "childrens", "middle_grade", "picture_books", "new_adult"})
@@ -63,7 +63,7 @@ class RequestTracker:
         # but not the Enlightenment" is no refusal of philosophy).
         dropped = [g for g in intent.guessed_exclude if g in self.kinds or g in intent.genres_include]
         intent.genres_exclude = [g for g in intent.genres_exclude if g not in dropped]
-        asked = set(intent.genres_include) - TONE_SHELVES
+        asked = set(intent.genres_include) - TONE_SHELVES - FORM_SHELVES
         if intent.reset or intent.new_request:
             self.kinds = asked
         elif intent.correction and asked <= AUDIENCE_SHELVES and self.kinds - AUDIENCE_SHELVES:
