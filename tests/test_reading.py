@@ -2054,6 +2054,26 @@ def test_a_kind_named_in_another_language_can_be_refused(reader) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "shelf"),
+    [
+        ("sin vampiros!!", "vampires"),
+        ("fantasy, sin romance por favor", "romance"),
+        ("keine Vampire bitte", "vampires"),
+        ("fantasy ohne Romance", "romance"),
+        ("pas de romance svp", "romance"),
+        ("nada de horror", "horror"),
+    ],
+)
+def test_a_kind_refused_in_german_spanish_or_french_is_refused(reader, text: str, shelf: str) -> None:
+    assert shelf in reader.read(text).genres_exclude
+
+
+@pytest.mark.parametrize("text", ["a story of sin and redemption", "original sin, but make it fantasy"])
+def test_the_english_noun_sin_refuses_nothing(reader, text: str) -> None:
+    assert reader.read(text).genres_exclude == [] and reader.read(text).exclude_terms == []
+
+
+@pytest.mark.parametrize(
     ("text", "authors"),
     [
         ("Gaiman and Pratchett not again, please.", {"Neil Gaiman", "Terry Pratchett"}),

@@ -50,7 +50,7 @@ from vibeshelf.agent.reading.series import find_series
 from vibeshelf.agent.reading.spelling import Speller
 from vibeshelf.agent.reading.stance import StanceGuesser, text_around
 from vibeshelf.agent.reading.titles import TitleLinker, TitleMention
-from vibeshelf.agent.reading.translation import kinds_in_english
+from vibeshelf.agent.reading.translation import in_english
 from vibeshelf.agent.reading.vocabulary import Vocabulary, catalog_vocabulary, empty_vocabulary, fold
 from vibeshelf.retrieval.title_lookup import title_key
 
@@ -286,7 +286,7 @@ class MessageReader:
         return text
 
     def _read_uncached(self, text: str, authors: tuple[str, ...] = ()) -> Intent:
-        english = kinds_in_english(text)
+        english = in_english(text)
         fixed = self._likenesses_as_liking(numbers.normalise(self._speller.correct(english)))
         fixed = self._free_of_as_refusal(fixed)
         fixed = _ASIDE_AFTER_VERB.sub(r"\1 ", fixed)

@@ -1,14 +1,39 @@
-"""Kinds of book named in German, Spanish or French, written in English before a message is read.
+"""Kinds of book named in German, Spanish or French, and the words that refuse them, written in English before
+a message is read.
 
 The reading, the shelf guesser and the encoder are English; a reader who asks for "un Krimi" or "novela negra"
-asks for crime novels. The words are data (``data/translated_kinds.tsv``).
+asks for crime novels, and one who writes "sin vampiros" rules vampires out. The words are data
+(``data/translated_kinds.tsv``, ``data/translated_refusals.tsv``).
 """
 
 from __future__ import annotations
 
+import re
+from functools import cache
+
 from vibeshelf.agent.reading import cues
 
+# Spanish "sin" is also the English noun: "without" only where a clause starts.
+_AMBIGUOUS = {"sin"}
+_CLAUSE_START = re.compile(r"(?:^|[.,;:!?¡¿()\-–—]\s*|\b(?:and|but|y|pero)\s+)$", re.IGNORECASE)
 
-def kinds_in_english(text: str) -> str:
-    """``text`` with the kinds of book it names in German, Spanish or French written in English."""
-    return cues.rewrite(text, "translated_kinds.tsv")
+
+@cache
+def _refusals() -> tuple[re.Pattern[str], dict[str, str]]:
+    pairs = {said.lower(): meant for said, meant in cues.table("translated_refusals.tsv")}
+    return cues.phrase_regex(list(pairs)), pairs
+
+
+def in_english(text: str) -> str:
+    """``text`` with the kinds of book it names in German, Spanish or French, and the words refusing
+    them, written in English."""
+    text = cues.rewrite(text, "translated_kinds.tsv")
+    rx, pairs = _refusals()
+
+    def english(m: re.Match[str]) -> str:
+        said = m.group(0).lower()
+        if said in _AMBIGUOUS and not _CLAUSE_START.search(m.string, 0, m.start()):
+            return m.group(0)
+        return pairs.get(said, m.group(0))
+
+    return rx.sub(english, text)
