@@ -16,6 +16,7 @@ from vibeshelf.agent.intent import ParseConfig, split_tone
 from vibeshelf.agent.reading.reader import MessageReader
 from vibeshelf.agent.reading.request import RequestTracker
 from vibeshelf.agent.reading.spelling import Speller
+from vibeshelf.agent.reading.translation import in_english
 from vibeshelf.agent.reading.vocabulary import Vocabulary
 from vibeshelf.tools.models import BookCard
 from vibeshelf.tools.tool import ToolContext
@@ -2066,6 +2067,20 @@ def test_a_kind_named_in_another_language_can_be_refused(reader) -> None:
 )
 def test_a_kind_refused_in_german_spanish_or_french_is_refused(reader, text: str, shelf: str) -> None:
     assert shelf in reader.read(text).genres_exclude
+
+
+@pytest.mark.parametrize(
+    ("text", "english"),
+    [
+        ("Vergiss es, a thriller then", "forget it"),
+        ("perdón, I meant fantasy", "sorry"),
+        ("no espera", "wait"),
+    ],
+)
+def test_the_words_a_request_turns_on_are_read_in_english_too(reader, text: str, english: str) -> None:
+    assert english in in_english(text)
+    assert reader.read("Vergiss es, a thriller then").new_request  # starting over, said in German
+    assert reader.read("perdón, I meant fantasy").correction
 
 
 @pytest.mark.parametrize("text", ["a story of sin and redemption", "original sin, but make it fantasy"])

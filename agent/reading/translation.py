@@ -1,9 +1,10 @@
-"""Kinds of book named in German, Spanish or French, and the words that refuse them, written in English before
-a message is read.
+"""Kinds of book named in German, Spanish or French, and the words a request turns on ("sin", "espera",
+"perdón"), written in English before a message is read.
 
 The reading, the shelf guesser and the encoder are English; a reader who asks for "un Krimi" or "novela negra"
-asks for crime novels, and one who writes "sin vampiros" rules vampires out. The words are data
-(``data/translated_kinds.tsv``, ``data/translated_refusals.tsv``).
+asks for crime novels, one who writes "sin vampiros" rules vampires out, and "no espera, I meant Gaiman"
+corrects the name before it. The words are data
+(``data/translated_kinds.tsv``, ``data/translated_cues.tsv``).
 """
 
 from __future__ import annotations
@@ -19,16 +20,16 @@ _CLAUSE_START = re.compile(r"(?:^|[.,;:!?¡¿()\-–—]\s*|\b(?:and|but|y|pero)
 
 
 @cache
-def _refusals() -> tuple[re.Pattern[str], dict[str, str]]:
-    pairs = {said.lower(): meant for said, meant in cues.table("translated_refusals.tsv")}
+def _cues() -> tuple[re.Pattern[str], dict[str, str]]:
+    pairs = {said.lower(): meant for said, meant in cues.table("translated_cues.tsv")}
     return cues.phrase_regex(list(pairs)), pairs
 
 
 def in_english(text: str) -> str:
-    """``text`` with the kinds of book it names in German, Spanish or French, and the words refusing
-    them, written in English."""
+    """``text`` with the kinds of book it names in German, Spanish or French, and the cue words said in
+    those languages, written in English."""
     text = cues.rewrite(text, "translated_kinds.tsv")
-    rx, pairs = _refusals()
+    rx, pairs = _cues()
 
     def english(m: re.Match[str]) -> str:
         said = m.group(0).lower()
