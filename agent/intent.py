@@ -950,8 +950,10 @@ _RATING_CMP = re.compile(
 )
 _QUALITY = re.compile(
     r"\b(?:highly[- ]rated|high(?:ly)?[- ]rated|top[- ]rated|best[- ]rated|well[- ]rated|well[- ]reviewed|"
-    # how well a book is thought of, in any of the usual participles ("highly regarded", "well received")
-    r"(?:highly|well|widely|critically|warmly)[- ](?:regarded|praised|received|esteemed|thought of|respected)|"
+    # how well a book is thought of, in any of the usual participles ("highly regarded", "well received"), the
+    # comparative and superlative too ("better reviewed ones", "higher rated please")
+    r"(?:highly|high|well|better|higher|best|highest|top|widely|critically|warmly)[- ]"
+    r"(?:rated|reviewed|regarded|praised|received|esteemed|thought of|respected)|"
     r"(?:rated|reviewed|scored|rate|review)\s+(?:very\s+|really\s+|so\s+)?(?:highly|well)|"
     r"critically acclaimed|acclaimed|award[- ]winning|prize[- ]winning|great reviews|"
     r"good reviews|"

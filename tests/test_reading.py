@@ -2119,7 +2119,17 @@ def test_a_year_said_beside_recent_is_what_it_means(reader) -> None:
     assert reader.read("newer ones please").year_min is not None
 
 
-@pytest.mark.parametrize("text", ["something highly regarded", "a well received novel", "widely praised"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "something highly regarded",
+        "a well received novel",
+        "widely praised",
+        "beter reviewed ones",
+        "higher rated ones please",
+        "only the best received",
+    ],
+)
 def test_how_well_a_book_is_thought_of_is_a_rating_floor(reader, text: str) -> None:
     assert reader.read(text).min_average_rating is not None
 
