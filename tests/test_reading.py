@@ -2125,7 +2125,7 @@ def test_a_year_said_beside_recent_is_what_it_means(reader) -> None:
         "something highly regarded",
         "a well received novel",
         "widely praised",
-        "beter reviewed ones",
+        "better reviewed ones",
         "higher rated ones please",
         "only the best received",
     ],
