@@ -2976,6 +2976,24 @@ def test_a_series_said_by_its_head_is_the_series_not_two_surnames(text: str) -> 
     assert not {"Walker Percy", "Shirley Jackson"} & set(intent.exclude_authors)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no more Gone Girl or anything by her",
+        "skip Gone Girl and anything by her",
+        "not Gone Girl, nor him",
+    ],
+)
+def test_a_person_refused_after_a_book_named_is_its_writer(text: str) -> None:
+    rows = [
+        ("Gone Girl", ["Gillian Flynn"]),
+        ("Sharp Objects", ["Gillian Flynn"]),
+        ("Dune", ["Frank Herbert"]),
+    ]
+    intent = MessageReader(titled_vocab(rows, shelf="thriller"), ParseConfig()).read(text)
+    assert intent.exclude_authors == ["Gillian Flynn"]
+
+
 def test_a_series_of_a_persons_name_in_the_plural_is_the_series_not_that_surname() -> None:
     rows = [
         ("The Sorcerer's Stone", ["J.K. Rowling"], "Harry Potter", 1.0),

@@ -46,7 +46,7 @@ from vibeshelf.agent.intent import (
 )
 from vibeshelf.agent.reading import cues, numbers
 from vibeshelf.agent.reading.authors import HONORIFICS, AuthorLinker, AuthorMention
-from vibeshelf.agent.reading.series import find_series
+from vibeshelf.agent.reading.series import SeriesMention, find_series
 from vibeshelf.agent.reading.spelling import Speller
 from vibeshelf.agent.reading.stance import StanceGuesser, text_around
 from vibeshelf.agent.reading.titles import TitleLinker, TitleMention
@@ -376,7 +376,13 @@ class MessageReader:
                 ]
                 plural = _PLURAL_PRONOUN.fullmatch(pronoun.group(0))
                 authors = before if plural else before[-1:]
-                if (
+                at = scope.text_start + pronoun.start()
+                written = self._author_of_book_before(fixed, at, titles, series_named)
+                if not before and not plural and written is not None:
+                    # "not the hunger games, or anything else by that author", "no more Gone Girl or anything
+                    # by her": the writer of the book just named.
+                    authors = [written]
+                elif (
                     not before
                     and not plural
                     and _only_pronoun(window)
@@ -874,6 +880,22 @@ class MessageReader:
             ):
                 intent.genres_include.remove(first)
                 _add(intent.genres_all, first)
+
+    def _author_of_book_before(
+        self, text: str, start: int, titles: list[TitleMention], series: list[SeriesMention]
+    ) -> AuthorMention | None:
+        """The writer of the book or series named last before ``start`` in ``text``, as a mention there."""
+        named = [(t.end, t.start, t.title) for t in titles if t.end <= start]
+        named += [
+            (m.end, m.start, first)
+            for m in series
+            if m.end <= start and (first := self.vocab.series_first.get(m.series))
+        ]
+        if not named:
+            return None
+        end, begin, title = max(named)
+        names = tuple(self.vocab.title_authors.get(title, ()))
+        return AuthorMention(names, begin, end, exact=True) if names else None
 
     def _liked_authors_as_titles(
         self,
