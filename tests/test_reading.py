@@ -2982,6 +2982,7 @@ def test_a_series_said_by_its_head_is_the_series_not_two_surnames(text: str) -> 
         "no more Gone Girl or anything by her",
         "skip Gone Girl and anything by her",
         "not Gone Girl, nor him",
+        "not Gone Girl or anything by that author",
     ],
 )
 def test_a_person_refused_after_a_book_named_is_its_writer(text: str) -> None:
@@ -2992,6 +2993,17 @@ def test_a_person_refused_after_a_book_named_is_its_writer(text: str) -> None:
     ]
     intent = MessageReader(titled_vocab(rows, shelf="thriller"), ParseConfig()).read(text)
     assert intent.exclude_authors == ["Gillian Flynn"]
+
+
+def test_that_author_after_a_series_named_is_its_writer() -> None:
+    rows = [
+        ("The Hunger Games", ["Suzanne Collins"], "The Hunger Games", 1.0),
+        ("Catching Fire", ["Suzanne Collins"], "The Hunger Games", 2.0),
+        ("Divergent", ["Veronica Roth"], "Divergent", 1.0),
+    ]
+    reader = MessageReader(titled_vocab(rows, shelf="dystopian"), ParseConfig())
+    intent = reader.read("not the hunger games obviously, or anything else by that author")
+    assert intent.exclude_authors == ["Suzanne Collins"]
 
 
 def test_a_series_of_a_persons_name_in_the_plural_is_the_series_not_that_surname() -> None:

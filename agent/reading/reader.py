@@ -102,10 +102,13 @@ _CLAUSE_START = re.compile(
     re.IGNORECASE,
 )
 _SENTENCE_END = re.compile(rf"{_PERIOD}|[;!?\n]")
+# "that author" points back at a writer as "her" does.
+_THAT_WRITER = r"(?:that|this|the same)\s+(?:author|writer)"
 _PRONOUN = re.compile(
-    r"\b(?:him|her|his|hers|she|he|them|their|theirs|they|those|these|both|either|neither)\b", re.IGNORECASE
+    rf"\b(?:him|her|his|hers|she|he|them|their|theirs|they|those|these|both|either|neither|{_THAT_WRITER})\b",
+    re.IGNORECASE,
 )
-_PERSON = re.compile(r"him|her|he|she", re.IGNORECASE)
+_PERSON = re.compile(rf"him|her|he|she|{_THAT_WRITER}", re.IGNORECASE)
 _PLURAL_PRONOUN = re.compile(r"them|their|theirs|they|those|these|both|either|neither", re.IGNORECASE)
 _SINGULAR_PERSON = re.compile(r"\b(?:his|her|hers|him|he|she)\b", re.IGNORECASE)
 _SKILLED_AT = re.compile(r"\s+at\b", re.IGNORECASE)
