@@ -3006,6 +3006,21 @@ def test_that_author_after_a_series_named_is_its_writer() -> None:
     assert intent.exclude_authors == ["Suzanne Collins"]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "any nora roberts? it's my mum's birthday and she reads nothing else",
+        "nora roberts? she wants no other author",
+    ],
+)
+def test_a_no_that_says_only_leaves_the_bare_name_asked(text: str) -> None:
+    rows = [("Tribute", ["Nora Roberts"]), ("Dune", ["Frank Herbert"])]
+    reader = MessageReader(titled_vocab(rows, shelf="romance"), ParseConfig())
+    assert reader.read(text).authors == ["Nora Roberts"]
+    # A "no" of its own beside the bare name may be what refuses it.
+    assert reader.read("Nora Roberts. Absolutely not.").authors == []
+
+
 def test_a_series_of_a_persons_name_in_the_plural_is_the_series_not_that_surname() -> None:
     rows = [
         ("The Sorcerer's Stone", ["J.K. Rowling"], "Harry Potter", 1.0),

@@ -145,6 +145,8 @@ _ANAPHORA = re.compile(r"\b(?:ones|them|those|these|they|the same)\b", re.IGNORE
 _POPULAR = (POPULAR_PHRASES, MANY_READERS)
 _OBSCURE = (OBSCURE_PHRASES, FEW_READERS)
 _NEGATION = re.compile(r"\b(?:not|never|no|nothing)\b|n['’]t\b", re.IGNORECASE)
+# A negation that says "only" ("she reads nothing else", "no one else will do", "no other author").
+_EXCLUSIVE = re.compile(r"\b(?:nothing|no\s*one|nobody|none)\s+else\b|\bno\s+other\b", re.IGNORECASE)
 _MEANT = re.compile(r"\b(?:i|we)\s+(?:meant|mean)\b[\s,:]*", re.IGNORECASE)
 _TIME_GOVERNS = re.compile(
     r"\b(?:before|after|since|until|till|during|between|pre|post)[\s-]+(?:the\s+|a\s+)?(?:[^\W\d_]+\s+){0,2}$",
@@ -1623,8 +1625,10 @@ def _bare_name_request(text: str, mention: AuthorMention, mentions: list[AuthorM
     """Whether the name alone, but for fillers, opens a sentence of a message that names no other author and
     no kind of book ("gaiman pls", "Stephen King, 80s only"): that asks for the author's books. A name in a
     list, after a colon or beside a kind is an example or an item of something else ("poetry... keats")."""
-    if len(mentions) > 1 or genre_hits(text) or _NEGATION.search(text):
-        return False  # a name said bare beside a "no" ("Patterson. Absolutely not.") may be what it refuses
+    if len(mentions) > 1 or genre_hits(text) or _NEGATION.search(_EXCLUSIVE.sub(" ", text)):
+        # A name said bare beside a "no" ("Patterson. Absolutely not.") may be what it refuses; "she reads
+        # nothing else" says the name is all she reads.
+        return False
     left = max((m.end() for m in _CLAUSE_SPAN.finditer(text, 0, mention.start)), default=0)
     if text[left - 1 : left] not in ("", ".", "!", "?", "\n") and left:
         return False
