@@ -12,7 +12,7 @@ from typing import ClassVar
 import pytest
 
 from vibeshelf.agent.constraints import HardConstraints
-from vibeshelf.agent.intent import ParseConfig, split_tone
+from vibeshelf.agent.intent import Intent, ParseConfig, split_tone
 from vibeshelf.agent.reading.reader import MessageReader
 from vibeshelf.agent.reading.request import RequestTracker
 from vibeshelf.agent.reading.spelling import Speller
@@ -2699,6 +2699,11 @@ def _authors_reader() -> MessageReader:
     )
 
 
+def _ruled_out(intent: Intent) -> set[str]:
+    """The titles a reading rules out, as read or as refused."""
+    return {t.title for t in [*intent.read_titles, *intent.avoid_titles]}
+
+
 @pytest.mark.parametrize(
     ("text", "author", "title"),
     [
@@ -2711,10 +2716,9 @@ def test_the_titles_of_the_author_asked_for_are_known_in_the_readers_shorthand(
     text: str, author: str, title: str
 ) -> None:
     reader = _authors_reader()
-    ruled_out = lambda intent: {t.title for t in [*intent.read_titles, *intent.avoid_titles]}  # noqa: E731
-    assert title in ruled_out(reader.read(text, [author]))
+    assert title in _ruled_out(reader.read(text, [author]))
     # Without the author, everyday words are not taken for a title.
-    assert title not in ruled_out(reader.read(text))
+    assert title not in _ruled_out(reader.read(text))
 
 
 @pytest.mark.parametrize(
@@ -2728,10 +2732,9 @@ def test_a_book_of_the_author_asked_for_is_named_by_a_few_of_its_words(
     text: str, author: str, title: str
 ) -> None:
     reader = _authors_reader()
-    ruled_out = lambda intent: {t.title for t in [*intent.read_titles, *intent.avoid_titles]}  # noqa: E731
-    assert title in ruled_out(reader.read(text, [author]))
+    assert title in _ruled_out(reader.read(text, [author]))
     # Words one title shares with another of the author's name neither ("the camel one": both are Camel Club).
-    assert not ruled_out(reader.read("done the club one", ["David Baldacci"]))
+    assert not _ruled_out(reader.read("done the club one", ["David Baldacci"]))
 
 
 @pytest.mark.parametrize(

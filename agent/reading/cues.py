@@ -387,14 +387,15 @@ def table(name: str) -> list[list[str]]:
 
 
 @cache
-def _rewrites(name: str) -> tuple[re.Pattern[str], dict[str, str]]:
+def rewrites(name: str) -> tuple[re.Pattern[str], dict[str, str]]:
+    """The two-column table ``name`` (said, meant): one regex for what is said, and what each means."""
     pairs = {said.lower(): meant for said, meant in table(name)}
     return phrase_regex(list(pairs)), pairs
 
 
 def rewrite(text: str, name: str) -> str:
     """``text`` with each phrase of the two-column table ``name`` (said, meant) replaced by what it means."""
-    rx, pairs = _rewrites(name)
+    rx, pairs = rewrites(name)
     return rx.sub(lambda m: pairs.get(m.group(0).lower(), m.group(0)), text)
 
 

@@ -188,8 +188,11 @@ class TitleLinker:
         if not own:
             return []
         parts: dict[str, set[str]] = {}
-        # "the orient express one": any run of one title's words, framed as "the ... one", is that title.
+        # "the orient express one": any run of one title's words, framed as "the ... one", is that title
+        # (looked for only in a message that has such a frame: most have none).
         middles: dict[str, set[str]] = {}
+        framed = _ONE_AFTER.search(text) is not None
+        small = cues.function_words()
         for key, title in own.items():
             words = key.split()
             heads = [key.split(":", 1)[0].strip()] if ":" in key else []
@@ -199,10 +202,10 @@ class TitleLinker:
             for part in [*heads, *tails]:
                 if part and part not in own:
                     parts.setdefault(part, set()).add(title)
-            for first in range(len(words)):
+            for first in range(len(words) if framed else 0):
                 for last in range(first, len(words)):
                     span = words[first : last + 1]
-                    if len(span) < len(words) and not {span[0], span[-1]} & cues.function_words():
+                    if len(span) < len(words) and not {span[0], span[-1]} & small:
                         middles.setdefault(" ".join(span), set()).add(title)
         tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(text)]
         out: list[TitleMention] = []

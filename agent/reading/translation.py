@@ -10,7 +10,6 @@ corrects the name before it. The words are data
 from __future__ import annotations
 
 import re
-from functools import cache
 
 from vibeshelf.agent.reading import cues
 
@@ -19,17 +18,11 @@ _AMBIGUOUS = {"sin"}
 _CLAUSE_START = re.compile(r"(?:^|[.,;:!?¡¿()\-–—]\s*|\b(?:and|but|y|pero)\s+)$", re.IGNORECASE)
 
 
-@cache
-def _cues() -> tuple[re.Pattern[str], dict[str, str]]:
-    pairs = {said.lower(): meant for said, meant in cues.table("translated_cues.tsv")}
-    return cues.phrase_regex(list(pairs)), pairs
-
-
 def in_english(text: str) -> str:
     """``text`` with the kinds of book it names in German, Spanish or French, and the cue words said in
     those languages, written in English."""
     text = cues.rewrite(text, "translated_kinds.tsv")
-    rx, pairs = _cues()
+    rx, pairs = cues.rewrites("translated_cues.tsv")
 
     def english(m: re.Match[str]) -> str:
         said = m.group(0).lower()
