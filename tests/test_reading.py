@@ -770,6 +770,32 @@ def test_other_authors_in_the_same_message_as_the_liked_book(reader) -> None:
     assert {"Terry Pratchett", "Neil Gaiman"} <= set(rules.exclude_authors)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "oh great, dan brown. someone else",
+        "ugh, Dan Brown. a different writer please",
+        "dan brown is everywhere, find me another author",
+    ],
+)
+def test_an_author_named_beside_a_different_author_is_ruled_out(reader, text: str) -> None:
+    rules = limits(reader, "a fast thriller with codes and puzzles", text)
+    assert rules.exclude_authors == ["Dan Brown"]
+    assert not rules.authors_any
+
+
+def test_an_author_asked_beside_a_different_author_stays_asked(reader) -> None:
+    rules = limits(reader, "a thriller", "more Gillian Flynn please, and someone else's too")
+    assert "Gillian Flynn" not in rules.exclude_authors
+
+
+@pytest.mark.parametrize(
+    "text", ["so look beyond Tolkien", "fantasy, but go beyond Tolkien", "time to move beyond Tolkien"]
+)
+def test_beyond_an_author_rules_the_author_out(reader, text: str) -> None:
+    assert reader.read(text).exclude_authors == ["J.R.R. Tolkien"]
+
+
 @pytest.mark.parametrize("text", ["not her usual style", "more like Rebecca", "another book by her please"])
 def test_no_other_author_asked(reader, text: str) -> None:
     assert not reader.read(text).other_authors

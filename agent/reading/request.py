@@ -79,11 +79,15 @@ class RequestTracker:
             self.liked = []
         self.liked += [t.title for t in intent.like_titles if t.title not in self.liked]
         if intent.other_authors:
-            # "something like Rebecca, by a different author": the liked books' authors are ruled out.
-            for title in self.liked:
-                for name in self._title_authors.get(title, []):
-                    if name not in intent.exclude_authors:
-                        intent.exclude_authors.append(name)
+            # "something like Rebecca, by a different author": the liked books' authors are ruled out, and so
+            # is an author this message names without asking for ("oh great, philippa gregory. someone else").
+            unasked = [
+                n for n in intent.named_authors if n not in intent.authors and n not in intent.allow_authors
+            ]
+            for name in [*(n for t in self.liked for n in self._title_authors.get(t, [])), *unasked]:
+                if name not in intent.exclude_authors:
+                    intent.exclude_authors.append(name)
+            intent.named_authors = [n for n in intent.named_authors if n not in unasked]
         if intent.reset or intent.new_request:
             self.audience = set()
         self.audience |= {*intent.genres_include, *intent.genres_all} & AUDIENCE_SHELVES
