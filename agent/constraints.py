@@ -81,7 +81,11 @@ class HardConstraints(ReaderConstraints):
             titles = list(kept.exclude_titles)
             request = kept.request
         kinds = RequestTracker(
-            reader.vocab.title_authors, kinds=request.kinds, liked=request.liked_titles, topic=request.topic
+            reader.vocab.title_authors,
+            title_shelves=reader.vocab.title_shelves,
+            kinds=request.kinds,
+            liked=request.liked_titles,
+            topic=request.topic,
         )
         last = None
         for message in messages:

@@ -377,7 +377,7 @@ def read_conversation(
     """
     cfg = config or PlannerConfig()
     reader = reader or catalog_reader(None, cfg.parse)
-    kinds = RequestTracker(reader.vocab.title_authors)
+    kinds = RequestTracker(reader.vocab.title_authors, title_shelves=reader.vocab.title_shelves)
     turns, session = read_turns(messages)
     constraints = Constraints()
     # The loop's fold of the reader's limits over the whole session (limits said before the replayed

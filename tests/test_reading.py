@@ -903,6 +903,21 @@ def test_a_guessed_kind_never_rules_out_the_kind_asked_for() -> None:
     assert "horror" not in refused("some horror for a beginner", "please nothing gothic")
 
 
+def test_a_guessed_kind_never_rules_out_the_kind_of_the_book_liked() -> None:
+    def guess(text: str) -> list[tuple[str, float]]:
+        return [("mystery", 0.9)] if "sleuth" in text else []
+
+    reader = MessageReader(vocab(), ParseConfig(), kinds=guess)
+
+    def refused(*said: str) -> list[str]:
+        messages = [{"role": "user", "content": text} for text in said]
+        return HardConstraints.from_conversation(messages, None, reader).rules.genres_exclude
+
+    assert "mystery" in refused("a classic please", "no sleuthing stuff")
+    # Rebecca is shelved as a mystery: the guess from meaning yields to the kind of the book liked.
+    assert "mystery" not in refused("more like Rebecca please", "no sleuthing stuff")
+
+
 # --- refusals with the thing inside them, pointed at, or echoed --------------------------------------
 
 

@@ -23,6 +23,7 @@ class RequestTracker:
         self,
         title_authors: Mapping[str, list[str]] | None = None,
         *,
+        title_shelves: Mapping[str, tuple[str, ...]] | None = None,
         kinds: Iterable[str] = (),
         liked: Iterable[str] = (),
         topic: str = "",
@@ -31,6 +32,7 @@ class RequestTracker:
         self.kinds: set[str] = set(kinds)
         self.refused = False  # whether the previous message ruled something out
         self._title_authors = title_authors or {}
+        self._title_shelves = title_shelves or {}
         self.liked: list[str] = list(liked)  # titles the standing request is "like"
         self.topic = topic  # the words of the message that started the request
         self.audience: set[str] = set()  # who the standing request's books are for ("for my 15 year old")
@@ -60,8 +62,15 @@ class RequestTracker:
                 if shelf in intent.genres_include:
                     intent.genres_include.remove(shelf)
         # A shelf guessed from a refused phrase's meaning never rules out the kind being asked for ("philosophy,
-        # but not the Enlightenment" is no refusal of philosophy).
-        dropped = [g for g in intent.guessed_exclude if g in self.kinds or g in intent.genres_include]
+        # but not the Enlightenment" is no refusal of philosophy), nor the kind of a book the request is like
+        # ("more like the name of the wind" then "not YA, i keep getting handed teen fantasy").
+        liked = [*self.liked, *(t.title for t in intent.like_titles)]
+        kinds_liked = {s for title in liked for s in self._title_shelves.get(title, ())} - AUDIENCE_SHELVES
+        dropped = [
+            g
+            for g in intent.guessed_exclude
+            if g in self.kinds or g in intent.genres_include or g in kinds_liked
+        ]
         intent.genres_exclude = [g for g in intent.genres_exclude if g not in dropped]
         asked = set(intent.genres_include) - TONE_SHELVES - FORM_SHELVES
         if intent.reset or intent.new_request:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import math
 import re
+import sys
 import weakref
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -26,6 +27,7 @@ from vibeshelf.text import fold
 
 _NAME_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv"})
 _AUTHOR_TITLES = 3  # best-known books kept per author, to stand for "books like <author>"
+_MAIN_SHELVES = 3  # shelves kept per title: the ones most readers put it on, first in the catalog
 # Readers abbreviate only names famous enough for the letters to be recognised ("pkd", "grrm"): initials
 # stand for the most read fifth of the authors, so chat shorthand ("btw", "lmk") names no little-read one.
 _INITIALISM_SHARE = 0.2
@@ -127,6 +129,8 @@ class Vocabulary:
     series: dict[str, str] = field(default_factory=dict)  # title_key of a series name -> the series name
     series_first: dict[str, str] = field(default_factory=dict)  # series name -> the title of its first book
     title_authors: dict[str, list[str]] = field(default_factory=dict)  # title -> its most read book's authors
+    # title -> its most read book's main shelves (the first few it is shelved under)
+    title_shelves: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # author -> their best-known titles, one per series
     author_titles: dict[str, list[str]] = field(default_factory=dict)
     title_reads: dict[str, int] = field(default_factory=dict)  # title -> ratings of its most read book
@@ -186,14 +190,18 @@ class Vocabulary:
         title_authors: dict[str, list[str]] = {}
         author_titles: dict[str, list[str]] = {}
         author_series: dict[str, set[str]] = defaultdict(set)
-        ranked = sorted(zip(titles or [], ratings_counts, authors, strict=False), key=lambda t: -(t[1] or 0))
+        title_shelves: dict[str, tuple[str, ...]] = {}
+        ranked = sorted(
+            zip(titles or [], ratings_counts, authors, shelves, strict=False), key=lambda t: -(t[1] or 0)
+        )
         series_of = dict(zip(titles or [], series or [], strict=False))
         title_reads: dict[str, int] = {}
-        for title, count, names in ranked:
+        for title, count, names, on in ranked:
             key = title_key(title or "")
             if key:
                 by_title.setdefault(key, title)
                 title_authors.setdefault(title, list(names or []))
+                title_shelves.setdefault(title, tuple(sys.intern(s) for s in (on or [])[:_MAIN_SHELVES]))
                 title_reads.setdefault(title, int(count or 0))
             if title and names:
                 # A reader who likes an author likes their best-known books: the most read ones, one per
@@ -235,7 +243,7 @@ class Vocabulary:
         def opens_series(key: str, title: str | None) -> bool:
             return key not in by_series or first_volume.get(by_series[key], (0, ""))[1] == title
 
-        for title, _, _ in ranked:
+        for title, *_ in ranked:
             # A title is also said by its main part ("good omens" for "Good Omens: The Nice and Accurate
             # Prophecies of ..."), unless another book's whole title is that, or a series whose first volume
             # it is not ("Harry Potter" is the series, not "Harry Potter: Film Wizardry").
@@ -256,6 +264,7 @@ class Vocabulary:
             series=by_series,
             series_first={name: title for name, (_, title) in first_volume.items()},
             title_authors=title_authors,
+            title_shelves=title_shelves,
             title_reads=title_reads,
             author_titles=author_titles,
             shelves=frozenset(s for row in shelves for s in row or []),
