@@ -918,6 +918,32 @@ def test_a_guessed_kind_never_rules_out_the_kind_of_the_book_liked() -> None:
     assert "mystery" not in refused("more like Rebecca please", "no sleuthing stuff")
 
 
+@pytest.mark.parametrize(
+    ("text", "linked"),
+    [
+        ("i just finished the road and i'm wrecked but i want more like it", True),
+        ("read the road last week. anything similar to it?", True),
+        ("we finished the road trip, want something like that again", False),
+        ("just read the road, it was bleak", False),
+    ],
+)
+def test_an_everyday_title_is_the_book_the_reader_wants_more_like(text: str, linked: bool) -> None:
+    filler = " ".join(["we took the road home and the road was long"] * 12)
+    books = [("The Road", ["Cormac McCarthy"]), ("Blue Highways", ["William Least Heat-Moon"])]
+    reader = MessageReader(
+        Vocabulary.build(
+            [["fiction"]] * 2,
+            [b[1] for b in books],
+            [500_000, 10_000],
+            [f"{b[0]} {filler}" for b in books],
+            [b[0] for b in books],
+        ),
+        ParseConfig(),
+    )
+    intent = reader.read(text)
+    assert ([t.title for t in [*intent.like_titles, *intent.read_titles]] == ["The Road"]) is linked
+
+
 # --- refusals with the thing inside them, pointed at, or echoed --------------------------------------
 
 

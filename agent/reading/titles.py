@@ -28,10 +28,19 @@ _LEAD = re.compile(
     r"\W*$",
     re.IGNORECASE,
 )
+# Where a noun phrase ends: "the road, ..." or "the road and ...", not "the road trip" or "the end of it".
+_PHRASE_END = re.compile(
+    r"\s*(?:[,.;:!?)]|$)|\s+(?:and|but|so|n|&|which|last|yesterday|over|this)\b", re.IGNORECASE
+)
 _LIKE_LEAD = re.compile(r"(?:like|loved?|finished|enjoyed|adored|similar to)\W*$", re.IGNORECASE)
 _READ_LEAD = re.compile(r"(?:read|done|(?:already|just) did|finished)\W*$", re.IGNORECASE)
 _HAVE_LEAD = re.compile(r"\b(?:got|has|have|own|owns|read|done|finished)\s+$", re.IGNORECASE)
 _ALREADY_AFTER = re.compile(r"\s+already\b", re.IGNORECASE)
+# "... and i want more like it": a later "it" that the reader wants more of points back at a book.
+_MORE_LIKE_IT = re.compile(
+    r"\b(?:more|something|anything|others?|books?|ones?|stuff)\s+(?:\w+\s+)?(?:like|similar to)\s+(?:it|that|this)\b",
+    re.IGNORECASE,
+)
 _NOT_A_TITLE_START = frozenset(
     {"on", "in", "at", "to", "for", "with", "about", "from", "of", "by", "and", "or"}
 )
@@ -318,6 +327,16 @@ class TitleLinker:
                 out.append(best[1])
         return out
 
+    @staticmethod
+    def _wanted_more_of(text: str, start: int, raw: str) -> bool:
+        """``raw`` (at ``start``) has its article and the reader later wants more like "it" or "that"."""
+        end = start + len(raw)
+        return (
+            raw.lower().startswith("the ")
+            and bool(_PHRASE_END.match(text, end))
+            and bool(_MORE_LIKE_IT.search(text, end))
+        )
+
     def _reads_as_title(self, text: str, start: int, raw: str, key: str) -> bool:
         words = key.split()
         quoted = start > 0 and text[start - 1] in _QUOTES
@@ -338,13 +357,20 @@ class TitleLinker:
             written = raw[:1].isupper() and inside and words[0] not in self._shelf_words
             return len(words) >= 2 or not self._ordinary(words[0]) or (written and famous and len(key) >= 4)
         if after_cue and _LIKE_LEAD.search(text[max(0, start - 20) : start]):
-            # "just finished the name of the wind", "like hunger games", "like neuromancer"
-            return len(words) >= 2 or (len(words[0]) >= 5 and not self._ordinary(words[0]))
+            # "just finished the name of the wind", "like hunger games", "like neuromancer"; an everyday word
+            # with its article when the reader then wants more like it ("finished the road, more like it").
+            return (
+                len(words) >= 2
+                or (len(words[0]) >= 5 and not self._ordinary(words[0]))
+                or self._wanted_more_of(text, start, raw)
+            )
         if after_cue and _READ_LEAD.search(text[max(0, start - 20) : start]):
             # "ive done the hunger games already", but not "to read on the beach"; one word only when no
             # everyday word or name ("read watchmen already", "read maus", not "read more" or "read king")
             if len(words) == 1:
-                return not self._ordinary(words[0]) and words[0] not in self._vocab.by_surname
+                return (
+                    not self._ordinary(words[0]) and words[0] not in self._vocab.by_surname
+                ) or self._wanted_more_of(text, start, raw)
             return len(words) >= 4 or raw.split()[0].lower() not in _NOT_A_TITLE_START
         if (
             len(words) >= 2
