@@ -356,7 +356,7 @@ class Agent:
         chain = options.chain
         profiles = {m: self.tool_profile(m) for m in chain}
         full = FullProfile(self.registry)
-        allowed = {t["function"]["name"] for t in profiles[chain[0]].schemas()}
+        allowed = set(profiles[chain[0]].tool_names())
         constraints = self.constraints(history, state)
         guard = ConstraintGuard(self.registry, constraints, options.filters)
         grounder = Grounder()

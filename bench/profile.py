@@ -89,6 +89,7 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--raw", type=Path, help="also keep py-spy's raw stacks here (one stack per line)")
     parser.add_argument(
         "--gil", action="store_true", help="sample only the thread holding the GIL (no native frames)"
     )
@@ -133,6 +134,8 @@ def main() -> int:
             rss = server.rss_mb()
         finally:
             server.stop()
+        if args.raw is not None:
+            args.raw.write_text(raw.read_text())
         stacks = []
         for line in raw.read_text().splitlines():
             stack, _, count = line.rpartition(" ")

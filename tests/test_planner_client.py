@@ -17,7 +17,7 @@ from test_planner_harness import Chat, MiniTools, build_mini_tools
 from vibeshelf.agent.intent import ParseConfig
 from vibeshelf.agent.llm import PLANNER_MODEL, LLMDelta, ModelRouter
 from vibeshelf.agent.planner import AnswerStep, PlannerConfig, plan
-from vibeshelf.agent.planner_client import PlannerClient, catalog_parse_config
+from vibeshelf.agent.planner_client import TEXT_CHUNK, PlannerClient, catalog_parse_config, text_pieces
 from vibeshelf.settings import Settings
 
 
@@ -100,10 +100,13 @@ async def test_a_whole_conversation_runs_through_the_client(
                 }
             )
     assert names == [["find_book"], ["readers_also_liked", "search_books"]]
-    # The streamed text is the planner's answer, cut into several deltas.
+    # The streamed text is the planner's answer, in deltas of paragraph size cut at a space.
     expected = plan(messages, mini_tools.schemas(), PlannerConfig())
     assert isinstance(expected, AnswerStep) and text == expected.text
-    assert len([d for d in chunks if d.text]) > 5
+    pieces = [d.text for d in chunks if d.text]
+    assert all(len(p) <= TEXT_CHUNK for p in pieces)
+    assert len(pieces) == len(list(text_pieces(expected.text)))
+
     assert [d.finish_reason for d in chunks if d.finish_reason] == ["stop"]
     usage = next(d.usage for d in chunks if d.usage)
     assert usage.prompt_tokens > 100 and usage.completion_tokens > 10
@@ -150,6 +153,13 @@ async def test_the_router_sends_other_models_to_the_provider_client() -> None:
     assert seen == ["openai/x"] and got[0].text == "from the provider"
     planned = [d async for d in router.stream(PLANNER_MODEL, [{"role": "user", "content": "hello"}], [])]
     assert seen == ["openai/x"] and "in the mood for" in "".join(d.text for d in planned)
+
+
+def test_a_long_answer_streams_in_pieces_cut_at_spaces() -> None:
+    text = " ".join(f"word{i}" for i in range(1000))
+    pieces = list(text_pieces(text))
+    assert len(pieces) > 1 and "".join(pieces) == text
+    assert all(len(p) <= TEXT_CHUNK and (p.endswith(" ") or p is pieces[-1]) for p in pieces)
 
 
 def test_vague_words_are_fitted_to_the_catalog(mini_tools: MiniTools, tmp_path: Path) -> None:

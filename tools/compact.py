@@ -86,6 +86,10 @@ class ToolProfile(Protocol):
         """The ``tools`` list offered to the model."""
         ...
 
+    def tool_names(self) -> list[str]:
+        """The names of the tools :meth:`schemas` offers, without building the schemas."""
+        ...
+
     def arguments(self, tool: str, arguments: str) -> str:
         """The model's arguments for ``tool`` as the full tool takes them (JSON text in, JSON text out)."""
         ...
@@ -106,6 +110,9 @@ class FullProfile:
 
     def schemas(self) -> list[dict[str, Any]]:
         return self.registry.openai_schemas()
+
+    def tool_names(self) -> list[str]:
+        return list(self.registry.names())
 
     def arguments(self, tool: str, arguments: str) -> str:
         return arguments
@@ -180,7 +187,10 @@ class CompactProfile:
                 ["book_ids"],
             ),
         }
-        return [offered[name] for name in COMPACT_TOOLS if name in self.registry]
+        return [offered[name] for name in self.tool_names()]
+
+    def tool_names(self) -> list[str]:
+        return [name for name in COMPACT_TOOLS if name in self.registry]
 
     def arguments(self, tool: str, arguments: str) -> str:
         try:
