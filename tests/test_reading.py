@@ -944,6 +944,26 @@ def test_an_everyday_title_is_the_book_the_reader_wants_more_like(text: str, lin
     assert ([t.title for t in [*intent.like_titles, *intent.read_titles]] == ["The Road"]) is linked
 
 
+@pytest.mark.parametrize(
+    "text", ["thrillers but Dan Brown ≠ ok", "dan brown is not ok", "Dan Brown isn't welcome anymore"]
+)
+def test_a_negated_allowance_rules_the_author_out(reader, text: str) -> None:
+    assert reader.read(text).exclude_authors == ["Dan Brown"]
+
+
+@pytest.mark.parametrize(
+    "text", ["romance 👎", "❌ romance please", "romance ❌❌, done with it", "no romance 🚫"]
+)
+def test_a_sign_that_says_no_refuses_what_it_stands_beside(reader, text: str) -> None:
+    intent = reader.read(text)
+    assert intent.genres_exclude == ["romance"] and "romance" not in intent.genres_include
+
+
+def test_a_sign_that_says_no_leaves_a_clause_before_it_alone(reader) -> None:
+    intent = reader.read("a thriller please. romance 👎")
+    assert intent.genres_include == ["thriller"] and intent.genres_exclude == ["romance"]
+
+
 # --- refusals with the thing inside them, pointed at, or echoed --------------------------------------
 
 

@@ -164,6 +164,13 @@ def _said_after_copula(phrases: list[str], *, not_after: tuple[str, ...] = ()) -
 
 
 @cache
+def refusal_signs() -> re.Pattern[str]:
+    """Signs that say no ("❌", "👎"), one or more in a row."""
+    signs = "|".join(re.escape(sign) for sign in sorted(_lines("refusal_signs.txt"), key=len, reverse=True))
+    return re.compile(rf"(?:{signs})(?:[\ufe0f\s]*(?:{signs}))*\ufe0f?")
+
+
+@cache
 def interjections() -> frozenset[str]:
     """The interjections that decline ("nope", "hard pass"), lower case."""
     return frozenset(_lines("refusal_interjections.txt"))
@@ -179,7 +186,19 @@ def refusal_tail() -> re.Pattern[str]:
     ).pattern
     aversions = rf"{_HOPED}(?:{aversions})"
     unfit = _negated([f for line in _lines("fit_verbs.txt") for f in _predicate_forms(line)])
-    return re.compile(rf"{tail}|{aversions}|{unfit}|{_refusal_verbs_after()}|{_ELLIPTIC_NO}", re.IGNORECASE)
+    return re.compile(
+        rf"{tail}|{aversions}|{unfit}|{_unacceptable()}|{_refusal_verbs_after()}|{_ELLIPTIC_NO}",
+        re.IGNORECASE,
+    )
+
+
+def _unacceptable() -> str:
+    """A lift's predicate negated ("King is not ok", "vampires aren't welcome", "she's not alright")."""
+    said = phrase_regex(
+        [p.split(" ", 1)[1] for p in _lines("lift_cues.txt") if p.startswith(("is ", "are "))]
+    )
+    negated = r"(?<![\w'’])(?:is|are)\s+not|(?<![\w'’])(?:isn|aren)['’]?t|(?<=\w)['’](?:s|re)\s+not"
+    return rf"(?:{negated})(?:\s+(?:{_alternation('predicate_adverbs.txt')}))*\s+{said.pattern}"
 
 
 # A negated auxiliary with its verb left out, ending its sentence ("Dostoevsky and Tolstoy, please don't."): it

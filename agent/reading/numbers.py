@@ -63,10 +63,17 @@ _COMPARISON_WORDS |= {"≤": "at most", ">": "over", "<": "under"}
 _THEN_FOR_THAN = re.compile(r"\b((?:[a-z]+er|more|less|fewer)\s+)then\b", re.IGNORECASE)
 
 
+def _refusal_sign_words(sign: re.Match[str]) -> str:
+    """A sign that says no, as words: "no" before what it refuses, "is a no," after it (at a clause's end)."""
+    return " no " if re.match(r"\s*\w", sign.string[sign.end() :]) else " is a no, "
+
+
 def normalise(text: str) -> str:
-    """``text`` with years in words as digits, shorthand ("b4", "thru") and comparison signs (">= 3.9")
-    written out."""
+    """``text`` with years in words as digits, shorthand ("b4", "thru"), signs for words ("≠", "romance 👎")
+    and comparison signs (">= 3.9") written out."""
     text = cues.rewrite(text, "shorthand.tsv")
+    text = cues.rewrite(text, "sign_words.tsv")
+    text = cues.refusal_signs().sub(_refusal_sign_words, text)
     text = _COMPARISON.sub(lambda m: f" {_COMPARISON_WORDS[m.group(1)]} ", text)
     text = _THEN_FOR_THAN.sub(r"\1than", text)
     tokens = list(re.finditer(r"[A-Za-z]+", text))
