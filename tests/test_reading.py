@@ -964,6 +964,10 @@ def test_a_sign_that_says_no_leaves_a_clause_before_it_alone(reader) -> None:
     assert intent.genres_include == ["thriller"] and intent.genres_exclude == ["romance"]
 
 
+def test_a_never_inside_praise_leaves_the_ask_standing(reader) -> None:
+    assert reader.read("Dan Brown never lets me down, what of his is there?").authors == ["Dan Brown"]
+
+
 # --- refusals with the thing inside them, pointed at, or echoed --------------------------------------
 
 

@@ -71,6 +71,15 @@ def test_what_the_cues_decided_is_never_judged_again(judged) -> None:
     assert "fantasy" in stance.asked and "fantasy" in intent.genres_include
 
 
+@pytest.mark.parametrize(
+    "text", ["Gillian Flynn never lets me down", "gillian flynn never disappoints, more please"]
+)
+def test_an_author_praised_is_never_judged(judged, text: str) -> None:
+    reader, stance = judged
+    intent = reader.read(text)
+    assert "Gillian Flynn" not in stance.asked and "Gillian Flynn" not in intent.exclude_authors
+
+
 def test_the_only_kind_a_message_asks_for_is_never_judged(judged) -> None:
     reader, stance = judged
     intent = reader.read("Poetry goes over my head")

@@ -506,6 +506,12 @@ def praise_tail() -> re.Pattern[str]:
     )
 
 
+@cache
+def praise_verb() -> re.Pattern[str]:
+    """Verbs of praise ("slaps", "never lets me down"), on word boundaries."""
+    return phrase_regex(_lines("praise_verbs.txt"))
+
+
 def _alternation(name: str) -> str:
     """The phrases of a data file as one regex alternation, on word boundaries, to nest in another regex."""
     return phrase_regex(_lines(name)).pattern

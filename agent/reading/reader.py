@@ -566,7 +566,8 @@ class MessageReader:
         asked, asked_someone = _asked_authors(
             fixed, mentioned, titles, [*refusals, *lifts], self.vocab.is_common_word
         )
-        asked = [m for m in asked if not _NEGATION.search(_ask_clause(fixed, m))]
+        # A "never" inside praise ("Nora Roberts never lets me down") negates nothing asked.
+        asked = [m for m in asked if not _NEGATION.search(cues.praise_verb().sub(" ", _ask_clause(fixed, m)))]
         masks += [(m.start, m.end) for m in asked]
         positive = _masked(fixed, masks)
         intent = parse_intent(positive, self.config).model_copy(deep=True)
@@ -795,6 +796,7 @@ class MessageReader:
             for m in mentioned
             if undecided(m.start, m.end)
             and not _led_by_ask(text, m, titles)  # "wanna binge agatha christie": asked, not judged
+            and not cues.praise_tail().match(text, m.end)  # "nora roberts never lets me down": praised
             and _written_as_name(text[m.start : m.end])
             and not any(n in intent.exclude_authors or n in intent.allow_authors for n in m.names)
         ]
