@@ -1436,6 +1436,15 @@ def refused_year_bounds(
     return out
 
 
+# A period's books said to be read already, in the rest of its clause ("the 90s ones are all on my read
+# shelf already", "the 80s ones I've read"; not "the 90s, I've read too much new stuff").
+READ_ALREADY = re.compile(
+    r"[^.!?;,]*?(?:\b(?:read|done|finished)\b[^.!?;]*\balready\b|\balready\s+(?:read|done|finished)\b|"
+    r"\b(?:i|we|he|she|they)\s*(?:['’]?ve|\s+have|\s+has|['’]s)\s+(?:already\s+)?(?:read|done|finished)\b)",
+    _I,
+)
+
+
 def _merge_years(intent: Intent, lo: int | None, hi: int | None) -> None:
     if lo is not None:
         intent.year_min = lo if intent.year_min is None else max(intent.year_min, lo)
@@ -1520,8 +1529,10 @@ def _parse_years(t: _Text, intent: Intent, cfg: ParseConfig) -> None:
                 continue
         lo, hi = _part(which, lo, hi)
         negated = bool(_NEG_BEFORE.search(before))
-        if negated:
-            continue  # "nothing from the 80s" is too vague to turn into two ranges; leave it out
+        if negated or READ_ALREADY.match(text, m.end()):
+            # "nothing from the 80s" is too vague to turn into two ranges, and "the 90s ones are all on my
+            # read shelf already" says what is done, not what is wanted: leave them out.
+            continue
         lo, hi, end = _open_ended(text, m.end(), lo, hi)
         _merge_years(intent, lo, hi)
         lead = _YEAR_LEAD.search(before)

@@ -817,6 +817,19 @@ def test_periods_joined_make_one_span(reader, text: str, bounds) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "bounds"),
+    [
+        ("wait, I meant the 2000s. The 90s ones are all on my read shelf already", (2000, 2009)),
+        ("the 80s ones I've read, give me the 90s", (1990, 1999)),
+        ("something from the 90s, I've read too much new stuff", (1990, 1999)),
+    ],
+)
+def test_a_period_whose_books_are_read_already_is_not_asked_for(reader, text: str, bounds) -> None:
+    intent = reader.read(text)
+    assert (intent.year_min, intent.year_max) == bounds
+
+
+@pytest.mark.parametrize(
     ("text", "title"),
     [
         ("nightcircus vibes pls", "The Night Circus"),

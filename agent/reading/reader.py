@@ -35,6 +35,7 @@ from vibeshelf.agent.intent import (
     MANY_READERS,
     OBSCURE_PHRASES,
     POPULAR_PHRASES,
+    READ_ALREADY,
     SETTING_BEFORE,
     Intent,
     ParseConfig,
@@ -1040,7 +1041,7 @@ class MessageReader:
             lead = cmp.start() if cmp else start
             refused = any(
                 s.text_start <= lead < s.text_end or s.text_start <= start < s.text_end for s in refusals
-            )
+            ) or bool(READ_ALREADY.match(text, end))  # "the 90s ones are on my read shelf already"
             if cmp:
                 word = cmp.group(1).lower()
                 if word in _UPPER_CMP:  # before / older than: up to the period's start
