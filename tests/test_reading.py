@@ -981,6 +981,18 @@ def test_a_never_inside_praise_leaves_the_ask_standing(reader) -> None:
     assert reader.read("Dan Brown never lets me down, what of his is there?").authors == ["Dan Brown"]
 
 
+@pytest.mark.parametrize(
+    "text", ["and keep it off the romance shelf", "stay off the romance please", "keep off romance"]
+)
+def test_kept_off_is_kept_away(reader, text: str) -> None:
+    intent = reader.read(text)
+    assert intent.genres_exclude == ["romance"] and "romance" not in intent.genres_include
+
+
+def test_off_after_another_verb_refuses_nothing(reader) -> None:
+    assert reader.read("I get off work late, so a short romance").genres_exclude == []
+
+
 # --- refusals with the thing inside them, pointed at, or echoed --------------------------------------
 
 
