@@ -993,6 +993,12 @@ def test_off_after_another_verb_refuses_nothing(reader) -> None:
     assert reader.read("I get off work late, so a short romance").genres_exclude == []
 
 
+def test_passing_on_something_refuses_it_and_not_the_sentence_before(reader) -> None:
+    intent = reader.read("a nice fantasy sort of read. I'll pass on Dan Brown")
+    assert intent.exclude_authors == ["Dan Brown"] and intent.genres_exclude == []
+    assert reader.read("Dan Brown? I'll pass").exclude_authors == ["Dan Brown"]
+
+
 # --- refusals with the thing inside them, pointed at, or echoed --------------------------------------
 
 

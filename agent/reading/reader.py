@@ -109,6 +109,7 @@ _PRONOUN = re.compile(
     rf"\b(?:him|her|his|hers|she|he|them|their|theirs|they|those|these|both|either|neither|{_THAT_WRITER})\b",
     re.IGNORECASE,
 )
+_DECLINED_OBJECT = re.compile(r"\s+(?:on|to)(?![\w'’])", re.IGNORECASE)  # "pass on", "nope to"
 _PERSON = re.compile(rf"him|her|he|she|{_THAT_WRITER}", re.IGNORECASE)
 _PLURAL_PRONOUN = re.compile(r"them|their|theirs|they|those|these|both|either|neither", re.IGNORECASE)
 _SINGULAR_PERSON = re.compile(r"\b(?:his|her|hers|him|he|she)\b", re.IGNORECASE)
@@ -1713,6 +1714,9 @@ def _tail_scopes(
 ) -> list[Scope]:
     scopes = []
     for m in rx.finditer(text):
+        said = m.group(0).lower()
+        if (said in cues.interjections() or said.endswith("pass")) and _DECLINED_OBJECT.match(text, m.end()):
+            continue  # "I'll pass on Picoult": a lead to what follows, no verdict on the clause before
         a = _clause_start(text, m.start())
         if _says_nothing(text[a : m.start()]) and a > 0:
             a = _clause_start(text, a - 1)  # "agatha christie? nope": the clause before
