@@ -54,6 +54,7 @@ FRESH10_SPLIT_SEED = 20261215  # the tenth (fresh10_dev / fresh10_test): readers
 FRESH11_SPLIT_SEED = 20261216  # the eleventh (fresh11_dev / fresh11_test): "no"s said as people say them
 FRESH12_SPLIT_SEED = 20261217  # the twelfth (fresh12_dev / fresh12_test): a club, non-native, thinking aloud
 FRESH13_SPLIT_SEED = 20261218  # the thirteenth (fresh13_dev / fresh13_test): star ratings, emoji, vague names
+FRESH14_SPLIT_SEED = 20261219  # the fourteenth (fresh14_dev / fresh14_test): tropes, impatience, politeness
 SHOWN = 10  # cards scored per answer
 MIN_DENOMINATOR = 5  # fewer cards than this count as this many
 MIN_SATISFYING = 12  # catalog books that must meet a conversation's limits for it to be fair
