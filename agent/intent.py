@@ -90,7 +90,7 @@ _GENRES: list[tuple[str, tuple[str, ...], bool]] = [
         ("mystery",),
         True,
     ),
-    (r"thrillers?|suspense", ("thriller", "suspense"), True),
+    (r"thrillers?|suspense|spy (?:stor(?:y|ies)|novels?|fiction)|espionage", ("thriller", "suspense"), True),
     (r"crimes?(?: fiction| novels?)?|noir", ("crime",), True),
     (r"historical fiction|historical novels?|historical", ("historical_fiction", "historical"), True),
     (r"history(?: books?)?", ("history",), True),
@@ -1452,6 +1452,9 @@ def _merge_years(intent: Intent, lo: int | None, hi: int | None) -> None:
         intent.year_max = hi if intent.year_max is None else min(intent.year_max, hi)
 
 
+# What joins two periods into one span ("the fifties through to the eighties", "the 60s-80s", "80s or 90s").
+PERIOD_JOIN = r"(?:[-–—/]|to|through(?:\s+to)?|thru|till|until|up\s+to|and|or)"
+_DECADE_SPAN = re.compile(rf"\s*(?:,\s*)?{PERIOD_JOIN}\s*(?:the\s+)?", _I)
 _YEAR_LEAD = re.compile(r"\b(?:from|in|during|of|published in|written in|released in)\s+(?:the\s+)?$", _I)
 _YEAR_TAIL = re.compile(
     r"^\s*(?:(?:or|and|&)\s+(?:(earlier|before|older|prior)|(later|after|newer|since|more recent|beyond))\b|"
@@ -1505,6 +1508,7 @@ def _parse_years(t: _Text, intent: Intent, cfg: ParseConfig) -> None:
         _merge_years(intent, lo, hi)
         lead = _YEAR_LEAD.search(before)
         t.take(lead.start() if lead else m.start(), end)
+    decades: list[tuple[int, int, int, int]] = []  # (start, end, first year, last year) of each said
     for m in t.finditer(_DECADE):
         before = text[: m.start()]
         if SETTING_BEFORE.search(before) or SETTING_BEFORE.search(re.sub(r"\bthe\s*$", "", before)):
@@ -1534,9 +1538,16 @@ def _parse_years(t: _Text, intent: Intent, cfg: ParseConfig) -> None:
             # read shelf already" says what is done, not what is wanted: leave them out.
             continue
         lo, hi, end = _open_ended(text, m.end(), lo, hi)
-        _merge_years(intent, lo, hi)
         lead = _YEAR_LEAD.search(before)
-        t.take(lead.start() if lead else m.start(), end)
+        start = lead.start() if lead else m.start()
+        if decades and _DECADE_SPAN.fullmatch(text, decades[-1][1], m.start()):
+            # "the fifties through to the eighties": one span from the first decade to the last.
+            first = decades.pop()
+            start, lo = first[0], min(first[2], lo)
+        decades.append((start, end, lo, hi))
+    for start, end, lo, hi in decades:
+        _merge_years(intent, lo, hi)
+        t.take(start, end)
     for m in t.finditer(_YEAR_CMP):
         before = text[: m.start()]
         cmp, year = m.group(1), int(m.group(2))
@@ -1863,8 +1874,16 @@ class Constraints(BaseModel):
         if intent.authors:
             # The authors asked for are the request's: a message asking for others replaces them.
             c.authors_any = list(intent.authors)
-        elif intent.correction and c.authors_any and intent.named_authors:
-            # "I've got it wrong, it's Mary Higgins Clark she likes": the author a correction names is meant.
+        elif (
+            c.authors_any
+            and intent.named_authors
+            and (
+                intent.correction
+                or {_fold(a) for a in intent.exclude_authors} & {_fold(a) for a in c.authors_any}
+            )
+        ):
+            # "I've got it wrong, it's Mary Higgins Clark she likes", "it was C.S. Lewis he recommended, not
+            # Tolkien": the author a correction names, or one named beside refusing the one asked for, is meant.
             c.authors_any = list(intent.named_authors)
         refused = {_fold(a) for a in intent.exclude_authors}
         c.authors_any = [a for a in c.authors_any if _fold(a) not in refused]

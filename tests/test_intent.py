@@ -645,3 +645,45 @@ def test_popular_science_is_a_kind_not_a_popularity_limit(text: str) -> None:
 def test_popular_before_a_kind_of_book_still_asks_for_popular_books() -> None:
     intent = parse_intent("popular thrillers")
     assert intent.popular and intent.min_ratings_count is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "bounds"),
+    [
+        ("say the fifties through to the eighties", (1950, 1989)),
+        ("between the 60s and the 70s", (1960, 1979)),
+        ("80s or 90s", (1980, 1999)),
+        ("the 60s-80s", (1960, 1989)),
+        ("something from the 80s", (1980, 1989)),
+    ],
+)
+def test_two_decades_joined_are_one_span(text: str, bounds: tuple[int, int]) -> None:
+    intent = parse_intent(text)
+    assert (intent.year_min, intent.year_max) == bounds
+
+
+def test_an_author_named_beside_refusing_the_one_asked_for_takes_its_place() -> None:
+    # "It was C.S. Lewis he recommended, not Tolkien at all": no correction cue, but the asked author is refused.
+    asked = Constraints().apply(Intent(text="Tolkien's other books", authors=["J.R.R. Tolkien"]))
+    swapped = asked.apply(
+        Intent(
+            text="it was Lewis, not Tolkien", exclude_authors=["J.R.R. Tolkien"], named_authors=["C.S. Lewis"]
+        )
+    )
+    assert swapped.authors_any == ["C.S. Lewis"] and swapped.exclude_authors == ["J.R.R. Tolkien"]
+    # Naming someone while refusing another author, not the one asked for, changes nothing asked.
+    kept = asked.apply(
+        Intent(
+            text="no Dan Brown; Dan Simmons is fine",
+            exclude_authors=["Dan Brown"],
+            named_authors=["Dan Simmons"],
+        )
+    )
+    assert kept.authors_any == ["J.R.R. Tolkien"]
+
+
+@pytest.mark.parametrize(
+    "text", ["a good old-fashioned spy story", "some espionage", "spy novels from the 60s"]
+)
+def test_spy_stories_are_thrillers(text: str) -> None:
+    assert parse_intent(text).genres_include == ["thriller"]

@@ -809,6 +809,7 @@ def test_no_other_author_asked(reader, text: str) -> None:
         ("from the 70s to the 90s", (1970, 1999)),
         ("1950s/60s please", (1950, 1969)),
         ("no 80s, 90s is fine", (1990, 1999)),
+        ("say the fifties through to the eighties", (1950, 1989)),
     ],
 )
 def test_periods_joined_make_one_span(reader, text: str, bounds) -> None:
@@ -3247,3 +3248,69 @@ def test_her_books_beside_an_author_named_in_the_message_are_that_authors(reader
 def test_a_surname_repeating_a_name_said_in_full_is_that_name(reader) -> None:
     intent = reader.read("the club picked a Stephen King month. King's own books please")
     assert intent.authors == ["Stephen King"]
+
+
+def test_a_read_cue_with_its_own_object_does_not_reach_back_to_the_sentence_before(reader) -> None:
+    # "I've read Rebecca" says what was read; it is no verdict on Dan Brown, asked for just before.
+    intent = reader.read("I want Dan Brown's stuff. I've read Rebecca")
+    assert "Dan Brown" not in intent.exclude_authors
+    assert reader.read("Dan Brown, I've read all of him").exclude_authors == ["Dan Brown"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Something by Dan Brown. I've not read him", "Dan Brown please, she's not read any of his yet"],
+)
+def test_not_having_read_an_author_is_no_refusal(reader, text: str) -> None:
+    assert "Dan Brown" not in reader.read(text).exclude_authors
+
+
+@pytest.mark.parametrize(
+    ("text", "authors", "shelves"),
+    [
+        ("I'm afraid Terry Pratchett has never really been for me", ["Terry Pratchett"], []),
+        ("horror is not really my sort of thing", [], ["horror"]),
+        ("we might leave the romance to one side, if you don't mind", [], ["romance"]),
+        ("I've never been much of a one for horror", [], ["horror"]),
+        ("I think I'll forgo Dan Brown this time", ["Dan Brown"], []),
+    ],
+)
+def test_indirect_refusals(reader, text: str, authors: list[str], shelves: list[str]) -> None:
+    intent = reader.read(text)
+    assert intent.exclude_authors == authors and set(shelves) <= set(intent.genres_exclude)
+
+
+def test_a_series_is_said_by_what_it_is_the_chronicles_of() -> None:
+    rows = [
+        ("The Lion, the Witch and the Wardrobe", ["C.S. Lewis"], "The Chronicles of Narnia", 1),
+        ("Prince Caspian", ["C.S. Lewis"], "The Chronicles of Narnia", 2),
+        ("Till We Have Faces", ["C.S. Lewis"]),
+    ]
+    intent = MessageReader(titled_vocab(rows), ParseConfig()).read(
+        "I'll skip the Narnia books, read them all"
+    )
+    assert intent.exclude_series == ["The Chronicles of Narnia"]
+
+
+@pytest.mark.parametrize(
+    ("text", "author"),
+    [
+        ("honestly just give me agatha christie herself, she's the blueprint", "Agatha Christie"),
+        ("tbh just show me more Sanderson", "Brandon Sanderson"),
+    ],
+)
+def test_an_imperative_offer_of_an_author_asks_for_their_books(reader, text: str, author: str) -> None:
+    assert reader.read(text).authors == [author]
+    assert reader.read(f"don't give me {author}").exclude_authors == [author]
+
+
+@pytest.mark.parametrize(
+    ("text", "asked"),
+    [
+        ("And no Stephen King. I don't care if he wrote something historical.", []),
+        ("a thriller even though I mostly read romance", ["thriller"]),
+        ("even if it's long, I want a fantasy", ["fantasy"]),
+    ],
+)
+def test_a_conceded_kind_is_not_asked_for(reader, text: str, asked: list[str]) -> None:
+    assert reader.read(text).genres_include == asked

@@ -320,8 +320,11 @@ def judgement() -> re.Pattern[str]:
     judged = rf"(?:(?:{degree})\s+)*(?:{words}|(?<![\w'])(?:way |far |much )?too\s+[a-z]{{3,}}(?![\w']))"
     # "isn't my cup of tea": the negation contracted onto the verb before a judgement that starts with "not".
     unfit = phrase_regex([w[len("not ") :] for w in _lines("judgement_words.txt") if w.startswith("not ")])
-    never = r"(?:(?:has|have|['’]s|['’]ve)\s+)?never\s+(?:been|was|were)"
-    contracted = rf"(?:\b(?:is|are|was|were|ai)n['’]?t|\b{never}|(?<=\w)['’]s\s+never\s+been)"
+    never = rf"(?:(?:has|have|['’]s|['’]ve)\s+)?never\s+(?:(?:{degree})\s+)*(?:been|was|were)"
+    contracted = (
+        rf"(?:\b(?:is|are|was|were|ai)n['’]?t|\b(?:is|are|was|were)\s+not|(?<=\w)['’](?:s|re)\s+not"
+        rf"|\b{never}|(?<=\w)['’]s\s+never\s+been)"
+    )
     contracted = rf"{contracted}\s+(?:(?:{degree})\s+)*{unfit.pattern}"
     return re.compile(rf"(?:{verb}|{finding})\s+{judged}|{contracted}", re.IGNORECASE)
 
@@ -467,6 +470,15 @@ def cue_words() -> set[str]:
         for phrase in _lines(name):
             out.update(w for w in phrase.replace("'", " ").split() if len(w) >= 5)
     return out
+
+
+@cache
+def series_of() -> re.Pattern[str]:
+    """A series name made of a series noun and what it is of ("The Chronicles of Narnia"): group "of" is the
+    latter."""
+    return re.compile(
+        rf"(?:the\s+)?(?:{_alternation('series_nouns.txt')})\s+of\s+(?:the\s+)?(?P<of>.+)", re.IGNORECASE
+    )
 
 
 @cache

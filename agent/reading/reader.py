@@ -34,6 +34,7 @@ from vibeshelf.agent.intent import (
     FEW_READERS,
     MANY_READERS,
     OBSCURE_PHRASES,
+    PERIOD_JOIN,
     POPULAR_PHRASES,
     READ_ALREADY,
     SETTING_BEFORE,
@@ -81,6 +82,18 @@ _NEGATION_BEFORE = re.compile(
 # reader ("I'm no romance reader" names a kind, and is still read as refusing it).
 _SELF_BEFORE = re.compile(r"\bI(?:['’]m|\s+am)\s+$", re.IGNORECASE)
 _AGENT_NOUN = re.compile(r"\s+(?:(?:a|an|much\s+of\s+an?)\s+)?[^\W\d_]+(?:ist|ian|er|or|expert)\b(?!\s+of\b)")
+# A perfect's auxiliary before "not" and a verb of reading after it: what has not been read yet.
+_PERFECT_BEFORE = re.compile(r"(?:(?<![\w'’])(?:have|has|had)|\w['’](?:ve|s|d))\s+$", re.IGNORECASE)
+_UNREAD = re.compile(
+    r"\s+(?:(?:yet|even|actually|ever)\s+)?(?:read|finished|tried|started|opened)(?![\w'’])", re.IGNORECASE
+)
+# A concessive clause's lead: what follows it is granted or set aside, not asked for.
+_CONCESSIVE = re.compile(
+    r"(?<![\w'’])(?:(?:do\s+not|don['’]?t|doesn['’]?t|does\s+not)\s+(?:really\s+|even\s+)?(?:care|mind)\s+"
+    r"(?:if|whether)|no\s+matter\s+(?:if|whether|what)|regardless\s+of\s+whether|even\s+if|even\s+though)(?![\w'’])",
+    re.IGNORECASE,
+)
+_CONCESSION_END = re.compile(r"[,;.!?\n]|\s(?:but|so)\s", re.IGNORECASE)
 _CONCORD = re.compile(r"no|none|nothing|nobody|no\s+more", re.IGNORECASE)
 # An aside of a few words set off by commas right after a refusal cue; see ``_asides_after_refusals``.
 _ASIDE_AFTER_CUE = re.compile(r"\s*,\s*(?P<aside>(?:[\w'’-]+\s+){0,3}[\w'’-]+)\s*,\s*(?=[\w\"'“‘])")
@@ -185,7 +198,7 @@ _REPAIR = re.compile(
 _DIGIT_DECADE = re.compile(r"(?:\bthe\s+|['’]|\b)(\d0)['’]?s\b|\b(1[0-9]\d0|20[0-2]0)['’]?s\b", re.IGNORECASE)
 # Between two periods that make one span: "80s or 90s", "fifties and sixties", "70s to 90s".
 _JOINS_PERIODS = re.compile(
-    r"(?:the\s+|early\s+|late\s+|mid[- ]?)?[\w'’-]+\s*(?:,|or|and|to|through|till|until|-|–|/)\s*"
+    rf"(?:the\s+|early\s+|late\s+|mid[- ]?)?[\w'’-]+\s*(?:,\s*{PERIOD_JOIN}?|{PERIOD_JOIN})\s*"
     r"(?:the\s+|early\s+|late\s+|mid[- ]?)?",
     re.IGNORECASE,
 )
@@ -455,6 +468,10 @@ class MessageReader:
         # Authors read through ("I've read all of Bryson", "it's Jordan he's read"): names only count there.
         read_through = _refusal_scopes(fixed, self._names_item, cues.read_through(), cues.read_through_tail())
         for scope in read_through:
+            if scope.text_end < scope.end and any(
+                scope.end <= t.start < _clause_stop(fixed, scope.end) for t in titles
+            ):
+                continue  # "I want Dan Brown's stuff. I've read Rebecca": the cue has its own object after it
             found = [
                 a
                 for a in self._authors.find(fixed, scope.text_start, scope.text_end)
@@ -527,6 +544,11 @@ class MessageReader:
         masks += [(m.start(), m.end()) for m in restart_cues]
         for rx in (cues.correction(), cues.next_read(), cues.grown_up()):
             masks += [(m.start(), m.end()) for m in rx.finditer(fixed)]
+        for m in _CONCESSIVE.finditer(fixed):
+            # "I don't care if he wrote something historical", "even though I mostly read romance": what is
+            # conceded is not what is asked for.
+            stop = _CONCESSION_END.search(fixed, m.end())
+            masks.append((m.start(), stop.start() if stop else len(fixed)))
         for m in restart_cues:
             # "forget poems, I need ...": what is dropped is the old request, not the new one.
             end = _CLAUSE_END.search(fixed, m.end())
@@ -1804,6 +1826,8 @@ def _refusal_scopes(
             continue  # "Discworld or not", "whether or not it's a series": either way, nothing ruled out
         if any(a <= m.start() and m.end() <= b for a, b in cancelled):
             continue
+        if _PERFECT_BEFORE.search(text, max(0, m.start() - 12), m.start()) and _UNREAD.match(text, m.end()):
+            continue  # "she's not read any of his yet", "I've not tried her": unread, not refused
         person = _AGENT_NOUN.match(text, m.end())
         if (
             person

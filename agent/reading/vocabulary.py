@@ -237,6 +237,12 @@ class Vocabulary:
             key = title_key(head)
             if head != name and len(key.split()) >= 2 and key not in by_series and key not in by_title:
                 heads.setdefault(key, name)
+            # ... and by what it is of ("narnia" for "The Chronicles of Narnia"; not a short word: "Nick",
+            # "Blood").
+            of = cues.series_of().fullmatch(name)
+            key = title_key(of["of"]) if of else ""
+            if len(key) >= 6 and key not in by_series and key not in by_title:
+                heads.setdefault(key, name)
         for key, name in heads.items():
             by_series.setdefault(key, name)
 
