@@ -3314,3 +3314,17 @@ def test_an_imperative_offer_of_an_author_asks_for_their_books(reader, text: str
 )
 def test_a_conceded_kind_is_not_asked_for(reader, text: str, asked: list[str]) -> None:
     assert reader.read(text).genres_include == asked
+
+
+def test_a_book_named_by_a_run_of_its_title_framed_as_one_book() -> None:
+    rows = [
+        ("The Girl with the Dragon Tattoo", ["Stieg Larsson"]),
+        ("Gone Girl", ["Gillian Flynn"]),
+        ("Blue Moon Rising", ["Simon R. Green"]),
+        ("Once in a Blue Moon Again", ["Eileen Goudge"]),
+    ]
+    reader = MessageReader(titled_vocab(rows), ParseConfig())
+    intent = reader.read("Also I've read Gone Girl and the Dragon Tattoo one.")
+    assert [t.title for t in intent.read_titles] == ["Gone Girl", "The Girl with the Dragon Tattoo"]
+    # Two titles as well read as each other hold "blue moon": neither is meant.
+    assert not reader.read("I've read the blue moon one").read_titles

@@ -333,6 +333,7 @@ class MessageReader:
         mentioned = self._authors.find(fixed)  # every author named, read once for the steps below
         titles = list(found_titles)
         titles += [n for n in self._titles.near(fixed, titles) if not any(_overlap(n, t) for t in titles)]
+        titles += [n for n in self._titles.framed(fixed, titles) if not any(_overlap(n, t) for t in titles)]
         titles += [
             m for m in self._titles.by_author(fixed, mentioned) if not any(_overlap(m, t) for t in titles)
         ]

@@ -8,7 +8,7 @@ after "like"/"read"..., or one uncommon word written with a capital or "the" ("T
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
@@ -50,6 +50,11 @@ _GAP_BEFORE = re.compile(r"(?:\s*,\s*(?:and\s+|&\s+|or\s+)?|\s+(?:and|&|n|or)\s+
 _NEAR_CUE = re.compile(r"(?:^|\b(?:like|loved?|read|reread|finished|adored|enjoyed)\b)\s*", re.IGNORECASE)
 _NEAR_SIMILARITY = 92.0
 _THE_BEFORE = re.compile(r"(?<!\w)the\s+$", re.IGNORECASE)
+# "the Dragon Tattoo one": a few words framed as one book, to look for as a run of one title's words.
+_FRAMED_RUN = re.compile(
+    r"(?<![\w'’])the\s+(?P<words>[\w'’-]+(?:\s+[\w'’-]+){1,4})\s+(?:one|book|novel)\b", re.I
+)
+_RUN_LEAD = 5  # how many times better read the best title holding a run must be than the next to be meant
 _ONE_AFTER = re.compile(r"\s+(?:one|ones|book|novel)\b", re.IGNORECASE)
 _AUTHOR_TITLE_SIMILARITY = 85.0  # "shadow of wind" for "shadow of the wind", among one author's titles
 _QUOTES = "\"“”'‘’*_"
@@ -76,6 +81,7 @@ class TitleLinker:
             (k for k in vocab.series if len(k.split()) >= 2), _NEAR_SIMILARITY - 2
         )
         self._by_author: dict[str, list[str]] | None = None  # author -> titles, built when first asked
+        self._title_runs: dict[str, list[str]] | None = None  # see _runs()
         reads = sorted(vocab.title_reads.values(), reverse=True)
         self._famous_reads = reads[int(len(reads) * _FAMOUS_SHARE)] if reads else 0
         # Titles typed as one word ("nightcircus vibes"): keys of two to four words with the spaces dropped.
@@ -261,6 +267,42 @@ class TitleLinker:
             taken.append(hit)
             i = next((k for k, (a, _) in enumerate(tokens) if a >= hit.end), len(tokens))
         return out
+
+    def framed(self, text: str, found: Sequence[TitleMention] = ()) -> list[TitleMention]:
+        """Books named by a run of two or more of their title's words framed as one book ("I've read Gone Girl
+        and the Dragon Tattoo one"), over the whole catalog: the title holding the run, or the one far better
+        read than any other holding it ("the harry potter one" is none)."""
+        out: list[TitleMention] = []
+        for m in _FRAMED_RUN.finditer(text):
+            tokens = [(t.start(), t.end()) for t in _TOKEN.finditer(text, m.start("words"), m.end("words"))]
+            for k in range(len(tokens) - 1):
+                a, b = tokens[k][0], tokens[-1][1]
+                if any(a < t.end and t.start < b for t in [*found, *out]):
+                    break
+                holders = self._runs().get(title_key(text[a:b]), [])
+                reads = sorted(((self._vocab.title_reads.get(t, 0), t) for t in holders), reverse=True)
+                if reads and (len(reads) == 1 or reads[0][0] >= _RUN_LEAD * reads[1][0]):
+                    out.append(TitleMention(reads[0][1], a, b))
+                    break
+        return out
+
+    def _runs(self) -> dict[str, list[str]]:
+        """Every run of two or more words inside a title (not its whole key), not starting or ending with a
+        function word -> the titles holding it; built when first asked."""
+        if self._title_runs is None:
+            small = cues.function_words()
+            runs: dict[str, list[str]] = {}
+            for key, title in self._vocab.titles.items():
+                words = key.split()
+                for first in range(len(words)):
+                    for last in range(first + 1, min(len(words), first + 6)):
+                        span = words[first : last + 1]
+                        if len(span) < len(words) and not {span[0], span[-1]} & small:
+                            holders = runs.setdefault(" ".join(span), [])
+                            if title not in holders:
+                                holders.append(title)
+            self._title_runs = runs
+        return self._title_runs
 
     @staticmethod
     def _framed_as_one(text: str, start: int, end: int) -> bool:
