@@ -77,7 +77,12 @@ _GENRES: list[tuple[str, tuple[str, ...], bool]] = [
     (r"epic fantasy|high fantasy", ("epic_fantasy", "high_fantasy"), True),
     (r"urban fantasy", ("urban_fantasy",), True),
     (r"fantasy|fantasies", ("fantasy",), True),
-    (r"science[- ]fiction|sci[- ]?fi|scifi|space opera|cyberpunk", ("science_fiction",), True),
+    (
+        r"science[- ]fiction|sci[- ]?fi|scifi|space opera|cyberpunk|(?<=in )(?:outer )?space(?! (?:of|for|to)\b)"
+        r"|space ?ships?|starships?",
+        ("science_fiction",),
+        True,
+    ),
     (r"dystopian|dystopias?|dystopic", ("dystopian",), True),
     (r"paranormal romance", ("paranormal_romance",), True),
     (r"contemporary romance", ("contemporary_romance",), True),

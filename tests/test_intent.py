@@ -687,3 +687,16 @@ def test_an_author_named_beside_refusing_the_one_asked_for_takes_its_place() -> 
 )
 def test_spy_stories_are_thrillers(text: str) -> None:
     assert parse_intent(text).genres_include == ["thriller"]
+
+
+@pytest.mark.parametrize(
+    ("text", "kinds"),
+    [
+        ("found family in space pls", ["science_fiction"]),
+        ("a ragtag crew on a spaceship", ["science_fiction"]),
+        ("a book about space for my son", []),
+        ("something short, in the space of a week", []),
+    ],
+)
+def test_a_story_set_in_space_is_science_fiction(text: str, kinds: list[str]) -> None:
+    assert parse_intent(text).genres_include == kinds
