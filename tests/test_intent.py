@@ -700,3 +700,11 @@ def test_spy_stories_are_thrillers(text: str) -> None:
 )
 def test_a_story_set_in_space_is_science_fiction(text: str, kinds: list[str]) -> None:
     assert parse_intent(text).genres_include == kinds
+
+
+@pytest.mark.parametrize(
+    "text", ["not the ones with witches and ghosts", "no ghosts please", "nothing with witchcraft"]
+)
+def test_refusing_ghosts_or_witches_rules_out_the_paranormal_shelves(text: str) -> None:
+    intent = parse_intent(text)
+    assert {"paranormal", "supernatural"} <= set(intent.genres_exclude)
