@@ -3328,3 +3328,18 @@ def test_a_book_named_by_a_run_of_its_title_framed_as_one_book() -> None:
     assert [t.title for t in intent.read_titles] == ["Gone Girl", "The Girl with the Dragon Tattoo"]
     # Two titles as well read as each other hold "blue moon": neither is meant.
     assert not reader.read("I've read the blue moon one").read_titles
+
+
+@pytest.mark.parametrize(
+    ("text", "authors", "shelves"),
+    [
+        ("a good fright, but I find Stephen King's books a little much, I'm afraid", ["Stephen King"], []),
+        ("I find horror too gory", [], ["horror"]),
+        ("I find it hard to choose, fantasy please", [], []),
+    ],
+)
+def test_what_the_reader_finds_so_is_judged(
+    reader, text: str, authors: list[str], shelves: list[str]
+) -> None:
+    intent = reader.read(text)
+    assert intent.exclude_authors == authors and intent.genres_exclude == shelves

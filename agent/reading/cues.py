@@ -288,6 +288,12 @@ def refusal_frames() -> list[re.Pattern[str]]:
                 rf"{head}\s+{slot}\s+{tail}" if tail else rf"{head}\s+{slot}(?=[.;:!?,()\n]|$)", re.IGNORECASE
             )
         )
+    # "I find Stephen King's books a little much", "we found the sequels dull": what one finds so is judged.
+    words = _alternation("judgement_words.txt")
+    degree = _alternation("judgement_adverbs.txt")
+    finder = r"(?<![\w'’])(?:i|we)\s+(?:(?:do|still|just|always|now)\s+)?(?:find|found|['’]m\s+finding|am\s+finding)"
+    judged = rf"(?:(?:{degree})\s+)*(?:{words}|too\s+[a-z]{{3,}})(?![\w'’])"
+    out.append(re.compile(rf"{finder}\s+(?P<slot>[^.;:!?,()\n]{{1,60}}?)\s+{judged}", re.IGNORECASE))
     return out
 
 
