@@ -479,6 +479,12 @@ def cue_words() -> set[str]:
 
 
 @cache
+def concessive() -> re.Pattern[str]:
+    """Leads of a concessive clause ("I don't care if ...", "even though ..."), whose words are not asked for."""
+    return phrase_regex(_lines("concessive_leads.txt"))
+
+
+@cache
 def series_of() -> re.Pattern[str]:
     """A series name made of a series noun and what it is of ("The Chronicles of Narnia"): group "of" is the
     latter."""

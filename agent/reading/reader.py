@@ -87,12 +87,6 @@ _PERFECT_BEFORE = re.compile(r"(?:(?<![\w'’])(?:have|has|had)|\w['’](?:ve|s|
 _UNREAD = re.compile(
     r"\s+(?:(?:yet|even|actually|ever)\s+)?(?:read|finished|tried|started|opened)(?![\w'’])", re.IGNORECASE
 )
-# A concessive clause's lead: what follows it is granted or set aside, not asked for.
-_CONCESSIVE = re.compile(
-    r"(?<![\w'’])(?:(?:do\s+not|don['’]?t|doesn['’]?t|does\s+not)\s+(?:really\s+|even\s+)?(?:care|mind)\s+"
-    r"(?:if|whether)|no\s+matter\s+(?:if|whether|what)|regardless\s+of\s+whether|even\s+if|even\s+though)(?![\w'’])",
-    re.IGNORECASE,
-)
 _CONCESSION_END = re.compile(r"[,;.!?\n]|\s(?:but|so)\s", re.IGNORECASE)
 _CONCORD = re.compile(r"no|none|nothing|nobody|no\s+more", re.IGNORECASE)
 # An aside of a few words set off by commas right after a refusal cue; see ``_asides_after_refusals``.
@@ -545,7 +539,7 @@ class MessageReader:
         masks += [(m.start(), m.end()) for m in restart_cues]
         for rx in (cues.correction(), cues.next_read(), cues.grown_up()):
             masks += [(m.start(), m.end()) for m in rx.finditer(fixed)]
-        for m in _CONCESSIVE.finditer(fixed):
+        for m in cues.concessive().finditer(fixed):
             # "I don't care if he wrote something historical", "even though I mostly read romance": what is
             # conceded is not what is asked for.
             stop = _CONCESSION_END.search(fixed, m.end())
