@@ -1876,21 +1876,18 @@ class Constraints(BaseModel):
         for v in intent.exclude_series:
             _add(c.exclude_series, v)
         c.genres_exclude = [g for g in c.genres_exclude if g not in intent.allow_genres]
+        refused = {_fold(a) for a in intent.exclude_authors}
         if intent.authors:
             # The authors asked for are the request's: a message asking for others replaces them.
             c.authors_any = list(intent.authors)
         elif (
             c.authors_any
             and intent.named_authors
-            and (
-                intent.correction
-                or {_fold(a) for a in intent.exclude_authors} & {_fold(a) for a in c.authors_any}
-            )
+            and (intent.correction or any(_fold(a) in refused for a in c.authors_any))
         ):
             # "I've got it wrong, it's Mary Higgins Clark she likes", "it was C.S. Lewis he recommended, not
             # Tolkien": the author a correction names, or one named beside refusing the one asked for, is meant.
             c.authors_any = list(intent.named_authors)
-        refused = {_fold(a) for a in intent.exclude_authors}
         c.authors_any = [a for a in c.authors_any if _fold(a) not in refused]
         lifted = {_fold(a) for a in intent.allow_authors}
         c.exclude_authors = [a for a in c.exclude_authors if _fold(a) not in lifted]

@@ -463,10 +463,11 @@ class MessageReader:
         # Authors read through ("I've read all of Bryson", "it's Jordan he's read"): names only count there.
         read_through = _refusal_scopes(fixed, self._names_item, cues.read_through(), cues.read_through_tail())
         for scope in read_through:
-            if scope.text_end < scope.end and any(
-                scope.end <= t.start < _clause_stop(fixed, scope.end) for t in titles
-            ):
-                continue  # "I want Dan Brown's stuff. I've read Rebecca": the cue has its own object after it
+            if scope.text_end < scope.end:
+                # "I want Dan Brown's stuff. I've read Rebecca": a tail cue with its own object after it.
+                stop = _clause_stop(fixed, scope.end)
+                if any(scope.end <= t.start < stop for t in titles):
+                    continue
             found = [
                 a
                 for a in self._authors.find(fixed, scope.text_start, scope.text_end)
