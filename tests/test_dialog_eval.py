@@ -120,6 +120,7 @@ def test_the_committed_sets_are_valid_and_split_by_the_seed() -> None:
         ("fresh12", de.FRESH12_SPLIT_SEED),
         ("fresh13", de.FRESH13_SPLIT_SEED),
         ("fresh14", de.FRESH14_SPLIT_SEED),
+        ("fresh15", de.FRESH15_SPLIT_SEED),
     ],
 )
 def test_each_fresh_set_is_split_by_its_own_seed_and_its_test_half_is_held_out(name: str, seed: int) -> None:

@@ -55,6 +55,7 @@ FRESH11_SPLIT_SEED = 20261216  # the eleventh (fresh11_dev / fresh11_test): "no"
 FRESH12_SPLIT_SEED = 20261217  # the twelfth (fresh12_dev / fresh12_test): a club, non-native, thinking aloud
 FRESH13_SPLIT_SEED = 20261218  # the thirteenth (fresh13_dev / fresh13_test): star ratings, emoji, vague names
 FRESH14_SPLIT_SEED = 20261219  # the fourteenth (fresh14_dev / fresh14_test): tropes, impatience, politeness
+FRESH15_SPLIT_SEED = 20261220  # the fifteenth (fresh15_dev / fresh15_test): a spec list, questions, historical eras
 SHOWN = 10  # cards scored per answer
 MIN_DENOMINATOR = 5  # fewer cards than this count as this many
 MIN_SATISFYING = 12  # catalog books that must meet a conversation's limits for it to be fair
