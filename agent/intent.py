@@ -21,7 +21,9 @@ search to weigh. Decisions worth knowing:
   where ``latest_year`` is the newest publication year in the catalog (2017 for goodbooks), not today.
 - Popularity: "less well known"/"hidden gems" -> ``max_ratings_count = obscure_max_ratings``;
   "popular"/"bestsellers" -> ``min_ratings_count = popular_min_ratings``; explicit numbers win.
-  Quality: "highly rated" -> ``min_average_rating = high_rating`` (4.0).
+  Quality: "highly rated", "rated real high", "titles reviewers loved" (a word of reception beside one of
+  approval, or a judging audience and a verb of liking; ``data/rating_*.txt``) -> ``min_average_rating =
+  high_rating`` (4.0); a star floor ("4 stars and up", "nothing under a four-star average") -> its value.
 - Years: "before 2000" -> year_max 1999; "since 2000" -> year_min 2000; "after 2000" -> 2001;
   "80s"/"1980s"/"eighties" -> 1980-1989 (early/mid/late narrow it); "1800s" and "19th century" ->
   1800-1899 / 1801-1900. "set in the 1920s" is a setting, left to the query. "nothing before 1990"
@@ -945,14 +947,59 @@ _COUNT_NOUN_FIRST = re.compile(
     _I,
 )
 _COUNT_PLUS = re.compile(r"()" + _NUM + r"\s*\+\s*(?:ratings|reviews|readers|reads|votes)\b", _I)
-_RATING_CMP = re.compile(
-    r"(?:\b(?:rated|rating|ratings?|average|avg|score)\s*(?:of\s*)?)?"
-    r"\b(at least|above|over|more than|min(?:imum)?(?: of)?|>=?|higher than|better than)\s*"
-    r"([0-5](?:\.\d{1,2})?)(?![\d,])\s*(?:\+\s*)?(?:stars?|/\s*5|out of 5|rating|average)?"
-    r"|\b([0-5](?:\.\d{1,2})?)\s*"
-    r"(?:\+\s*stars?|\s*stars?\s*(?:and up|or (?:more|higher|above|better)|\+)|\+)",
-    _I,
+# A star rating's floor. The value is digits or a number word up to five ("a four-star average"); what makes a
+# number a rating is a unit after it ("stars", "-star", "/5", "out of five") or a rating word before it ("rated",
+# "an average of"). The floor is said by a lower bound before the value ("at least 4 stars"), a tail after it
+# ("4 stars and up", "4.0 minimum", "4+", "4.0 as the floor"), or a negated upper bound ("nothing under a
+# four-star average", "no books below 3.8"). A value with no bound ("a 2-star read for me") is the reader's own.
+_STAR_VALUE = r"(?P<value>[0-5](?:\.\d{1,2})?(?![\d,])|one|two|three|four|five)(?P<half>\s+and\s+a\s+half)?"
+_STAR_UNIT = (
+    r"(?P<unit>[\s-]*(?:stars?|⭐+)(?:\s+(?:average|avg|rating))?|\s*/\s*5(?!\d)|\s+out\s+of\s+(?:5|five)\b)"
 )
+_RATING_LEAD = r"(?P<lead>\b(?:(?:an?\s+)?(?:average|avg)(?:\s+rating)?|rated|ratings?|score)(?:\s+of)?\s*)"
+_STAR_MIN = (
+    r"at least|above|over|more than|min(?:imum)?(?: of)?|>=?|higher than|better than|upwards of|"
+    r"(?:a\s+)?floor of|no (?:less|lower) than|not (?:less|lower) than"
+)
+_STAR_MAX = r"under|below|beneath|less than|lower than|<"
+_STAR_TAIL = (
+    r"\s*\+(?!\s*\d)|\s+(?:and|or)\s+(?:up|above|over|higher|better|more)\b|\s+(?:minimum|min|at least|floor|plus)\b|"
+    r"\s+(?:is|as)\s+(?:the|a|my|our)\s+(?:floor|minimum)\b"
+)
+_STAR_FLOORS = (
+    # "at least four stars", "rated above 4.3", "an average rating of at least 3.5"
+    re.compile(rf"{_RATING_LEAD}?\b(?:{_STAR_MIN})\s*(?:an?\s+)?{_STAR_VALUE}{_STAR_UNIT}?", _I),
+    # "4 stars and up", "4.0 minimum rating", "rated 4 or more", "4.2+ stars", "4.0 as the floor"
+    re.compile(rf"{_RATING_LEAD}?(?<![\w.]){_STAR_VALUE}{_STAR_UNIT}?(?P<tail>{_STAR_TAIL})", _I),
+    # "nothing under a four-star average", "no books rated below 3.8", "none under 4 stars"
+    re.compile(
+        rf"\b(?:nothing|none|no|not|never)(?:\s+[\w'’]+)?\s+{_RATING_LEAD}?(?:{_STAR_MAX})\s*(?:an?\s+)?"
+        rf"{_STAR_VALUE}{_STAR_UNIT}?",
+        _I,
+    ),
+)
+_STAR_WORDS = {"one": 1.0, "two": 2.0, "three": 3.0, "four": 4.0, "five": 5.0}
+
+
+def _star_floor(m: re.Match[str]) -> float | None:
+    """The floor a star phrase states, or None when nothing in it makes the number a rating ("at least four"
+    alone, "2 or more")."""
+    raw = m.group("value").lower()
+    word = raw in _STAR_WORDS
+    has_unit, has_lead = bool(m.group("unit")), bool(m.group("lead"))
+    tail = m.groupdict().get("tail") or ""
+    # Digits with a decimal point are a rating in any of the forms ("4.0 minimum"); whole digits need the unit,
+    # a rating word, a lower bound before them or a plus ("over 3" is read as before; "2 or more" is not).
+    decimal = "." in raw
+    bare_ok = not word and (decimal or m.re is _STAR_FLOORS[0] or tail.strip() == "+")
+    if not (has_unit or has_lead or bare_ok):
+        return None
+    value = _STAR_WORDS[raw] if word else float(raw)
+    if m.group("half"):
+        value += 0.5
+    return value if 0 < value <= 5 else None
+
+
 _QUALITY = re.compile(
     r"\b(?:highly[- ]rated|high(?:ly)?[- ]rated|top[- ]rated|best[- ]rated|well[- ]rated|well[- ]reviewed|"
     # how well a book is thought of, in any of the usual participles ("highly regarded", "well received"), the
@@ -1654,14 +1701,12 @@ def _parse_popularity(t: _Text, intent: Intent, cfg: ParseConfig) -> None:
         else:
             intent.max_ratings_count = value
         t.take(m.start(), m.end())
-    for m in t.finditer(_RATING_CMP):
-        raw = m.group(2) or m.group(3)
-        value = float(raw)
-        if not 0 < value <= 5:
-            continue
-        intent.min_average_rating = value
-        t.take(m.start(), m.end())
-    for m in t.finditer(_QUALITY):
+    for pattern in _STAR_FLOORS:
+        for m in t.finditer(pattern):
+            if (value := _star_floor(m)) is not None:
+                intent.min_average_rating = value
+                t.take(m.start(), m.end())
+    for m in chain(t.finditer(_QUALITY), t.finditer(cues.acclaim())):
         if intent.min_average_rating is None:
             intent.min_average_rating = cfg.high_rating
         t.take(m.start(), m.end())

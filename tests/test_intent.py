@@ -432,6 +432,58 @@ def test_quality(text: str, rating: float) -> None:
     assert parse_intent(text).min_average_rating == rating
 
 
+@pytest.mark.parametrize(
+    ("text", "rating"),
+    [
+        ("nothing under a four-star average", 4.0),  # a negated upper bound is a floor
+        ("no books rated below 3.8", 3.8),
+        ("four stars and up", 4.0),  # the value in words, the bound after it
+        ("rated 4 or more", 4.0),
+        ("4.0 minimum rating", 4.0),
+        ("I meant 4.0 as the floor", 4.0),
+        ("at least four stars", 4.0),
+        ("a four and a half star average minimum", 4.5),
+        ("I want another 4+ star read", 4.0),
+    ],
+)
+def test_a_star_floor_said_any_way_round(text: str, rating: float) -> None:
+    assert parse_intent(text).min_average_rating == rating
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "every YA fantasy this year was a 2-star read for me",  # the reader's own rating of a book
+        "I gave Good Omens its five stars",
+        "at least four books please",  # a number in words is a rating only with stars or a rating word
+        "2 or more books",
+    ],
+)
+def test_a_star_value_without_a_bound_or_a_rating_is_no_floor(text: str) -> None:
+    assert parse_intent(text).min_average_rating is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "one folks rated real high",  # reception and approval, approval after
+        "with good critics",
+        "the reviews are glowing",
+        "just the titles that reviewers really rated",  # someone who judges books, and a verb of liking
+        "ones other readers loved",
+    ],
+)
+def test_how_a_book_was_received_said_approvingly_is_a_rating_floor(text: str) -> None:
+    assert parse_intent(text).min_average_rating == 4.0
+
+
+@pytest.mark.parametrize(
+    "text", ["I really rated Gone Girl", "I rated it highly", "something funny as well, reviewed"]
+)
+def test_the_readers_own_rating_is_no_floor(text: str) -> None:
+    assert parse_intent(text).min_average_rating is None
+
+
 # --- feeling lucky, different, reset, lifting -----------------------------------------------------
 
 

@@ -2257,6 +2257,10 @@ def test_how_well_a_book_is_thought_of_is_a_rating_floor(reader, text: str) -> N
     assert reader.read(text).min_average_rating is not None
 
 
+def test_a_misspelt_word_of_reception_still_asks_for_well_rated_books(reader) -> None:
+    assert reader.read("a litfic bookclub pick thats well reviewd").min_average_rating == 4.0
+
+
 def test_a_kind_said_with_one_narrows_the_request(reader) -> None:
     _, _, narrowed = fold(reader, "a romance, not too soppy", "nothing erotic", "an historical one maybe")
     assert not narrowed.new_request

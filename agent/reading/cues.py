@@ -472,6 +472,7 @@ def cue_words() -> set[str]:
         "fit_verbs.txt",
         "restart_cues.txt",
         "correction_cues.txt",
+        "rating_judgements.txt",
     ):
         for phrase in _lines(name):
             out.update(w for w in phrase.replace("'", " ").split() if len(w) >= 5)
@@ -531,6 +532,26 @@ def praise_tail() -> re.Pattern[str]:
     return re.compile(
         rf"\s+(?:(?:is|was|were|['’]s)\s+(?:\w+\s+){{0,3}}?(?:so+\s+|really\s+|just\s+|absolutely\s+)?{words}"
         rf"|{verbs})",
+        re.IGNORECASE,
+    )
+
+
+@cache
+def acclaim() -> re.Pattern[str]:
+    """How a book was received, said approvingly: a word of reception and a word of approval beside it, in
+    either order, at most one word between ("well reviewed", "rated real high", "good critics", "the reviews
+    are glowing"), or someone who judges books and a verb of liking ("ones readers loved", "titles that
+    reviewers really rated"). Either asks for well-rated books; "I rated it highly" is the reader's own."""
+    judged = _alternation("rating_judgements.txt")
+    degree = _alternation("rating_degrees.txt")
+    audience = _alternation("rating_audiences.txt")
+    liked = phrase_regex([f for line in _lines("liking_verbs.txt") for f in line.split("\t")][1::2]).pattern
+    between = r"(?:\s+[\w'’]+)?\s+"
+    own = r"(?<!\bi\s)(?<!\bwe\s)(?<!\bi've\s)(?<!\bi'd\s)"
+    return re.compile(
+        rf"{own}(?<!\bas\s){degree}[\s-]+(?:[\w'’]+\s+)?{judged}"
+        rf"|{own}{judged}{between}{degree}"
+        rf"|{audience}(?:\s+(?:have|has|had|all|really|actually|genuinely|truly|just))*\s+{liked}",
         re.IGNORECASE,
     )
 
