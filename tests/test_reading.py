@@ -281,6 +281,36 @@ def test_time_compared_to_a_period(reader, text: str, bounds) -> None:
     assert (intent.year_min, intent.year_max) == bounds
 
 
+@pytest.mark.parametrize(
+    ("text", "bounds"),
+    [
+        (
+            "thrillers since the end of the Cold War",
+            (1992, None),
+        ),  # December 1991: its year's books are before
+        ("mysteries published after the fall of the Berlin Wall", (1990, None)),
+        ("novels from between the Armistice and Pearl Harbor", (1919, 1941)),
+        ("from the end of WWII to the moon landing", (1945, 1969)),
+        ("sci-fi written before the moon landing", (None, 1969)),
+        ("detective stories from before the Great War", (None, 1913)),  # a period alone: before any of it
+        ("ghost stories, nothing written after the death of Queen Victoria", (None, 1900)),  # January 1901
+        ("the war broke out and nothing since then", (None, None)),
+        # Without a time word an event is a topic and a war a setting.
+        ("a novel about the moon landing", (None, None)),
+        ("a WWII novel", (None, None)),
+        ("spy novels from the Cold War years", (1947, 1991)),  # the period itself, as before
+    ],
+)
+def test_books_dated_by_an_event_or_the_end_of_a_period(reader, text: str, bounds) -> None:
+    intent = reader.read(text)
+    assert (intent.year_min, intent.year_max) == bounds
+
+
+def test_a_dated_event_links_no_author_or_title(reader) -> None:
+    intent = reader.read("ghost stories, nothing written after the death of Edward VII")
+    assert intent.year_max == 1910 and not intent.exclude_authors and not intent.like_titles
+
+
 # --- typing as people type ----------------------------------------------------------------------
 
 

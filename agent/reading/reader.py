@@ -12,7 +12,8 @@ The steps, each a general mechanism rather than a phrase:
    themes come from the genre lexicon and authors are linked to the catalog (:mod:`.authors`). A lift cue
    ("... is fine") allows again what precedes it.
 3. **Time in words**: named periods (``data/eras.tsv``: "between the wars", "post-war", "this century")
-   and decades in words ("the fifties", "nineteen-sixties"), negated when said inside a refusal.
+   and decades in words ("the fifties", "nineteen-sixties"), negated when said inside a refusal; events and
+   the ends of periods after a time word ("since the end of the Cold War", :mod:`.events`) as years.
 4. **Starting over or correcting**: restart cues ("forget that") drop the standing request but keep the
    reader's "no"s; correction cues ("I meant") replace just what the message names.
 
@@ -46,7 +47,7 @@ from vibeshelf.agent.intent import (
     refused_year_bounds,
     theme_hits,
 )
-from vibeshelf.agent.reading import cues, numbers
+from vibeshelf.agent.reading import cues, events, numbers
 from vibeshelf.agent.reading.authors import HONORIFICS, AuthorLinker, AuthorMention
 from vibeshelf.agent.reading.series import SeriesMention, find_series
 from vibeshelf.agent.reading.spelling import Speller
@@ -301,7 +302,7 @@ class MessageReader:
 
     def _read_uncached(self, text: str, authors: tuple[str, ...] = ()) -> Intent:
         english = in_english(text)
-        fixed = self._likenesses_as_liking(numbers.normalise(self._speller.correct(english)))
+        fixed = self._likenesses_as_liking(events.dated(numbers.normalise(self._speller.correct(english))))
         fixed = self._free_of_as_refusal(fixed)
         fixed = _ASIDE_AFTER_VERB.sub(r"\1 ", fixed)
         fixed = _ENUMERATOR.sub(" ", fixed)
