@@ -3377,3 +3377,40 @@ def test_what_the_reader_finds_so_is_judged(
 ) -> None:
     intent = reader.read(text)
     assert intent.exclude_authors == authors and intent.genres_exclude == shelves
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the book club did Good Omens last month, so leave that one off",
+        "Good Omens was the class text, skip that one",
+    ],
+)
+def test_one_book_pointed_back_at_in_a_refusal_is_ruled_out(reader, text: str) -> None:
+    intent = reader.read(text)
+    assert [t.title for t in intent.avoid_titles] == ["Good Omens"] and not intent.like_titles
+
+
+def test_a_liked_book_pointed_back_at_stays_the_likeness(reader) -> None:
+    intent = reader.read("more like Good Omens but not that one obviously")
+    assert [t.title for t in intent.like_titles] == ["Good Omens"] and not intent.avoid_titles
+
+
+@pytest.mark.parametrize(
+    ("text", "author"),
+    [
+        ("it's Pratchett they want, not the other one", "Terry Pratchett"),
+        ("Sanderson is who I'm after", "Brandon Sanderson"),
+        ("Agatha Christie that my mum asked for", "Agatha Christie"),
+    ],
+)
+def test_an_author_fronted_as_what_someone_wants_is_asked_for(reader, text: str, author: str) -> None:
+    assert reader.read(text).authors == [author]
+
+
+@pytest.mark.parametrize(
+    "text", ["fantasy, anything besides Sanderson", "fantasy, something besides Sanderson"]
+)
+def test_besides_after_a_quantifier_rules_out(reader, text: str) -> None:
+    intent = reader.read(text)
+    assert intent.exclude_authors == ["Brandon Sanderson"] and not intent.authors

@@ -119,7 +119,9 @@ def _except_after_quantifier() -> str:
     """An exception after "any"/"every" ("anyone but Patterson", "every author bar King", "anything except
     romance"): what is excepted is ruled out."""
     quantified = r"(?:any|every)(?:one|body|thing)?(?:\s+(?:author|writer|book|novel|title|genre|kind)s?)?"
-    exception = r"but|bar|barring|except(?:\s+for)?|save(?:\s+for)?|apart\s+from|aside\s+from|other\s+than"
+    exception = (
+        r"but|bar|barring|besides|except(?:\s+for)?|save(?:\s+for)?|apart\s+from|aside\s+from|other\s+than"
+    )
     return rf"(?<![\w'’]){quantified}(?:\s*,)?\s+(?:{exception})(?![\w'])"
 
 

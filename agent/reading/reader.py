@@ -119,6 +119,8 @@ _PRONOUN = re.compile(
 )
 _DECLINED_OBJECT = re.compile(r"\s+(?:on|to)(?![\w'’])", re.IGNORECASE)  # "pass on", "nope to"
 _PERSON = re.compile(rf"him|her|he|she|{_THAT_WRITER}", re.IGNORECASE)
+# One book pointed back at ("skip that one", "not this book"); "it" stays out, a title of its own.
+_BOOK_POINTER = re.compile(r"\b(?:that|this)\s+(?:one|book|title|novel)\b|\bthe latter\b", re.IGNORECASE)
 _PLURAL_PRONOUN = re.compile(r"them|their|theirs|they|those|these|both|either|neither", re.IGNORECASE)
 _SINGULAR_PERSON = re.compile(r"\b(?:his|her|hers|him|he|she)\b", re.IGNORECASE)
 _SKILLED_AT = re.compile(r"\s+at\b", re.IGNORECASE)
@@ -432,6 +434,19 @@ class MessageReader:
                         # sentence points at the kinds of the sentence before.
                         before = _sentence_start(fixed, max(0, sentence - 1))
                         shelves = _kinds_named(fixed[before:sentence])
+            elif not (shelves or themes or authors) and _BOOK_POINTER.search(window):
+                # "the class text is Slaughterhouse-Five, so leave that one off": the book named last before it.
+                nearest = max(
+                    (i for i, t in enumerate(titles) if t.end <= scope.start),
+                    key=lambda i: titles[i].end,
+                    default=None,
+                )
+                # A book liked ("I loved X, but not that one again") stays what to find more like.
+                if nearest is not None and not _LIKE_CUE.search(
+                    fixed, _sentence_start(fixed, titles[nearest].start), titles[nearest].start
+                ):
+                    pointed.add(nearest)
+                    masks.append((scope.start, scope.end))
             if (
                 shelves
                 or themes
@@ -1504,8 +1519,10 @@ def _asked_authors(
         # A possessive needs the books after it ("Christie's early ones", "any of Roberts'?"): "Follett's
         # cathedrals" names something else, and "graham's a walking quote machine" is "Graham is".
         owned = possessive is not None and _owned_books(rest)
-        strong = bool(lead) or bool(
-            cues.authoring_verb().match(rest) and cues.author_source_word().search(before)
+        strong = (
+            bool(lead)
+            or bool(cues.authoring_verb().match(rest) and cues.author_source_word().search(before))
+            or _FRONTED_ASK.match(rest) is not None
         )
         weak = bool(
             owned
@@ -1665,6 +1682,14 @@ def _bare_name_request(text: str, mention: AuthorMention, mentions: list[AuthorM
     )
 
 
+# The name fronted as what someone wants ("it's Vonnegut they want", "Gaiman is who I'm after", "Christie she
+# asked for"): an ask for the author's books, said about its subject.
+_FRONTED_ASK = re.compile(
+    r"\s+(?:(?:that|who|whom)\s+|(?:is|was|['’]s)\s+(?:who|what)\s+)?(?:i|we|they|he|she|you|my\s+\w+|our\s+\w+|the\s+\w+)(?:\s+|(?=['’]))"
+    r"(?:really\s+|actually\s+|all\s+)?(?:want(?:s|ed)?|need(?:s|ed)?|asked\s+for|requested|prefer(?:s|red)?|"
+    r"(?:am|are|is|were|was)\s+after|['’](?:m|re|s)\s+after|would\s+like|['’]d\s+like)\b",
+    re.IGNORECASE,
+)
 _LIKE_LEAD = re.compile(
     r"\b(?:like|loved?|enjoy(?:ed)?|adored?|similar to|fans? of|vein of|style of|reminds? me of|more of)\W*$",
     re.IGNORECASE,
