@@ -22,8 +22,8 @@ from typing import Any
 
 from vibeshelf.agent.events import Usage
 from vibeshelf.agent.intent import ParseConfig
-from vibeshelf.agent.llm import LLMDelta, ToolCallDelta
-from vibeshelf.agent.planner import AnswerStep, PlannerConfig, PlannerStep, ToolCallsStep, plan
+from vibeshelf.agent.llm import PLANNER_MODEL, LLMDelta, ProviderError, ToolCallDelta
+from vibeshelf.agent.planner import PlannerConfig, PlannerStep, ToolCallsStep, plan
 from vibeshelf.agent.reading.reader import KindGuesser, catalog_reader
 from vibeshelf.agent.reading.stance import StanceGuesser
 
@@ -143,7 +143,9 @@ class PlannerClient:
         return PlannerConfig(parse=catalog_parse_config(self._catalog))
 
     def decide(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> PlannerStep:
-        """Plan the next step; a planner bug answers with an apology instead of failing the chat."""
+        """Plan the next step. A planner bug is a failed model call (``ProviderError``, code ``planner_failed``):
+        the reader gets a clear error event and evaluations count it, where an apology would pass for an
+        answer."""
         start, cpu = time.perf_counter(), time.thread_time()
         try:
             config = self.config
@@ -153,9 +155,11 @@ class PlannerClient:
                 config,
                 catalog_reader(self._catalog, config.parse, self._kinds, self._stance),
             )
-        except Exception:
+        except Exception as exc:
             log.exception("planner failed")
-            step = AnswerStep(text="Sorry, I lost my place in this conversation. Could you say that again?")
+            raise ProviderError(
+                PLANNER_MODEL, "planner_failed", "the offline planner could not read this conversation"
+            ) from exc
         self.last_plan_ms = (time.perf_counter() - start) * 1000
         self.last_plan_cpu_ms = (time.thread_time() - cpu) * 1000
         return step

@@ -15,7 +15,7 @@ import pytest
 from test_planner_harness import Chat, MiniTools, build_mini_tools
 
 from vibeshelf.agent.intent import ParseConfig
-from vibeshelf.agent.llm import PLANNER_MODEL, LLMDelta, ModelRouter
+from vibeshelf.agent.llm import PLANNER_MODEL, LLMDelta, ModelRouter, ProviderError
 from vibeshelf.agent.planner import AnswerStep, PlannerConfig, plan
 from vibeshelf.agent.planner_client import TEXT_CHUNK, PlannerClient, catalog_parse_config, text_pieces
 from vibeshelf.settings import Settings
@@ -173,3 +173,14 @@ def test_vague_words_are_fitted_to_the_catalog(mini_tools: MiniTools, tmp_path: 
         assert fitted == round(value / magnitude) * magnitude
     assert cfg.popular_min_ratings > cfg.obscure_max_ratings
     assert catalog_parse_config(tmp_path / "missing.parquet") == ParseConfig()
+
+
+async def test_a_planner_that_cannot_plan_fails_the_call_instead_of_answering(tmp_path: Path) -> None:
+    # A damaged catalog stands in for any bug: the failure must reach the loop (an error event the reader
+    # and the evaluations see), not pass for an answer.
+    catalog = tmp_path / "catalog.parquet"
+    catalog.write_bytes(b"not a parquet file")
+    client = PlannerClient(catalog=catalog)
+    with pytest.raises(ProviderError) as failed:
+        await _stream(client, [{"role": "user", "content": "a cozy mystery"}], [])
+    assert failed.value.code == "planner_failed" and failed.value.model == PLANNER_MODEL
