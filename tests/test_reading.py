@@ -3414,3 +3414,17 @@ def test_an_author_fronted_as_what_someone_wants_is_asked_for(reader, text: str,
 def test_besides_after_a_quantifier_rules_out(reader, text: str) -> None:
     intent = reader.read(text)
     assert intent.exclude_authors == ["Brandon Sanderson"] and not intent.authors
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "fantasy please. Horror holds no appeal for me",
+        "fantasy please. Horror held no interest for me whatever",
+    ],
+)
+def test_a_refusal_said_after_its_object_keeps_its_own_no(reader, text: str) -> None:
+    # The "no" inside the predicate is the predicate's word: it refuses horror, not "appeal" or "interest".
+    intent = reader.read(text)
+    assert intent.genres_exclude == ["horror"] and intent.genres_include == ["fantasy"]
+    assert not intent.exclude_terms

@@ -1841,9 +1841,14 @@ def _refusal_scopes(
             continue  # "true history, not no made-up story": negative concord, one "no" said twice
         if negation and not any(a <= m.start() < b for a, b in cancelled):
             cancelled.append((negation.start(), m.end()))
+    # A cue inside a refusal said after its object is that refusal's word ("westerns hold NO appeal for me"):
+    # it rules out what stands before the predicate, not the rest of the predicate.
+    predicates = [(m.start(), m.end()) for m in (behind or cues.refusal_tail()).finditer(text)]
     for m in cue_matches:
         if any(a <= m.start() < b for a, b in too_little):
             continue  # "not enough romance", "not read enough of the classics" ("enough of" included)
+        if any(a < m.start() and m.end() < b for a, b in predicates):
+            continue
         if _EITHER_WAY.match(text, m.start()) and _OR_BEFORE.search(text, 0, m.start()):
             continue  # "Discworld or not", "whether or not it's a series": either way, nothing ruled out
         if any(a <= m.start() and m.end() <= b for a, b in cancelled):
