@@ -3428,3 +3428,16 @@ def test_a_refusal_said_after_its_object_keeps_its_own_no(reader, text: str) -> 
     intent = reader.read(text)
     assert intent.genres_exclude == ["horror"] and intent.genres_include == ["fantasy"]
     assert not intent.exclude_terms
+
+
+@pytest.mark.parametrize(
+    ("text", "restarts"),
+    [
+        ("On reflection, set that aside for now. A thriller instead?", True),  # the request itself, set aside
+        ("give all that a miss, I want a thriller now", True),
+        ("I've read Good Omens, so set that aside", False),  # "that" is the book just named
+        ("a thriller, and keep it away from the gory stuff", False),  # "it" is what is asked for
+    ],
+)
+def test_a_refusal_frame_around_the_request_itself_starts_over(reader, text: str, restarts: bool) -> None:
+    assert reader.read(text).new_request is restarts

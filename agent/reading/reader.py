@@ -1366,17 +1366,30 @@ _ECHO = re.compile(
 
 
 _POINTS_BACK = re.compile(r"\b(?:that|it|this|those|them)\s*$", re.IGNORECASE)
+_FRAME_GOES_ON = re.compile(r"\s*(?:of|from)\b", re.IGNORECASE)
+_THE_REQUEST = re.compile(
+    r"(?:all\s+(?:of\s+)?)?(?:that|this|it)(?:\s+(?:idea|request|plan|search|lot))?", re.I
+)
 
 
 def _restarts(text: str, titles: list[TitleMention]) -> list[re.Match[str]]:
     """The restart cues of a message, less those whose "that" points at a book just named ("I have read
     Persepolis, so kindly leave that": the book is left, not the request)."""
     out = []
-    for m in cues.restart().finditer(text):
+    # A refusal frame around the request itself ("set that aside for now", "give all that a miss") drops it as
+    # a restart cue does.
+    framed = [
+        m
+        for rx in cues.refusal_frames()
+        for m in rx.finditer(text)
+        if "slot" in rx.groupindex
+        and _THE_REQUEST.fullmatch(m.group("slot").strip())
+        and not _FRAME_GOES_ON.match(text, m.end())  # "keep it out of erotica": "it" is what is asked for
+    ]
+    for m in [*cues.restart().finditer(text), *framed]:
         sentence = _sentence_start(text, m.start())
-        if _POINTS_BACK.search(m.group(0)) and any(
-            sentence <= t.start and t.end <= m.start() for t in titles
-        ):
+        points_back = "slot" in m.re.groupindex or _POINTS_BACK.search(m.group(0))
+        if points_back and any(sentence <= t.start and t.end <= m.start() for t in titles):
             continue
         out.append(m)
     return out
