@@ -3441,3 +3441,11 @@ def test_a_refusal_said_after_its_object_keeps_its_own_no(reader, text: str) -> 
 )
 def test_a_refusal_frame_around_the_request_itself_starts_over(reader, text: str, restarts: bool) -> None:
     assert reader.read(text).new_request is restarts
+
+
+@pytest.mark.parametrize(
+    "text", ["romance, but keep it out of erotica territory", "romance, stay out of erotica"]
+)
+def test_keeping_the_books_out_of_a_kind_rules_it_out(reader, text: str) -> None:
+    intent = reader.read(text)
+    assert intent.genres_exclude == ["erotica"] and "erotica" not in intent.genres_include

@@ -138,13 +138,15 @@ def _not_offered() -> str:
 
 def _kept_away() -> str:
     """Being kept away from something ("steer clear of", "steer me well away from", "keep us away from", "keep
-    it off the erotica shelf")."""
+    it off the erotica shelf", "keep it out of erotica territory")."""
     verb = r"(?:steer|keep|stay|move|get|shy|run|walk|head)(?:s|ing|ed)?|kept|ran|got"
     held = r"(?:\s+(?:me|us|him|her|them|it|my\s+\w+|our\s+\w+))?(?:\s+(?:well|far|right|clear))?"
     kept_off = r"(?:keep|keeps|keeping|kept|stay|stays|staying|steer|steers|steering)"
     return (
         rf"(?<![\w'’])(?:{verb}){held}\s+(?:away\s+from|clear\s+of)(?![\w'])"
         rf"|(?<![\w'’]){kept_off}{held}\s+off(?:\s+of)?(?![\w'])"  # "keep it off the erotica shelf"
+        # "keep it out of erotica territory"; not "ran out of", "got out of" (what one has no more of, or left)
+        rf"|(?<![\w'’]){kept_off}{held}\s+out\s+of(?![\w'])"
     )
 
 
