@@ -1017,7 +1017,8 @@ _DEGREE = r"(?:too |so |very |that |super |overly |wildly |hugely |massively |ex
 OBSCURE_PHRASES = re.compile(
     r"\b(?:less(?:er)?[- ](?:well[- ])?known|little[- ]known|not (?:very |so |that |too )?well[- ]known|"
     r"hidden gems?|underrated|under[- ]rated|under[- ]the[- ]radar|obscure|overlooked|under[- ]?appreciated|"
-    r"undiscovered|off the beaten (?:path|track)|niche|deep cuts?|lesser[- ]read|under[- ]?read|"
+    r"undiscovered|off the beaten (?:path|track)|less[- ](?:well[- ])?(?:trodden|travell?ed)|"
+    r"niche|deep cuts?|lesser[- ]read|under[- ]?read|"
     rf"(?:not|nothing|no|less|without)\s+(?:anything\s+|something\s+)?{_DEGREE}(?:popular|mainstream|famous|"
     r"well[- ]known|hyped|bestsell(?:ing|ers?)|best[- ]sell(?:ing|ers?)|obvious))\b",
     _I,

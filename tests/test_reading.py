@@ -3449,3 +3449,17 @@ def test_a_refusal_frame_around_the_request_itself_starts_over(reader, text: str
 def test_keeping_the_books_out_of_a_kind_rules_it_out(reader, text: str) -> None:
     intent = reader.read(text)
     assert intent.genres_exclude == ["erotica"] and "erotica" not in intent.genres_include
+
+
+def test_an_asked_authors_short_titles_in_lower_case_list_together() -> None:
+    # "the bfg": a three-letter key with its article and no everyday word; "matilda", listed before it, is the
+    # next item of the same list (found on a second look).
+    rows = [("Matilda", ["Roald Dahl"]), ("The BFG", ["Roald Dahl"]), ("The Witches", ["Roald Dahl"])]
+    reader = MessageReader(titled_vocab(rows), ParseConfig())
+    intent = reader.read("she has matilda and the bfg already, so not those", ("Roald Dahl",))
+    assert {t.title for t in [*intent.read_titles, *intent.avoid_titles]} == {"Matilda", "The BFG"}
+
+
+@pytest.mark.parametrize("text", ["sci-fi, something less trodden", "a less travelled sort of fantasy"])
+def test_a_less_trodden_book_is_a_lesser_known_one(reader, text: str) -> None:
+    assert reader.read(text).max_ratings_count is not None

@@ -197,6 +197,7 @@ class TitleLinker:
         its colon; a one-word title only with its article or a capital, or as an item of a list of
         titles ("not it or pet sematary"). ``found``: the titles already linked, which are not linked
         again and which make a neighbour a list item."""
+        names = tuple(names)  # read twice when a second look is taken
         own: dict[str, str] = {}
         for title in self._titles_of(names):
             own.setdefault(title_key(title), title)
@@ -256,7 +257,9 @@ class TitleLinker:
                         if m.end <= a or m.start >= a + len(raw)
                     )
                     written = raw[:1].isupper() or with_article
-                    if not (listed or (written and len(key) >= 4)):
+                    # A short key only with its article and no everyday word ("the bfg", not "the fog").
+                    short_ok = with_article and len(key) == 3 and not self._vocab.is_common_word(key)
+                    if not (listed or (written and (len(key) >= 4 or short_ok))):
                         continue
                 hit = TitleMention(title, a, a + len(raw))
                 break
@@ -266,6 +269,10 @@ class TitleLinker:
             out.append(hit)
             taken.append(hit)
             i = next((k for k, (a, _) in enumerate(tokens) if a >= hit.end), len(tokens))
+        if out:
+            # A one-word title listed before one found later ("matilda and the bfg") is an item of that list:
+            # look again with the new ones as neighbours.
+            out += self.of_authors(text, names, taken)
         return out
 
     def framed(self, text: str, found: Sequence[TitleMention] = ()) -> list[TitleMention]:
