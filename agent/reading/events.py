@@ -46,8 +46,7 @@ class _Period:
 _LOWER = {"after", "since", "from", "post", "following", "later than", "newer than", "more recent than"}
 _UPPER = {"before", "prior to", "pre", "earlier than", "older than", "until", "till", "up to", "up until"}
 _TIME_WORD = re.compile(
-    r"\b(?P<op>after|since|from|post|following|later than|newer than|more recent than|before|prior to|pre|"
-    r"earlier than|older than|until|till|up to|up until|between)[- ]?\s*$",
+    r"\b(?P<op>" + "|".join(sorted([*_LOWER, *_UPPER, "between"], key=len, reverse=True)) + r")[- ]?\s*$",
     re.IGNORECASE,
 )
 # "and" or "to" after "between <event>" or "from <event>": the second end of the span follows.

@@ -320,7 +320,9 @@ class MessageReader:
         refusals = _refusal_scopes(fixed, self._names_item, titled=titled)
         # "he's good at the short ones" says what he does well; it lifts nothing.
         lifts = [
-            scope for scope in _tail_scopes(fixed, cues.lift()) if not _SKILLED_AT.match(fixed, scope.end)
+            scope
+            for scope in _tail_scopes(fixed, cues.lift().finditer(fixed))
+            if not _SKILLED_AT.match(fixed, scope.end)
         ]
         masks: list[tuple[int, int]] = []
         out_shelves: list[str] = []
@@ -1767,10 +1769,10 @@ def _names_listed_before(text: str, start: int) -> int:
 
 
 def _tail_scopes(
-    text: str, rx: re.Pattern[str], names_item: Callable[[str], bool] | None = None
+    text: str, matches: Iterable[re.Match[str]], names_item: Callable[[str], bool] | None = None
 ) -> list[Scope]:
     scopes = []
-    for m in rx.finditer(text):
+    for m in matches:
         said = m.group(0).lower()
         if (said in cues.interjections() or said.endswith("pass")) and _DECLINED_OBJECT.match(text, m.end()):
             continue  # "I'll pass on Picoult": a lead to what follows, no verdict on the clause before
@@ -1856,7 +1858,8 @@ def _refusal_scopes(
             cancelled.append((negation.start(), m.end()))
     # A cue inside a refusal said after its object is that refusal's word ("westerns hold NO appeal for me"):
     # it rules out what stands before the predicate, not the rest of the predicate.
-    predicates = [(m.start(), m.end()) for m in (behind or cues.refusal_tail()).finditer(text)]
+    tails = list((behind or cues.refusal_tail()).finditer(text))
+    predicates = [(m.start(), m.end()) for m in tails]
     for m in cue_matches:
         if any(a <= m.start() < b for a, b in too_little):
             continue  # "not enough romance", "not read enough of the classics" ("enough of" included)
@@ -1890,8 +1893,8 @@ def _refusal_scopes(
     if ahead is None:
         for rx in cues.refusal_frames():
             scopes += [Scope(m.start(), m.end(), m.start("slot"), m.end("slot")) for m in rx.finditer(text)]
-        scopes += _tail_scopes(text, cues.judgement())
-    return scopes + _tail_scopes(text, behind or cues.refusal_tail(), names_item)
+        scopes += _tail_scopes(text, cues.judgement().finditer(text))
+    return scopes + _tail_scopes(text, tails, names_item)
 
 
 def _overlap(a: TitleMention, b: TitleMention) -> bool:

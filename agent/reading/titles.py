@@ -197,7 +197,6 @@ class TitleLinker:
         its colon; a one-word title only with its article or a capital, or as an item of a list of
         titles ("not it or pet sematary"). ``found``: the titles already linked, which are not linked
         again and which make a neighbour a list item."""
-        names = tuple(names)  # read twice when a second look is taken
         own: dict[str, str] = {}
         for title in self._titles_of(names):
             own.setdefault(title_key(title), title)
@@ -226,6 +225,23 @@ class TitleLinker:
         tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(text)]
         out: list[TitleMention] = []
         taken = list(found)
+        # A one-word title listed before one found later ("matilda and the bfg") is an item of that list: each
+        # look that finds a title looks again, with the new ones as neighbours.
+        while hits := self._own_titles_in(text, tokens, (own, parts, middles), taken):
+            out += hits
+        return out
+
+    def _own_titles_in(
+        self,
+        text: str,
+        tokens: list[tuple[int, int]],
+        tables: tuple[dict[str, str], dict[str, set[str]], dict[str, set[str]]],
+        taken: list[TitleMention],
+    ) -> list[TitleMention]:
+        """One look through ``text`` for :meth:`of_authors`: its authors' titles by key, by part and by a
+        framed middle, not overlapping ``taken`` (which gains each one found)."""
+        own, parts, middles = tables
+        out: list[TitleMention] = []
         i = 0
         while i < len(tokens):
             hit = None
@@ -269,10 +285,6 @@ class TitleLinker:
             out.append(hit)
             taken.append(hit)
             i = next((k for k, (a, _) in enumerate(tokens) if a >= hit.end), len(tokens))
-        if out:
-            # A one-word title listed before one found later ("matilda and the bfg") is an item of that list:
-            # look again with the new ones as neighbours.
-            out += self.of_authors(text, names, taken)
         return out
 
     def framed(self, text: str, found: Sequence[TitleMention] = ()) -> list[TitleMention]:
